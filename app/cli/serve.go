@@ -1,0 +1,271 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"hearth/app/clinic"
+	"hearth/app/config"
+	"hearth/app/realtime"
+	"hearth/app/web"
+)
+
+func serve(ctx context.Context, args []string, env Env) error {
+	c, err := parse("serve", args, config.Flags{Addr: true, TLS: true, Store: true}, env)
+	if err != nil {
+		return err
+	}
+	log := logger(env.Stderr)
+	hub := realtime.NewHub(log)
+	var n *node
+	var recovery string
+	if env.Backend.Exists(c) {
+		n, err = openNode(ctx, c, env, time.Second, log, hub)
+	} else {
+		log.Info("first run: creating keys and database", "data", c.Data)
+		n, recovery, err = createNode(ctx, c, env, log, hub)
+	}
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	cl := n.clinic
+	hub.SetSource(cl)
+
+	var setupState *web.SetupState
+	if !cl.IsSetUp(ctx) {
+		if recovery == "" {
+			// Restarted before anyone finished setup: the recovery key shown
+			// earlier was never confirmed, so make a fresh one to show now.
+			if recovery, err = n.vault.RotateRecovery(); err != nil {
+				return err
+			}
+		}
+		setupState = &web.SetupState{Token: randomToken(), Recovery: recovery, Done: func() { os.Remove(c.SetupLinkPath()) }}
+	}
+
+	srv, err := web.New(web.Options{
+		Clinic:  cl,
+		Hub:     hub,
+		Files:   env.Files,
+		Log:     log,
+		Version: Version,
+		TLS:     c.TLS(),
+		Addr:    c.Addr,
+		Setup:   setupState,
+	})
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", c.Addr, err)
+	}
+	scheme := "http"
+	if c.TLS() {
+		cert, err := newCertReloader(c.TLSCert, c.TLSKey)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	} else {
+		log.Warn("serving plain HTTP: fine on the office network, but patients must only ever reach Hearth over HTTPS (give --tls-cert and --tls-key, or put it behind an HTTPS proxy)")
+	}
+
+	ctl, err := serveControl(c, cl, env, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer ctl.Close()
+
+	base := scheme + "://" + displayAddr(ln.Addr().String())
+	log.Info("hearth is serving", "url", base, "data", c.Data, "version", Version)
+	if setupState != nil {
+		link := base + "/setup/" + setupState.Token
+		os.WriteFile(c.SetupLinkPath(), []byte(link+"\n"), 0o600)
+		fmt.Fprintf(env.Stdout, "\nHearth is running. To finish setting up, open this one-time link in a browser:\n\n    %s\n\n", link)
+	}
+
+	jobs, stopJobs := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); hub.Run(jobs) }()
+	go func() { defer wg.Done(); runBackups(jobs, cl, env, log, c) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down: finishing requests in flight")
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		hub.CloseAll()
+		err = hs.Shutdown(sctx)
+		cancel()
+	}
+	stopJobs()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	os.Remove(c.SetupLinkPath())
+	log.Info("stopped")
+	return err
+}
+
+func displayAddr(a string) string {
+	host, port, _ := net.SplitHostPort(a)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func randomToken() string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// serveControl listens on the data folder's Unix socket for local
+// administration (hot backups). The socket is mode 0600 inside a 0700
+// folder: only the service's own user (or root) can reach it.
+func serveControl(c config.Config, cl *clinic.Clinic, env Env, log *slog.Logger) (*http.Server, error) {
+	path := c.ControlPath()
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	os.Chmod(path, 0o600)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /backup", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "Hearth-Backup")
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if err := cl.Backup(r.Context(), w, Version, env.Backend.Kind(c)); err != nil {
+			log.Error("backup through the control socket failed", "err", err)
+			if errors.Is(err, clinic.ErrLocked) {
+				http.Error(w, "Hearth is locked; unlock it first", http.StatusServiceUnavailable)
+			}
+			return
+		}
+		w.Header().Set("Hearth-Backup", "complete")
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	return hs, nil
+}
+
+// runBackups writes the nightly backup into the folder the owner set, once a
+// day at the set hour (clinic time), and records how it went.
+func runBackups(ctx context.Context, cl *clinic.Clinic, env Env, log *slog.Logger, c config.Config) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s, err := cl.Settings(ctx)
+		if err != nil || s.BackupDir == "" {
+			continue
+		}
+		now := env.Now().In(s.Location())
+		last, _ := time.Parse(time.RFC3339, cl.Meta(ctx, clinic.MetaBackupOK))
+		due := now.Hour() == s.BackupHour && now.Sub(last) > 20*time.Hour
+		if !due {
+			continue
+		}
+		if err := cl.RunScheduledBackup(ctx, filepath.Clean(s.BackupDir), s.BackupKeep, Version, env.Backend.Kind(c)); err != nil {
+			log.Error("SCHEDULED BACKUP FAILED: check the backup folder (is the drive plugged in and writable?)", "folder", s.BackupDir, "err", err)
+			// Try again in ten minutes rather than every minute.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Minute):
+			}
+		} else {
+			log.Info("scheduled backup written", "folder", s.BackupDir)
+		}
+	}
+}
+
+// certReloader serves the certificate files and re-reads them when they
+// change, so a renewed certificate takes effect without a restart.
+type certReloader struct {
+	certFile, keyFile string
+	mu                sync.Mutex
+	cert              *tls.Certificate
+	mod               time.Time
+	checked           time.Time
+}
+
+func newCertReloader(certFile, keyFile string) (*certReloader, error) {
+	r := &certReloader{certFile: certFile, keyFile: keyFile}
+	if err := r.load(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *certReloader) modTime() time.Time {
+	var m time.Time
+	for _, f := range []string{r.certFile, r.keyFile} {
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(m) {
+			m = st.ModTime()
+		}
+	}
+	return m
+}
+
+func (r *certReloader) load() error {
+	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return fmt.Errorf("TLS certificate: %w", err)
+	}
+	r.cert, r.mod = &cert, r.modTime()
+	return nil
+}
+
+func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.checked) > time.Second {
+		r.checked = time.Now()
+		if m := r.modTime(); m.After(r.mod) {
+			if err := r.load(); err != nil {
+				// Keep serving the old certificate until the new pair is whole.
+				r.mod = m
+			}
+		}
+	}
+	return r.cert, nil
+}

@@ -1,0 +1,193 @@
+package clinic
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"hearth/app/vault"
+)
+
+// A backup file is one age file sealed to the recovery recipient. Inside: a
+// magic line, a JSON header line (which carries the clinic identity, so that
+// the recovery key alone restores everything), then the store's own
+// snapshot. age authenticates every chunk and the end of the stream, so a
+// flipped byte or a truncated file is an error, never a partial restore.
+const backupMagic = "HEARTH-BACKUP 1\n"
+
+// BackupHeader describes a backup.
+type BackupHeader struct {
+	Created           time.Time `json:"created"`
+	Version           string    `json:"version"`
+	Store             string    `json:"store"`
+	ClinicIdentity    string    `json:"clinic_identity"`
+	RecoveryRecipient string    `json:"recovery_recipient"`
+}
+
+// ErrBackupDamaged means the file is not a whole, untampered Hearth backup,
+// or the recovery key is not the one it was sealed to.
+var ErrBackupDamaged = errors.New("clinic: the backup file is damaged, incomplete, or sealed to another recovery key")
+
+// Backup writes a backup of the whole clinic to w, sealed to the recovery
+// recipient. Writers go on meanwhile.
+func (c *Clinic) Backup(ctx context.Context, w io.Writer, version, storeKind string) error {
+	id, err := c.v.ClinicIdentity()
+	if err != nil {
+		return ErrLocked
+	}
+	sw, err := c.v.SealToRecovery(w)
+	if err != nil {
+		return err
+	}
+	hdr, _ := json.Marshal(BackupHeader{Created: c.now().UTC(), Version: version, Store: storeKind,
+		ClinicIdentity: id, RecoveryRecipient: c.v.RecoveryRecipient()})
+	if _, err := io.WriteString(sw, backupMagic+string(hdr)+"\n"); err != nil {
+		return err
+	}
+	if _, err := c.st.Backup(ctx, sw); err != nil {
+		return fmt.Errorf("clinic: backup: %w", err)
+	}
+	if err := sw.Close(); err != nil {
+		return err
+	}
+	return c.Audit(ctx, System, "backup.write", "backup", "", "")
+}
+
+// ReadBackup opens a backup with the recovery identity and returns its
+// header and a reader for the store snapshot. Reading that to its end is what
+// proves the file whole: a damaged or cut file fails there with an error
+// that wraps ErrBackupDamaged.
+func ReadBackup(recoveryIdentity string, r io.Reader) (BackupHeader, io.Reader, error) {
+	var h BackupHeader
+	pr, err := vault.OpenWithIdentity(strings.TrimSpace(recoveryIdentity), r)
+	if err != nil {
+		return h, nil, fmt.Errorf("%w: %v", ErrBackupDamaged, err)
+	}
+	br := bufio.NewReaderSize(damagedReader{pr}, 64<<10)
+	magic, err := br.ReadString('\n')
+	if err != nil || magic != backupMagic {
+		return h, nil, ErrBackupDamaged
+	}
+	line, err := br.ReadBytes('\n')
+	if err != nil || json.Unmarshal(line, &h) != nil || h.ClinicIdentity == "" {
+		return h, nil, ErrBackupDamaged
+	}
+	return h, br, nil
+}
+
+type damagedReader struct{ r io.Reader }
+
+func (d damagedReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %v", ErrBackupDamaged, err)
+	}
+	return n, err
+}
+
+// WriteFileAtomic writes path through a temporary file in the same folder,
+// fsyncs it, renames it into place and fsyncs the folder: a crash leaves the
+// old file or the new one, never half of one.
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Scheduled backups keep their status in meta, so the console can show it.
+const (
+	MetaBackupOK    = "backup_last_ok"    // RFC 3339 time of the last good scheduled backup
+	MetaBackupError = "backup_last_error" // the last failure ("" when the last run worked)
+)
+
+// BackupPrefix names scheduled backup files: hearth-20261124-020000.backup.
+const BackupPrefix = "hearth-"
+
+// RunScheduledBackup writes one backup into dir and keeps the newest keep.
+// Its outcome is recorded in meta either way.
+func (c *Clinic) RunScheduledBackup(ctx context.Context, dir string, keep int, version, storeKind string) error {
+	now := c.now()
+	name := filepath.Join(dir, BackupPrefix+now.UTC().Format("20060102-150405")+".backup")
+	err := WriteFileAtomic(name, func(w io.Writer) error { return c.Backup(ctx, w, version, storeKind) })
+	if err == nil {
+		err = pruneBackups(dir, keep)
+	}
+	if err != nil {
+		c.SetMeta(ctx, MetaBackupError, now.UTC().Format(time.RFC3339)+": "+err.Error())
+		c.Audit(ctx, System, "backup.scheduled", "backup", "", "failed")
+		return err
+	}
+	c.SetMeta(ctx, MetaBackupError, "")
+	return c.SetMeta(ctx, MetaBackupOK, now.UTC().Format(time.RFC3339))
+}
+
+func pruneBackups(dir string, keep int) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, BackupPrefix) && strings.HasSuffix(n, ".backup") && e.Type().IsRegular() {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for len(names) > keep {
+		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
+			return err
+		}
+		names = names[1:]
+	}
+	return nil
+}
+
+// BackupStatus is what the console shows about scheduled backups.
+type BackupStatus struct {
+	LastOK    string `json:"last_ok"`
+	LastError string `json:"last_error"`
+}
+
+// BackupStatus reads the scheduled-backup flags.
+func (c *Clinic) BackupStatus(ctx context.Context) BackupStatus {
+	return BackupStatus{LastOK: c.Meta(ctx, MetaBackupOK), LastError: c.Meta(ctx, MetaBackupError)}
+}

@@ -1,0 +1,324 @@
+// Package clinic is Hearth's domain: the clinic's settings, staff, patients,
+// items and their threads, and the rules that govern them. It stores
+// everything through store.Store, sealing each record with the vault first,
+// and writes an audit event in the same transaction as every read or change of
+// PHI.
+//
+// It knows nothing of HTTP or of bbolt. It must never put PHI in a record id,
+// an index key, an audit event, an error string meant for another user, or a
+// log line: index keys are built from ids, enums, times and blind-index
+// tokens only, and domain types that carry PHI implement slog.LogValuer so a
+// mistaken log call prints an id.
+package clinic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"hearth/app/audit"
+	"hearth/app/store"
+	"hearth/app/vault"
+)
+
+// SchemaVersion is the version of the record layout this code writes.
+const SchemaVersion = 1
+
+// The plain (unsealed) bucket for non-PHI facts about the database itself.
+const metaBucket = "meta"
+
+// Sealed buckets: every value is an age file bound to (bucket, id, patient).
+const (
+	bucketSettings = "settings"
+	bucketStaff    = "staff"
+	bucketPatients = "patients"
+	bucketItems    = "items"
+	bucketMessages = "messages"
+	bucketInvites  = "invites"
+	bucketDevices  = "devices"
+)
+
+// SealedBuckets lists every bucket whose values are sealed records.
+var SealedBuckets = []string{bucketSettings, bucketStaff, bucketPatients, bucketItems, bucketMessages, bucketInvites, bucketDevices}
+
+// Errors the web layer turns into safe messages.
+var (
+	ErrNotFound      = errors.New("clinic: not found")
+	ErrForbidden     = errors.New("clinic: not allowed")
+	ErrSetupDone     = errors.New("clinic: setup is already complete")
+	ErrNotSetUp      = errors.New("clinic: setup has not been completed")
+	ErrWrongKeys     = errors.New("clinic: the keys folder does not belong to this database; restore the right keys folder, or restore from a backup with the recovery key")
+	ErrBadCredential = errors.New("clinic: wrong email or password")
+	ErrLocked        = errors.New("clinic: Hearth is locked until an owner unlocks it")
+	ErrConflict      = errors.New("clinic: already exists")
+	ErrSchemaNewer   = errors.New("clinic: this database was written by a newer Hearth; upgrade Hearth")
+)
+
+// InputError is a validation failure a person can fix: which field, and what
+// to do, in plain words. It never repeats the value.
+type InputError struct {
+	Field string
+	Msg   string
+}
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErr(field, msg string) error { return &InputError{Field: field, Msg: msg} }
+
+// Publisher receives an event after the transaction that caused it has
+// committed. The realtime hub implements it.
+type Publisher interface {
+	Publish(e Event)
+}
+
+// Event is what staff browsers are told: ids and routing facts, no PHI.
+type Event struct {
+	Seq      uint64    `json:"seq"`
+	Type     string    `json:"type"`
+	ItemID   string    `json:"item_id,omitempty"`
+	Queue    string    `json:"queue,omitempty"`
+	Priority string    `json:"priority,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Deps are what a Clinic is built from.
+type Deps struct {
+	Store  store.Store
+	Vault  *vault.Vault
+	Log    *slog.Logger
+	Now    func() time.Time
+	Events Publisher
+	// Argon2 lets tests use cheap password hashing; zero means production.
+	Argon2 Argon2Params
+}
+
+// Clinic is the domain service. It is safe for concurrent use.
+type Clinic struct {
+	st     store.Store
+	v      *vault.Vault
+	log    *slog.Logger
+	now    func() time.Time
+	events Publisher
+	argon  Argon2Params
+
+	dummyOnce sync.Once
+	dummy     string
+
+	sessions   sessionCache
+	staffMu    sync.Mutex
+	staffCache map[string]Staff
+	settings   atomic.Pointer[Settings]
+}
+
+// Init records a new database's identity: the schema version and the clinic
+// recipient its records are sealed to. It refuses a database that already
+// has one.
+func Init(ctx context.Context, st store.Store, v *vault.Vault, now time.Time) error {
+	return st.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Get(metaBucket, "recipient"); err == nil {
+			return ErrConflict
+		}
+		if err := tx.Put(metaBucket, "recipient", []byte(v.Recipient())); err != nil {
+			return err
+		}
+		if err := tx.Put(metaBucket, "schema", []byte(fmt.Sprint(SchemaVersion))); err != nil {
+			return err
+		}
+		return tx.Put(metaBucket, "created", []byte(now.UTC().Format(time.RFC3339)))
+	})
+}
+
+// Open checks that the vault's keys belong to the database, applies
+// migrations, and returns the service.
+func Open(ctx context.Context, d Deps) (*Clinic, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Argon2 == (Argon2Params{}) {
+		d.Argon2 = DefaultArgon2
+	}
+	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, argon: d.Argon2,
+		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{}}
+	var rec, schema []byte
+	err := d.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if rec, err = tx.Get(metaBucket, "recipient"); err != nil {
+			return err
+		}
+		schema, err = tx.Get(metaBucket, "schema")
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("clinic: the database has no clinic identity; it was not made by `hearth setup` or `hearth serve`")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("clinic: open: %w", err)
+	}
+	if string(rec) != d.Vault.Recipient() {
+		return nil, ErrWrongKeys
+	}
+	var ver int
+	fmt.Sscan(string(schema), &ver)
+	if ver > SchemaVersion {
+		return nil, ErrSchemaNewer
+	}
+	if err := c.migrate(ctx, ver); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// migrations[i] upgrades schema i+1 to i+2. Each runs in one transaction
+// with the version bump, so a crash leaves either the old or the new schema.
+var migrations = []func(tx store.Tx) error{}
+
+func (c *Clinic) migrate(ctx context.Context, from int) error {
+	for v := from; v < SchemaVersion; v++ {
+		m := migrations[v-1]
+		err := c.st.Update(ctx, func(tx store.Tx) error {
+			if err := m(tx); err != nil {
+				return err
+			}
+			return tx.Put(metaBucket, "schema", []byte(fmt.Sprint(v+1)))
+		})
+		if err != nil {
+			return fmt.Errorf("clinic: migrate schema %d to %d: %w", v, v+1, err)
+		}
+		c.log.Info("migrated database", "from", v, "to", v+1)
+	}
+	return nil
+}
+
+// Now is the clinic's clock.
+func (c *Clinic) Now() time.Time { return c.now() }
+
+// Vault is the clinic's key holder (for lock state and unlock).
+func (c *Clinic) Vault() *vault.Vault { return c.v }
+
+func newID() string { return uuid.NewString() }
+
+// seal encodes v as JSON and seals it bound to (bucket, id, patient).
+func (c *Clinic) seal(bucket, id, patient string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("clinic: encode %s: %w", bucket, err)
+	}
+	return c.v.Seal(vault.Ref{Bucket: bucket, ID: id, Patient: patient}, b)
+}
+
+// open reads a sealed record into out. patient may be "" when unknown.
+func (c *Clinic) open(tx store.Tx, bucket, id, patient string, out any) error {
+	raw, err := tx.Get(bucket, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return c.openRaw(bucket, id, patient, raw, out)
+}
+
+func (c *Clinic) openRaw(bucket, id, patient string, raw []byte, out any) error {
+	b, err := c.v.Open(vault.Ref{Bucket: bucket, ID: id, Patient: patient}, raw)
+	if errors.Is(err, vault.ErrLocked) {
+		return ErrLocked
+	}
+	if err != nil {
+		c.log.Error("record failed to open", "bucket", bucket, "id", id, "err", err)
+		return fmt.Errorf("clinic: open %s record: %w", bucket, err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("clinic: decode %s record: %w", bucket, err)
+	}
+	return nil
+}
+
+func getMeta(tx store.Tx, key string) string {
+	b, err := tx.Get(metaBucket, key)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// Meta reads a plain fact about the database ("" when unset).
+func (c *Clinic) Meta(ctx context.Context, key string) string {
+	var s string
+	c.st.View(ctx, func(tx store.Tx) error { s = getMeta(tx, key); return nil })
+	return s
+}
+
+// SetMeta records a plain, non-PHI fact (backup status and the like).
+func (c *Clinic) SetMeta(ctx context.Context, key, value string) error {
+	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(metaBucket, key, []byte(value)) })
+}
+
+// IsSetUp reports whether the owner account exists.
+func (c *Clinic) IsSetUp(ctx context.Context) bool { return c.Meta(ctx, "setup") == "done" }
+
+// Actor identifies who is acting, for authorization and the audit trail.
+type Actor struct {
+	Kind    string // "staff", "patient", "contact", "system"
+	ID      string
+	Role    string // staff role
+	Client  string // client address
+	Patient string // for a patient or caregiver: the patient whose data they may see
+}
+
+func (a Actor) String() string {
+	if a.Kind == "system" || a.Kind == "" {
+		return "system"
+	}
+	return a.Kind + ":" + a.ID
+}
+
+// System is the actor for work Hearth does on its own.
+var System = Actor{Kind: "system"}
+
+// audit appends an event inside tx. A locked vault parks it as pending.
+func (c *Clinic) audit(tx store.Tx, a Actor, action, object, patient string) error {
+	key, err := c.v.AuditKey()
+	if errors.Is(err, vault.ErrLocked) {
+		key = nil
+	} else if err != nil {
+		return err
+	}
+	_, err = audit.Append(tx, key, audit.Event{
+		At: c.now(), Actor: a.String(), Action: action, Object: object, Patient: patient, Client: a.Client,
+	})
+	return err
+}
+
+// auditHigh is audit at high severity with an outcome ("denied", "failed" or "").
+func (c *Clinic) auditEvent(tx store.Tx, e audit.Event) error {
+	key, err := c.v.AuditKey()
+	if errors.Is(err, vault.ErrLocked) {
+		key = nil
+	} else if err != nil {
+		return err
+	}
+	e.At = c.now()
+	_, err = audit.Append(tx, key, e)
+	return err
+}
+
+// Audit records an event on its own (sign-in failures, exports, lock).
+func (c *Clinic) Audit(ctx context.Context, a Actor, action, object, patient, outcome string) error {
+	sev := audit.Info
+	if outcome != "" {
+		sev = audit.High
+	}
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		return c.auditEvent(tx, audit.Event{Actor: a.String(), Action: action, Object: object, Patient: patient, Client: a.Client, Severity: sev, Outcome: outcome})
+	})
+}

@@ -1,0 +1,209 @@
+package clinic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hearth/app/audit"
+	"hearth/app/store"
+	"hearth/app/store/boltstore"
+	"hearth/app/vault"
+)
+
+var cheap = Argon2Params{Time: 1, MemKiB: 64, Threads: 1}
+
+// newTestClinic is a set-up clinic on a real bbolt file and real age keys.
+func newTestClinic(t *testing.T) (*Clinic, store.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	v, _, err := vault.Create(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if err := Init(ctx, st, v, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Setup(ctx, SetupInput{ClinicName: "Maple Street", OwnerName: "Olive Owner", OwnerEmail: "o@maple.test", Password: "a-long-password-1"}, nil, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return c, st
+}
+
+var staffActor = Actor{Kind: "staff", ID: "s1", Role: RoleFrontDesk, Client: "127.0.0.1"}
+
+func mustVerifyClean(t *testing.T, c *Clinic) Report {
+	t.Helper()
+	r, err := c.Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() {
+		t.Fatalf("verify found problems in a clean clinic: %v", r.Problems)
+	}
+	return r
+}
+
+func TestVerifyCleanClinic(t *testing.T) {
+	c, _ := newTestClinic(t)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := mustVerifyClean(t, c)
+	if r.Records < 7 || r.IndexKeys == 0 || r.AuditEvents < 6 {
+		t.Fatalf("verify checked too little: %+v", r)
+	}
+}
+
+func TestVerifyFindsTampering(t *testing.T) {
+	ctx := context.Background()
+	cases := map[string]struct {
+		tamper func(t *testing.T, tx store.Tx, a, b Patient)
+		want   string
+	}{
+		"record copied under another id": {func(t *testing.T, tx store.Tx, a, b Patient) {
+			raw, _ := tx.Get(bucketPatients, a.ID)
+			tx.Put(bucketPatients, b.ID, raw)
+		}, "moved or copied"},
+		"flipped byte": {func(t *testing.T, tx store.Tx, a, b Patient) {
+			raw, _ := tx.Get(bucketPatients, a.ID)
+			raw[len(raw)/2] ^= 1
+			tx.Put(bucketPatients, a.ID, raw)
+		}, "does not open"},
+		"dangling index entry": {func(t *testing.T, tx store.Tx, a, b Patient) {
+			tx.Delete(bucketPatients, b.ID)
+		}, "does not exist"},
+		"audit event changed": {func(t *testing.T, tx store.Tx, a, b Patient) {
+			raw, _ := tx.Get("audit", "0000000000000002")
+			var e audit.Event
+			json.Unmarshal(raw, &e)
+			e.Actor = "staff:someone-else"
+			nb, _ := json.Marshal(e)
+			tx.Put("audit", "0000000000000002", nb)
+		}, "content changed"},
+		"audit event removed": {func(t *testing.T, tx store.Tx, a, b Patient) {
+			tx.Delete("audit", "0000000000000002")
+		}, "missing"},
+		"audit events swapped": {func(t *testing.T, tx store.Tx, a, b Patient) {
+			x, _ := tx.Get("audit", "0000000000000002")
+			y, _ := tx.Get("audit", "0000000000000003")
+			tx.Put("audit", "0000000000000002", y)
+			tx.Put("audit", "0000000000000003", x)
+		}, "another position"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, st := newTestClinic(t)
+			a, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
+			b, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+			mustVerifyClean(t, c)
+			st.Update(ctx, func(tx store.Tx) error { tc.tamper(t, tx, a, b); return nil })
+			r, err := c.Verify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.OK() {
+				t.Fatal("verify did not notice")
+			}
+			if !strings.Contains(strings.Join(r.Problems, "\n"), tc.want) {
+				t.Fatalf("verify's report does not say %q: %v", tc.want, r.Problems)
+			}
+			for _, p := range r.Problems {
+				if strings.Contains(p, "Ada") || strings.Contains(p, "1970") {
+					t.Fatalf("verify's report carries PHI: %s", p)
+				}
+			}
+		})
+	}
+}
+
+func TestSwappedRecordIsRejectedNotShown(t *testing.T) {
+	c, st := newTestClinic(t)
+	ctx := context.Background()
+	a, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
+	b, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+	st.Update(ctx, func(tx store.Tx) error {
+		raw, _ := tx.Get(bucketPatients, a.ID)
+		return tx.Put(bucketPatients, b.ID, raw)
+	})
+	_, err := c.Patient(ctx, staffActor, b.ID)
+	if !errors.Is(err, vault.ErrMismatch) {
+		t.Fatalf("reading a record swapped in from another patient: %v, want ErrMismatch", err)
+	}
+}
+
+func TestSignInSameAnswerForUnknownAndWrong(t *testing.T) {
+	c, _ := newTestClinic(t)
+	ctx := context.Background()
+	if _, err := c.SignIn(ctx, "o@maple.test", "a-long-password-1", "1.2.3.4"); err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	_, e1 := c.SignIn(ctx, "o@maple.test", "wrong-password-xx", "1.2.3.4")
+	_, e2 := c.SignIn(ctx, "nobody@maple.test", "wrong-password-xx", "1.2.3.4")
+	if !errors.Is(e1, ErrBadCredential) || !errors.Is(e2, ErrBadCredential) || e1.Error() != e2.Error() {
+		t.Fatalf("wrong password %v vs unknown account %v", e1, e2)
+	}
+}
+
+func TestParseDOB(t *testing.T) {
+	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	for in, want := range map[string]string{"1961-03-14": "1961-03-14", "03/14/1961": "1961-03-14", "3/14/1961": "1961-03-14",
+		" 03-14-1961 ": "1961-03-14", "1961/03/14": "1961-03-14"} {
+		got, err := ParseDOB(in, now)
+		if err != nil || got != want {
+			t.Errorf("ParseDOB(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "14/03/1961", "2030-01-01", "1800-01-01", "yesterday", "1961-02-30"} {
+		if _, err := ParseDOB(in, now); err == nil {
+			t.Errorf("ParseDOB(%q) accepted", in)
+		}
+	}
+}
+
+func TestPatientSearch(t *testing.T) {
+	c, _ := newTestClinic(t)
+	ctx := context.Background()
+	maria, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "María Ortega", DOB: "1961-03-14", Phone: "+1 (555) 201-3344"})
+	c.CreatePatient(ctx, staffActor, PatientInput{Name: "Mario Ortiz", DOB: "1975-05-05", Phone: "555-999-0000"})
+	for q, want := range map[string]int{"mar": 2, "maria": 1, "MARÍA ort": 1, "ort": 2, "ortega": 1, "03/14/1961": 1, "555-201-3344": 1, "5552013344": 1, "zz": 0} {
+		got, err := c.SearchPatients(ctx, staffActor, q, 20)
+		if err != nil {
+			t.Fatalf("search %q: %v", q, err)
+		}
+		if len(got) != want {
+			t.Errorf("search %q found %d, want %d", q, len(got), want)
+		}
+		if want == 1 && q != "mar" && got[0].ID != maria.ID && !strings.HasPrefix(q, "ort") {
+			t.Errorf("search %q found the wrong patient", q)
+		}
+	}
+	if _, err := c.SearchPatients(ctx, Actor{Kind: "patient", ID: "x"}, "mar", 5); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a patient could search: %v", err)
+	}
+	n, _ := c.SameName(ctx, maria)
+	if n != 0 {
+		t.Errorf("SameName = %d", n)
+	}
+	twin, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "maria ortega", DOB: "1990-01-01"})
+	if n, _ := c.SameName(ctx, twin); n != 1 {
+		t.Errorf("SameName for a same-named patient = %d, want 1", n)
+	}
+}

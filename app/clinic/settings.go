@@ -1,0 +1,110 @@
+package clinic
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"hearth/app/store"
+)
+
+// Settings are what the owner edits in the browser. They are sealed like
+// every record (the clinic's own details are not PHI, but one rule for every
+// record is simpler to trust).
+type Settings struct {
+	ClinicName      string   `json:"clinic_name"`
+	Phone           string   `json:"phone"`
+	TimeZone        string   `json:"time_zone"`
+	EmergencyNumber string   `json:"emergency_number"`
+	PublicURL       string   `json:"public_url"` // how patients reach Hearth, e.g. https://portal.maple.example
+	HostNames       []string `json:"host_names"` // extra names the server answers to
+	IdleLockMinutes int      `json:"idle_lock_minutes"`
+	BackupDir       string   `json:"backup_dir"`  // nightly backups go here; "" turns them off
+	BackupKeep      int      `json:"backup_keep"` // how many nightly backups to keep
+	BackupHour      int      `json:"backup_hour"` // local hour of the nightly backup
+}
+
+// DefaultSettings are a new clinic's.
+func DefaultSettings() Settings {
+	return Settings{
+		ClinicName:      "Our clinic",
+		TimeZone:        "America/New_York",
+		EmergencyNumber: "911",
+		IdleLockMinutes: 15,
+		BackupKeep:      14,
+		BackupHour:      2,
+	}
+}
+
+// Location is the clinic's time zone (UTC when unknown).
+func (s Settings) Location() *time.Location {
+	if loc, err := time.LoadLocation(s.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+func (s *Settings) normalize() error {
+	s.ClinicName = strings.TrimSpace(s.ClinicName)
+	if s.ClinicName == "" {
+		return inputErr("clinic_name", "Enter the clinic's name as patients know it.")
+	}
+	if len(s.ClinicName) > 120 {
+		return inputErr("clinic_name", "Use at most 120 characters for the clinic's name.")
+	}
+	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" {
+		return inputErr("time_zone", "Choose a time zone such as America/Chicago.")
+	}
+	if s.IdleLockMinutes < 1 || s.IdleLockMinutes > 240 {
+		return inputErr("idle_lock_minutes", "The idle lock must be between 1 and 240 minutes.")
+	}
+	if s.BackupKeep < 1 || s.BackupKeep > 365 {
+		return inputErr("backup_keep", "Keep between 1 and 365 nightly backups.")
+	}
+	if s.BackupHour < 0 || s.BackupHour > 23 {
+		return inputErr("backup_hour", "The backup hour must be between 0 and 23.")
+	}
+	return nil
+}
+
+// Settings returns the clinic's settings (the defaults before setup).
+// They are cached in memory: every request reads them.
+func (c *Clinic) Settings(ctx context.Context) (Settings, error) {
+	if p := c.settings.Load(); p != nil {
+		return *p, nil
+	}
+	s := DefaultSettings()
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketSettings, "clinic", "", &s) })
+	if errors.Is(err, ErrNotFound) {
+		return DefaultSettings(), nil
+	}
+	if err == nil {
+		c.settings.Store(&s)
+	}
+	return s, err
+}
+
+// SaveSettings replaces the settings. Owners only.
+func (c *Clinic) SaveSettings(ctx context.Context, a Actor, s Settings) error {
+	if a.Kind != "system" && a.Role != RoleOwner {
+		return ErrForbidden
+	}
+	if err := s.normalize(); err != nil {
+		return err
+	}
+	sealed, err := c.seal(bucketSettings, "clinic", "", s)
+	if err != nil {
+		return err
+	}
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(bucketSettings, "clinic", sealed); err != nil {
+			return err
+		}
+		return c.audit(tx, a, "settings.change", "settings", "")
+	})
+	if err == nil {
+		c.settings.Store(&s)
+	}
+	return err
+}

@@ -1,0 +1,163 @@
+package clinic
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"hearth/app/store"
+)
+
+// Staff roles.
+const (
+	RoleOwner     = "owner"
+	RoleClinician = "clinician"
+	RoleFrontDesk = "frontdesk"
+)
+
+// ValidRole reports whether r is a staff role.
+func ValidRole(r string) bool { return r == RoleOwner || r == RoleClinician || r == RoleFrontDesk }
+
+// Staff is one staff account. Disabled accounts keep their history.
+type Staff struct {
+	ID                 string    `json:"id"`
+	Name               string    `json:"name"`
+	Email              string    `json:"email"`
+	Role               string    `json:"role"`
+	PasswordHash       string    `json:"password_hash"`
+	MustChangePassword bool      `json:"must_change_password,omitempty"`
+	Disabled           bool      `json:"disabled,omitempty"`
+	Created            time.Time `json:"created"`
+	// Generation changes whenever sessions must end (role change, disable,
+	// password reset); sessions carry the generation they were made with.
+	Generation int `json:"generation"`
+}
+
+// LogValue keeps names and emails out of logs.
+func (s Staff) LogValue() slog.Value { return slog.StringValue("staff:" + s.ID) }
+
+// FirstName is how replies are signed.
+func (s Staff) FirstName() string {
+	f, _, _ := strings.Cut(strings.TrimSpace(s.Name), " ")
+	return f
+}
+
+// StaffInput creates an account.
+type StaffInput struct {
+	Name, Email, Role, Password string
+}
+
+func normalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+func (in *StaffInput) check(common map[string]bool) error {
+	in.Name = strings.TrimSpace(in.Name)
+	in.Email = normalizeEmail(in.Email)
+	if in.Name == "" || len(in.Name) > 100 {
+		return inputErr("name", "Enter the person's name (at most 100 characters).")
+	}
+	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
+		return inputErr("email", "Enter an email address like maria@clinic.example.")
+	}
+	if !ValidRole(in.Role) {
+		return inputErr("role", "Choose a role: owner, clinician or frontdesk.")
+	}
+	return CheckNewPassword(in.Password, common)
+}
+
+func (c *Clinic) emailToken(email string) ([]byte, error) {
+	tok, err := c.v.BlindToken("staff-email", normalizeEmail(email))
+	if err != nil {
+		return nil, ErrLocked
+	}
+	return tok, nil
+}
+
+// createStaff prepares a new account's sealed record outside any transaction
+// (sealing and hashing are slow) and returns a function that stores it.
+func (c *Clinic) prepareStaff(in StaffInput) (Staff, []byte, []byte, error) {
+	s := Staff{ID: newID(), Name: in.Name, Email: in.Email, Role: in.Role,
+		PasswordHash: hashPassword(c.argon, in.Password), Created: c.now().UTC(), Generation: 1}
+	tok, err := c.emailToken(in.Email)
+	if err != nil {
+		return s, nil, nil, err
+	}
+	sealed, err := c.seal(bucketStaff, s.ID, "", s)
+	return s, tok, sealed, err
+}
+
+// CreateStaff adds an account. Owners only.
+func (c *Clinic) CreateStaff(ctx context.Context, a Actor, in StaffInput, common map[string]bool) (Staff, error) {
+	if a.Kind != "system" && a.Role != RoleOwner {
+		return Staff{}, ErrForbidden
+	}
+	if err := in.check(common); err != nil {
+		return Staff{}, err
+	}
+	s, tok, sealed, err := c.prepareStaff(in)
+	if err != nil {
+		return Staff{}, err
+	}
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Lookup("staff.by_email", tok); err == nil {
+			return inputErr("email", "Another staff account already uses that email address.")
+		}
+		if err := tx.Put(bucketStaff, s.ID, sealed); err != nil {
+			return err
+		}
+		if err := tx.SetIndex("staff.by_email", tok, s.ID); err != nil {
+			return err
+		}
+		return c.audit(tx, a, "staff.create", "staff:"+s.ID, "")
+	})
+	return s, err
+}
+
+// Staff reads one account.
+func (c *Clinic) Staff(ctx context.Context, id string) (Staff, error) {
+	var s Staff
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketStaff, id, "", &s) })
+	return s, err
+}
+
+// SignIn checks an email and password. Every failure is the same
+// ErrBadCredential, and an unknown email costs the same hashing time as a
+// known one, so neither the answer nor its timing tells whether the account
+// exists. Throttling is the caller's (it knows the client address).
+func (c *Clinic) SignIn(ctx context.Context, email, password, client string) (Staff, error) {
+	var s Staff
+	tok, err := c.emailToken(email)
+	if err != nil {
+		return s, err
+	}
+	err = c.st.View(ctx, func(tx store.Tx) error {
+		id, err := tx.Lookup("staff.by_email", tok)
+		if err != nil {
+			return err
+		}
+		return c.open(tx, bucketStaff, id, "", &s)
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrNotFound):
+		checkPassword(c.dummyHash(), password)
+		c.Audit(ctx, Actor{Kind: "system", Client: client}, "staff.signin", "", "", "failed")
+		return Staff{}, ErrBadCredential
+	case err != nil:
+		return Staff{}, err
+	}
+	if !checkPassword(s.PasswordHash, password) || s.Disabled {
+		c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Client: client}, "staff.signin", "staff:"+s.ID, "", "failed")
+		return Staff{}, ErrBadCredential
+	}
+	err = c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Role: s.Role, Client: client}, "staff.signin", "staff:"+s.ID, "", "")
+	return s, err
+}
+
+// dummyHash is a real hash of nothing, computed once, so that a sign-in for
+// an unknown email does the same work as one for a known email.
+func (c *Clinic) dummyHash() string {
+	c.dummyOnce.Do(func() { c.dummy = hashPassword(c.argon, newID()) })
+	return c.dummy
+}

@@ -1,0 +1,95 @@
+// Package config reads Hearth's start-up configuration: command-line flags,
+// with the environment variables HEARTH_DATA, HEARTH_ADDR and HEARTH_STORE as
+// defaults. What the owner edits in the browser (clinic name, hours, backup
+// folder...) is not here: it is a settings record in the store.
+//
+// Configuration is passed in, never kept in package variables.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+)
+
+// Defaults.
+const (
+	DefaultData = "hearth-data"
+	DefaultAddr = "127.0.0.1:8080"
+)
+
+// Config is what a command needs to find and serve a clinic's data.
+type Config struct {
+	Data    string // data folder: hearth.db, keys/, control.sock
+	Addr    string // listen address, HOST:PORT
+	TLSCert string // PEM certificate file (HTTPS when set with TLSKey)
+	TLSKey  string
+	Store   string // "" for bbolt in Data; postgres://... for a clinic group
+	Args    []string
+}
+
+// Paths inside the data folder.
+func (c Config) DBPath() string      { return filepath.Join(c.Data, "hearth.db") }
+func (c Config) KeysDir() string     { return filepath.Join(c.Data, "keys") }
+func (c Config) ControlPath() string { return filepath.Join(c.Data, "control.sock") }
+func (c Config) SetupLinkPath() string {
+	return filepath.Join(c.Data, "setup-link.txt")
+}
+
+// TLS reports whether the server serves HTTPS.
+func (c Config) TLS() bool { return c.TLSCert != "" && c.TLSKey != "" }
+
+// Flags lists which flags a command takes.
+type Flags struct {
+	Addr, TLS, Store bool
+}
+
+// Parse reads flags for one command. getenv supplies the environment.
+func Parse(cmd string, args []string, which Flags, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Config{Data: DefaultData, Addr: DefaultAddr}
+	if v := getenv("HEARTH_DATA"); v != "" {
+		c.Data = v
+	}
+	if v := getenv("HEARTH_ADDR"); v != "" {
+		c.Addr = v
+	}
+	if v := getenv("HEARTH_STORE"); v != "" {
+		c.Store = v
+	}
+	fs := flag.NewFlagSet("hearth "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Data, "data", c.Data, "data folder (env HEARTH_DATA)")
+	if which.Addr {
+		fs.StringVar(&c.Addr, "addr", c.Addr, "listen address HOST:PORT (env HEARTH_ADDR)")
+	}
+	if which.TLS {
+		fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
+		fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	}
+	if which.Store {
+		fs.StringVar(&c.Store, "store", c.Store, "storage: empty for the built-in database, or postgres://... (env HEARTH_STORE)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.Args = fs.Args()
+	if strings.TrimSpace(c.Data) == "" {
+		return c, errors.New("config: --data must name a folder")
+	}
+	if which.Addr {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			return c, fmt.Errorf("config: --addr %q is not HOST:PORT", c.Addr)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, errors.New("config: --tls-cert and --tls-key go together")
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		return c, fmt.Errorf("config: --store must be empty or a postgres:// URL")
+	}
+	return c, nil
+}

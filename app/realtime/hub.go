@@ -1,0 +1,250 @@
+// Package realtime pushes item events to staff browsers over websockets.
+//
+// The hub fans each event out to the sockets whose staff member may see the
+// event's queue. Events carry ids, type, queue, priority and a sequence
+// number, never PHI; browsers fetch details over the API. A client that
+// reconnects with ?since=SEQ first gets what it missed from the clinic's
+// bounded event log (through Source), then live events. A client that cannot
+// keep up is dropped, never waited for: one slow browser must not delay the
+// others.
+//
+// The hub knows nothing of storage or HTTP routing; the web layer
+// authenticates and checks Origin before handing a connection over.
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"hearth/app/clinic"
+)
+
+// Source replays events from the clinic's event log.
+type Source interface {
+	EventsSince(ctx context.Context, seq uint64, limit int) ([]clinic.Event, error)
+}
+
+const (
+	sendBuffer   = 256
+	writeWait    = 10 * time.Second
+	pongWait     = 60 * time.Second
+	pingEvery    = 25 * time.Second
+	maxReadBytes = 4096
+	replayLimit  = 1000
+)
+
+// Hub tracks connected staff sockets. It implements clinic.Publisher.
+type Hub struct {
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	src     Source
+	clients map[*Client]struct{}
+}
+
+var _ clinic.Publisher = (*Hub)(nil)
+
+// NewHub makes an empty hub.
+func NewHub(log *slog.Logger) *Hub {
+	return &Hub{log: log, clients: map[*Client]struct{}{}}
+}
+
+// SetSource sets where replays come from (the clinic, once it is open).
+func (h *Hub) SetSource(s Source) {
+	h.mu.Lock()
+	h.src = s
+	h.mu.Unlock()
+}
+
+// Client is one staff member's socket.
+type Client struct {
+	StaffID string
+	// May reports whether this staff member may see events of a queue.
+	May func(queue string) bool
+
+	conn *websocket.Conn
+	send chan []byte
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *Client) close() {
+	c.once.Do(func() {
+		close(c.done)
+		c.conn.Close()
+	})
+}
+
+// Publish hands e to every socket that may see it. It never blocks: a
+// socket whose buffer is full is dropped.
+func (h *Hub) Publish(e clinic.Event) {
+	msg, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	h.mu.RLock()
+	var slow []*Client
+	for c := range h.clients {
+		if e.Queue != "" && !c.May(e.Queue) {
+			continue
+		}
+		select {
+		case c.send <- msg:
+		default:
+			slow = append(slow, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range slow {
+		h.log.Warn("dropping a staff socket that is not keeping up", "staff", c.StaffID)
+		h.remove(c)
+	}
+}
+
+func (h *Hub) add(c *Client) {
+	h.mu.Lock()
+	h.clients[c] = struct{}{}
+	h.mu.Unlock()
+}
+
+func (h *Hub) remove(c *Client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+	c.close()
+}
+
+// Count is the number of open sockets.
+func (h *Hub) Count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.clients)
+}
+
+// CloseStaff closes every socket of one staff member (sign-out, disable,
+// role change).
+func (h *Hub) CloseStaff(staffID string) {
+	h.mu.RLock()
+	var cs []*Client
+	for c := range h.clients {
+		if c.StaffID == staffID {
+			cs = append(cs, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range cs {
+		h.remove(c)
+	}
+}
+
+// CloseAll closes every socket (shutdown).
+func (h *Hub) CloseAll() {
+	h.mu.RLock()
+	cs := make([]*Client, 0, len(h.clients))
+	for c := range h.clients {
+		cs = append(cs, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range cs {
+		h.remove(c)
+	}
+}
+
+// Run keeps the hub alive until ctx ends, then closes every socket.
+func (h *Hub) Run(ctx context.Context) {
+	<-ctx.Done()
+	h.CloseAll()
+}
+
+// Upgrader makes websocket connections. The web layer checks Origin and the
+// session before calling Serve, so CheckOrigin here only repeats the
+// decision it was given.
+func upgrader(checkOrigin func(r *http.Request) bool) *websocket.Upgrader {
+	return &websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		CheckOrigin:     checkOrigin,
+	}
+}
+
+// Serve upgrades the request and runs the socket until it closes. since is
+// the last sequence number the browser saw (0 for none).
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, staffID string, may func(string) bool, since uint64, checkOrigin func(*http.Request) bool) {
+	conn, err := upgrader(checkOrigin).Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered already
+	}
+	c := &Client{StaffID: staffID, May: may, conn: conn, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
+	conn.SetReadLimit(maxReadBytes)
+	// Register before replaying, so nothing published meanwhile is missed;
+	// the browser ignores a sequence number it has already seen.
+	h.add(c)
+	go h.writePump(c, since)
+	h.readPump(c)
+}
+
+// readPump reads (and ignores) client frames so pongs and closes are seen.
+func (h *Hub) readPump(c *Client) {
+	defer h.remove(c)
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		if _, _, err := c.conn.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+// writePump is the one goroutine that writes to the connection.
+func (h *Hub) writePump(c *Client, since uint64) {
+	t := time.NewTicker(pingEvery)
+	defer func() { t.Stop(); h.remove(c) }()
+	write := func(msg []byte) bool {
+		c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		return c.conn.WriteMessage(websocket.TextMessage, msg) == nil
+	}
+	if since > 0 {
+		h.mu.RLock()
+		src := h.src
+		h.mu.RUnlock()
+		if src != nil {
+			evs, err := src.EventsSince(context.Background(), since, replayLimit)
+			if err != nil {
+				h.log.Error("replay failed", "err", err)
+				return
+			}
+			for _, e := range evs {
+				if e.Queue != "" && !c.May(e.Queue) {
+					continue
+				}
+				b, _ := json.Marshal(e)
+				if !write(b) {
+					return
+				}
+			}
+		}
+	}
+	for {
+		select {
+		case <-c.done:
+			c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			return
+		case msg := <-c.send:
+			if !write(msg) {
+				return
+			}
+		case <-t.C:
+			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		}
+	}
+}

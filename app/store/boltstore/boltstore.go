@@ -1,0 +1,380 @@
+// Package boltstore is Hearth's default storage backend: one bbolt file.
+//
+// Layout: the records of bucket B live in the bbolt bucket "rec:B", the
+// entries of index I in "idx:I" (key → record id), and counters in the bucket
+// "seq" (key = counter name, value = 8-byte big-endian). Read transactions
+// never create buckets: a bucket that was never written reads as empty.
+//
+// Every key and value handed out is copied out of the memory map before the
+// transaction ends, because bbolt unmaps and remaps the file as it grows.
+// The database is never opened with NoSync: Update returns only after the
+// commit is fsync'd.
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"hearth/app/store"
+)
+
+// ErrCorrupt is store.ErrCorrupt, named here too for callers that already
+// hold the concrete backend.
+var ErrCorrupt = store.ErrCorrupt
+
+// DefaultTimeout is how long Open waits for another process to release the
+// file lock when Options.Timeout is zero.
+const DefaultTimeout = time.Second
+
+// Batching: a lone writer commits at once; concurrent writers are grouped
+// into one commit (one fsync) by bbolt's Batch. bbolt's default delay of
+// 10 ms would dominate a request's latency on an SSD, where an fsync costs
+// well under a millisecond.
+const (
+	maxBatchDelay = time.Millisecond
+	maxBatchSize  = 256
+)
+
+// Options configure Open.
+type Options struct {
+	// Timeout bounds the wait for the file lock (DefaultTimeout when zero).
+	// bbolt's own zero, "wait forever", is never used.
+	Timeout time.Duration
+}
+
+// Store is a bbolt-backed store.Store.
+type Store struct {
+	db      *bbolt.DB
+	path    string
+	writers atomic.Int64 // Updates in flight, to pick the solo or batch path
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed, mode 0600) the database file at path.
+// If another process holds it, Open fails after opts.Timeout with an error
+// wrapping store.ErrInUse; a damaged file gives an error wrapping ErrCorrupt,
+// never a panic.
+func Open(path string, opts Options) (*Store, error) {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	db, err := openBolt(path, &bbolt.Options{Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	// A file cut short (a copy interrupted, a full disk) still has valid
+	// meta pages; reading past its end would fault. Its high-water mark
+	// says how long it must be.
+	if err := checkLength(db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = maxBatchDelay
+	db.MaxBatchSize = maxBatchSize
+	return &Store{db: db, path: path}, nil
+}
+
+// openBolt opens the file, turning bbolt's panics and memory faults on a
+// damaged file (it reads the meta and freelist pages straight from the map)
+// into ErrCorrupt.
+func openBolt(path string, o *bbolt.Options) (db *bbolt.DB, err error) {
+	var f *os.File
+	o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		fh, err := os.OpenFile(name, flag, perm)
+		f = fh
+		return fh, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			// bbolt cannot be closed half-open; release the descriptor at
+			// least. The mapping (and with it the flock) lives until exit.
+			if f != nil {
+				_ = f.Close()
+			}
+			db, err = nil, fmt.Errorf("boltstore: open %s: %w (%v)", path, store.ErrCorrupt, r)
+		}
+	}()
+	db, err = bbolt.Open(path, 0o600, o)
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, store.ErrInUse)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		strings.Contains(err.Error(), "file size too small"): // bbolt has no sentinel for it
+		return nil, fmt.Errorf("boltstore: open %s: %w (%w)", path, store.ErrCorrupt, err)
+	default:
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+}
+
+func checkLength(db *bbolt.DB) error {
+	fi, err := os.Stat(db.Path())
+	if err != nil {
+		return err
+	}
+	var want int64
+	if err := db.View(func(tx *bbolt.Tx) error { want = tx.Size(); return nil }); err != nil {
+		return err
+	}
+	if fi.Size() < want {
+		return fmt.Errorf("%w (file is %d bytes, its pages need %d: truncated?)", store.ErrCorrupt, fi.Size(), want)
+	}
+	return nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Update runs fn in a read-write transaction and returns after the commit
+// is fsync'd. Concurrent Updates are grouped with bbolt's Batch, which may
+// run fn more than once: again when another fn in its batch fails (the
+// batch is rolled back and retried without it), and once more alone when
+// fn itself returns an error. Only the final run's writes are kept, so fn
+// must have no effect outside tx. A context cancelled before fn's final
+// run makes Update return ctx.Err() with nothing written.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	run := func(btx *bbolt.Tx) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(&tx{btx: btx})
+	}
+	// A lone writer need not wait MaxBatchDelay for company.
+	n := s.writers.Add(1)
+	defer s.writers.Add(-1)
+	if n == 1 {
+		return s.db.Update(run)
+	}
+	return s.db.Batch(run)
+}
+
+// View runs fn in a read-only snapshot.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(btx *bbolt.Tx) error { return fn(&tx{btx: btx}) })
+}
+
+// Backup writes a consistent copy of the database file (bbolt's own format,
+// which Restore reads) while writers go on. Cancelling ctx stops it.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if ctx.Done() != nil {
+		w = ctxWriter{ctx: ctx, w: w}
+	}
+	var n int64
+	err := s.db.View(func(btx *bbolt.Tx) error {
+		var err error
+		n, err = btx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("boltstore: backup: %w", err)
+	}
+	return n, nil
+}
+
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// Check verifies bbolt's page structure (tx.Check) and returns every problem
+// found as one error wrapping ErrCorrupt.
+//
+// It holds the write lock while it runs: bbolt's check reads the shared
+// freelist, which is only safe from a writable transaction. Writers wait.
+func (s *Store) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return check(ctx, s.db)
+}
+
+func check(ctx context.Context, db *bbolt.DB) error {
+	btx, err := db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("boltstore: check: %w", err)
+	}
+	defer func() { _ = btx.Rollback() }()
+	// tx.Check walks pages in a goroutine of its own, where a wild page
+	// pointer would be a fatal fault rather than a panic. Touch every page
+	// here first, in a goroutine that turns faults into panics.
+	if err := walk(ctx, btx); err != nil {
+		return err
+	}
+	var errs []error
+	total := 0
+	for err := range btx.Check() {
+		total++
+		if len(errs) < 20 {
+			errs = append(errs, err)
+		}
+	}
+	if total > 0 {
+		if total > len(errs) {
+			errs = append(errs, fmt.Errorf("and %d more", total-len(errs)))
+		}
+		return fmt.Errorf("boltstore: check: %w: %w", store.ErrCorrupt, errors.Join(errs...))
+	}
+	return nil
+}
+
+// walk reads every key and value of every bucket, recovering the panics
+// (and, with SetPanicOnFault, memory faults) a damaged page causes.
+func walk(ctx context.Context, btx *bbolt.Tx) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("boltstore: check: %w (%v)", store.ErrCorrupt, r)
+		}
+	}()
+	var sink byte
+	n := 0
+	err = btx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+		return b.ForEach(func(k, v []byte) error {
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			// Touch the first and last byte so overflow pages are read.
+			if len(k) > 0 {
+				sink ^= k[len(k)-1]
+			}
+			if len(v) > 0 {
+				sink ^= v[0] ^ v[len(v)-1]
+			}
+			return nil
+		})
+	})
+	_ = sink
+	return err
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("boltstore: close: %w", err)
+	}
+	return nil
+}
+
+// Restore creates the database file path from r, a Backup's output. It
+// refuses to replace an existing file. The copy is written to a temporary
+// file in the same directory, fsync'd, opened and checked, and only then
+// put in place (no-clobber) and the directory fsync'd, so path either does
+// not exist or holds a complete, checked database.
+func Restore(path string, r io.Reader) (err error) {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("boltstore: restore: %s: %w", path, os.ErrExist)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".restore-*")
+	if err != nil {
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if f != nil {
+			_ = f.Close()
+		}
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	n, err := io.Copy(f, r)
+	if err != nil {
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+	if n == 0 {
+		// bbolt would quietly initialise an empty file as a new database.
+		return fmt.Errorf("boltstore: restore: the backup is empty: %w", store.ErrCorrupt)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		f = nil
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+	f = nil
+
+	s, err := Open(tmp, Options{})
+	if err != nil {
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+	err = s.Check(context.Background())
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+
+	// Link then unlink is a rename that, unlike rename, fails if path
+	// appeared meanwhile.
+	if err := os.Link(tmp, path); err == nil {
+		if err := os.Remove(tmp); err != nil {
+			return fmt.Errorf("boltstore: restore: %w", err)
+		}
+	} else if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("boltstore: restore: %s: %w", path, os.ErrExist)
+	} else {
+		// No hard links on this filesystem: rename after a last look.
+		if _, serr := os.Lstat(path); serr == nil {
+			return fmt.Errorf("boltstore: restore: %s: %w", path, os.ErrExist)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("boltstore: restore: %w", err)
+		}
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("boltstore: restore: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("boltstore: restore: sync %s: %w", dir, err)
+	}
+	return nil
+}

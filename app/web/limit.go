@@ -1,0 +1,89 @@
+package web
+
+import (
+	"sync"
+	"time"
+)
+
+// Limits are the throttling budgets: how many failed tries each key gets in
+// a window before further tries answer 429. Counters live on the server,
+// keyed by account and by client address (never by cookie, which an attacker
+// simply drops), and every window ends, so a flood against one account slows
+// the flood without locking the real person out for good.
+type Limits struct {
+	Window        time.Duration // default 15 minutes
+	PerAccount    int           // failed sign-ins per account per window (default 10)
+	PerClient     int           // failed sign-ins and code checks per client address (default 30)
+	CodePerTarget int           // failed code/birth-date checks per invite or patient (default 5)
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Window == 0 {
+		l.Window = 15 * time.Minute
+	}
+	if l.PerAccount == 0 {
+		l.PerAccount = 10
+	}
+	if l.PerClient == 0 {
+		l.PerClient = 30
+	}
+	if l.CodePerTarget == 0 {
+		l.CodePerTarget = 5
+	}
+	return l
+}
+
+type window struct {
+	start time.Time
+	n     int
+}
+
+type limiter struct {
+	Limits
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]*window
+}
+
+func newLimiter(l Limits, now func() time.Time) *limiter {
+	return &limiter{Limits: l.withDefaults(), now: now, m: map[string]*window{}}
+}
+
+// blocked reports whether key has used up max failures in the current window.
+func (l *limiter) blocked(key string, max int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.m[key]
+	return w != nil && l.now().Sub(w.start) < l.Window && w.n >= max
+}
+
+// fail counts one failure against key.
+func (l *limiter) fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	w := l.m[key]
+	if w == nil || now.Sub(w.start) >= l.Window {
+		if len(l.m) > 100_000 {
+			l.sweep(now)
+		}
+		w = &window{start: now}
+		l.m[key] = w
+	}
+	w.n++
+}
+
+// reset forgets key's failures (after a success for that account).
+func (l *limiter) reset(key string) {
+	l.mu.Lock()
+	delete(l.m, key)
+	l.mu.Unlock()
+}
+
+func (l *limiter) sweep(now time.Time) {
+	for k, w := range l.m {
+		if now.Sub(w.start) >= l.Window {
+			delete(l.m, k)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package web
+
+import (
+	"net/http"
+
+	"hearth/app/clinic"
+)
+
+type patientJSON struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	DOB      string `json:"dob"`
+	Age      int    `json:"age"`
+	Phone    string `json:"phone,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Lang     string `json:"lang"`
+	SameName int    `json:"same_name,omitempty"`
+}
+
+func (s *Server) patientOut(p clinic.Patient) patientJSON {
+	return patientJSON{ID: p.ID, Name: p.Name, DOB: p.DOB, Age: p.Age(s.c.Now()), Phone: p.Phone, Email: p.Email, Lang: p.Lang}
+}
+
+func (s *Server) handlePatientCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Name  string `json:"name"`
+		DOB   string `json:"dob"`
+		Phone string `json:"phone"`
+		Email string `json:"email"`
+		Lang  string `json:"lang"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	p, err := s.c.CreatePatient(r.Context(), rc.actor, clinic.PatientInput{Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"id": p.ID})
+	return nil
+}
+
+func (s *Server) handlePatientSearch(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ps, err := s.c.SearchPatients(r.Context(), rc.actor, r.URL.Query().Get("q"), 20)
+	if err != nil {
+		return err
+	}
+	out := make([]patientJSON, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, s.patientOut(p))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"patients": out})
+	return nil
+}
+
+func (s *Server) handlePatientGet(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	p, err := s.c.Patient(r.Context(), rc.actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := s.patientOut(p)
+	out.SameName, _ = s.c.SameName(r.Context(), p)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,164 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+
+	"hearth/app/clinic"
+)
+
+// access declares who may call a route. Every route has one; a test walks
+// the table and fails on any route without it.
+type access struct {
+	// kind is "anyone", "setup" (the one-time setup token), "staff" or "patient".
+	kind string
+	// roles limits staff routes to these roles (nil: any staff role).
+	roles []string
+	// locked routes still answer on a locked session (unlock, sign-out).
+	locked bool
+}
+
+var (
+	anyone     = access{kind: "anyone"}
+	setupOnly  = access{kind: "setup"}
+	anyStaff   = access{kind: "staff"}
+	ownerOnly  = access{kind: "staff", roles: []string{clinic.RoleOwner}}
+	lockedOK   = access{kind: "staff", locked: true}
+	patientAny = access{kind: "patient"}
+)
+
+type handler func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
+
+type route struct {
+	method  string
+	pattern string
+	access  access
+	h       handler
+}
+
+// reqCtx is what the access check learned about the caller.
+type reqCtx struct {
+	staff   *clinic.Staff
+	session *clinic.Session
+	token   string
+	actor   clinic.Actor
+}
+
+// routeTable is every route Hearth serves. Browser pages and the JSON API
+// are kept visibly apart.
+func (s *Server) routeTable() []route {
+	return []route{
+		// Health and static files.
+		{"GET", "/healthz", anyone, s.handleHealth},
+		{"GET", "/s/{hash}/{file...}", anyone, s.handleStatic},
+
+		// First-run setup (one-time link printed by the server).
+		{"GET", "/setup/{token}", setupOnly, s.handleSetupForm},
+		{"POST", "/setup/{token}", setupOnly, s.handleSetupSave},
+		{"GET", "/setup/{token}/kit", setupOnly, s.handleSetupKit},
+
+		// Staff JSON API.
+		{"POST", "/api/v1/login", anyone, s.handleLogin},
+		{"POST", "/api/v1/logout", lockedOK, s.handleLogout},
+		{"GET", "/api/v1/session", lockedOK, s.handleSession},
+		{"POST", "/api/v1/session/lock", lockedOK, s.handleLock},
+		{"POST", "/api/v1/session/unlock", lockedOK, s.handleUnlock},
+		{"POST", "/api/v1/staff", ownerOnly, s.handleStaffCreate},
+		{"POST", "/api/v1/patients", anyStaff, s.handlePatientCreate},
+		{"GET", "/api/v1/patients", anyStaff, s.handlePatientSearch},
+		{"GET", "/api/v1/patients/{id}", anyStaff, s.handlePatientGet},
+		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
+	}
+}
+
+// sessionCookie is the staff session cookie's name: __Host- under TLS
+// (no Domain, Path=/, Secure), which a subdomain cannot overwrite.
+func (s *Server) sessionCookie() string {
+	if s.tls {
+		return "__Host-hearth_staff"
+	}
+	return "hearth_staff"
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func isSafeMethod(m string) bool { return m == "GET" || m == "HEAD" || m == "OPTIONS" }
+
+// wrap applies a route's access rule, the body limit and CSRF checks, then
+// runs the handler and writes its error.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody(r))
+		rc := &reqCtx{actor: clinic.Actor{Kind: "system", Client: clientAddr(r)}}
+		if err := s.authorize(w, r, rt, rc); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := rt.h(w, r, rc); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func maxBody(r *http.Request) int64 {
+	return 1 << 20
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt route, rc *reqCtx) error {
+	if !isSafeMethod(r.Method) {
+		// Browsers say where a request comes from; refuse cross-site state changes.
+		if err := s.cop.Check(r); err != nil {
+			return errCSRF
+		}
+	}
+	switch rt.access.kind {
+	case "anyone":
+		return nil
+	case "setup":
+		if s.setup == nil || subtle.ConstantTimeCompare([]byte(r.PathValue("token")), []byte(s.setup.Token)) != 1 {
+			return errNotFound
+		}
+		return nil
+	case "staff":
+		return s.authStaff(r, rt, rc)
+	}
+	return errForbidden
+}
+
+func (s *Server) authStaff(r *http.Request, rt route, rc *reqCtx) error {
+	ck, err := r.Cookie(s.sessionCookie())
+	if err != nil {
+		return errUnauthorized
+	}
+	touch := r.URL.Path != "/api/v1/ws"
+	sess, st, err := s.c.SessionFor(r.Context(), ck.Value, touch)
+	if errors.Is(err, clinic.ErrSessionEnded) || errors.Is(err, clinic.ErrNotFound) {
+		return errUnauthorized
+	}
+	if err != nil {
+		return err
+	}
+	if sess.Locked && !rt.access.locked {
+		return errSessionLocked
+	}
+	if !isSafeMethod(r.Method) && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), []byte(sess.CSRF)) != 1 {
+		return errCSRF
+	}
+	if rt.access.roles != nil && !slices.Contains(rt.access.roles, st.Role) {
+		return errForbidden
+	}
+	rc.staff, rc.session, rc.token = &st, &sess, ck.Value
+	rc.actor = clinic.Actor{Kind: "staff", ID: st.ID, Role: st.Role, Client: clientAddr(r)}
+	return nil
+}
+
+var errSessionLocked = &apiError{http.StatusUnauthorized, "session_locked", "The screen is locked. Enter your password to continue.", ""}

@@ -1,0 +1,246 @@
+// Package web is Hearth's HTTP face: the staff JSON API and console, the
+// server-rendered patient pages, the first-run setup pages, static files,
+// and the security rules that apply to all of them (headers, host check,
+// CSRF, sessions, throttling, body limits, the error catalogue).
+//
+// Every route is declared once, with who may call it, in routes.go. Handlers
+// return errors; one function writes them. Nothing here logs PHI: request
+// logs name the route pattern, never the path or query, and errors that reach
+// the log carry ids only.
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+
+	"hearth/app/clinic"
+	"hearth/app/realtime"
+)
+
+// SetupState is the first-run state: the one-time setup token and the
+// recovery key to show once on the emergency kit.
+type SetupState struct {
+	Token    string
+	Recovery string
+	// Done runs once setup has completed (the server removes the link file).
+	Done func()
+
+	mu    sync.Mutex
+	shown bool
+}
+
+// Options build a Server.
+type Options struct {
+	Clinic  *clinic.Clinic
+	Hub     *realtime.Hub
+	Files   fs.FS // the embed/ folder
+	Log     *slog.Logger
+	Version string
+	TLS     bool
+	Addr    string // the listen address, whose host is an allowed Host
+	Setup   *SetupState
+	// Limits are throttling budgets; zero means the defaults.
+	Limits Limits
+}
+
+// Server holds the routes and what they share.
+type Server struct {
+	c       *clinic.Clinic
+	hub     *realtime.Hub
+	log     *slog.Logger
+	version string
+	tls     bool
+	setup   *SetupState
+	files   fs.FS
+	static  *staticFiles
+	tmpl    map[string]*template.Template
+	cop     *http.CrossOriginProtection
+	hosts   hostAllow
+	common  map[string]bool
+	limits  *limiter
+	mux     *http.ServeMux
+	routes  []route
+}
+
+// New builds the server. It fails if a template or asset it needs is
+// missing from files, so a broken build never starts.
+func New(o Options) (*Server, error) {
+	s := &Server{c: o.Clinic, hub: o.Hub, log: o.Log, version: o.Version, tls: o.TLS, setup: o.Setup, files: o.Files,
+		cop: http.NewCrossOriginProtection(), common: CommonPasswords(o.Files)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if s.static, err = loadStatic(o.Files); err != nil {
+		return nil, err
+	}
+	if s.tmpl, err = s.loadTemplates(); err != nil {
+		return nil, err
+	}
+	s.hosts = newHostAllow(o.Addr)
+	s.limits = newLimiter(o.Limits, o.Clinic.Now)
+	s.mux = http.NewServeMux()
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	s.mux.Handle("/", s.wrap(route{pattern: "/", access: anyone, h: func(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
+		return errNotFound
+	}}))
+	return s, nil
+}
+
+// Handler is the whole site with the middleware that applies to every
+// response, error pages and static files included.
+func (s *Server) Handler() http.Handler {
+	return s.recoverPanics(s.securityHeaders(s.checkHost(s.mux)))
+}
+
+// CommonPasswords reads the embedded list of passwords nobody may choose.
+func CommonPasswords(files fs.FS) map[string]bool {
+	m := map[string]bool{}
+	b, err := fs.ReadFile(files, "security/common-passwords.txt")
+	if err != nil {
+		return m
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			m[strings.ToLower(l)] = true
+		}
+	}
+	return m
+}
+
+// hostAllow answers which Host headers this server serves: its own
+// addresses and names, and the names the owner set. Anything else is
+// refused, which closes DNS rebinding.
+type hostAllow struct {
+	fixed map[string]bool
+}
+
+func newHostAllow(addr string) hostAllow {
+	h := hostAllow{fixed: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}}
+	if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
+		h.fixed[strings.ToLower(host)] = true
+	}
+	if name, err := os.Hostname(); err == nil {
+		h.fixed[strings.ToLower(name)] = true
+		h.fixed[strings.ToLower(name)+".local"] = true
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				h.fixed[ipn.IP.String()] = true
+			}
+		}
+	}
+	return h
+}
+
+func (h *hostAllow) allowed(host string, extra []string) bool {
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if h.fixed[host] {
+		return true
+	}
+	for _, e := range extra {
+		if strings.EqualFold(e, host) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) extraHosts(r *http.Request) []string {
+	st, err := s.c.Settings(r.Context())
+	if err != nil {
+		return nil
+	}
+	hosts := append([]string(nil), st.HostNames...)
+	if st.PublicURL != "" {
+		if u, err := parseURL(st.PublicURL); err == nil {
+			hosts = append(hosts, u.Hostname())
+		}
+	}
+	return hosts
+}
+
+func (s *Server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hosts.allowed(r.Host, nil) && !s.hosts.allowed(r.Host, s.extraHosts(r)) {
+			s.writeError(w, r, errMisdirected)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// contentSecurityPolicy allows only Hearth's own scripts, styles and images:
+// no inline script, no plugins, no framing, no base tag.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+		if s.tls {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		if !strings.HasPrefix(r.URL.Path, "/s/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routeOf names the matched route pattern for logs (never the raw path,
+// which can hold an invite code).
+func routeOf(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return r.Method + " (unmatched)"
+}
+
+// wantsJSON tells API callers from browsers.
+func wantsJSON(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/healthz")
+}
+
+// writeError answers with JSON for the API and a page for browsers.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if wantsJSON(r) {
+		s.writeJSONError(w, r, err)
+		return
+	}
+	s.writeErrorPage(w, r, err)
+}

@@ -1,0 +1,96 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+
+	"rsc.io/qr"
+
+	"hearth/app/clinic"
+)
+
+type setupForm struct {
+	Token                        string
+	ClinicName, OwnerName, Email string
+	Errors                       map[string]string
+	MinPassword                  int
+}
+
+func (s *Server) handleSetupForm(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if s.c.IsSetUp(r.Context()) {
+		http.Redirect(w, r, "/setup/"+s.setup.Token+"/kit", http.StatusSeeOther)
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "setup.html", page{Title: "Set up Hearth", Clinic: "Hearth",
+		Data: setupForm{Token: s.setup.Token, MinPassword: clinic.MinPasswordLength}})
+}
+
+func (s *Server) handleSetupSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := r.ParseForm(); err != nil {
+		return errBadRequest
+	}
+	f := setupForm{Token: s.setup.Token, ClinicName: r.PostFormValue("clinic_name"), OwnerName: r.PostFormValue("owner_name"),
+		Email: r.PostFormValue("owner_email"), MinPassword: clinic.MinPasswordLength, Errors: map[string]string{}}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("password_again") {
+		f.Errors["password_again"] = "The two passwords are not the same."
+		return s.render(w, r, http.StatusBadRequest, "setup.html", page{Title: "Set up Hearth", Clinic: "Hearth", Data: f})
+	}
+	_, err := s.c.Setup(r.Context(), clinic.SetupInput{ClinicName: f.ClinicName, OwnerName: f.OwnerName, OwnerEmail: f.Email, Password: pw}, s.common, clientAddr(r))
+	var ie *clinic.InputError
+	if errors.As(err, &ie) {
+		field := map[string]string{"clinic_name": "clinic_name", "name": "owner_name", "email": "owner_email", "password": "password"}[ie.Field]
+		if field == "" {
+			field = "clinic_name"
+		}
+		f.Errors[field] = ie.Msg
+		return s.render(w, r, http.StatusBadRequest, "setup.html", page{Title: "Set up Hearth", Clinic: "Hearth", Data: f})
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("setup complete: the owner account exists")
+	if s.setup.Done != nil {
+		s.setup.Done()
+	}
+	http.Redirect(w, r, "/setup/"+s.setup.Token+"/kit", http.StatusSeeOther)
+	return nil
+}
+
+type kitData struct {
+	Shown    bool
+	Recovery string
+	QR       template.URL
+	Clinic   string
+}
+
+// handleSetupKit shows the emergency kit (the recovery key as text and QR
+// code) exactly once, after setup; it is never stored and cannot be shown
+// again.
+func (s *Server) handleSetupKit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if !s.c.IsSetUp(r.Context()) {
+		http.Redirect(w, r, "/setup/"+s.setup.Token, http.StatusSeeOther)
+		return nil
+	}
+	s.setup.mu.Lock()
+	d := kitData{Shown: s.setup.shown}
+	if !s.setup.shown {
+		d.Recovery = s.setup.Recovery
+		s.setup.shown = true
+		s.setup.Recovery = ""
+	}
+	s.setup.mu.Unlock()
+	if d.Recovery != "" {
+		code, err := qr.Encode(d.Recovery, qr.M)
+		if err != nil {
+			return err
+		}
+		d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(code.PNG()))
+		s.c.Audit(r.Context(), rc.actor, "setup.kit_shown", "keys", "", "")
+	}
+	st, _ := s.c.Settings(r.Context())
+	d.Clinic = st.ClinicName
+	return s.render(w, r, http.StatusOK, "kit.html", page{Title: "Emergency kit", Data: d})
+}

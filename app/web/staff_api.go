@@ -1,0 +1,183 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"hearth/app/clinic"
+)
+
+// decodeJSON reads a JSON body strictly: unknown fields are refused, so a
+// caller cannot slip in a field it may not set (role, author, timestamps).
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		if errors.Is(err, io.EOF) {
+			return &apiError{http.StatusBadRequest, "bad_request", "The request has no body.", ""}
+		}
+		return &apiError{http.StatusBadRequest, "bad_request", "The request is not the JSON this endpoint takes: " + safeJSONError(err), ""}
+	}
+	return nil
+}
+
+// safeJSONError describes a decode error without echoing the input.
+func safeJSONError(err error) string {
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &ute):
+		return "field " + ute.Field + " has the wrong type."
+	case errors.As(err, &se):
+		return "it is not valid JSON."
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "it has a field this endpoint does not take (" + strings.TrimPrefix(err.Error(), "json: unknown field ") + ")."
+	}
+	return "it could not be read."
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
+	status := "ok"
+	if s.c.Vault().Locked() {
+		status = "locked"
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": status, "version": s.version})
+	return nil
+}
+
+type staffJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+func staffOut(st clinic.Staff) staffJSON { return staffJSON{ID: st.ID, Name: st.Name, Role: st.Role} }
+
+func accountKey(email string) string {
+	h := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return "acct:" + hex.EncodeToString(h[:12])
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		TOTP     string `json:"totp"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	acct, client := accountKey(in.Email), "ip:"+clientAddr(r)
+	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
+		s.c.Audit(r.Context(), rc.actor, "staff.signin", "", "", "throttled")
+		return errTooMany
+	}
+	st, err := s.c.SignIn(r.Context(), in.Email, in.Password, clientAddr(r))
+	if errors.Is(err, clinic.ErrBadCredential) {
+		s.limits.fail(acct)
+		s.limits.fail(client)
+		return errBadCredentials
+	}
+	if err != nil {
+		return err
+	}
+	s.limits.reset(acct)
+	// Any cookie the browser brought is discarded: sign-in always starts a new session.
+	token, sess, err := s.c.StartSession(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: token, Path: "/", HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
+	writeJSON(w, http.StatusOK, map[string]any{"csrf": sess.CSRF, "staff": staffOut(st), "must_change_password": st.MustChangePassword})
+	return nil
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := s.c.EndSession(r.Context(), rc.token); err != nil {
+		return err
+	}
+	s.c.Audit(r.Context(), rc.actor, "staff.signout", "staff:"+rc.staff.ID, "", "")
+	s.clearSessionCookie(w)
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
+}
+
+func (s *Server) handleSession(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	settings, err := s.c.Settings(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"csrf": rc.session.CSRF, "staff": staffOut(*rc.staff), "locked": rc.session.Locked,
+		"idle_lock_minutes": settings.IdleLockMinutes, "clinic": settings.ClinicName})
+	return nil
+}
+
+func (s *Server) handleLock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := s.c.LockSession(r.Context(), rc.token); err != nil {
+		return err
+	}
+	s.c.Audit(r.Context(), rc.actor, "session.lock", "staff:"+rc.staff.ID, "", "")
+	writeJSON(w, http.StatusOK, map[string]bool{"locked": true})
+	return nil
+}
+
+func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	acct, client := "unlock:"+rc.staff.ID, "ip:"+clientAddr(r)
+	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
+		return errTooMany
+	}
+	err := s.c.UnlockSession(r.Context(), rc.token, in.Password, clientAddr(r))
+	if errors.Is(err, clinic.ErrBadCredential) {
+		s.limits.fail(acct)
+		s.limits.fail(client)
+		return &apiError{http.StatusUnauthorized, "bad_password", "That password is not right.", "password"}
+	}
+	if err != nil {
+		return err
+	}
+	s.limits.reset(acct)
+	writeJSON(w, http.StatusOK, map[string]bool{"locked": false})
+	return nil
+}
+
+func (s *Server) handleStaffCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Name     string `json:"name"`
+		Email    string `json:"email"`
+		Role     string `json:"role"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	st, err := s.c.CreateStaff(r.Context(), rc.actor, clinic.StaffInput{Name: in.Name, Email: in.Email, Role: in.Role, Password: in.Password}, s.common)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, staffOut(st))
+	return nil
+}
+
+func (s *Server) handleBackupStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	writeJSON(w, http.StatusOK, s.c.BackupStatus(r.Context()))
+	return nil
+}

@@ -1,0 +1,254 @@
+// Package tests holds Hearth's whole-program tests: they build the real
+// binary, run it on real data folders, and speak to it over real HTTP, the
+// way a clinic's browsers and scripts do.
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hearth-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "hearth")
+	cmd := exec.Command("go", "build", "-race", "-o", binPath, ".")
+	cmd.Dir = ".."
+	if os.Getenv("HEARTH_TEST_NORACE") != "" {
+		cmd.Args = []string{"go", "build", "-o", binPath, "."}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const ownerPassword = "Correct-Horse-Battery-9"
+
+var recoveryRe = regexp.MustCompile(`AGE-SECRET-KEY-1[0-9A-Z]+`)
+
+// hearth runs a command of the binary and returns its combined output.
+func hearth(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), "HEARTH_DATA=", "HEARTH_ADDR=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// instance is one data folder and, while running, one server process.
+type instance struct {
+	t        *testing.T
+	data     string
+	addr     string
+	recovery string
+	cmd      *exec.Cmd
+	log      *syncBuffer
+	done     chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newClinic sets up a fresh data folder with `hearth setup`.
+func newClinic(t *testing.T) *instance {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	out, err := hearth(t, ownerPassword+"\n"+ownerPassword+"\n", "setup", "--data", data,
+		"--clinic", "Maple Street Family Clinic", "--owner-name", "Olive Owner", "--owner-email", "owner@maple.test")
+	if err != nil {
+		t.Fatalf("hearth setup: %v\n%s", err, out)
+	}
+	rk := recoveryRe.FindString(out)
+	if rk == "" {
+		t.Fatalf("setup printed no recovery key:\n%s", out)
+	}
+	return &instance{t: t, data: data, recovery: rk}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func (in *instance) base() string { return "http://" + in.addr }
+
+// start runs `hearth serve` and waits for /healthz.
+func (in *instance) start() {
+	in.t.Helper()
+	if err := in.tryStart(); err != nil {
+		in.t.Fatal(err)
+	}
+}
+
+func (in *instance) tryStart() error {
+	if in.addr == "" {
+		in.addr = freeAddr(in.t)
+	}
+	in.log = &syncBuffer{}
+	in.cmd = exec.Command(binPath, "serve", "--data", in.data, "--addr", in.addr)
+	in.cmd.Env = append(os.Environ(), "HEARTH_DATA=", "HEARTH_ADDR=")
+	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := in.cmd.Start(); err != nil {
+		return err
+	}
+	in.done = make(chan struct{})
+	go func() { in.cmd.Wait(); close(in.done) }()
+	in.t.Cleanup(in.kill)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-in.done:
+			return fmt.Errorf("hearth serve exited: %s", in.log.String())
+		default:
+		}
+		resp, err := http.Get(in.base() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("hearth serve did not answer within 30 s: %s", in.log.String())
+}
+
+func (in *instance) kill() {
+	if in.cmd != nil && in.cmd.Process != nil {
+		syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
+		<-in.done
+		in.cmd = nil
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (in *instance) stop() {
+	in.t.Helper()
+	if in.cmd == nil {
+		return
+	}
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-in.done:
+	case <-time.After(20 * time.Second):
+		in.t.Errorf("hearth serve did not stop within 20 s of SIGTERM")
+		in.kill()
+	}
+	in.cmd = nil
+}
+
+// client is one browser or API user.
+type client struct {
+	in   *instance
+	hc   *http.Client
+	csrf string
+}
+
+func (in *instance) newClient() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{in: in, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+func (c *client) do(method, path string, body any) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.in.base()+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", c.in.base())
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func (c *client) json(method, path string, body, out any) int {
+	c.in.t.Helper()
+	code, b, err := c.do(method, path, body)
+	if err != nil {
+		c.in.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if out != nil && code < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.in.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return code
+}
+
+func (in *instance) login(email, password string) *client {
+	in.t.Helper()
+	c := in.newClient()
+	var out struct {
+		CSRF string `json:"csrf"`
+	}
+	if code := c.json("POST", "/api/v1/login", map[string]string{"email": email, "password": password}, &out); code != 200 {
+		in.t.Fatalf("login as %s: %d", email, code)
+	}
+	c.csrf = out.CSRF
+	return c
+}
+
+func (in *instance) owner() *client { return in.login("owner@maple.test", ownerPassword) }
+
+// dataFiles returns every regular file under the data folder.
+func dataFiles(t *testing.T, dir string) []string {
+	var out []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
