@@ -67,6 +67,10 @@ type instance struct {
 	cmd      *exec.Cmd
 	log      *syncBuffer
 	done     chan struct{}
+	// extra serve flags and the HTTP client that reaches the server (for TLS).
+	extra  []string
+	scheme string
+	hc     *http.Client
 }
 
 type syncBuffer struct {
@@ -111,7 +115,19 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func (in *instance) base() string { return "http://" + in.addr }
+func (in *instance) base() string {
+	if in.scheme != "" {
+		return in.scheme + "://" + in.addr
+	}
+	return "http://" + in.addr
+}
+
+func (in *instance) httpClient() *http.Client {
+	if in.hc != nil {
+		return in.hc
+	}
+	return http.DefaultClient
+}
 
 // start runs `hearth serve` and waits for /healthz.
 func (in *instance) start() {
@@ -126,7 +142,7 @@ func (in *instance) tryStart() error {
 		in.addr = freeAddr(in.t)
 	}
 	in.log = &syncBuffer{}
-	in.cmd = exec.Command(binPath, "serve", "--data", in.data, "--addr", in.addr)
+	in.cmd = exec.Command(binPath, append([]string{"serve", "--data", in.data, "--addr", in.addr}, in.extra...)...)
 	in.cmd.Env = append(os.Environ(), "HEARTH_DATA=", "HEARTH_ADDR=")
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
 	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -143,7 +159,7 @@ func (in *instance) tryStart() error {
 			return fmt.Errorf("hearth serve exited: %s", in.log.String())
 		default:
 		}
-		resp, err := http.Get(in.base() + "/healthz")
+		resp, err := in.httpClient().Get(in.base() + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
