@@ -39,6 +39,9 @@ const (
 // Buckets lists the store buckets this package writes, for whole-store checks.
 var Buckets = []string{bucket, pendingBucket, headBucket}
 
+// PatientIndex finds a patient's events without walking the whole trail.
+const PatientIndex = "audit.by_patient"
+
 // Severity of an event.
 const (
 	Info = "info"
@@ -127,6 +130,11 @@ func Append(tx store.Tx, key []byte, e Event) (Event, error) {
 	b, _ := json.Marshal(e)
 	if err := tx.Put(bucket, seqID(n), b); err != nil {
 		return e, err
+	}
+	if e.Patient != "" {
+		if err := tx.SetIndex(PatientIndex, []byte(e.Patient+"\x00"+seqID(n)), seqID(n)); err != nil {
+			return e, err
+		}
 	}
 	hb, _ := json.Marshal(head{Seq: n, MAC: e.MAC})
 	return e, tx.Put(headBucket, "head", hb)
@@ -224,6 +232,27 @@ func (f Filter) match(e Event) bool {
 		(f.Patient == "" || e.Patient == f.Patient) &&
 		(f.From.IsZero() || !e.At.Before(f.From)) &&
 		(f.To.IsZero() || e.At.Before(f.To))
+}
+
+// ForPatient returns the newest events about one patient, oldest first.
+func ForPatient(tx store.Tx, patient string, limit int) ([]Event, error) {
+	var out []Event
+	err := tx.Scan(PatientIndex, store.Range{Prefix: []byte(patient + "\x00"), Reverse: true, Limit: limit}, func(_ []byte, id string) error {
+		v, err := tx.Get(bucket, id)
+		if err != nil {
+			return err
+		}
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return err
+		}
+		out = append(out, e)
+		return nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
 }
 
 // List returns chained events after f.After that match f, oldest first, at

@@ -152,11 +152,11 @@ func TestSwappedRecordIsRejectedNotShown(t *testing.T) {
 func TestSignInSameAnswerForUnknownAndWrong(t *testing.T) {
 	c, _ := newTestClinic(t)
 	ctx := context.Background()
-	if _, err := c.SignIn(ctx, "o@maple.test", "a-long-password-1", "1.2.3.4"); err != nil {
+	if _, err := c.SignIn(ctx, "o@maple.test", "a-long-password-1", "", "1.2.3.4"); err != nil {
 		t.Fatalf("right password: %v", err)
 	}
-	_, e1 := c.SignIn(ctx, "o@maple.test", "wrong-password-xx", "1.2.3.4")
-	_, e2 := c.SignIn(ctx, "nobody@maple.test", "wrong-password-xx", "1.2.3.4")
+	_, e1 := c.SignIn(ctx, "o@maple.test", "wrong-password-xx", "", "1.2.3.4")
+	_, e2 := c.SignIn(ctx, "nobody@maple.test", "wrong-password-xx", "", "1.2.3.4")
 	if !errors.Is(e1, ErrBadCredential) || !errors.Is(e2, ErrBadCredential) || e1.Error() != e2.Error() {
 		t.Fatalf("wrong password %v vs unknown account %v", e1, e2)
 	}

@@ -172,13 +172,14 @@ func (c *Clinic) LockSession(ctx context.Context, token string) error {
 	return c.saveSession(ctx, sess)
 }
 
-// UnlockSession resumes a locked session with its owner's password.
-func (c *Clinic) UnlockSession(ctx context.Context, token, password, client string) error {
+// UnlockSession resumes a locked session with its owner's password or PIN.
+func (c *Clinic) UnlockSession(ctx context.Context, token, password, pin, client string) error {
 	sess, st, err := c.SessionFor(ctx, token, false)
 	if err != nil {
 		return err
 	}
-	if !checkPassword(st.PasswordHash, password) {
+	ok := password != "" && checkPassword(st.PasswordHash, password) || pin != "" && c.checkPIN(st, pin)
+	if !ok {
 		c.Audit(ctx, Actor{Kind: "staff", ID: st.ID, Client: client}, "session.unlock", "staff:"+st.ID, "", "failed")
 		return ErrBadCredential
 	}

@@ -23,6 +23,7 @@ type Settings struct {
 	BackupDir       string   `json:"backup_dir"`  // nightly backups go here; "" turns them off
 	BackupKeep      int      `json:"backup_keep"` // how many nightly backups to keep
 	BackupHour      int      `json:"backup_hour"` // local hour of the nightly backup
+	RequireTOTP     bool     `json:"require_totp"`  // every staff member must use two-step sign-in
 }
 
 // DefaultSettings are a new clinic's.

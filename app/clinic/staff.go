@@ -34,6 +34,12 @@ type Staff struct {
 	// Generation changes whenever sessions must end (role change, disable,
 	// password reset); sessions carry the generation they were made with.
 	Generation int `json:"generation"`
+
+	PINHash       string   `json:"pin_hash,omitempty"`
+	TOTPSecret    string   `json:"totp_secret,omitempty"`
+	TOTPEnabled   bool     `json:"totp_enabled,omitempty"`
+	TOTPLastStep  int64    `json:"totp_last_step,omitempty"`
+	RecoveryCodes []string `json:"recovery_codes,omitempty"` // SHA-256 of each unused code
 }
 
 // LogValue keeps names and emails out of logs.
@@ -126,7 +132,7 @@ func (c *Clinic) Staff(ctx context.Context, id string) (Staff, error) {
 // ErrBadCredential, and an unknown email costs the same hashing time as a
 // known one, so neither the answer nor its timing tells whether the account
 // exists. Throttling is the caller's (it knows the client address).
-func (c *Clinic) SignIn(ctx context.Context, email, password, client string) (Staff, error) {
+func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client string) (Staff, error) {
 	var s Staff
 	tok, err := c.emailToken(email)
 	if err != nil {
@@ -150,6 +156,15 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, client string) (St
 	if !checkPassword(s.PasswordHash, password) || s.Disabled {
 		c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Client: client}, "staff.signin", "staff:"+s.ID, "", "failed")
 		return Staff{}, ErrBadCredential
+	}
+	if s.TOTPEnabled {
+		if strings.TrimSpace(totpCode) == "" {
+			return Staff{}, ErrTOTPRequired
+		}
+		if err := c.useSecondFactor(ctx, &s, totpCode); err != nil {
+			c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Client: client}, "staff.signin_totp", "staff:"+s.ID, "", "failed")
+			return Staff{}, err
+		}
 	}
 	err = c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Role: s.Role, Client: client}, "staff.signin", "staff:"+s.ID, "", "")
 	return s, err

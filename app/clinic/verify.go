@@ -11,7 +11,7 @@ import (
 
 // Indexes lists every index the clinic keeps; each is named
 // "<bucket>.<what>" and points at records of that bucket.
-var Indexes = []string{"staff.by_email", "patients.search"}
+var Indexes = []string{"staff.by_email", "patients.search", audit.PatientIndex}
 
 // Report is what Verify found.
 type Report struct {

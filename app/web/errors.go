@@ -37,6 +37,9 @@ var (
 	errLocked         = &apiError{http.StatusServiceUnavailable, "locked", "Hearth is locked until an owner unlocks it.", ""}
 	errSetupDone      = &apiError{http.StatusGone, "setup_done", "Setup is already complete. Sign in instead.", ""}
 	errConflict       = &apiError{http.StatusConflict, "conflict", "That already exists.", ""}
+	errTOTPRequired   = &apiError{http.StatusUnauthorized, "totp_required", "Enter the 6-digit code from your authenticator app (or a recovery code).", "totp"}
+	errBadTOTP        = &apiError{http.StatusUnauthorized, "bad_totp", "That code is not right. Codes change every 30 seconds; type the one shown now.", "totp"}
+	errRestricted     = &apiError{http.StatusForbidden, "setup_required", "Finish setting up your account first (a new password or two-step sign-in).", ""}
 )
 
 // toAPIError maps domain errors onto the catalogue; nil means "internal".

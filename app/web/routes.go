@@ -19,6 +19,9 @@ type access struct {
 	roles []string
 	// locked routes still answer on a locked session (unlock, sign-out).
 	locked bool
+	// setup routes answer a session that must first change its password
+	// or turn on two-step sign-in.
+	setup bool
 }
 
 var (
@@ -26,7 +29,8 @@ var (
 	setupOnly  = access{kind: "setup"}
 	anyStaff   = access{kind: "staff"}
 	ownerOnly  = access{kind: "staff", roles: []string{clinic.RoleOwner}}
-	lockedOK   = access{kind: "staff", locked: true}
+	lockedOK   = access{kind: "staff", locked: true, setup: true}
+	accountOK  = access{kind: "staff", setup: true}
 	patientAny = access{kind: "patient"}
 )
 
@@ -60,13 +64,28 @@ func (s *Server) routeTable() []route {
 		{"POST", "/setup/{token}", setupOnly, s.handleSetupSave},
 		{"GET", "/setup/{token}/kit", setupOnly, s.handleSetupKit},
 
+		// Staff console (one page; the API below does the work).
+		{"GET", "/staff/", anyone, s.handleConsole},
+
 		// Staff JSON API.
 		{"POST", "/api/v1/login", anyone, s.handleLogin},
 		{"POST", "/api/v1/logout", lockedOK, s.handleLogout},
 		{"GET", "/api/v1/session", lockedOK, s.handleSession},
 		{"POST", "/api/v1/session/lock", lockedOK, s.handleLock},
 		{"POST", "/api/v1/session/unlock", lockedOK, s.handleUnlock},
+		{"POST", "/api/v1/me/password", accountOK, s.handleMyPassword},
+		{"POST", "/api/v1/me/pin", anyStaff, s.handleMyPIN},
+		{"POST", "/api/v1/me/totp", accountOK, s.handleMyTOTPStart},
+		{"POST", "/api/v1/me/totp/confirm", accountOK, s.handleMyTOTPConfirm},
+		{"DELETE", "/api/v1/me/totp", anyStaff, s.handleMyTOTPOff},
+		{"GET", "/api/v1/staff", anyStaff, s.handleStaffList},
 		{"POST", "/api/v1/staff", ownerOnly, s.handleStaffCreate},
+		{"PATCH", "/api/v1/staff/{id}", ownerOnly, s.handleStaffUpdate},
+		{"POST", "/api/v1/staff/{id}/reset-password", ownerOnly, s.handleStaffResetPassword},
+		{"DELETE", "/api/v1/staff/{id}/totp", ownerOnly, s.handleStaffTOTPOff},
+		{"GET", "/api/v1/audit", ownerOnly, s.handleAuditList},
+		{"GET", "/api/v1/settings", ownerOnly, s.handleSettingsGet},
+		{"PUT", "/api/v1/settings", ownerOnly, s.handleSettingsSave},
 		{"POST", "/api/v1/patients", anyStaff, s.handlePatientCreate},
 		{"GET", "/api/v1/patients", anyStaff, s.handlePatientSearch},
 		{"GET", "/api/v1/patients/{id}", anyStaff, s.handlePatientGet},
@@ -150,6 +169,9 @@ func (s *Server) authStaff(r *http.Request, rt route, rc *reqCtx) error {
 	if sess.Locked && !rt.access.locked {
 		return errSessionLocked
 	}
+	if !rt.access.setup && s.needsAccountSetup(r, st) {
+		return errRestricted
+	}
 	if !isSafeMethod(r.Method) && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), []byte(sess.CSRF)) != 1 {
 		return errCSRF
 	}
@@ -159,6 +181,16 @@ func (s *Server) authStaff(r *http.Request, rt route, rc *reqCtx) error {
 	rc.staff, rc.session, rc.token = &st, &sess, ck.Value
 	rc.actor = clinic.Actor{Kind: "staff", ID: st.ID, Role: st.Role, Client: clientAddr(r)}
 	return nil
+}
+
+// needsAccountSetup: a reset password must be replaced, and where the owner
+// requires two-step sign-in it must be turned on, before anything else.
+func (s *Server) needsAccountSetup(r *http.Request, st clinic.Staff) bool {
+	if st.MustChangePassword {
+		return true
+	}
+	settings, _ := s.c.Settings(r.Context())
+	return settings.RequireTOTP && !st.TOTPEnabled
 }
 
 var errSessionLocked = &apiError{http.StatusUnauthorized, "session_locked", "The screen is locked. Enter your password to continue.", ""}

@@ -81,23 +81,38 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		s.c.Audit(r.Context(), rc.actor, "staff.signin", "", "", "throttled")
 		return errTooMany
 	}
-	st, err := s.c.SignIn(r.Context(), in.Email, in.Password, clientAddr(r))
-	if errors.Is(err, clinic.ErrBadCredential) {
+	st, err := s.c.SignIn(r.Context(), in.Email, in.Password, in.TOTP, clientAddr(r))
+	if errors.Is(err, clinic.ErrBadCredential) || errors.Is(err, clinic.ErrBadTOTP) {
 		s.limits.fail(acct)
 		s.limits.fail(client)
+		if errors.Is(err, clinic.ErrBadTOTP) {
+			return errBadTOTP
+		}
 		return errBadCredentials
+	}
+	if errors.Is(err, clinic.ErrTOTPRequired) {
+		return errTOTPRequired
 	}
 	if err != nil {
 		return err
 	}
 	s.limits.reset(acct)
-	// Any cookie the browser brought is discarded: sign-in always starts a new session.
+	// Any session the browser already had ends ("switch user" on a shared
+	// PC), and sign-in always starts a new one (no fixation).
+	if old, err := r.Cookie(s.sessionCookie()); err == nil {
+		if _, pst, err := s.c.SessionFor(r.Context(), old.Value, false); err == nil {
+			s.c.EndSession(r.Context(), old.Value)
+			s.c.Audit(r.Context(), clinic.Actor{Kind: "staff", ID: pst.ID, Client: clientAddr(r)}, "staff.switch_out", "staff:"+pst.ID, "", "")
+		}
+	}
 	token, sess, err := s.c.StartSession(r.Context(), st)
 	if err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: token, Path: "/", HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
-	writeJSON(w, http.StatusOK, map[string]any{"csrf": sess.CSRF, "staff": staffOut(st), "must_change_password": st.MustChangePassword})
+	settings, _ := s.c.Settings(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"csrf": sess.CSRF, "staff": staffOut(st), "must_change_password": st.MustChangePassword,
+		"must_enroll_totp": settings.RequireTOTP && !st.TOTPEnabled})
 	return nil
 }
 
@@ -120,8 +135,11 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"csrf": rc.session.CSRF, "staff": staffOut(*rc.staff), "locked": rc.session.Locked,
-		"idle_lock_minutes": settings.IdleLockMinutes, "clinic": settings.ClinicName})
+	st := rc.staff
+	writeJSON(w, http.StatusOK, map[string]any{"csrf": rc.session.CSRF, "staff": staffOut(*st), "locked": rc.session.Locked,
+		"idle_lock_minutes": settings.IdleLockMinutes, "clinic": settings.ClinicName, "has_pin": st.PINHash != "",
+		"totp_enabled": st.TOTPEnabled, "must_change_password": st.MustChangePassword,
+		"must_enroll_totp": settings.RequireTOTP && !st.TOTPEnabled})
 	return nil
 }
 
@@ -137,27 +155,41 @@ func (s *Server) handleLock(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var in struct {
 		Password string `json:"password"`
+		PIN      string `json:"pin"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	acct, client := "unlock:"+rc.staff.ID, "ip:"+clientAddr(r)
+	acct, pinKey, client := "unlock:"+rc.staff.ID, "pin:"+rc.staff.ID, "ip:"+clientAddr(r)
 	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
 		return errTooMany
 	}
-	err := s.c.UnlockSession(r.Context(), rc.token, in.Password, clientAddr(r))
+	if in.PIN != "" && s.limits.blocked(pinKey, pinTries) {
+		// A PIN is short: after a few misses only the password resumes.
+		return &apiError{http.StatusTooManyRequests, "pin_blocked", "Too many wrong PINs. Unlock with your password.", "password"}
+	}
+	err := s.c.UnlockSession(r.Context(), rc.token, in.Password, in.PIN, clientAddr(r))
 	if errors.Is(err, clinic.ErrBadCredential) {
 		s.limits.fail(acct)
 		s.limits.fail(client)
+		if in.PIN != "" {
+			s.limits.fail(pinKey)
+			return &apiError{http.StatusUnauthorized, "bad_pin", "That PIN is not right.", "pin"}
+		}
 		return &apiError{http.StatusUnauthorized, "bad_password", "That password is not right.", "password"}
 	}
 	if err != nil {
 		return err
 	}
 	s.limits.reset(acct)
+	s.limits.reset(pinKey)
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": false})
 	return nil
 }
+
+// pinTries is how many wrong PINs a locked screen allows before only the
+// password will do.
+const pinTries = 5
 
 func (s *Server) handleStaffCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var in struct {

@@ -1,0 +1,289 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"time"
+
+	"rsc.io/qr"
+
+	"hearth/app/audit"
+	"hearth/app/clinic"
+)
+
+type staffAdminJSON struct {
+	ID                 string `json:"id"`
+	Name               string `json:"name"`
+	Role               string `json:"role"`
+	Email              string `json:"email,omitempty"`
+	Disabled           bool   `json:"disabled"`
+	TOTPEnabled        bool   `json:"totp_enabled"`
+	MustChangePassword bool   `json:"must_change_password"`
+}
+
+func (s *Server) handleStaffList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	all, err := s.c.ListStaff(r.Context(), rc.actor)
+	if err != nil {
+		return err
+	}
+	out := make([]staffAdminJSON, 0, len(all))
+	for _, st := range all {
+		j := staffAdminJSON{ID: st.ID, Name: st.Name, Role: st.Role, Disabled: st.Disabled}
+		if rc.staff.Role == clinic.RoleOwner {
+			j.Email, j.TOTPEnabled, j.MustChangePassword = st.Email, st.TOTPEnabled, st.MustChangePassword
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"staff": out})
+	return nil
+}
+
+func (s *Server) handleStaffUpdate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Name     *string `json:"name"`
+		Role     *string `json:"role"`
+		Disabled *bool   `json:"disabled"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	st, err := s.c.UpdateStaff(r.Context(), rc.actor, id, clinic.StaffUpdate{Name: in.Name, Role: in.Role, Disabled: in.Disabled})
+	if err != nil {
+		return err
+	}
+	if in.Role != nil || in.Disabled != nil {
+		// Their sessions ended with the generation bump; close live sockets now.
+		s.hub.CloseStaff(id)
+	}
+	writeJSON(w, http.StatusOK, staffAdminJSON{ID: st.ID, Name: st.Name, Role: st.Role, Email: st.Email, Disabled: st.Disabled, TOTPEnabled: st.TOTPEnabled})
+	return nil
+}
+
+func (s *Server) handleStaffResetPassword(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := s.c.ResetPassword(r.Context(), rc.actor, id, in.Password, s.common); err != nil {
+		return err
+	}
+	s.hub.CloseStaff(id)
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
+}
+
+func (s *Server) handleStaffTOTPOff(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := s.c.DisableTOTP(r.Context(), rc.actor, r.PathValue("id")); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
+}
+
+func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if s.limits.blocked("pw:"+rc.staff.ID, s.limits.PerAccount) {
+		return errTooMany
+	}
+	if err := s.c.ChangePassword(r.Context(), rc.actor, in.Current, in.New, s.common); err != nil {
+		s.limits.fail("pw:" + rc.staff.ID)
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
+}
+
+func (s *Server) handleMyPIN(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Password string `json:"password"`
+		PIN      string `json:"pin"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if s.limits.blocked("pw:"+rc.staff.ID, s.limits.PerAccount) {
+		return errTooMany
+	}
+	if err := s.c.SetPIN(r.Context(), rc.actor, in.Password, in.PIN); err != nil {
+		s.limits.fail("pw:" + rc.staff.ID)
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
+}
+
+func (s *Server) handleMyTOTPStart(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	e, err := s.c.StartTOTP(r.Context(), rc.actor)
+	if err != nil {
+		return err
+	}
+	code, err := qr.Encode(e.URL, qr.M)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"secret": e.Secret, "otpauth_url": e.URL,
+		"qr": "data:image/png;base64," + base64.StdEncoding.EncodeToString(code.PNG())})
+	return nil
+}
+
+func (s *Server) handleMyTOTPConfirm(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if s.limits.blocked("totp:"+rc.staff.ID, s.limits.PerAccount) {
+		return errTooMany
+	}
+	codes, err := s.c.ConfirmTOTP(r.Context(), rc.actor, in.Code)
+	if err != nil {
+		s.limits.fail("totp:" + rc.staff.ID)
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": codes})
+	return nil
+}
+
+func (s *Server) handleMyTOTPOff(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	settings, _ := s.c.Settings(r.Context())
+	if settings.RequireTOTP {
+		return &apiError{http.StatusBadRequest, "invalid", "The clinic requires two-step sign-in for everyone; ask the owner.", ""}
+	}
+	if err := s.c.DisableTOTP(r.Context(), rc.actor, rc.staff.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
+}
+
+// auditFilter reads the owner's filters; unknown parameters are refused.
+func auditFilter(r *http.Request) (audit.Filter, error) {
+	q := r.URL.Query()
+	f := audit.Filter{Actor: q.Get("actor"), Action: q.Get("action"), Patient: q.Get("patient")}
+	for k := range q {
+		switch k {
+		case "after", "actor", "action", "patient", "from", "to", "limit", "format":
+		default:
+			return f, &apiError{http.StatusBadRequest, "bad_request", "Unknown filter " + strconv.Quote(k) + ".", k}
+		}
+	}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return f, &apiError{http.StatusBadRequest, "bad_request", "after must be an event number.", "after"}
+		}
+		f.After = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 5000 {
+			return f, &apiError{http.StatusBadRequest, "bad_request", "limit must be between 1 and 5000.", "limit"}
+		}
+		f.Limit = n
+	}
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse("2006-01-02", v)
+			if err != nil {
+				return f, &apiError{http.StatusBadRequest, "bad_request", p.name + " must be a date like 2026-11-24.", p.name}
+			}
+			if p.name == "to" {
+				t = t.Add(24 * time.Hour)
+			}
+			*p.t = t
+		}
+	}
+	return f, nil
+}
+
+func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	csvOut := r.URL.Query().Get("format") == "csv"
+	if csvOut && f.Limit == 0 {
+		f.Limit = 1_000_000
+	}
+	entries, err := s.c.AuditLog(r.Context(), rc.actor, f)
+	if err != nil {
+		return err
+	}
+	if !csvOut {
+		writeJSON(w, http.StatusOK, map[string]any{"events": entries})
+		return nil
+	}
+	s.c.Audit(r.Context(), rc.actor, "audit.export", "audit", "", "")
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="hearth-audit.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"seq", "time_utc", "staff_or_actor", "role", "action", "object", "patient_id", "client", "severity", "outcome"})
+	for _, e := range entries {
+		cw.Write([]string{strconv.FormatUint(e.Seq, 10), e.At.UTC().Format(time.RFC3339), csvSafe(e.ActorName), e.ActorRole, e.Action,
+			e.Object, e.Patient, e.Client, e.Severity, e.Outcome})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(v string) string {
+	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@') {
+		return "'" + v
+	}
+	return v
+}
+
+type settingsJSON struct {
+	ClinicName      string   `json:"clinic_name"`
+	Phone           string   `json:"phone"`
+	TimeZone        string   `json:"time_zone"`
+	EmergencyNumber string   `json:"emergency_number"`
+	PublicURL       string   `json:"public_url"`
+	HostNames       []string `json:"host_names"`
+	IdleLockMinutes int      `json:"idle_lock_minutes"`
+	BackupDir       string   `json:"backup_dir"`
+	BackupKeep      int      `json:"backup_keep"`
+	BackupHour      int      `json:"backup_hour"`
+	RequireTOTP     bool     `json:"require_totp"`
+}
+
+func (s *Server) handleSettingsGet(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	st, err := s.c.Settings(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, settingsJSON(st))
+	return nil
+}
+
+func (s *Server) handleSettingsSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	cur, err := s.c.Settings(r.Context())
+	if err != nil {
+		return err
+	}
+	in := settingsJSON(cur)
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.c.SaveSettings(r.Context(), rc.actor, clinic.Settings(in)); err != nil {
+		return err
+	}
+	return s.handleSettingsGet(w, r, rc)
+}
