@@ -160,6 +160,9 @@ func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	if in.Password == "" && in.PIN == "" {
+		return &apiError{http.StatusBadRequest, "invalid", "Enter your password or PIN.", "password"}
+	}
 	acct, pinKey, client := "unlock:"+rc.staff.ID, "pin:"+rc.staff.ID, "ip:"+clientAddr(r)
 	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
 		return errTooMany

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hearth/app/clinic"
+	"hearth/app/realtime"
+	"hearth/app/store/boltstore"
+	"hearth/app/vault"
+	"log/slog"
+)
+
+// clock is the tests' settable time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time       { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// env is a real server on a real store and real keys.
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	web   *Server
+	c     *clinic.Clinic
+	clock *clock
+	hub   *realtime.Hub
+	log   *bytes.Buffer
+}
+
+const ownerEmail, ownerPass = "owner@maple.test", "Owner-Password-123"
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	v, _, err := vault.Create(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ck := &clock{t: time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)}
+	ctx := context.Background()
+	if err := clinic.Init(ctx, st, v, ck.Now()); err != nil {
+		t.Fatal(err)
+	}
+	logBuf := &bytes.Buffer{}
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logBuf}, nil))
+	hub := realtime.NewHub(log)
+	c, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Now: ck.Now, Log: log, Events: hub, Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub.SetSource(c)
+	if _, err := c.Setup(ctx, clinic.SetupInput{ClinicName: "Maple Street Family Clinic", OwnerName: "Olive Owner", OwnerEmail: ownerEmail, Password: ownerPass}, nil, "test"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(Options{Clinic: c, Hub: hub, Files: os.DirFS(filepath.Join("..", "..", "embed")), Log: log, Version: "test", Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, web: w, c: c, clock: ck, hub: hub, log: logBuf}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(p) }
+
+// user is one browser.
+type user struct {
+	e    *env
+	hc   *http.Client
+	csrf string
+	id   string
+}
+
+func (e *env) anon() *user {
+	jar, _ := cookiejar.New(nil)
+	return &user{e: e, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type resp struct {
+	code int
+	body string
+	h    http.Header
+}
+
+func (r resp) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.body), v); err != nil {
+		t.Fatalf("not JSON (%d): %v: %.200s", r.code, err, r.body)
+	}
+}
+
+// req sends a request; body may be a string (sent as is) or a value (JSON).
+func (u *user) req(method, path string, body any, hdr ...string) resp {
+	u.e.t.Helper()
+	var rd io.Reader
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+		ctype = "application/x-www-form-urlencoded"
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	r, _ := http.NewRequest(method, u.e.srv.URL+path, rd)
+	r.Header.Set("Content-Type", ctype)
+	if u.csrf != "" {
+		r.Header.Set("X-CSRF-Token", u.csrf)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := u.hc.Do(r)
+	if err != nil {
+		u.e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, string(b), res.Header}
+}
+
+func (e *env) login(email, password string) *user {
+	e.t.Helper()
+	u := e.anon()
+	r := u.req("POST", "/api/v1/login", map[string]string{"email": email, "password": password})
+	if r.code != 200 {
+		e.t.Fatalf("login %s: %d %s", email, r.code, r.body)
+	}
+	var out struct {
+		CSRF  string `json:"csrf"`
+		Staff struct{ ID string }
+	}
+	r.json(e.t, &out)
+	u.csrf, u.id = out.CSRF, out.Staff.ID
+	return u
+}
+
+func (e *env) owner() *user { return e.login(ownerEmail, ownerPass) }
+
+// addStaff creates an account and signs it in.
+func (e *env) addStaff(owner *user, name, email, role string) *user {
+	e.t.Helper()
+	r := owner.req("POST", "/api/v1/staff", map[string]string{"name": name, "email": email, "role": role, "password": "Staff-Password-" + role})
+	if r.code != 201 {
+		e.t.Fatalf("add staff: %d %s", r.code, r.body)
+	}
+	return e.login(email, "Staff-Password-"+role)
+}
+
+func (e *env) addPatient(u *user, name, dob string) string {
+	e.t.Helper()
+	r := u.req("POST", "/api/v1/patients", map[string]string{"name": name, "dob": dob, "phone": "555-201-3344", "lang": "en"})
+	if r.code != 201 {
+		e.t.Fatalf("add patient: %d %s", r.code, r.body)
+	}
+	var out struct{ ID string }
+	r.json(e.t, &out)
+	return out.ID
+}
+
+func mustParse(s string) *url.URL { u, _ := url.Parse(s); return u }
