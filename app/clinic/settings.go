@@ -20,10 +20,10 @@ type Settings struct {
 	PublicURL       string   `json:"public_url"` // how patients reach Hearth, e.g. https://portal.maple.example
 	HostNames       []string `json:"host_names"` // extra names the server answers to
 	IdleLockMinutes int      `json:"idle_lock_minutes"`
-	BackupDir       string   `json:"backup_dir"`  // nightly backups go here; "" turns them off
-	BackupKeep      int      `json:"backup_keep"` // how many nightly backups to keep
-	BackupHour      int      `json:"backup_hour"` // local hour of the nightly backup
-	RequireTOTP     bool     `json:"require_totp"`  // every staff member must use two-step sign-in
+	BackupDir       string   `json:"backup_dir"`   // nightly backups go here; "" turns them off
+	BackupKeep      int      `json:"backup_keep"`  // how many nightly backups to keep
+	BackupHour      int      `json:"backup_hour"`  // local hour of the nightly backup
+	RequireTOTP     bool     `json:"require_totp"` // every staff member must use two-step sign-in
 }
 
 // DefaultSettings are a new clinic's.
