@@ -156,7 +156,7 @@ func openNode(ctx context.Context, c config.Config, env Env, timeout time.Durati
 	if err != nil {
 		return nil, err
 	}
-	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Argon2: env.Argon2})
+	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Argon2: env.Argon2, Files: env.Files})
 	if err != nil {
 		st.Close()
 		if errors.Is(err, clinic.ErrWrongKeys) {
@@ -191,7 +191,7 @@ func createNode(ctx context.Context, c config.Config, env Env, log *slog.Logger,
 		st.Close()
 		return nil, "", err
 	}
-	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Argon2: env.Argon2})
+	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Argon2: env.Argon2, Files: env.Files})
 	if err != nil {
 		st.Close()
 		return nil, "", err

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,8 @@ type Deps struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	Events Publisher
+	// Files is the embed/ folder (urgent-word lists).
+	Files fs.FS
 	// Argon2 lets tests use cheap password hashing; zero means production.
 	Argon2 Argon2Params
 }
@@ -115,6 +118,13 @@ type Clinic struct {
 	staffMu    sync.Mutex
 	staffCache map[string]Staff
 	settings   atomic.Pointer[Settings]
+	items      *lru[Item]
+	patients   *lru[Patient]
+	devices    *lru[Device]
+	triageMu   sync.Mutex
+	triageFor  string
+	triageVal  *Triage
+	files      fs.FS
 }
 
 // Init records a new database's identity: the schema version and the clinic
@@ -148,7 +158,8 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 		d.Argon2 = DefaultArgon2
 	}
 	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, argon: d.Argon2,
-		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{}}
+		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{},
+		items: newLRU[Item](20_000), patients: newLRU[Patient](50_000), devices: newLRU[Device](10_000), files: d.Files}
 	var rec, schema []byte
 	err := d.Store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -299,7 +310,11 @@ func (c *Clinic) audit(tx store.Tx, a Actor, action, object, patient string) err
 	return err
 }
 
-// auditHigh is audit at high severity with an outcome ("denied", "failed" or "").
+func auditHigh(a Actor, action, object, patient string) audit.Event {
+	return audit.Event{Actor: a.String(), Action: action, Object: object, Patient: patient, Client: a.Client, Severity: audit.High}
+}
+
+// auditEvent appends a fully described event inside tx.
 func (c *Clinic) auditEvent(tx store.Tx, e audit.Event) error {
 	key, err := c.v.AuditKey()
 	if errors.Is(err, vault.ErrLocked) {

@@ -24,6 +24,13 @@ type Settings struct {
 	BackupKeep      int      `json:"backup_keep"`  // how many nightly backups to keep
 	BackupHour      int      `json:"backup_hour"`  // local hour of the nightly backup
 	RequireTOTP     bool     `json:"require_totp"` // every staff member must use two-step sign-in
+
+	Hours          *Hours            `json:"hours"`            // nil: DefaultHours
+	Targets        map[string]int    `json:"targets"`          // per item type, business minutes; missing: DefaultTargets
+	AfterHoursText string            `json:"after_hours_text"` // "" for the built-in wording
+	UrgentWords    []string          `json:"urgent_words"`     // owner's additions, "category: phrase"
+	Queues         []Queue           `json:"queues"`           // empty: DefaultQueues
+	Routes         map[string]string `json:"routes"`           // item type -> queue id; nil: DefaultRoutes
 }
 
 // DefaultSettings are a new clinic's.

@@ -62,11 +62,23 @@ func (h *Hub) SetSource(s Source) {
 	h.mu.Unlock()
 }
 
-// Client is one staff member's socket.
-type Client struct {
-	StaffID string
+// Sub describes who a socket belongs to and what it may see.
+type Sub struct {
+	StaffID   string
+	SessionID string
 	// May reports whether this staff member may see events of a queue.
 	May func(queue string) bool
+	// Valid reports whether the session still stands; checked at every ping,
+	// so an expired or revoked session's socket closes within a minute even
+	// if nobody closed it explicitly.
+	Valid func() bool
+	// Since is the last sequence number the browser saw (0 for none).
+	Since uint64
+}
+
+// Client is one staff member's socket.
+type Client struct {
+	Sub
 
 	conn *websocket.Conn
 	send chan []byte
@@ -143,6 +155,21 @@ func (h *Hub) CloseStaff(staffID string) {
 	}
 }
 
+// CloseSession closes the sockets of one session (sign-out).
+func (h *Hub) CloseSession(sessionID string) {
+	h.mu.RLock()
+	var cs []*Client
+	for c := range h.clients {
+		if c.SessionID == sessionID {
+			cs = append(cs, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range cs {
+		h.remove(c)
+	}
+}
+
 // CloseAll closes every socket (shutdown).
 func (h *Hub) CloseAll() {
 	h.mu.RLock()
@@ -173,19 +200,18 @@ func upgrader(checkOrigin func(r *http.Request) bool) *websocket.Upgrader {
 	}
 }
 
-// Serve upgrades the request and runs the socket until it closes. since is
-// the last sequence number the browser saw (0 for none).
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, staffID string, may func(string) bool, since uint64, checkOrigin func(*http.Request) bool) {
+// Serve upgrades the request and runs the socket until it closes.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Sub, checkOrigin func(*http.Request) bool) {
 	conn, err := upgrader(checkOrigin).Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered already
 	}
-	c := &Client{StaffID: staffID, May: may, conn: conn, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
+	c := &Client{Sub: sub, conn: conn, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
 	conn.SetReadLimit(maxReadBytes)
 	// Register before replaying, so nothing published meanwhile is missed;
 	// the browser ignores a sequence number it has already seen.
 	h.add(c)
-	go h.writePump(c, since)
+	go h.writePump(c, sub.Since)
 	h.readPump(c)
 }
 
@@ -241,6 +267,9 @@ func (h *Hub) writePump(c *Client, since uint64) {
 				return
 			}
 		case <-t.C:
+			if c.Valid != nil && !c.Valid() {
+				return
+			}
 			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return

@@ -76,7 +76,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 			if rt.method != "GET" {
 				body = map[string]any{}
 			}
-			r := u.req(rt.method, path, body)
+			r := u.req(rt.method, path, body, "Origin", e.srv.URL)
 			name := fmt.Sprintf("%s %s as %s", rt.method, rt.pattern, p.name)
 			if strings.Contains(r.body, canary) && r.code >= 400 {
 				t.Errorf("%s: a denial carries PHI", name)

@@ -250,39 +250,26 @@ func csvSafe(v string) string {
 	return v
 }
 
-type settingsJSON struct {
-	ClinicName      string   `json:"clinic_name"`
-	Phone           string   `json:"phone"`
-	TimeZone        string   `json:"time_zone"`
-	EmergencyNumber string   `json:"emergency_number"`
-	PublicURL       string   `json:"public_url"`
-	HostNames       []string `json:"host_names"`
-	IdleLockMinutes int      `json:"idle_lock_minutes"`
-	BackupDir       string   `json:"backup_dir"`
-	BackupKeep      int      `json:"backup_keep"`
-	BackupHour      int      `json:"backup_hour"`
-	RequireTOTP     bool     `json:"require_totp"`
-}
-
 func (s *Server) handleSettingsGet(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	st, err := s.c.Settings(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, settingsJSON(st))
+	writeJSON(w, http.StatusOK, st)
 	return nil
 }
 
+// handleSettingsSave takes a partial settings object: fields left out keep
+// their values.
 func (s *Server) handleSettingsSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	cur, err := s.c.Settings(r.Context())
+	in, err := s.c.Settings(r.Context())
 	if err != nil {
 		return err
 	}
-	in := settingsJSON(cur)
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if err := s.c.SaveSettings(r.Context(), rc.actor, clinic.Settings(in)); err != nil {
+	if err := s.c.SaveSettings(r.Context(), rc.actor, in); err != nil {
 		return err
 	}
 	return s.handleSettingsGet(w, r, rc)

@@ -65,7 +65,8 @@ func newEnv(t *testing.T) *env {
 	logBuf := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logBuf}, nil))
 	hub := realtime.NewHub(log)
-	c, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Now: ck.Now, Log: log, Events: hub, Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
+	files := os.DirFS(filepath.Join("..", "..", "embed"))
+	c, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Now: ck.Now, Log: log, Events: hub, Files: files, Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	if _, err := c.Setup(ctx, clinic.SetupInput{ClinicName: "Maple Street Family Clinic", OwnerName: "Olive Owner", OwnerEmail: ownerEmail, Password: ownerPass}, nil, "test"); err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(Options{Clinic: c, Hub: hub, Files: os.DirFS(filepath.Join("..", "..", "embed")), Log: log, Version: "test", Addr: "127.0.0.1:0"})
+	w, err := New(Options{Clinic: c, Hub: hub, Files: files, Log: log, Version: "test", Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,13 +25,16 @@ type access struct {
 }
 
 var (
-	anyone     = access{kind: "anyone"}
-	setupOnly  = access{kind: "setup"}
-	anyStaff   = access{kind: "staff"}
-	ownerOnly  = access{kind: "staff", roles: []string{clinic.RoleOwner}}
-	lockedOK   = access{kind: "staff", locked: true, setup: true}
-	accountOK  = access{kind: "staff", setup: true}
-	patientAny = access{kind: "patient"}
+	anyone    = access{kind: "anyone"}
+	setupOnly = access{kind: "setup"}
+	anyStaff  = access{kind: "staff"}
+	ownerOnly = access{kind: "staff", roles: []string{clinic.RoleOwner}}
+	// Break-glass is the clinician's: owners see everything anyway, and the
+	// front desk never opens clinical queues.
+	clinicianOnly = access{kind: "staff", roles: []string{clinic.RoleClinician}}
+	lockedOK      = access{kind: "staff", locked: true, setup: true}
+	accountOK     = access{kind: "staff", setup: true}
+	patientAny    = access{kind: "patient"}
 )
 
 type handler func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
@@ -89,6 +92,14 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/patients", anyStaff, s.handlePatientCreate},
 		{"GET", "/api/v1/patients", anyStaff, s.handlePatientSearch},
 		{"GET", "/api/v1/patients/{id}", anyStaff, s.handlePatientGet},
+		{"POST", "/api/v1/patients/{id}/invites", anyStaff, s.handleInviteCreate},
+		{"POST", "/api/v1/patients/{id}/break-glass", clinicianOnly, s.handleBreakGlass},
+		{"GET", "/api/v1/items", anyStaff, s.handleItemList},
+		{"GET", "/api/v1/items/{id}", anyStaff, s.handleItemGet},
+		{"POST", "/api/v1/items/{id}/messages", anyStaff, s.handleItemMessage},
+		{"POST", "/api/v1/items/{id}/assign", anyStaff, s.handleItemAssign},
+		{"POST", "/api/v1/items/{id}/status", anyStaff, s.handleItemStatus},
+		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
 	}
 }

@@ -124,6 +124,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if err := s.c.EndSession(r.Context(), rc.token); err != nil {
 		return err
 	}
+	s.hub.CloseSession(rc.session.ID)
 	s.c.Audit(r.Context(), rc.actor, "staff.signout", "staff:"+rc.staff.ID, "", "")
 	s.clearSessionCookie(w)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

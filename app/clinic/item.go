@@ -1,0 +1,300 @@
+package clinic
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"hearth/app/store"
+)
+
+// ItemMeta is an item's routing facts: ids, enums and times, never PHI. It
+// is kept in the clear (bucket itemmeta) beside the sealed item so that
+// lists, counts, the overdue ticker and the workload view never decrypt.
+type ItemMeta struct {
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	Queue      string    `json:"queue"`
+	Priority   string    `json:"priority"`
+	Status     string    `json:"status"`
+	Assignee   string    `json:"assignee,omitempty"`
+	PatientID  string    `json:"patient_id,omitempty"`
+	ContactID  string    `json:"contact_id,omitempty"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+	Due        time.Time `json:"due"`
+	FirstReply time.Time `json:"first_reply,omitzero"`
+	Closed     time.Time `json:"closed,omitzero"`
+	Messages   int       `json:"messages"`
+	Seen       bool      `json:"seen"` // some staff member has opened it
+}
+
+// Overdue reports whether the item is open past its due time.
+func (m ItemMeta) Overdue(now time.Time) bool {
+	return m.Status != StatusClosed && now.After(m.Due)
+}
+
+// owner is the record owner the item is sealed to: its patient, or the
+// unverified contact.
+func (m ItemMeta) owner() string {
+	if m.PatientID != "" {
+		return m.PatientID
+	}
+	return "contact:" + m.ContactID
+}
+
+// Seen records the first time a staff member opened an item.
+type Seen struct {
+	StaffID string    `json:"staff_id"`
+	Name    string    `json:"name"`
+	Role    string    `json:"role"`
+	At      time.Time `json:"at"`
+}
+
+// Attempt is one call-back try ("tried at 10:05, no answer").
+type Attempt struct {
+	At      time.Time `json:"at"`
+	StaffID string    `json:"staff_id"`
+	Name    string    `json:"name"`
+	Outcome string    `json:"outcome"`
+}
+
+// Item is one request in the shared inbox. Everything outside ItemMeta is
+// PHI and lives only in the sealed record.
+type Item struct {
+	ItemMeta
+	Subject      string            `json:"subject"`
+	Fields       map[string]string `json:"fields,omitempty"`
+	Lang         string            `json:"lang"`
+	Urgent       []string          `json:"urgent,omitempty"` // categories of urgent wording found
+	SeenBy       []Seen            `json:"seen_by,omitempty"`
+	Outcome      string            `json:"outcome,omitempty"`       // per-type ending, e.g. "sent_to_pharmacy"
+	ClosedReason string            `json:"closed_reason,omitempty"` // what the patient reads
+	Attempts     []Attempt         `json:"attempts,omitempty"`
+	Linked       string            `json:"linked,omitempty"` // e.g. the item a "call me instead" came from
+	Feedback     string            `json:"feedback,omitempty"`
+}
+
+// LogValue keeps subjects and fields out of logs.
+func (it Item) LogValue() slog.Value { return slog.StringValue("item:" + it.ID) }
+
+// Message is one entry in an item's thread.
+type Message struct {
+	ID         string    `json:"id"`
+	ItemID     string    `json:"item_id"`
+	Kind       string    `json:"kind"` // patient, staff, note (internal), system
+	AuthorID   string    `json:"author_id,omitempty"`
+	AuthorName string    `json:"author_name,omitempty"`
+	AuthorRole string    `json:"author_role,omitempty"`
+	Body       string    `json:"body"`
+	At         time.Time `json:"at"`
+}
+
+// Message kinds.
+const (
+	KindPatient = "patient"
+	KindStaff   = "staff"
+	KindNote    = "note"
+	KindSystem  = "system"
+)
+
+const (
+	bucketItemMeta = "itemmeta"
+	ixQueue        = "itemmeta.by_queue"
+	ixStatus       = "itemmeta.by_status"
+	ixOwner        = "itemmeta.by_owner"
+	ixOpenDue      = "itemmeta.open_due"
+	maxBody        = 10_000
+)
+
+func init() {
+	SealedBuckets = append(SealedBuckets, "contacts", "breakglass")
+	Indexes = append(Indexes, ixQueue, ixStatus, ixOwner, ixOpenDue, "breakglass.by_staff")
+}
+
+func be64(t time.Time) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixMilli()))
+	return b[:]
+}
+
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func prioByte(p string) byte {
+	if p == PriorityUrgent {
+		return 0
+	}
+	return 1
+}
+
+func openByte(status string) byte {
+	if status == StatusClosed {
+		return 1
+	}
+	return 0
+}
+
+// indexKeys are an item's index entries: queue lists sort open before
+// closed, urgent before normal, then by due time.
+func (m ItemMeta) indexKeys() map[string][]byte {
+	id := idBytes(m.ID)
+	k := map[string][]byte{
+		ixQueue:  cat([]byte(m.Queue), []byte{0, openByte(m.Status), prioByte(m.Priority)}, be64(m.Due), id),
+		ixStatus: cat([]byte(m.Status), []byte{0, prioByte(m.Priority)}, be64(m.Due), id),
+		ixOwner:  cat([]byte(m.owner()), []byte{0}, be64(m.Created), id),
+	}
+	if m.Status != StatusClosed {
+		k[ixOpenDue] = cat(be64(m.Due), id)
+	}
+	return k
+}
+
+// putMeta stores meta and moves its index entries from old (nil when new).
+func putMeta(tx store.Tx, old *ItemMeta, m ItemMeta) error {
+	if old != nil {
+		for ix, k := range old.indexKeys() {
+			if err := tx.DeleteIndex(ix, k); err != nil {
+				return err
+			}
+		}
+	}
+	b, _ := json.Marshal(m)
+	if err := tx.Put(bucketItemMeta, m.ID, b); err != nil {
+		return err
+	}
+	for ix, k := range m.indexKeys() {
+		if err := tx.SetIndex(ix, k, m.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func getMetaRec(tx store.Tx, id string) (ItemMeta, error) {
+	var m ItemMeta
+	b, err := tx.Get(bucketItemMeta, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return m, ErrNotFound
+	}
+	if err != nil {
+		return m, err
+	}
+	return m, json.Unmarshal(b, &m)
+}
+
+func messageID(itemID string, n int) string { return fmt.Sprintf("%s:%06d", itemID, n) }
+
+// cleanBody checks free text a person typed.
+func cleanBody(field, s string, required bool) (string, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return "", inputErr(field, "The text has characters that cannot be stored. Please type it again.")
+	}
+	if required && s == "" {
+		return "", inputErr(field, "Please write your message.")
+	}
+	if len(s) > maxBody {
+		return "", inputErr(field, fmt.Sprintf("Please keep it under %d characters.", maxBody))
+	}
+	return s, nil
+}
+
+func newTimeID() string {
+	u, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return u.String()
+}
+
+// validItemID keeps junk out of store lookups.
+func validItemID(id string) bool { _, err := uuid.Parse(id); return err == nil && len(id) == 36 }
+
+var errRetry = errors.New("clinic: retry")
+
+// changeItem reads an item, applies change to a copy, seals it outside the
+// transaction, and commits it with whatever extra writes the change needs,
+// starting over if someone else changed the item meanwhile.
+func (c *Clinic) changeItem(ctx context.Context, id string, change func(it *Item) error, extra func(tx store.Tx, it *Item) error) (Item, error) {
+	if !validItemID(id) {
+		return Item{}, ErrNotFound
+	}
+	for attempt := 0; attempt < 8; attempt++ {
+		var cur Item
+		var raw []byte
+		err := c.st.View(ctx, func(tx store.Tx) error {
+			m, err := getMetaRec(tx, id)
+			if err != nil {
+				return err
+			}
+			if raw, err = tx.Get(bucketItems, id); err != nil {
+				return err
+			}
+			return c.openRaw(bucketItems, id, m.owner(), raw, &cur)
+		})
+		if err != nil {
+			return Item{}, err
+		}
+		oldMeta := cur.ItemMeta
+		next := cur
+		next.Fields = maps(cur.Fields)
+		next.SeenBy = slices.Clone(cur.SeenBy)
+		next.Attempts = slices.Clone(cur.Attempts)
+		if err := change(&next); err != nil {
+			return Item{}, err
+		}
+		next.Updated = c.now().UTC()
+		sealed, err := c.seal(bucketItems, id, next.owner(), next)
+		if err != nil {
+			return Item{}, err
+		}
+		err = c.st.Update(ctx, func(tx store.Tx) error {
+			now, err := tx.Get(bucketItems, id)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(now, raw) {
+				return errRetry
+			}
+			if err := tx.Put(bucketItems, id, sealed); err != nil {
+				return err
+			}
+			if err := putMeta(tx, &oldMeta, next.ItemMeta); err != nil {
+				return err
+			}
+			if extra != nil {
+				return extra(tx, &next)
+			}
+			return nil
+		})
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err == nil {
+			c.cacheItem(next)
+		}
+		return next, err
+	}
+	return Item{}, fmt.Errorf("clinic: item %s kept changing", id)
+}
+
+func maps(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

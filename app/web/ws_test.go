@@ -1,0 +1,192 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"hearth/app/clinic"
+)
+
+type wsEvent struct {
+	Seq      uint64 `json:"seq"`
+	Type     string `json:"type"`
+	ItemID   string `json:"item_id"`
+	Queue    string `json:"queue"`
+	Priority string `json:"priority"`
+}
+
+func (u *user) dialWS(t *testing.T, origin string, since uint64) (*websocket.Conn, *http.Response, error) {
+	hdr := http.Header{}
+	if origin != "" {
+		hdr.Set("Origin", origin)
+	}
+	for _, c := range u.hc.Jar.Cookies(mustParse(u.e.srv.URL)) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	url := "ws" + strings.TrimPrefix(u.e.srv.URL, "http") + "/api/v1/ws"
+	if since > 0 {
+		url += "?since=" + itoa(since)
+	}
+	return websocket.DefaultDialer.Dial(url, hdr)
+}
+
+func itoa(n uint64) string { b, _ := json.Marshal(n); return string(b) }
+
+func readEvent(t *testing.T, c *websocket.Conn, within time.Duration) (wsEvent, error) {
+	c.SetReadDeadline(time.Now().Add(within))
+	var e wsEvent
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		return e, err
+	}
+	return e, json.Unmarshal(b, &e)
+}
+
+func (e *env) patientItem(t *testing.T, pid, body string) clinic.Ack {
+	t.Helper()
+	ack, err := e.c.CreateItem(context.Background(), clinic.Actor{Kind: "patient", ID: pid, Patient: pid},
+		clinic.NewItem{Type: "message", Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack
+}
+
+func TestWebsocketAuthAndOrigin(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	for _, o := range []string{"", "null", "https://evil.example"} {
+		c, resp, err := owner.dialWS(t, o, 0)
+		if err == nil {
+			c.Close()
+			t.Errorf("Origin %q: upgraded", o)
+		} else if resp == nil || resp.StatusCode != 403 {
+			t.Errorf("Origin %q: %v", o, err)
+		}
+	}
+	if _, resp, err := e.anon().dialWS(t, e.srv.URL, 0); err == nil || resp.StatusCode != 401 {
+		t.Errorf("without a session: %v", err)
+	}
+	c, _, err := owner.dialWS(t, e.srv.URL, 0)
+	if err != nil {
+		t.Fatalf("same origin with a session: %v", err)
+	}
+	c.Close()
+}
+
+func TestWebsocketEventsFilteringAndReplay(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	fran := e.addStaff(owner, "Fran Front", "fran@maple.test", "frontdesk")
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	oc, _, err := owner.dialWS(t, e.srv.URL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	fc, _, err := fran.dialWS(t, e.srv.URL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	time.Sleep(50 * time.Millisecond)
+
+	ack := e.patientItem(t, pid, "Is the flu shot available this week?")
+	ev, err := readEvent(t, oc, 2*time.Second)
+	if err != nil || ev.ItemID != ack.Item.ID || ev.Type != "item.new" || ev.Seq == 0 || ev.Queue != "frontdesk" {
+		t.Fatalf("owner's event: %+v %v", ev, err)
+	}
+	if ev2, err := readEvent(t, fc, 2*time.Second); err != nil || ev2.ItemID != ack.Item.ID {
+		t.Fatalf("front desk's event: %+v %v", ev2, err)
+	}
+	// Urgent items go to the clinical queue: the front desk is not told.
+	urgent := e.patientItem(t, pid, "I have crushing chest pain and can't breathe")
+	if urgent.Item.Priority != "urgent" || urgent.Item.Queue != "clinical" {
+		t.Fatalf("urgent item routed to %s/%s", urgent.Item.Queue, urgent.Item.Priority)
+	}
+	if ev, err := readEvent(t, oc, 2*time.Second); err != nil || ev.ItemID != urgent.Item.ID || ev.Priority != "urgent" {
+		t.Fatalf("owner's urgent event: %+v %v", ev, err)
+	}
+	if ev, err := readEvent(t, fc, 300*time.Millisecond); err == nil {
+		t.Fatalf("the front desk got a clinical-queue event: %+v", ev)
+	}
+	// No PHI in frames: replay everything since 0 and look.
+	rc, _, err := owner.dialWS(t, e.srv.URL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		rc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, b, err := rc.ReadMessage()
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(b), "flu") || strings.Contains(string(b), "Ada") || strings.Contains(string(b), "chest") {
+			t.Fatalf("PHI in a frame: %s", b)
+		}
+		var ev wsEvent
+		json.Unmarshal(b, &ev)
+		got[ev.ItemID] = true
+	}
+	if !got[urgent.Item.ID] || got[ack.Item.ID] {
+		t.Fatalf("replay since 1 should hold only the second event: %v", got)
+	}
+}
+
+func TestWebsocketClosesOnSignOutAndDisable(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	fran := e.addStaff(owner, "Fran Front", "fran@maple.test", "frontdesk")
+	fc, _, err := fran.dialWS(t, e.srv.URL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, _, err := owner.dialWS(t, e.srv.URL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner.req("PATCH", "/api/v1/staff/"+fran.id, map[string]any{"disabled": true})
+	fc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, _, err := fc.ReadMessage(); err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("the disabled account's socket stayed open: %v", err)
+	}
+	owner.req("POST", "/api/v1/logout", nil)
+	oc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, _, err := oc.ReadMessage(); err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("the signed-out session's socket stayed open: %v", err)
+	}
+}
+
+func TestWebsocketSlowClientDropped(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	slow, _, err := owner.dialWS(t, e.srv.URL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	time.Sleep(50 * time.Millisecond)
+	if e.hub.Count() != 1 {
+		t.Fatalf("sockets: %d", e.hub.Count())
+	}
+	// Never read: publish far more than the buffer holds.
+	for i := 0; i < 50000; i++ {
+		e.hub.Publish(clinic.Event{Seq: uint64(i + 1), Type: "item.new", ItemID: pid, Queue: "frontdesk"})
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for e.hub.Count() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if e.hub.Count() != 0 {
+		t.Fatal("a client that does not read was not dropped")
+	}
+}
