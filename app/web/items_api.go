@@ -11,25 +11,25 @@ import (
 
 // itemJSON is an inbox row in the contract's shape.
 type itemJSON struct {
-	ID          string    `json:"id"`
-	Type        string    `json:"type"`
-	Status      string    `json:"status"`
-	Queue       string    `json:"queue"`
-	Priority    string    `json:"priority"`
-	Patient     string    `json:"patient"`
-	PatientID   string    `json:"patient_id,omitempty"`
-	PatientAge  int       `json:"patient_age,omitempty"`
-	Unverified  bool      `json:"unverified"`
-	Subject     string    `json:"subject"`
-	DueAt       time.Time `json:"due_at"`
-	Overdue     bool      `json:"overdue"`
-	Assignee    string    `json:"assignee"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	CreatedAt   time.Time `json:"created_at"`
-	Seen        bool      `json:"seen"`
-	Messages    int       `json:"messages"`
-	FirstReply  time.Time `json:"first_reply_at,omitzero"`
-	ClosedAt    time.Time `json:"closed_at,omitzero"`
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	Status     string    `json:"status"`
+	Queue      string    `json:"queue"`
+	Priority   string    `json:"priority"`
+	Patient    string    `json:"patient"`
+	PatientID  string    `json:"patient_id,omitempty"`
+	PatientAge int       `json:"patient_age,omitempty"`
+	Unverified bool      `json:"unverified"`
+	Subject    string    `json:"subject"`
+	DueAt      time.Time `json:"due_at"`
+	Overdue    bool      `json:"overdue"`
+	Assignee   string    `json:"assignee"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	CreatedAt  time.Time `json:"created_at"`
+	Seen       bool      `json:"seen"`
+	Messages   int       `json:"messages"`
+	FirstReply time.Time `json:"first_reply_at,omitzero"`
+	ClosedAt   time.Time `json:"closed_at,omitzero"`
 }
 
 func rowJSON(r clinic.ItemRow) itemJSON {
