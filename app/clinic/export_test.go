@@ -1,0 +1,5 @@
+package clinic
+
+import "hearth/app/audit"
+
+func auditFilterAction(a string) audit.Filter { return audit.Filter{Action: a} }

@@ -1,0 +1,283 @@
+package clinic
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hearth/app/store"
+	"hearth/app/store/boltstore"
+	"hearth/app/vault"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (f *fakeClock) now() time.Time { return f.t }
+
+// inboxClinic is a set-up clinic with a settable clock, the real urgent-word
+// lists, an owner, a front-desk member, a clinician and two patients.
+type inboxClinic struct {
+	c                  *Clinic
+	st                 store.Store
+	clock              *fakeClock
+	owner, front, clin Actor
+	patA, patB         Actor
+	events             *recorder
+}
+
+type recorder struct{ evs []Event }
+
+func (r *recorder) Publish(e Event) { r.evs = append(r.evs, e) }
+
+func newInbox(t *testing.T) *inboxClinic {
+	t.Helper()
+	dir := t.TempDir()
+	v, _, err := vault.Create(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ny, _ := time.LoadLocation("America/New_York")
+	clock := &fakeClock{time.Date(2026, 11, 23, 10, 0, 0, 0, ny)} // Monday 10:00
+	ctx := context.Background()
+	Init(ctx, st, v, clock.now())
+	rec := &recorder{}
+	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap, Now: clock.now, Events: rec, Files: os.DirFS("../../embed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := c.Setup(ctx, SetupInput{ClinicName: "Maple Street", OwnerName: "Olive Owner", OwnerEmail: "o@maple.test", Password: "a-long-password-1"}, nil, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic := &inboxClinic{c: c, st: st, clock: clock, events: rec}
+	ic.owner = Actor{Kind: "staff", ID: owner.ID, Role: RoleOwner}
+	mk := func(name, email, role string) Actor {
+		s, err := c.CreateStaff(ctx, ic.owner, StaffInput{Name: name, Email: email, Role: role, Password: "a-long-password-2"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Actor{Kind: "staff", ID: s.ID, Role: role}
+	}
+	ic.front = mk("Maria Front", "m@maple.test", RoleFrontDesk)
+	ic.clin = mk("Carl Clinician", "c@maple.test", RoleClinician)
+	pa, _ := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
+	pb, _ := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+	ic.patA = Actor{Kind: "patient", ID: pa.ID, Patient: pa.ID}
+	ic.patB = Actor{Kind: "patient", ID: pb.ID, Patient: pb.ID}
+	return ic
+}
+
+func TestItemRoutingDueAndAfterHours(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeRefill, Fields: map[string]string{"medication": "Lisinopril 10 mg", "pharmacy": "Main St Pharmacy"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := ack.Item
+	if it.Queue != "refills" || it.Status != StatusNew || it.Priority != PriorityNormal || it.Subject != "Refill: Lisinopril 10 mg" {
+		t.Fatalf("refill: %+v", it.ItemMeta)
+	}
+	// Refill target: 2 business days from Monday 10:00 → Wednesday 10:00.
+	if got := it.Due.In(ic.clock.t.Location()); got.Weekday() != time.Wednesday || got.Hour() != 10 {
+		t.Fatalf("refill due %v", got)
+	}
+	if ack.AfterHours {
+		t.Fatal("Monday 10:00 is not after hours")
+	}
+	// Friday 18:00: after hours, due Monday 17:00, with the opening time.
+	ic.clock.t = time.Date(2026, 11, 20, 18, 0, 0, 0, ic.clock.t.Location())
+	ack, err = ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Question about my results"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := ack.Item.Due.In(ic.clock.t.Location())
+	if !ack.AfterHours || due.Weekday() != time.Monday || due.Hour() != 17 || ack.OpensAt.In(ic.clock.t.Location()).Hour() != 9 {
+		t.Fatalf("after hours: %v due %v opens %v", ack.AfterHours, due, ack.OpensAt)
+	}
+	_, msgs, _ := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	if len(msgs) != 2 || msgs[1].Kind != KindSystem || msgs[1].Body != "after_hours" {
+		t.Fatalf("thread: %+v", msgs)
+	}
+	// Urgent wording: clinical queue, urgent, due within the hour, delivered.
+	ack, err = ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "I have crushing chest pain since this morning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ack.Urgent || ack.Item.Queue != UrgentQueue || ack.Item.Priority != PriorityUrgent || ack.Item.Due.Sub(ic.clock.t) != time.Hour {
+		t.Fatalf("urgent: %+v", ack.Item.ItemMeta)
+	}
+	if len(ic.events.evs) != 3 || ic.events.evs[2].ItemID != ack.Item.ID || ic.events.evs[2].Priority != PriorityUrgent {
+		t.Fatalf("events: %+v", ic.events.evs)
+	}
+}
+
+func TestItemValidation(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	cases := []struct {
+		in    NewItem
+		field string
+	}{
+		{NewItem{Type: "spam", Body: "x"}, "type"},
+		{NewItem{Type: TypeMessage, Body: "   "}, "body"},
+		{NewItem{Type: TypeRefill, Fields: map[string]string{"pharmacy": "Main St"}}, "medication"},
+		{NewItem{Type: TypeCallback, Fields: map[string]string{"phone": "12"}}, "phone"},
+		{NewItem{Type: TypeMessage, Body: strings.Repeat("a", maxBody+1)}, "body"},
+		{NewItem{Type: TypeMessage, Body: "bad \x00 byte"}, "body"},
+	}
+	for _, tc := range cases {
+		_, err := ic.c.CreateItem(ctx, ic.patA, tc.in)
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Field != tc.field {
+			t.Errorf("%+v: %v, want an input error on %s", tc.in.Type, err, tc.field)
+		}
+	}
+	// A patient cannot file for someone else: the patient id comes from the actor.
+	ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "hello", PatientID: ic.patB.Patient})
+	if err != nil || ack.Item.PatientID != ic.patA.Patient {
+		t.Fatalf("patient id taken from input: %v %v", err, ack.Item.PatientID)
+	}
+}
+
+func TestInboxAccessAndReadReceipts(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	msg, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Can I get a flu shot?"})
+	urgent, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "I want to kill myself"})
+	if urgent.Item.Queue != UrgentQueue {
+		t.Fatalf("urgent routed to %s", urgent.Item.Queue)
+	}
+	rows, err := ic.c.ListItems(ctx, ic.front, ItemFilter{})
+	if err != nil || len(rows) != 1 || rows[0].ID != msg.Item.ID || rows[0].PatientName != "Ada Example" {
+		t.Fatalf("front desk inbox: %+v %v", rows, err)
+	}
+	rows, _ = ic.c.ListItems(ctx, ic.owner, ItemFilter{})
+	if len(rows) != 2 || rows[0].ID != urgent.Item.ID {
+		t.Fatalf("owner inbox, urgent first: %+v", rows)
+	}
+	if _, err := ic.c.ListItems(ctx, ic.front, ItemFilter{Queue: "clinical"}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("front desk listing the clinical queue: %v", err)
+	}
+	if _, err := ic.c.GetItem(ctx, ic.front, urgent.Item.ID); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("front desk opening a clinical item: %v", err)
+	}
+	// Read receipt: the patient sees who opened it, once per person.
+	v, err := ic.c.GetItem(ctx, ic.front, msg.Item.ID)
+	if err != nil || v.Patient == nil || len(v.Messages) != 1 {
+		t.Fatalf("open: %+v %v", v, err)
+	}
+	ic.c.GetItem(ctx, ic.front, msg.Item.ID)
+	it, _, _ := ic.c.PatientThread(ctx, ic.patA, msg.Item.ID)
+	if len(it.SeenBy) != 1 || it.SeenBy[0].Name != "Maria" || it.SeenBy[0].Role != RoleFrontDesk {
+		t.Fatalf("seen by: %+v", it.SeenBy)
+	}
+	// Patient B learns nothing of A's items.
+	if _, _, err := ic.c.PatientThread(ctx, ic.patB, msg.Item.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("patient B read A's thread: %v", err)
+	}
+	if _, err := ic.c.AddMessage(ctx, ic.patB, msg.Item.ID, "hi", false); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("patient B replied on A's item: %v", err)
+	}
+	items, _ := ic.c.PatientItems(ctx, ic.patB)
+	if len(items) != 0 {
+		t.Fatalf("patient B's list shows %d items", len(items))
+	}
+}
+
+func TestThreadNotesReplyReopen(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Results?"})
+	id := ack.Item.ID
+	if _, err := ic.c.AddMessage(ctx, ic.front, id, "Called the lab.", true); err != nil {
+		t.Fatal(err)
+	}
+	ic.clock.t = ic.clock.t.Add(30 * time.Minute)
+	if _, err := ic.c.AddMessage(ctx, ic.front, id, "Your results are normal.", false); err != nil {
+		t.Fatal(err)
+	}
+	it, msgs, _ := ic.c.PatientThread(ctx, ic.patA, id)
+	for _, m := range msgs {
+		if m.Kind == KindNote || strings.Contains(m.Body, "lab") {
+			t.Fatal("an internal note reached the patient")
+		}
+	}
+	if msgs[len(msgs)-1].AuthorName != "Maria" || msgs[len(msgs)-1].AuthorRole != RoleFrontDesk {
+		t.Fatalf("reply signature: %+v", msgs[len(msgs)-1])
+	}
+	if it.Status != StatusOpen || it.FirstReply.IsZero() {
+		t.Fatalf("after the first reply: %+v", it.ItemMeta)
+	}
+	if _, err := ic.c.SetStatus(ctx, ic.front, id, StatusClosed, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := ic.c.Feedback(ctx, ic.patA, id, "yes"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.c.AddMessage(ctx, ic.patA, id, "One more question", false); err != nil {
+		t.Fatal(err)
+	}
+	it, _, _ = ic.c.PatientThread(ctx, ic.patA, id)
+	if it.Status != StatusOpen {
+		t.Fatalf("a patient reply did not reopen the closed item: %s", it.Status)
+	}
+	// Refills end with an outcome; declining needs a reason the patient reads.
+	rf, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeRefill, Fields: map[string]string{"medication": "X", "pharmacy": "Y"}})
+	if _, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusClosed, "", ""); err == nil {
+		t.Fatal("a refill closed without an outcome")
+	}
+	if _, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusClosed, "declined", ""); err == nil {
+		t.Fatal("a refill declined without a reason")
+	}
+	if it, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusClosed, "declined", "Please book a visit first."); err != nil || it.ClosedReason == "" {
+		t.Fatalf("decline: %v", err)
+	}
+}
+
+func TestAssignAndBreakGlass(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Billing question"})
+	if _, err := ic.c.Assign(ctx, ic.owner, ack.Item.ID, ic.front.ID); err != nil {
+		t.Fatal(err)
+	}
+	it, msgs, _ := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	if it.Assignee != ic.front.ID || msgs[len(msgs)-1].Body != "assigned:Maria" {
+		t.Fatalf("assign: %s %+v", it.Assignee, msgs)
+	}
+	// A billing item: outside the clinician's queues.
+	bill, _ := ic.c.CreateItem(ctx, ic.owner, NewItem{Type: TypeBilling, Body: "Statement", PatientID: ic.patA.Patient})
+	if _, err := ic.c.Assign(ctx, ic.owner, bill.Item.ID, ic.clin.ID); err == nil {
+		t.Fatal("assigned to someone outside the queue")
+	}
+	if _, err := ic.c.GetItem(ctx, ic.clin, bill.Item.ID); !errors.Is(err, ErrBreakGlass) {
+		t.Fatalf("clinician outside queue: %v", err)
+	}
+	if err := ic.c.BreakGlass(ctx, ic.clin, ic.patA.Patient, "short"); err == nil {
+		t.Fatal("break-glass without a real reason")
+	}
+	if err := ic.c.BreakGlass(ctx, ic.clin, ic.patA.Patient, "Patient called about a reaction to the new medicine"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.c.GetItem(ctx, ic.clin, bill.Item.ID); err != nil {
+		t.Fatalf("after break-glass: %v", err)
+	}
+	log, _ := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("breakglass.open"))
+	if len(log) != 1 || log[0].Severity != "high" || log[0].ActorName != "Carl Clinician" {
+		t.Fatalf("break-glass audit: %+v", log)
+	}
+	ic.clock.t = ic.clock.t.Add(61 * time.Minute)
+	if _, err := ic.c.GetItem(ctx, ic.clin, bill.Item.ID); !errors.Is(err, ErrBreakGlass) {
+		t.Fatalf("break-glass outlived its hour: %v", err)
+	}
+}
