@@ -82,6 +82,9 @@ func (c *Clinic) Settings(ctx context.Context) (Settings, error) {
 	if p := c.settings.Load(); p != nil {
 		return *p, nil
 	}
+	if c.v.Locked() {
+		return c.plainSettings(ctx)
+	}
 	s := DefaultSettings()
 	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketSettings, "clinic", "", &s) })
 	if errors.Is(err, ErrNotFound) {
@@ -107,6 +110,9 @@ func (c *Clinic) SaveSettings(ctx context.Context, a Actor, s Settings) error {
 	}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.Put(bucketSettings, "clinic", sealed); err != nil {
+			return err
+		}
+		if err := putPlainSettings(tx, s); err != nil {
 			return err
 		}
 		return c.audit(tx, a, "settings.change", "settings", "")

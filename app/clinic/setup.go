@@ -53,6 +53,9 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 		if err := tx.SetIndex("staff.by_email", tok, owner.ID); err != nil {
 			return err
 		}
+		if err := putPlainSettings(tx, s); err != nil {
+			return err
+		}
 		return c.audit(tx, a, "clinic.setup", "staff:"+owner.ID, "")
 	})
 	if err == nil {

@@ -52,6 +52,9 @@ var _ clinic.Publisher = (*Hub)(nil)
 
 // NewHub makes an empty hub.
 func NewHub(log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Hub{log: log, clients: map[*Client]struct{}{}}
 }
 

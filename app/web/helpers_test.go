@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -41,6 +42,9 @@ type env struct {
 	clock *clock
 	hub   *realtime.Hub
 	log   *bytes.Buffer
+	dir   string
+	st    *boltstore.Store
+	files fs.FS
 }
 
 const ownerEmail, ownerPass = "owner@maple.test", "Owner-Password-123"
@@ -80,7 +84,7 @@ func newEnv(t *testing.T) *env {
 	}
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, web: w, c: c, clock: ck, hub: hub, log: logBuf}
+	return &env{t: t, srv: srv, web: w, c: c, clock: ck, hub: hub, log: logBuf, dir: dir, st: st, files: files}
 }
 
 type lockedWriter struct {

@@ -72,6 +72,8 @@ func (s *Server) routeTable() []route {
 
 		// Staff JSON API.
 		{"POST", "/api/v1/login", anyone, s.handleLogin},
+		{"POST", "/api/v1/unlock", anyone, s.handleVaultUnlock},
+		{"POST", "/api/v1/settings/passphrase", ownerOnly, s.handleVaultPassphrase},
 		{"POST", "/api/v1/logout", lockedOK, s.handleLogout},
 		{"GET", "/api/v1/session", lockedOK, s.handleSession},
 		{"POST", "/api/v1/session/lock", lockedOK, s.handleLock},

@@ -47,7 +47,7 @@ func safeJSONError(err error) string {
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
 	status := "ok"
-	if s.c.Vault().Locked() {
+	if s.c.Locked() {
 		status = "locked"
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": status, "version": s.version})

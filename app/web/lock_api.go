@@ -1,0 +1,54 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"hearth/app/clinic"
+)
+
+// handleVaultUnlock opens a sealed-mode Hearth after a restart. The
+// passphrase is the credential, so it is throttled per client address.
+func (s *Server) handleVaultUnlock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Passphrase string `json:"passphrase"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	client := "ip:" + clientAddr(r)
+	if s.limits.blocked(client, s.limits.PerAccount) || s.limits.blocked("vault", s.limits.PerClient) {
+		return errTooMany
+	}
+	err := s.c.Unlock(r.Context(), in.Passphrase, clientAddr(r))
+	if errors.Is(err, clinic.ErrBadCredential) {
+		s.limits.fail(client)
+		s.limits.fail("vault")
+		return &apiError{http.StatusUnauthorized, "bad_passphrase", "That passphrase is not right.", "passphrase"}
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("hearth unlocked")
+	writeJSON(w, http.StatusOK, map[string]bool{"locked": false})
+	return nil
+}
+
+func (s *Server) handleVaultPassphrase(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Password   string `json:"password"`
+		Passphrase string `json:"passphrase"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if s.limits.blocked("pw:"+rc.staff.ID, s.limits.PerAccount) {
+		return errTooMany
+	}
+	if err := s.c.SetPassphrase(r.Context(), rc.actor, in.Password, in.Passphrase); err != nil {
+		s.limits.fail("pw:" + rc.staff.ID)
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"sealed": in.Passphrase != ""})
+	return nil
+}

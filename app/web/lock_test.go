@@ -1,0 +1,86 @@
+package web
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"hearth/app/audit"
+	"hearth/app/clinic"
+	"hearth/app/realtime"
+	"hearth/app/store"
+	"hearth/app/vault"
+)
+
+// restart opens the same data as a fresh process would: keys loaded from
+// disk (locked in sealed mode), the same database, a new server.
+func (e *env) restart(t *testing.T) *env {
+	v, err := vault.Load(filepath.Join(e.dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := realtime.NewHub(nil)
+	c, err := clinic.Open(context.Background(), clinic.Deps{Store: e.st, Vault: v, Now: e.clock.Now, Events: hub, Files: e.files,
+		Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub.SetSource(c)
+	w, err := New(Options{Clinic: c, Hub: hub, Files: e.files, Version: "test", Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, web: w, c: c, clock: e.clock, hub: hub, log: e.log, dir: e.dir, st: e.st, files: e.files}
+}
+
+func TestSealedModeLockedAfterRestart(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	if r := owner.req("POST", "/api/v1/settings/passphrase", map[string]string{"password": "wrong", "passphrase": "maple street rainy tuesday"}); r.code != 400 {
+		t.Fatalf("passphrase without the owner's password: %d", r.code)
+	}
+	if r := owner.req("POST", "/api/v1/settings/passphrase", map[string]string{"password": ownerPass, "passphrase": "maple street rainy tuesday"}); r.code != 200 {
+		t.Fatalf("set passphrase: %d %s", r.code, r.body)
+	}
+	l := e.restart(t)
+	if !l.c.Locked() {
+		t.Fatal("sealed mode did not come up locked")
+	}
+	if r := l.anon().req("GET", "/healthz", nil); r.code != 200 || !contains([]string{`{"status":"locked","version":"test"}` + "\n"}, r.body) {
+		t.Errorf("healthz while locked: %d %q", r.code, r.body)
+	}
+	// Patients can still write in; nothing can be read.
+	ack, err := l.c.CreateItem(context.Background(), clinic.Actor{Kind: "patient", ID: pid, Patient: pid}, clinic.NewItem{Type: "message", Body: "Sent while locked"})
+	if err != nil {
+		t.Fatalf("a patient message while locked: %v", err)
+	}
+	if r := l.anon().req("POST", "/api/v1/login", map[string]string{"email": ownerEmail, "password": ownerPass}); r.code != 503 {
+		t.Fatalf("sign-in while locked: %d %s", r.code, r.body)
+	}
+	if r := l.anon().req("POST", "/api/v1/unlock", map[string]string{"passphrase": "not it"}); r.code != 401 {
+		t.Fatalf("wrong passphrase: %d", r.code)
+	}
+	if r := l.anon().req("POST", "/api/v1/unlock", map[string]string{"passphrase": "maple street rainy tuesday"}); r.code != 200 {
+		t.Fatalf("unlock: %d %s", r.code, r.body)
+	}
+	o2 := l.owner()
+	if r := o2.req("GET", "/api/v1/items/"+ack.Item.ID, nil); r.code != 200 {
+		t.Fatalf("the locked-time message after unlock: %d", r.code)
+	}
+	// The audit events written while locked are chained and verify.
+	key, _ := l.c.Vault().AuditKey()
+	var n int
+	var verr error
+	l.st.View(context.Background(), func(tx store.Tx) error { n, verr = audit.Verify(tx, key); return nil })
+	if verr != nil || n == 0 {
+		t.Fatalf("audit after unlock: %d %v", n, verr)
+	}
+	rep, err := l.c.Verify(context.Background())
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after unlock: %v %v", err, rep.Problems)
+	}
+}
