@@ -113,9 +113,10 @@ func serve(ctx context.Context, args []string, env Env) error {
 
 	jobs, stopJobs := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); hub.Run(jobs) }()
 	go func() { defer wg.Done(); runBackups(jobs, cl, env, log, c) }()
+	go func() { defer wg.Done(); runMinutely(jobs, cl, log) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -181,6 +182,22 @@ func serveControl(c config.Config, cl *clinic.Clinic, env Env, log *slog.Logger)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
 	return hs, nil
+}
+
+// runMinutely runs the overdue ticker and the closing sweep.
+func runMinutely(ctx context.Context, cl *clinic.Clinic, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := cl.EveryMinute(ctx); err != nil && ctx.Err() == nil {
+				log.Error("periodic work failed", "err", err)
+			}
+		}
+	}
 }
 
 // runBackups writes the nightly backup into the folder the owner set, once a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,5 +280,107 @@ func TestAssignAndBreakGlass(t *testing.T) {
 	ic.clock.t = ic.clock.t.Add(61 * time.Minute)
 	if _, err := ic.c.GetItem(ctx, ic.clin, bill.Item.ID); !errors.Is(err, ErrBreakGlass) {
 		t.Fatalf("break-glass outlived its hour: %v", err)
+	}
+}
+
+func TestOverdueEscalationAndSweep(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeCallback, Fields: map[string]string{"phone": "555-201-3344"}})
+	ic.events.evs = nil
+	if err := ic.c.EveryMinute(ctx); err != nil || len(ic.events.evs) != 0 {
+		t.Fatalf("nothing is overdue yet: %v %+v", err, ic.events.evs)
+	}
+	ic.clock.t = ack.Item.Due.Add(time.Minute)
+	ic.c.EveryMinute(ctx)
+	ic.c.EveryMinute(ctx)
+	if len(ic.events.evs) != 1 || ic.events.evs[0].Type != "item.overdue" || ic.events.evs[0].Queue != "frontdesk" {
+		t.Fatalf("overdue alert (once): %+v", ic.events.evs)
+	}
+	ic.clock.t = ack.Item.Due.Add(EscalateAfter + time.Minute)
+	ic.c.EveryMinute(ctx)
+	if len(ic.events.evs) != 2 || ic.events.evs[1].Type != "item.escalated" {
+		t.Fatalf("escalation: %+v", ic.events.evs)
+	}
+	// Closing time (17:00 Monday): one sweep alert a day.
+	ny, _ := time.LoadLocation("America/New_York")
+	ic.clock.t = time.Date(2026, 11, 23, 17, 1, 0, 0, ny)
+	ic.events.evs = nil
+	for i := 0; i < 2; i++ {
+		if err := ic.c.EveryMinute(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweeps := 0
+	for _, e := range ic.events.evs {
+		if e.Type == "sweep" {
+			sweeps++
+		}
+	}
+	if sweeps != 1 {
+		t.Fatalf("closing sweep alerts: %d", sweeps)
+	}
+	rows, err := ic.c.Sweep(ctx, ic.front)
+	if err != nil || len(rows) != 1 || !slices.Contains(rows[0].Reasons, "unanswered") || !slices.Contains(rows[0].Reasons, "unassigned") {
+		t.Fatalf("sweep: %+v %v", rows, err)
+	}
+	if _, err := ic.c.LogAttempt(ctx, ic.front, ack.Item.ID, "tried at 10:05, no answer"); err != nil {
+		t.Fatal(err)
+	}
+	it, _, _ := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	if len(it.Attempts) != 1 || it.Attempts[0].Name != "Maria" {
+		t.Fatalf("attempts: %+v", it.Attempts)
+	}
+	wl, err := ic.c.Workload(ctx, ic.owner)
+	if err != nil || wl.ByType[TypeCallback] != 1 || wl.Unassigned != 1 {
+		t.Fatalf("workload: %+v %v", wl, err)
+	}
+}
+
+func TestTemplatesChartAndContactLink(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "When is my next visit?"})
+	body, err := ic.c.RenderTemplate(ctx, ic.front, "call-us", ack.Item.ID)
+	if err != nil || !strings.HasPrefix(body, "Hi Ada,") || !strings.Contains(body, "— Maria") {
+		t.Fatalf("template: %q %v", body, err)
+	}
+	text, err := ic.c.ChartSummary(ctx, ic.front, ack.Item.ID)
+	if err != nil || !strings.HasPrefix(text, "Patient: Ada Example  DOB: 1970-06-15") || !strings.Contains(text, "When is my next visit?") {
+		t.Fatalf("chart: %q %v", text, err)
+	}
+	if log, _ := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("item.export")); len(log) != 1 {
+		t.Fatalf("chart copy not audited as an export: %d", len(log))
+	}
+	// An unverified contact, then linked to patient A after a side-by-side check.
+	cack, token, err := ic.c.CreateContact(ctx, PatientInput{Name: "Ada Example", DOB: "06/15/1970", Phone: "555-201-3344"},
+		NewItem{Type: TypeMessage, Body: "I lost my letter"}, "1.2.3.4")
+	if err != nil || token == "" || cack.Item.ContactID == "" {
+		t.Fatalf("contact: %v", err)
+	}
+	if _, _, err := ic.c.CheckContactDOB(ctx, token, "1970-06-16", "1.2.3.4"); !errors.Is(err, ErrCodeInvalid) {
+		t.Fatalf("wrong dob on the private link: %v", err)
+	}
+	_, ca, err := ic.c.CheckContactDOB(ctx, token, "1970-06-15", "1.2.3.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ic.c.PatientThread(ctx, ca, cack.Item.ID); err != nil {
+		t.Fatalf("the contact's own thread: %v", err)
+	}
+	rows, _ := ic.c.ListItems(ctx, ic.front, ItemFilter{Unverified: true})
+	if len(rows) != 1 || rows[0].PatientName != "Ada Example" {
+		t.Fatalf("unverified filter: %+v", rows)
+	}
+	if n, err := ic.c.LinkContact(ctx, ic.front, cack.Item.ContactID, ic.patA.Patient); err != nil || n != 1 {
+		t.Fatalf("link: %d %v", n, err)
+	}
+	it, msgs, err := ic.c.PatientThread(ctx, ic.patA, cack.Item.ID)
+	if err != nil || it.PatientID != ic.patA.Patient || len(msgs) == 0 || msgs[0].Body != "I lost my letter" {
+		t.Fatalf("after linking, patient A owns the thread: %v %+v", err, it.ItemMeta)
+	}
+	rep, _ := ic.c.Verify(ctx)
+	if !rep.OK() {
+		t.Fatalf("verify after linking: %v", rep.Problems)
 	}
 }

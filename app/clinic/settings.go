@@ -29,6 +29,7 @@ type Settings struct {
 	Targets        map[string]int    `json:"targets"`          // per item type, business minutes; missing: DefaultTargets
 	AfterHoursText string            `json:"after_hours_text"` // "" for the built-in wording
 	UrgentWords    []string          `json:"urgent_words"`     // owner's additions, "category: phrase"
+	Templates      []Template        `json:"templates"`        // nil: DefaultTemplates
 	Queues         []Queue           `json:"queues"`           // empty: DefaultQueues
 	Routes         map[string]string `json:"routes"`           // item type -> queue id; nil: DefaultRoutes
 }

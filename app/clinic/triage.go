@@ -40,6 +40,7 @@ const maxTriagePhrase = 200
 // concurrent use; the zero value matches nothing.
 type Triage struct {
 	phrases []triagePhrase
+	byFirst map[string][]int // first word of a phrase -> indexes into phrases
 }
 
 type triagePhrase struct {
@@ -104,7 +105,7 @@ func LoadTriage(files fs.FS, extra []string) (*Triage, error) {
 		}
 		add(cat, text)
 	}
-	t := &Triage{phrases: make([]triagePhrase, 0, len(byText))}
+	t := &Triage{phrases: make([]triagePhrase, 0, len(byText)), byFirst: map[string][]int{}}
 	for text, cats := range byText {
 		p := triagePhrase{text: text}
 		for c := range cats {
@@ -113,14 +114,18 @@ func LoadTriage(files fs.FS, extra []string) (*Triage, error) {
 		slices.Sort(p.cats)
 		t.phrases = append(t.phrases, p)
 	}
-	// Longer phrases first, then alphabetical: a stable order for tests and
-	// profiles; the result does not depend on it.
+	// A fixed order (longer phrases first, then alphabetical) so that runs
+	// are repeatable; the result does not depend on it.
 	slices.SortFunc(t.phrases, func(a, b triagePhrase) int {
 		if len(a.text) != len(b.text) {
 			return len(b.text) - len(a.text)
 		}
 		return strings.Compare(a.text, b.text)
 	})
+	for i, p := range t.phrases {
+		first, _, _ := strings.Cut(p.text[1:], " ")
+		t.byFirst[first] = append(t.byFirst[first], i)
+	}
 	return t, nil
 }
 
@@ -168,17 +173,27 @@ func (t *Triage) Match(text string) (bool, []string) {
 	if t == nil || len(t.phrases) == 0 || text == "" {
 		return false, nil
 	}
+	// The folded text is " word word ... word ". Each word is looked up
+	// among the phrases' first words, and only those phrases are compared,
+	// so the cost grows with the text, not with the number of phrases.
 	s := foldText(text)
 	var cats []string
-	for i := range t.phrases {
-		p := &t.phrases[i]
-		if strings.Contains(s, p.text) {
-			for _, c := range p.cats {
-				if !slices.Contains(cats, c) {
-					cats = append(cats, c)
+	for i := 1; i < len(s); {
+		j := strings.IndexByte(s[i:], ' ')
+		if j < 0 {
+			break
+		}
+		for _, k := range t.byFirst[s[i:i+j]] {
+			p := &t.phrases[k]
+			if strings.HasPrefix(s[i-1:], p.text) {
+				for _, c := range p.cats {
+					if !slices.Contains(cats, c) {
+						cats = append(cats, c)
+					}
 				}
 			}
 		}
+		i += j + 1
 	}
 	if len(cats) == 0 {
 		return false, nil

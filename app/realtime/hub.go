@@ -43,9 +43,10 @@ const (
 type Hub struct {
 	log *slog.Logger
 
-	mu      sync.RWMutex
-	src     Source
-	clients map[*Client]struct{}
+	mu       sync.RWMutex
+	src      Source
+	clients  map[*Client]struct{}
+	presence map[string]map[*Client]string // item id -> socket -> "viewing" | "typing"
 }
 
 var _ clinic.Publisher = (*Hub)(nil)
@@ -55,7 +56,7 @@ func NewHub(log *slog.Logger) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{log: log, clients: map[*Client]struct{}{}}
+	return &Hub{log: log, clients: map[*Client]struct{}{}, presence: map[string]map[*Client]string{}}
 }
 
 // SetSource sets where replays come from (the clinic, once it is open).
@@ -68,6 +69,7 @@ func (h *Hub) SetSource(s Source) {
 // Sub describes who a socket belongs to and what it may see.
 type Sub struct {
 	StaffID   string
+	StaffName string // first name, shown to colleagues ("Maria is replying")
 	SessionID string
 	// May reports whether this staff member may see events of a queue.
 	May func(queue string) bool
@@ -131,8 +133,111 @@ func (h *Hub) add(c *Client) {
 func (h *Hub) remove(c *Client) {
 	h.mu.Lock()
 	delete(h.clients, c)
+	var left []string
+	for item, who := range h.presence {
+		if _, ok := who[c]; ok {
+			delete(who, c)
+			left = append(left, item)
+			if len(who) == 0 {
+				delete(h.presence, item)
+			}
+		}
+	}
 	h.mu.Unlock()
 	c.close()
+	for _, item := range left {
+		h.broadcastPresence(c, item, "left")
+	}
+}
+
+// ClientMessages are the frames a browser may send, each declared here once:
+// all of them are presence (the collision guard) and carry only an item id.
+// Anything else is ignored.
+var ClientMessages = map[string]bool{"viewing": true, "typing": true, "left": true}
+
+// Presence tells colleagues who has an item open or is replying to it.
+type Presence struct {
+	Type    string `json:"type"` // always "presence"
+	ItemID  string `json:"item_id"`
+	StaffID string `json:"staff_id"`
+	Name    string `json:"name"`
+	State   string `json:"state"` // viewing, typing, left
+}
+
+type clientFrame struct {
+	Type   string `json:"type"`
+	ItemID string `json:"item_id"`
+}
+
+func validItemID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if r != '-' {
+				return false
+			}
+		} else if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// handleFrame applies one presence frame from c.
+func (h *Hub) handleFrame(c *Client, b []byte) {
+	var f clientFrame
+	if json.Unmarshal(b, &f) != nil || !ClientMessages[f.Type] || !validItemID(f.ItemID) {
+		return
+	}
+	var others []Presence
+	h.mu.Lock()
+	who := h.presence[f.ItemID]
+	if f.Type == "left" {
+		delete(who, c)
+		if len(who) == 0 {
+			delete(h.presence, f.ItemID)
+		}
+	} else {
+		if who == nil {
+			who = map[*Client]string{}
+			h.presence[f.ItemID] = who
+		}
+		if _, already := who[c]; !already {
+			// A newcomer learns who is already there.
+			for o, st := range who {
+				if o.StaffID != c.StaffID {
+					others = append(others, Presence{"presence", f.ItemID, o.StaffID, o.StaffName, st})
+				}
+			}
+		}
+		who[c] = f.Type
+	}
+	h.mu.Unlock()
+	for _, p := range others {
+		b, _ := json.Marshal(p)
+		select {
+		case c.send <- b:
+		default:
+		}
+	}
+	h.broadcastPresence(c, f.ItemID, f.Type)
+}
+
+func (h *Hub) broadcastPresence(from *Client, item, state string) {
+	b, _ := json.Marshal(Presence{"presence", item, from.StaffID, from.StaffName, state})
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		if c == from || c.StaffID == from.StaffID {
+			continue
+		}
+		select {
+		case c.send <- b:
+		default:
+		}
+	}
 }
 
 // Count is the number of open sockets.
@@ -218,15 +323,17 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Sub, checkOrigin
 	h.readPump(c)
 }
 
-// readPump reads (and ignores) client frames so pongs and closes are seen.
+// readPump reads presence frames, pongs and the close.
 func (h *Hub) readPump(c *Client) {
 	defer h.remove(c)
 	c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(pongWait)) })
 	for {
-		if _, _, err := c.conn.ReadMessage(); err != nil {
+		_, b, err := c.conn.ReadMessage()
+		if err != nil {
 			return
 		}
+		h.handleFrame(c, b)
 	}
 }
 

@@ -35,7 +35,7 @@ func TestEveryRouteDeclaresAccess(t *testing.T) {
 
 func fillPattern(p string) string {
 	r := strings.NewReplacer("{id}", "00000000-0000-4000-8000-000000000001", "{token}", "not-the-token",
-		"{hash}", "000000000000", "{file...}", "hearth.css", "{code}", "ABCDEFGH")
+		"{hash}", "000000000000", "{tid}", "refill-sent", "{file...}", "hearth.css", "{code}", "ABCDEFGH")
 	return r.Replace(p)
 }
 

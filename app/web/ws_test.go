@@ -190,3 +190,60 @@ func TestWebsocketSlowClientDropped(t *testing.T) {
 		t.Fatal("a client that does not read was not dropped")
 	}
 }
+
+func TestWebsocketPresence(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	fran := e.addStaff(owner, "Maria Front", "maria@maple.test", "frontdesk")
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	ack := e.patientItem(t, pid, "Question")
+	oc, _, _ := owner.dialWS(t, e.srv.URL, 0)
+	defer oc.Close()
+	fc, _, _ := fran.dialWS(t, e.srv.URL, 0)
+	defer fc.Close()
+	time.Sleep(50 * time.Millisecond)
+	fc.WriteJSON(map[string]string{"type": "typing", "item_id": ack.Item.ID})
+	oc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	var p struct{ Type, ItemID, Name, State string }
+	for {
+		_, b, err := oc.ReadMessage()
+		if err != nil {
+			t.Fatalf("no presence frame: %v", err)
+		}
+		json.Unmarshal(b, &p)
+		if p.Type == "presence" {
+			break
+		}
+	}
+	if p.Name != "Maria" || p.State != "typing" {
+		t.Fatalf("presence: %+v", p)
+	}
+	// The owner opens the item and learns Maria is there.
+	oc.WriteJSON(map[string]string{"type": "viewing", "item_id": ack.Item.ID})
+	fc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		_, b, err := fc.ReadMessage()
+		if err != nil {
+			t.Fatalf("Maria was not told: %v", err)
+		}
+		json.Unmarshal(b, &p)
+		if p.Type == "presence" {
+			break
+		}
+	}
+	if p.Name != "Olive" || p.State != "viewing" {
+		t.Fatalf("presence to Maria: %+v", p)
+	}
+	// and the newcomer is told who was already there.
+	oc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, b, err := oc.ReadMessage(); err != nil || !strings.Contains(string(b), `"state":"typing"`) {
+		t.Fatalf("the owner was not told Maria is typing: %s %v", b, err)
+	}
+	// Unknown frame types and junk ids are ignored, not echoed.
+	fc.WriteJSON(map[string]string{"type": "delete_everything", "item_id": ack.Item.ID})
+	fc.WriteJSON(map[string]string{"type": "typing", "item_id": "../../etc"})
+	oc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, b, err := oc.ReadMessage(); err == nil {
+		t.Fatalf("a junk frame was relayed: %s", b)
+	}
+}
