@@ -281,3 +281,40 @@ func List(tx store.Tx, f Filter) ([]Event, error) {
 	})
 	return out, err
 }
+
+// ListNewest returns chained events before f.Before (0: from the newest)
+// that match f, newest first, at most f.Limit (default 500). It walks
+// backwards by sequence number, so the newest page costs only its own reads.
+func ListNewest(tx store.Tx, f Filter, before uint64) ([]Event, error) {
+	if f.Limit <= 0 {
+		f.Limit = 500
+	}
+	var h head
+	if b, err := tx.Get(headBucket, "head"); err == nil {
+		json.Unmarshal(b, &h)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	seq := h.Seq
+	if before > 0 && before-1 < seq {
+		seq = before - 1
+	}
+	var out []Event
+	for ; seq > 0 && len(out) < f.Limit; seq-- {
+		v, err := tx.Get(bucket, seqID(seq))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("audit: list: %w", err)
+		}
+		if f.match(e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

@@ -17,14 +17,20 @@ type AuditEntry struct {
 }
 
 // AuditLog lists audit events for the owner (and records that they looked).
-func (c *Clinic) AuditLog(ctx context.Context, a Actor, f audit.Filter) ([]AuditEntry, error) {
+// With newest set, events come newest first, before the sequence number
+// `before` (0 for the newest).
+func (c *Clinic) AuditLog(ctx context.Context, a Actor, f audit.Filter, newest bool, before uint64) ([]AuditEntry, error) {
 	if a.Role != RoleOwner {
 		return nil, ErrForbidden
 	}
 	var evs []audit.Event
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		evs, err = audit.List(tx, f)
+		if newest {
+			evs, err = audit.ListNewest(tx, f, before)
+		} else {
+			evs, err = audit.List(tx, f)
+		}
 		return err
 	})
 	if err != nil {

@@ -273,7 +273,7 @@ func TestAssignAndBreakGlass(t *testing.T) {
 	if _, err := ic.c.GetItem(ctx, ic.clin, bill.Item.ID); err != nil {
 		t.Fatalf("after break-glass: %v", err)
 	}
-	log, _ := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("breakglass.open"))
+	log, _ := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("breakglass.open"), false, 0)
 	if len(log) != 1 || log[0].Severity != "high" || log[0].ActorName != "Carl Clinician" {
 		t.Fatalf("break-glass audit: %+v", log)
 	}
@@ -349,7 +349,7 @@ func TestTemplatesChartAndContactLink(t *testing.T) {
 	if err != nil || !strings.HasPrefix(text, "Patient: Ada Example  DOB: 1970-06-15") || !strings.Contains(text, "When is my next visit?") {
 		t.Fatalf("chart: %q %v", text, err)
 	}
-	if log, _ := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("item.export")); len(log) != 1 {
+	if log, _ := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("item.export"), false, 0); len(log) != 1 {
 		t.Fatalf("chart copy not audited as an export: %d", len(log))
 	}
 	// An unverified contact, then linked to patient A after a side-by-side check.

@@ -29,7 +29,7 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 	if err := si.check(common); err != nil {
 		return Staff{}, err
 	}
-	owner, tok, sealedOwner, err := c.prepareStaff(si)
+	owner, tok, sealedOwner, err := c.prepareStaff(si, false)
 	if err != nil {
 		return Staff{}, err
 	}

@@ -83,9 +83,11 @@ func (c *Clinic) emailToken(email string) ([]byte, error) {
 
 // createStaff prepares a new account's sealed record outside any transaction
 // (sealing and hashing are slow) and returns a function that stores it.
-func (c *Clinic) prepareStaff(in StaffInput) (Staff, []byte, []byte, error) {
+// A password an owner chose for someone else must be replaced at their
+// first sign-in (mustChange).
+func (c *Clinic) prepareStaff(in StaffInput, mustChange bool) (Staff, []byte, []byte, error) {
 	s := Staff{ID: newID(), Name: in.Name, Email: in.Email, Role: in.Role,
-		PasswordHash: hashPassword(c.argon, in.Password), Created: c.now().UTC(), Generation: 1}
+		PasswordHash: hashPassword(c.argon, in.Password), Created: c.now().UTC(), Generation: 1, MustChangePassword: mustChange}
 	tok, err := c.emailToken(in.Email)
 	if err != nil {
 		return s, nil, nil, err
@@ -102,7 +104,7 @@ func (c *Clinic) CreateStaff(ctx context.Context, a Actor, in StaffInput, common
 	if err := in.check(common); err != nil {
 		return Staff{}, err
 	}
-	s, tok, sealed, err := c.prepareStaff(in)
+	s, tok, sealed, err := c.prepareStaff(in, true)
 	if err != nil {
 		return Staff{}, err
 	}

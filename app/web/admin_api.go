@@ -175,7 +175,7 @@ func auditFilter(r *http.Request) (audit.Filter, error) {
 	f := audit.Filter{Actor: q.Get("actor"), Action: q.Get("action"), Patient: q.Get("patient")}
 	for k := range q {
 		switch k {
-		case "after", "actor", "action", "patient", "from", "to", "limit", "format":
+		case "after", "before", "order", "actor", "action", "patient", "from", "to", "limit", "format":
 		default:
 			return f, &apiError{http.StatusBadRequest, "bad_request", "Unknown filter " + strconv.Quote(k) + ".", k}
 		}
@@ -221,7 +221,19 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request, rc *req
 	if csvOut && f.Limit == 0 {
 		f.Limit = 1_000_000
 	}
-	entries, err := s.c.AuditLog(r.Context(), rc.actor, f)
+	q := r.URL.Query()
+	var before uint64
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return &apiError{http.StatusBadRequest, "bad_request", "before must be an event number.", "before"}
+		}
+		before = n
+	}
+	if o := q.Get("order"); o != "" && o != "asc" && o != "desc" {
+		return &apiError{http.StatusBadRequest, "bad_request", "order must be asc or desc.", "order"}
+	}
+	entries, err := s.c.AuditLog(r.Context(), rc.actor, f, q.Get("order") == "desc", before)
 	if err != nil {
 		return err
 	}

@@ -176,11 +176,19 @@ func (e *env) owner() *user { return e.login(ownerEmail, ownerPass) }
 // addStaff creates an account and signs it in.
 func (e *env) addStaff(owner *user, name, email, role string) *user {
 	e.t.Helper()
-	r := owner.req("POST", "/api/v1/staff", map[string]string{"name": name, "email": email, "role": role, "password": "Staff-Password-" + role})
+	r := owner.req("POST", "/api/v1/staff", map[string]string{"name": name, "email": email, "role": role, "password": "Temporary-Password-" + role})
 	if r.code != 201 {
 		e.t.Fatalf("add staff: %d %s", r.code, r.body)
 	}
-	return e.login(email, "Staff-Password-"+role)
+	// The owner's choice of password must be replaced at first sign-in.
+	u := e.login(email, "Temporary-Password-"+role)
+	if r := u.req("GET", "/api/v1/staff", nil); r.code != 403 {
+		e.t.Fatalf("a new account worked before changing the owner's password: %d", r.code)
+	}
+	if r := u.req("POST", "/api/v1/me/password", map[string]string{"current": "Temporary-Password-" + role, "new": "Staff-Password-" + role}); r.code != 200 {
+		e.t.Fatalf("first password change: %d %s", r.code, r.body)
+	}
+	return u
 }
 
 func (e *env) addPatient(u *user, name, dob string) string {

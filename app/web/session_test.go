@@ -282,3 +282,26 @@ func TestSwitchUserEndsThePreviousSession(t *testing.T) {
 		t.Fatalf("the previous person's session survived the switch: %d", r.code)
 	}
 }
+
+func TestAuditNewestFirst(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	e.addPatient(owner, "Ada Example", "1970-06-15")
+	var all, page struct {
+		Events []struct {
+			Seq    uint64 `json:"seq"`
+			Action string `json:"action"`
+		}
+	}
+	owner.req("GET", "/api/v1/audit", nil).json(t, &all)
+	owner.req("GET", "/api/v1/audit?order=desc&limit=2", nil).json(t, &page)
+	n := len(all.Events)
+	if n < 3 || len(page.Events) != 2 || page.Events[0].Seq != all.Events[n-1].Seq || page.Events[1].Seq != all.Events[n-2].Seq {
+		t.Fatalf("newest first: %+v of %+v", page.Events, all.Events)
+	}
+	var older struct{ Events []struct{ Seq uint64 } }
+	owner.req("GET", "/api/v1/audit?order=desc&limit=1&before="+itoa(page.Events[1].Seq), nil).json(t, &older)
+	if len(older.Events) != 1 || older.Events[0].Seq != page.Events[1].Seq-1 {
+		t.Fatalf("before=: %+v", older.Events)
+	}
+}
