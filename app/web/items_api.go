@@ -1,10 +1,13 @@
 package web
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
+
+	"rsc.io/qr"
 
 	"hearth/app/clinic"
 )
@@ -185,8 +188,14 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request, rc *
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": inv.ID, "code": code, "url": s.publicBase(r) + "/i/" + code,
-		"expires_at": inv.Expires, "caregiver": inv.Caregiver})
+	link := s.publicBase(r) + "/i/" + code
+	qrPNG, err := qr.Encode(link, qr.M)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": inv.ID, "code": code, "url": link,
+		"expires_at": inv.Expires, "caregiver": inv.Caregiver,
+		"qr": "data:image/png;base64," + base64.StdEncoding.EncodeToString(qrPNG.PNG())})
 	return nil
 }
 
