@@ -102,11 +102,19 @@ func TestPHIStaysSealed(t *testing.T) {
 	in := newClinic(t)
 	in.start()
 	c := in.owner()
-	canaries := []string{"Zebulon", "Quixotefeather", "867-5309", "8675309", "zebulon@canary.example", "1931-07-04"}
+	canaries := []string{"Zebulon", "Quixotefeather", "867-5309", "8675309", "zebulon@canary.example", "1931-07-04", "Xylophonic", "rutabaga"}
 	var out struct{ ID string }
 	if code := c.json("POST", "/api/v1/patients", map[string]string{"name": "Zebulon Quixotefeather", "dob": "07/04/1931",
 		"phone": "(555) 867-5309", "email": "zebulon@canary.example", "lang": "en"}, &out); code != 201 {
 		t.Fatalf("create patient: %d", code)
+	}
+	var item struct{ ID string }
+	if code := c.json("POST", "/api/v1/items", map[string]any{"patient_id": out.ID, "type": "message",
+		"body": "Xylophonic rash after eating rutabaga; also chest pain"}, &item); code != 201 {
+		t.Fatalf("create item: %d", code)
+	}
+	if code := c.json("POST", "/api/v1/items/"+item.ID+"/messages", map[string]any{"body": "Xylophonic reply about the rutabaga"}, nil); code != 201 {
+		t.Fatalf("reply: %d", code)
 	}
 	var found struct {
 		Patients []struct{ ID string }

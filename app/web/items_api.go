@@ -218,3 +218,26 @@ func trimSlash(s string) string {
 	}
 	return s
 }
+
+// handleItemCreate lets staff file an item for a patient (a phone call
+// written down, a walk-in question), so it is tracked like any other.
+func (s *Server) handleItemCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		PatientID string            `json:"patient_id"`
+		Type      string            `json:"type"`
+		Body      string            `json:"body"`
+		Fields    map[string]string `json:"fields"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if _, err := s.c.Patient(r.Context(), rc.actor, in.PatientID); err != nil {
+		return &apiError{http.StatusBadRequest, "invalid", "Choose the patient this is for.", "patient_id"}
+	}
+	ack, err := s.c.CreateItem(r.Context(), rc.actor, clinic.NewItem{Type: in.Type, Body: in.Body, Fields: in.Fields, PatientID: in.PatientID})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": ack.Item.ID, "item": ack.Item})
+	return nil
+}

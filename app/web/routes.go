@@ -97,6 +97,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/patients/{id}/invites", anyStaff, s.handleInviteCreate},
 		{"POST", "/api/v1/patients/{id}/break-glass", clinicianOnly, s.handleBreakGlass},
 		{"GET", "/api/v1/items", anyStaff, s.handleItemList},
+		{"POST", "/api/v1/items", anyStaff, s.handleItemCreate},
 		{"GET", "/api/v1/items/{id}", anyStaff, s.handleItemGet},
 		{"POST", "/api/v1/items/{id}/messages", anyStaff, s.handleItemMessage},
 		{"POST", "/api/v1/items/{id}/assign", anyStaff, s.handleItemAssign},
@@ -114,6 +115,30 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/contacts/{id}/link", anyStaff, s.handleContactLink},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
+
+		// Patient pages (HTML forms). Public pages check their own csrf
+		// token on POST; "patient" pages resolve the device or contact
+		// cookie (authPatient) and send signed-out visitors to sign in.
+		{"GET", "/{$}", anyone, s.pp(s.pageLanding)},
+		{"GET", "/i", anyone, s.pp(s.pageCode)},
+		{"GET", "/i/{code}", anyone, s.pp(s.pageInviteForm)},
+		{"POST", "/i/{code}", anyone, s.pp(s.pageInviteRedeem)},
+		{"GET", "/contact", anyone, s.pp(s.pageContactForm)},
+		{"POST", "/contact", anyone, s.pp(s.pageContactSend)},
+		{"GET", "/c/{token}", anyone, s.pp(s.pageLinkForm)},
+		{"POST", "/c/{token}", anyone, s.pp(s.pageLinkCheck)},
+		{"GET", "/letter", anyone, s.pp(s.pageLetterForm)},
+		{"POST", "/letter", anyone, s.pp(s.pageLetterSend)},
+		{"POST", "/signout", anyone, s.pp(s.pageSignOut)},
+		{"GET", "/me", patientAny, s.pp(s.pageHome)},
+		{"GET", "/me/access", patientAny, s.pp(s.pageAccess)},
+		{"POST", "/me/devices/{id}/revoke", patientAny, s.pp(s.pageRevoke)},
+		{"GET", "/new", patientAny, s.pp(s.pageCompose)},
+		{"POST", "/new", patientAny, s.pp(s.pageSend)},
+		{"GET", "/t/{id}", patientAny, s.pp(s.pageThread)},
+		{"POST", "/t/{id}/reply", patientAny, s.pp(s.pageReply)},
+		{"POST", "/t/{id}/callback", patientAny, s.pp(s.pageCallback)},
+		{"POST", "/t/{id}/feedback", patientAny, s.pp(s.pageFeedback)},
 	}
 }
 
@@ -173,6 +198,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt route, rc 
 		return nil
 	case "staff":
 		return s.authStaff(r, rt, rc)
+	case "patient":
+		return s.authPatient(r, rt, rc)
 	}
 	return errForbidden
 }
