@@ -61,3 +61,10 @@ func (b backend) Restore(ctx context.Context, c config.Config, r io.Reader) erro
 	}
 	return boltstore.Restore(c.DBPath(), r)
 }
+
+func (backend) Size(ctx context.Context, c config.Config) (int64, error) {
+	if c.Store != "" {
+		return 0, errors.New("size of a PostgreSQL store is not available in this build")
+	}
+	return boltstore.UsedBytes(c.DBPath())
+}

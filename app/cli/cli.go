@@ -32,6 +32,8 @@ type Backend interface {
 	Exists(config.Config) bool
 	Open(ctx context.Context, c config.Config, timeout time.Duration) (store.Store, error)
 	Restore(ctx context.Context, c config.Config, r io.Reader) error
+	// Size is the bytes the store uses (for the benchmark's disk figure).
+	Size(ctx context.Context, c config.Config) (int64, error)
 }
 
 // Env is everything a command touches outside itself.
@@ -55,6 +57,7 @@ Usage:
   hearth backup  [--data DIR] FILE
   hearth restore [--data DIR] [--recovery-key F] FILE
   hearth verify  [--data DIR]
+  hearth bench   [--data DIR] [--patients N] [--messages N] [--staff N] [--json]
   hearth version
 
 Every command reads HEARTH_DATA (default ./hearth-data) and HEARTH_ADDR.
@@ -81,6 +84,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = restore(ctx, args, env)
 	case "verify":
 		err = verify(ctx, args, env)
+	case "bench":
+		err = benchCmd(ctx, args, env)
 	case "version", "--version", "-v":
 		fmt.Fprintf(env.Stdout, "hearth %s\n", Version)
 	case "help", "--help", "-h":

@@ -378,3 +378,21 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// UsedBytes is the space the database's pages occupy in the file: its high
+// water mark less the free pages (the file itself grows ahead in large
+// steps, so its length overstates what the data needs).
+func UsedBytes(path string) (int64, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int64
+	err = db.View(func(tx *bbolt.Tx) error {
+		free := db.Stats().FreePageN + db.Stats().PendingPageN
+		n = tx.Size() - int64(free)*int64(db.Info().PageSize)
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,769 @@
+// Package bench drives a real Hearth server the way patients and staff do,
+// over loopback HTTP and websockets, and measures the figures clinic owners
+// ask about: acknowledged messages per second, the delay until staff
+// browsers hear of a new item, inbox and search latency, start-up time,
+// memory and disk use.
+//
+// It talks to the server only through its public interfaces (the patient
+// pages, the staff API and the websocket), as an outside client would. It
+// never prints PHI: the data it drives is synthetic.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Config says what to drive.
+type Config struct {
+	Bin           string // the hearth binary to run as the server
+	Data          string // a data folder made by `hearth bench` (owner credentials in bench.json)
+	Store         string // "" or postgres://...
+	Sockets       int    // staff websockets held open (default 500)
+	Writers       int    // concurrent patients posting (default 64)
+	IngestFor     time.Duration
+	Messages      int // messages stored before the run (for bytes per message)
+	SizeBytes     func() (int64, error)
+	SearchSamples []string // queries for search: name prefixes, birth dates, phones
+	Out           io.Writer
+	JSON          bool
+	Log           func(format string, a ...any)
+}
+
+// Creds are the bench clinic's owner sign-in, kept in DATA/bench.json.
+type Creds struct {
+	Email    string   `json:"email"`
+	Password string   `json:"password"`
+	Messages int      `json:"messages"`
+	Samples  []string `json:"samples"`
+}
+
+// CredsPath is where the bench remembers how to sign in to its own clinic.
+func CredsPath(data string) string { return filepath.Join(data, "bench.json") }
+
+// Latency summarises samples in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	N   int     `json:"n"`
+}
+
+func summarize(d []time.Duration) Latency {
+	if len(d) == 0 {
+		return Latency{}
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	q := func(p float64) float64 {
+		i := int(float64(len(d)-1) * p)
+		return float64(d[i].Microseconds()) / 1000
+	}
+	return Latency{q(0.50), q(0.95), q(0.99), len(d)}
+}
+
+// Machine describes where the figures were measured.
+type Machine struct {
+	Cores     int     `json:"cores"`
+	GoVersion string  `json:"go_version"`
+	OS        string  `json:"os"`
+	FsyncMs   float64 `json:"fsync_ms"`
+	CPU       string  `json:"cpu,omitempty"`
+}
+
+// Result is every figure, with its target.
+type Result struct {
+	IngestPerS      float64 `json:"ingest_per_s"`
+	AlertP99Ms      float64 `json:"alert_p99_ms"`
+	InboxP99MsWarm  float64 `json:"inbox_p99_ms_warm"`
+	InboxP99MsCold  float64 `json:"inbox_p99_ms_cold"`
+	SearchP99Ms     float64 `json:"search_p99_ms"`
+	StartupS        float64 `json:"startup_s"`
+	RSSMB           float64 `json:"rss_mb"`
+	BytesPerMessage float64 `json:"bytes_per_message"`
+	Machine         Machine `json:"machine"`
+	Detail          struct {
+		Alert       Latency `json:"alert"`
+		InboxWarm   Latency `json:"inbox_warm"`
+		InboxCold   Latency `json:"inbox_cold"`
+		Search      Latency `json:"search"`
+		Ingest      Latency `json:"ingest_ack"`
+		Acked       int     `json:"ingest_acked"`
+		Refused     int     `json:"ingest_refused"`
+		Sockets     int     `json:"sockets"`
+		Messages    int     `json:"messages_stored"`
+		DBBytes     int64   `json:"db_bytes"`
+		Throttled   int     `json:"throttled"`
+		AlertMissed int     `json:"alert_missed"`
+	} `json:"detail"`
+}
+
+type target struct {
+	name, unit string
+	get        func(Result) float64
+	limit      float64
+	atLeast    bool
+}
+
+var targets = []target{
+	{"patient messages acknowledged per second (64 patients, durable)", "/s", func(r Result) float64 { return r.IngestPerS }, 2000, true},
+	{"new item -> staff websocket frame, p99", "ms", func(r Result) float64 { return r.AlertP99Ms }, 50, false},
+	{"inbox page (50 items), p99 warm", "ms", func(r Result) float64 { return r.InboxP99MsWarm }, 20, false},
+	{"inbox page, first load after start", "ms", func(r Result) float64 { return r.InboxP99MsCold }, 100, false},
+	{"patient search, p99", "ms", func(r Result) float64 { return r.SearchP99Ms }, 30, false},
+	{"start to serving", "s", func(r Result) float64 { return r.StartupS }, 2, false},
+	{"resident memory with the sockets open", "MB", func(r Result) float64 { return r.RSSMB }, 250, false},
+	{"bytes on disk per stored message", "B", func(r Result) float64 { return r.BytesPerMessage }, 2048, false},
+}
+
+// server is the child `hearth serve` process.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan struct{}
+	log  *os.File
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func (c Config) start(ctx context.Context) (*server, time.Duration, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, 0, err
+	}
+	lf, _ := os.CreateTemp("", "hearth-bench-log-")
+	args := []string{"serve", "--data", c.Data, "--addr", addr}
+	if c.Store != "" {
+		args = append(args, "--store", c.Store)
+	}
+	s := &server{addr: addr, done: make(chan struct{}), log: lf}
+	s.cmd = exec.CommandContext(ctx, c.Bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = lf, lf
+	s.cmd.Env = append(os.Environ(), "HEARTH_DATA=", "HEARTH_ADDR=")
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	start := time.Now()
+	if err := s.cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	go func() { s.cmd.Wait(); close(s.done) }()
+	hc := &http.Client{Timeout: time.Second}
+	for time.Since(start) < 60*time.Second {
+		select {
+		case <-s.done:
+			b, _ := os.ReadFile(lf.Name())
+			return nil, 0, fmt.Errorf("the server exited: %s", lastLines(string(b), 3))
+		default:
+		}
+		if resp, err := hc.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s, time.Since(start), nil
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.stop()
+	return nil, 0, fmt.Errorf("the server did not answer within 60 s")
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+func (s *server) stop() {
+	if s == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+	s.log.Close()
+	os.Remove(s.log.Name())
+}
+
+func (s *server) rssMB() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// client is one browser: cookies, and the source address it speaks from
+// (patients come from many addresses, as they do in life; the whole
+// 127.0.0.0/8 block is loopback).
+type client struct {
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func newClient(base string, src net.IP) *client {
+	jar, _ := cookiejar.New(nil)
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	if src != nil {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+	}
+	tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
+	return &client{base: base, hc: &http.Client{Jar: jar, Transport: tr, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *client) do(method, path string, body io.Reader, ctype string) (int, []byte, http.Header, error) {
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Origin", c.base)
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, b, resp.Header, err
+}
+
+func (c *client) json(method, path string, in, out any) (int, error) {
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = strings.NewReader(string(b))
+	}
+	code, b, _, err := c.do(method, path, body, "application/json")
+	if err != nil {
+		return 0, err
+	}
+	if out != nil && code < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return code, fmt.Errorf("%s %s: %v", method, path, err)
+		}
+	}
+	return code, nil
+}
+
+func (c *client) login(email, password string) error {
+	var out struct {
+		CSRF string `json:"csrf"`
+	}
+	code, err := c.json("POST", "/api/v1/login", map[string]string{"email": email, "password": password}, &out)
+	if err != nil {
+		return err
+	}
+	if code != 200 {
+		return fmt.Errorf("staff sign-in answered %d", code)
+	}
+	c.csrf = out.CSRF
+	return nil
+}
+
+var hiddenRe = regexp.MustCompile(`(?is)<input[^>]*type=["']?hidden["']?[^>]*>`)
+var nameRe = regexp.MustCompile(`(?is)\sname=["']?([^"'\s>]+)`)
+var valueRe = regexp.MustCompile(`(?is)\svalue=["']?([^"'>]*)`)
+
+// hidden collects a page's hidden inputs, as a browser submits them.
+func hidden(page []byte) url.Values {
+	v := url.Values{}
+	for _, tag := range hiddenRe.FindAll(page, -1) {
+		n := nameRe.FindSubmatch(tag)
+		if n == nil {
+			continue
+		}
+		val := ""
+		if m := valueRe.FindSubmatch(tag); m != nil {
+			val = strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'").Replace(string(m[1]))
+		}
+		v.Set(string(n[1]), val)
+	}
+	return v
+}
+
+// form GETs page and POSTs its hidden inputs plus fields to action.
+func (c *client) form(page, action string, fields url.Values) (int, http.Header, error) {
+	code, b, _, err := c.do("GET", page, nil, "")
+	if err != nil {
+		return 0, nil, err
+	}
+	if code != 200 {
+		return code, nil, fmt.Errorf("GET %s answered %d", page, code)
+	}
+	v := hidden(b)
+	for k, vs := range fields {
+		v[k] = vs
+	}
+	code, _, h, err := c.do("POST", action, strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+	return code, h, err
+}
+
+// Run starts the server on cfg.Data, drives it, and reports.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	var res Result
+	if cfg.Sockets == 0 {
+		cfg.Sockets = 500
+	}
+	if cfg.Writers == 0 {
+		cfg.Writers = 64
+	}
+	if cfg.IngestFor == 0 {
+		cfg.IngestFor = 10 * time.Second
+	}
+	logf := cfg.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	var creds Creds
+	b, err := os.ReadFile(CredsPath(cfg.Data))
+	if err != nil {
+		return res, fmt.Errorf("%s was not made by `hearth bench` (no bench.json): %w", cfg.Data, err)
+	}
+	json.Unmarshal(b, &creds)
+	res.Machine = machine(cfg.Data)
+
+	// Start-up time, and the inbox's first load after it.
+	logf("starting the server")
+	srv, startup, err := cfg.start(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer srv.stop()
+	res.StartupS = startup.Seconds()
+	base := "http://" + srv.addr
+	owner := newClient(base, nil)
+	if err := owner.login(creds.Email, creds.Password); err != nil {
+		return res, err
+	}
+	var cold []time.Duration
+	queues := []string{"limit=50", "queue=frontdesk&limit=50", "queue=refills&limit=50", "queue=clinical&limit=50", "status=new&limit=50"}
+	for _, q := range queues {
+		t := time.Now()
+		if code, err := owner.json("GET", "/api/v1/items?"+q, nil, nil); err != nil || code != 200 {
+			return res, fmt.Errorf("inbox answered %d: %v", code, err)
+		}
+		cold = append(cold, time.Since(t))
+	}
+	res.Detail.InboxCold = summarize(cold)
+	res.InboxP99MsCold = res.Detail.InboxCold.P99
+
+	// Warm inbox: staff refreshing their queues.
+	logf("measuring the inbox")
+	var warm []time.Duration
+	for i := 0; i < 400; i++ {
+		t := time.Now()
+		code, err := owner.json("GET", "/api/v1/items?"+queues[i%len(queues)], nil, nil)
+		if err != nil || code != 200 {
+			return res, fmt.Errorf("inbox answered %d: %v", code, err)
+		}
+		warm = append(warm, time.Since(t))
+	}
+	res.Detail.InboxWarm = summarize(warm)
+	res.InboxP99MsWarm = res.Detail.InboxWarm.P99
+
+	// Search.
+	logf("measuring patient search")
+	var search []time.Duration
+	samples := append(cfg.SearchSamples, creds.Samples...)
+	if len(samples) == 0 {
+		samples = []string{"mar", "gar", "lop"}
+	}
+	for i := 0; i < 400; i++ {
+		q := samples[i%len(samples)]
+		t := time.Now()
+		code, err := owner.json("GET", "/api/v1/patients?q="+url.QueryEscape(q), nil, nil)
+		if err != nil || code != 200 {
+			return res, fmt.Errorf("search answered %d: %v", code, err)
+		}
+		search = append(search, time.Since(t))
+	}
+	res.Detail.Search = summarize(search)
+	res.SearchP99Ms = res.Detail.Search.P99
+
+	// Patients with remembered devices, each speaking from its own address.
+	patients := cfg.Writers * 40
+	logf("signing in %d patients through invite letters", patients)
+	devs, err := enrolPatients(ctx, owner, base, patients, cfg.Writers)
+	if err != nil {
+		return res, err
+	}
+
+	// Staff sockets.
+	logf("opening %d staff websockets", cfg.Sockets)
+	sessions := make([]*client, 0, 20)
+	for i := 0; i < 20 && i < cfg.Sockets; i++ {
+		c := newClient(base, nil)
+		if err := c.login(creds.Email, creds.Password); err != nil {
+			return res, err
+		}
+		sessions = append(sessions, c)
+	}
+	hub := newListener()
+	var conns []*websocket.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < cfg.Sockets; i++ {
+		c, err := dialWS(base, sessions[i%len(sessions)])
+		if err != nil {
+			return res, fmt.Errorf("websocket %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		go hub.read(c)
+	}
+	res.Detail.Sockets = len(conns)
+	time.Sleep(200 * time.Millisecond)
+
+	// Alert latency at a steady clinic-busy rate (50 messages/s).
+	logf("measuring new-item alerts to %d sockets", len(conns))
+	var alerts []time.Duration
+	var missed int
+	for i := 0; i < 100 && ctx.Err() == nil; i++ {
+		d := devs[i%len(devs)]
+		t := time.Now()
+		id, err := d.send("Alert test message number " + strconv.Itoa(i))
+		if err != nil {
+			continue
+		}
+		ds, miss := hub.wait(id, t, len(conns), 3*time.Second)
+		alerts = append(alerts, ds...)
+		missed += miss
+		time.Sleep(20 * time.Millisecond)
+	}
+	res.Detail.Alert = summarize(alerts)
+	res.Detail.AlertMissed = missed
+	res.AlertP99Ms = res.Detail.Alert.P99
+	if missed > 0 {
+		res.AlertP99Ms = 1e9 // an alert that never came is a failure, not a fast figure
+	}
+	res.RSSMB = srv.rssMB()
+
+	// Ingest: 64 patients posting as fast as the server acknowledges.
+	logf("measuring ingest: %d patients for %v", cfg.Writers, cfg.IngestFor)
+	var acked, refused, throttled atomic.Int64
+	var mu sync.Mutex
+	var ackLat []time.Duration
+	stop := time.Now().Add(cfg.IngestFor)
+	var wg sync.WaitGroup
+	for w := 0; w < cfg.Writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var local []time.Duration
+			for i := w; time.Now().Before(stop) && ctx.Err() == nil; i += cfg.Writers {
+				d := devs[i%len(devs)]
+				t := time.Now()
+				_, err := d.send("I need a refill of my blood pressure medicine, the pharmacy says the prescription ran out. " + strconv.Itoa(i))
+				switch {
+				case err == nil:
+					acked.Add(1)
+					local = append(local, time.Since(t))
+				case err == errThrottled:
+					throttled.Add(1)
+				default:
+					refused.Add(1)
+				}
+			}
+			mu.Lock()
+			ackLat = append(ackLat, local...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	res.IngestPerS = float64(acked.Load()) / cfg.IngestFor.Seconds()
+	res.Detail.Acked, res.Detail.Refused, res.Detail.Throttled = int(acked.Load()), int(refused.Load()), int(throttled.Load())
+	res.Detail.Ingest = summarize(ackLat)
+	if rss := srv.rssMB(); rss > res.RSSMB {
+		res.RSSMB = rss
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	srv.stop()
+
+	res.Detail.Messages = creds.Messages + 100 + int(acked.Load())
+	if cfg.SizeBytes != nil {
+		if n, err := cfg.SizeBytes(); err == nil {
+			res.Detail.DBBytes = n
+			res.BytesPerMessage = float64(n) / float64(res.Detail.Messages)
+		}
+	}
+	return res, nil
+}
+
+// device is one signed-in patient browser.
+type device struct {
+	c *client
+}
+
+var errThrottled = fmt.Errorf("throttled")
+var threadRe = regexp.MustCompile(`/t/([0-9a-f-]{36})`)
+
+// send posts a message the way the compose form does. The hidden inputs are
+// fetched once per device and reused, as a browser tab would.
+func (d *device) send(body string) (string, error) {
+	if d.c.csrf == "" {
+		code, b, _, err := d.c.do("GET", "/new?type=message", nil, "")
+		if err != nil || code != 200 {
+			return "", fmt.Errorf("compose page: %d %v", code, err)
+		}
+		d.c.csrf = hidden(b).Encode()
+	}
+	form := d.c.csrf + "&" + url.Values{"type": {"message"}, "body": {body}}.Encode()
+	req, _ := http.NewRequest("POST", d.c.base+"/new", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", d.c.base)
+	resp, err := d.c.hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return "", errThrottled
+	}
+	if resp.StatusCode != http.StatusSeeOther {
+		return "", fmt.Errorf("POST /new answered %d", resp.StatusCode)
+	}
+	m := threadRe.FindStringSubmatch(resp.Header.Get("Location"))
+	if m == nil {
+		return "", fmt.Errorf("POST /new: no thread in %q", resp.Header.Get("Location"))
+	}
+	return m[1], nil
+}
+
+// enrolPatients creates n patients with invites and walks each invite with
+// the birth date, from many loopback addresses.
+func enrolPatients(ctx context.Context, owner *client, base string, n, par int) ([]*device, error) {
+	devs := make([]*device, n)
+	errs := make(chan error, par)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < par; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				dob := time.Date(1950+i%50, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+				var p struct {
+					ID string `json:"id"`
+				}
+				code, err := owner.json("POST", "/api/v1/patients", map[string]string{"name": fmt.Sprintf("Bench Patient %05d", i), "dob": dob, "phone": "555-010-" + fmt.Sprintf("%04d", i%10000), "lang": "en"}, &p)
+				if err != nil || code != 201 {
+					errs <- fmt.Errorf("create patient: %d %v", code, err)
+					return
+				}
+				var inv struct {
+					Code string `json:"code"`
+				}
+				code, err = owner.json("POST", "/api/v1/patients/"+p.ID+"/invites", nil, &inv)
+				if err != nil || code != 201 {
+					errs <- fmt.Errorf("invite: %d %v", code, err)
+					return
+				}
+				c := newClient(base, srcAddr(i))
+				code, _, err = c.form("/i/"+inv.Code, "/i/"+inv.Code, url.Values{"dob": {dob}})
+				if err != nil || code != http.StatusSeeOther {
+					errs <- fmt.Errorf("invite sign-in answered %d: %v", code, err)
+					return
+				}
+				devs[i] = &device{c: c}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, err
+	default:
+	}
+	return devs, nil
+}
+
+// srcAddr spreads patients over 127.0.0.2 – 127.0.255.254.
+func srcAddr(i int) net.IP {
+	n := i%65000 + 2
+	return net.IPv4(127, 0, byte(n>>8), byte(n&0xff))
+}
+
+func dialWS(base string, c *client) (*websocket.Conn, error) {
+	hdr := http.Header{"Origin": {base}}
+	u, _ := url.Parse(base)
+	for _, ck := range c.hc.Jar.Cookies(u) {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/v1/ws", hdr)
+	return conn, err
+}
+
+// listener collects when each socket heard of each item.
+type listener struct {
+	mu    sync.Mutex
+	heard map[string][]time.Time
+	cond  *sync.Cond
+}
+
+func newListener() *listener {
+	l := &listener{heard: map[string][]time.Time{}}
+	l.cond = sync.NewCond(&l.mu)
+	return l
+}
+
+func (l *listener) read(c *websocket.Conn) {
+	for {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		var e struct {
+			Type   string `json:"type"`
+			ItemID string `json:"item_id"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Type == "item.new" {
+			l.mu.Lock()
+			l.heard[e.ItemID] = append(l.heard[e.ItemID], now)
+			l.mu.Unlock()
+			l.cond.Broadcast()
+		}
+	}
+}
+
+// wait returns the delays from start until each socket heard of id.
+func (l *listener) wait(id string, start time.Time, sockets int, within time.Duration) ([]time.Duration, int) {
+	deadline := time.Now().Add(within)
+	for {
+		l.mu.Lock()
+		n := len(l.heard[id])
+		l.mu.Unlock()
+		if n >= sockets || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []time.Duration
+	for _, t := range l.heard[id] {
+		out = append(out, t.Sub(start))
+	}
+	delete(l.heard, id)
+	return out, sockets - len(out)
+}
+
+// machine measures what the figures depend on.
+func machine(dir string) Machine {
+	m := Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				_, v, _ := strings.Cut(l, ":")
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	f, err := os.CreateTemp(dir, ".fsync-probe-")
+	if err == nil {
+		defer os.Remove(f.Name())
+		defer f.Close()
+		buf := make([]byte, 4096)
+		var ds []time.Duration
+		for i := 0; i < 50; i++ {
+			rand.Shuffle(len(buf), func(a, b int) { buf[a], buf[b] = buf[b], buf[a] })
+			f.WriteAt(buf, int64(i)*4096)
+			t := time.Now()
+			f.Sync()
+			ds = append(ds, time.Since(t))
+		}
+		m.FsyncMs = summarize(ds).P50
+	}
+	return m
+}
+
+// Print writes the table (or JSON) with a verdict per figure.
+func Print(w io.Writer, r Result, asJSON bool) {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(r)
+		return
+	}
+	fmt.Fprintf(w, "machine: %d cores, %s, %s, %s, fsync p50 %.2f ms\n", r.Machine.Cores, r.Machine.CPU, r.Machine.GoVersion, r.Machine.OS, r.Machine.FsyncMs)
+	fmt.Fprintf(w, "store: %d messages, %d bytes; %d staff sockets\n\n", r.Detail.Messages, r.Detail.DBBytes, r.Detail.Sockets)
+	fmt.Fprintf(w, "%-64s %12s %12s  %s\n", "figure", "measured", "target", "verdict")
+	for _, t := range targets {
+		v := t.get(r)
+		ok := v <= t.limit
+		cmp := "≤"
+		if t.atLeast {
+			ok, cmp = v >= t.limit, "≥"
+		}
+		verdict := "PASS"
+		if !ok {
+			verdict = "MISS"
+		}
+		fmt.Fprintf(w, "%-64s %10.1f%-2s %s%9.0f%-2s  %s\n", t.name, v, t.unit, cmp, t.limit, t.unit, verdict)
+	}
+	d := r.Detail
+	fmt.Fprintf(w, "\nlatencies (ms)          p50      p95      p99        n\n")
+	for _, l := range []struct {
+		n string
+		l Latency
+	}{{"ingest ack", d.Ingest}, {"alert", d.Alert}, {"inbox warm", d.InboxWarm}, {"inbox cold", d.InboxCold}, {"search", d.Search}} {
+		fmt.Fprintf(w, "%-18s %8.2f %8.2f %8.2f %8d\n", l.n, l.l.P50, l.l.P95, l.l.P99, l.l.N)
+	}
+	fmt.Fprintf(w, "\ningest: %d acknowledged, %d refused, %d throttled; alerts missed: %d\n", d.Acked, d.Refused, d.Throttled, d.AlertMissed)
+}
