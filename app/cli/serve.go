@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,19 @@ func serve(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	log := logger(env.Stderr)
+	if path := env.Getenv("HEARTH_CPUPROFILE"); path != "" {
+		// For diagnosing speed (docs/PERFORMANCE.md): a CPU profile written
+		// to a local file until the server stops. Never served over HTTP.
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	if env.Getenv("GOMEMLIMIT") == "" {
+		// Opening a record leaves ~100 KB of garbage; a soft limit keeps the
+		// heap collected well before an old office PC feels it.
+		debug.SetMemoryLimit(160 << 20)
+	}
 	hub := realtime.NewHub(log)
 	var n *node
 	var recovery string

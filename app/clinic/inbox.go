@@ -171,25 +171,15 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 		msgs[i].ID, msgs[i].ItemID = messageID(it.ID, i+1), it.ID
 	}
 	it.Messages = len(msgs)
+	it.Inline = msgs
 	sealedItem, err := c.seal(bucketItems, it.ID, it.owner(), it)
 	if err != nil {
 		return Ack{}, err
-	}
-	sealedMsgs := make([][]byte, len(msgs))
-	for i, m := range msgs {
-		if sealedMsgs[i], err = c.seal(bucketMessages, m.ID, it.owner(), m); err != nil {
-			return Ack{}, err
-		}
 	}
 	var ev Event
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.Put(bucketItems, it.ID, sealedItem); err != nil {
 			return err
-		}
-		for i, m := range msgs {
-			if err := tx.Put(bucketMessages, m.ID, sealedMsgs[i]); err != nil {
-				return err
-			}
 		}
 		if err := putMeta(tx, nil, it.ItemMeta); err != nil {
 			return err
@@ -583,7 +573,10 @@ func (c *Clinic) GetItem(ctx context.Context, a Actor, id string) (ItemView, err
 
 // thread opens an item's messages in order; internal notes only for staff.
 func (c *Clinic) thread(ctx context.Context, it Item, staff bool) ([]Message, error) {
-	var out []Message
+	out := slices.Clone(it.Inline)
+	if len(out) == it.Messages {
+		return out, nil
+	}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		prefix := it.ID + ":"
 		return tx.Each(bucketMessages, it.ID, func(id string, raw []byte) error {

@@ -83,6 +83,10 @@ type Item struct {
 	Attempts     []Attempt         `json:"attempts,omitempty"`
 	Linked       string            `json:"linked,omitempty"` // e.g. the item a "call me instead" came from
 	Feedback     string            `json:"feedback,omitempty"`
+	// Inline holds the messages written when the item was created (the
+	// patient's words, an after-hours line), sealed with the item itself:
+	// one X25519 seal per new request instead of one per record.
+	Inline []Message `json:"inline,omitempty"`
 }
 
 // LogValue keeps subjects and fields out of logs.
