@@ -21,6 +21,7 @@ type NewItem struct {
 	PatientID string // set by the caller's identity, never by form input
 	ContactID string
 	Linked    string
+	Files     []Upload // photos and PDFs, at most MaxAttachments
 }
 
 // Ack is what the sender is told at once.
@@ -102,7 +103,7 @@ func (in *NewItem) check() error {
 		return inputErr("phone", fieldMessages["phone"])
 	}
 	in.Fields = clean
-	body, err := cleanBody("body", in.Body, in.Type == TypeMessage || in.Type == TypeBilling || in.Type == TypeRecords)
+	body, err := cleanBody("body", in.Body, len(in.Files) == 0 && (in.Type == TypeMessage || in.Type == TypeBilling || in.Type == TypeRecords))
 	if err != nil {
 		return err
 	}
@@ -157,9 +158,13 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 	if a.Kind == "staff" {
 		author = Message{Kind: KindStaff, AuthorID: a.ID}
 	}
-	if in.Body != "" {
+	atts, sealedFiles, err := c.prepareFiles(it.ID, it.owner(), in.Files)
+	if err != nil {
+		return Ack{}, err
+	}
+	if in.Body != "" || len(atts) > 0 {
 		m := author
-		m.Body, m.At = in.Body, now
+		m.Body, m.At, m.Files = in.Body, now, atts
 		msgs = append(msgs, m)
 	}
 	if !hours.IsOpen(now, loc) && !urgent && a.Kind != "staff" {
@@ -179,6 +184,9 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 	var ev Event
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.Put(bucketItems, it.ID, sealedItem); err != nil {
+			return err
+		}
+		if err := putFiles(tx, sealedFiles); err != nil {
 			return err
 		}
 		if err := putMeta(tx, nil, it.ItemMeta); err != nil {
@@ -601,7 +609,12 @@ func (c *Clinic) thread(ctx context.Context, it Item, staff bool) ([]Message, er
 // name and role), an internal note, or a patient's reply. A patient's reply
 // reopens a closed item.
 func (c *Clinic) AddMessage(ctx context.Context, a Actor, id, body string, internal bool) (Message, error) {
-	body, err := cleanBody("body", body, true)
+	return c.AddMessageFiles(ctx, a, id, body, internal, nil)
+}
+
+// AddMessageFiles is AddMessage with photos or PDFs attached.
+func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, internal bool, files []Upload) (Message, error) {
+	body, err := cleanBody("body", body, len(files) == 0)
 	if err != nil {
 		return Message{}, err
 	}
@@ -639,6 +652,11 @@ func (c *Clinic) AddMessage(ctx context.Context, a Actor, id, body string, inter
 	default:
 		return Message{}, ErrNotFound
 	}
+	atts, sealedFiles, err := c.prepareFiles(id, m.owner(), files)
+	if err != nil {
+		return Message{}, err
+	}
+	msg.Files = atts
 	var ev Event
 	var sealed []byte
 	_, err = c.changeItem(ctx, id, func(it *Item) error {
@@ -664,6 +682,9 @@ func (c *Clinic) AddMessage(ctx context.Context, a Actor, id, body string, inter
 		return nil
 	}, func(tx store.Tx, it *Item) error {
 		if err := tx.Put(bucketMessages, msg.ID, sealed); err != nil {
+			return err
+		}
+		if err := putFiles(tx, sealedFiles); err != nil {
 			return err
 		}
 		if err := c.audit(tx, a, "item.message", "item:"+id, it.PatientID); err != nil {

@@ -94,14 +94,15 @@ func (it Item) LogValue() slog.Value { return slog.StringValue("item:" + it.ID) 
 
 // Message is one entry in an item's thread.
 type Message struct {
-	ID         string    `json:"id"`
-	ItemID     string    `json:"item_id"`
-	Kind       string    `json:"kind"` // patient, staff, note (internal), system
-	AuthorID   string    `json:"author_id,omitempty"`
-	AuthorName string    `json:"author_name,omitempty"`
-	AuthorRole string    `json:"author_role,omitempty"`
-	Body       string    `json:"body"`
-	At         time.Time `json:"at"`
+	ID         string       `json:"id"`
+	ItemID     string       `json:"item_id"`
+	Kind       string       `json:"kind"` // patient, staff, note (internal), system
+	AuthorID   string       `json:"author_id,omitempty"`
+	AuthorName string       `json:"author_name,omitempty"`
+	AuthorRole string       `json:"author_role,omitempty"`
+	Body       string       `json:"body"`
+	At         time.Time    `json:"at"`
+	Files      []Attachment `json:"files,omitempty"`
 }
 
 // Message kinds.

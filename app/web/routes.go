@@ -113,6 +113,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/patients/{id}/access", anyStaff, s.handlePatientAccess},
 		{"DELETE", "/api/v1/devices/{id}", anyStaff, s.handleDeviceRevoke},
 		{"POST", "/api/v1/contacts/{id}/link", anyStaff, s.handleContactLink},
+		{"GET", "/api/v1/files/{id}", anyStaff, s.handleFileGet},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
 
