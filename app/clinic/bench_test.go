@@ -104,3 +104,67 @@ func BenchmarkOpenRecord(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "opens/s")
 }
+
+// loadedClinic is a clinic with a modest synthetic store for the hot-path
+// benchmarks (hearth bench measures the full clinic-group scale).
+func loadedClinic(b *testing.B) (*Clinic, Actor, BulkResult) {
+	c, _ := benchClinic(b)
+	c.files = os.DirFS("../../embed")
+	ctx := context.Background()
+	owner, err := c.Setup(ctx, SetupInput{ClinicName: "Bench", OwnerName: "Olive Owner", OwnerEmail: "o@b.test", Password: "a-long-password-1"}, nil, "b")
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := c.BulkLoad(ctx, BulkSpec{Patients: 5000, Items: 5000, Messages: 20000, Seed: 7})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, Actor{Kind: "staff", ID: owner.ID, Role: RoleOwner}, res
+}
+
+// BenchmarkCreateItem: a patient's new request, sealed and durably stored,
+// with 64 patients at once.
+func BenchmarkCreateItem(b *testing.B) {
+	c, _, res := loadedClinic(b)
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p := res.PatientIDs[int(n.Add(1))%len(res.PatientIDs)]
+			_, err := c.CreateItem(context.Background(), Actor{Kind: "patient", ID: p, Patient: p},
+				NewItem{Type: TypeMessage, Body: "I need a refill of my blood pressure medicine, the pharmacy says it ran out."})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "items/s")
+}
+
+// BenchmarkListItems: one inbox page of 50 rows with patient names.
+func BenchmarkListItems(b *testing.B) {
+	c, owner, _ := loadedClinic(b)
+	ctx := context.Background()
+	c.ListItems(ctx, owner, ItemFilter{Limit: 50})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows, err := c.ListItems(ctx, owner, ItemFilter{Limit: 50})
+		if err != nil || len(rows) == 0 {
+			b.Fatal(err, len(rows))
+		}
+	}
+}
+
+// BenchmarkSearchPatients: name prefix search over the blind index.
+func BenchmarkSearchPatients(b *testing.B) {
+	c, owner, _ := loadedClinic(b)
+	ctx := context.Background()
+	qs := []string{"mar", "gar", "lop", "ngu", "ort"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.SearchPatients(ctx, owner, qs[i%len(qs)], 20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
