@@ -214,6 +214,25 @@ func (t *tr) Clock(h, m int) string {
 	return n + nbsp + "pm"
 }
 
+// Until writes a closing time: "until 5 pm" / "hasta las 5 p. m.", "hasta
+// la 1 p. m.", "hasta el mediodía".
+func (t *tr) Until(h, m int) string {
+	c := t.Clock(h, m)
+	if t.lang != "es" {
+		return "until " + c
+	}
+	switch {
+	case m == 0 && h%12 == 0:
+		if h == 12 {
+			return "hasta el " + c
+		}
+		return "hasta la " + c
+	case h%12 == 1:
+		return "hasta la " + c
+	}
+	return "hasta las " + c
+}
+
 func (t *tr) clockOf(tm time.Time) string { return t.Clock(tm.Hour(), tm.Minute()) }
 
 // at joins a day and a time: "Tuesday, March 3 at 5 pm" / "martes 3 de
@@ -308,18 +327,26 @@ func (t *tr) On(tm time.Time) string {
 	return t.at("on "+t.DayDate(tm), tm)
 }
 
-// Stamp writes when something happened, for a line in a list: "Today, 9:42
-// am", "Monday, March 2, 9:42 am" / "Hoy, 9:42 a. m.", "lunes 2 de marzo,
+// Stamp writes when something happened, on its own line: "Today, 9:42
+// am", "Monday, March 2, 9:42 am" / "Hoy, 9:42 a. m.", "Lunes 2 de marzo,
 // 9:42 a. m.".
 func (t *tr) Stamp(tm time.Time) string {
 	tm = tm.In(t.loc)
 	switch t.dayOffset(tm) {
 	case 0:
-		return t.T("time.today") + ", " + t.clockOf(tm)
+		return upperFirst(t.T("time.today")) + ", " + t.clockOf(tm)
 	case -1:
-		return t.T("time.yesterday") + ", " + t.clockOf(tm)
+		return upperFirst(t.T("time.yesterday")) + ", " + t.clockOf(tm)
 	}
-	return t.DayDate(tm) + ", " + t.clockOf(tm)
+	return upperFirst(t.DayDate(tm)) + ", " + t.clockOf(tm)
+}
+
+// upperFirst capitalizes the first letter, for a phrase that starts a line.
+func upperFirst(s string) string {
+	for i, r := range s {
+		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
+	}
+	return s
 }
 
 // ISO is a machine-readable time for <time datetime>.

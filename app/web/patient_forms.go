@@ -24,11 +24,13 @@ type field struct {
 	Max      int
 	Mode     string // inputmode
 	Checked  bool
-	Big      bool // a large textarea
+	Big      bool   // a large textarea
+	Before   string // a heading that starts a group of fields
 	// A birth date is three boxes: month, day and year (day first in
 	// Spanish, the way it is said).
-	Month, Day, Year string
-	DayFirst         bool
+	Month, Day, Year    string
+	DayFirst            bool
+	MonthL, DayL, YearL string
 }
 
 // FirstID is the element the error summary links to.
@@ -123,7 +125,7 @@ func (pc *pctx) area(name, label string, required bool) *field {
 // dobField is the birth-date question, filled back from a posted form.
 func (pc *pctx) dobField() *field {
 	f := &field{Name: "dob", Kind: "dob", Label: pc.T("form.dob"), Hint: pc.T("form.dob.hint"), Required: true,
-		DayFirst: pc.tr.lang == "es"}
+		DayFirst: pc.tr.lang == "es", MonthL: pc.T("form.month"), DayL: pc.T("form.day"), YearL: pc.T("form.year")}
 	if pc.r.PostForm != nil {
 		f.Month, f.Day, f.Year = pc.form("dob_month"), pc.form("dob_day"), pc.form("dob_year")
 	}

@@ -145,7 +145,9 @@ func (pc *pctx) start() error {
 	if pc.sess.actor.Kind == "patient" || pc.sess.actor.Kind == "caregiver" {
 		if p, err := pc.s.c.PatientOf(ctx, pc.sess.actor); err == nil {
 			pc.pat = &p
-			saved = p.Lang
+			if pc.sess.actor.Kind == "patient" { // a caregiver may not read the patient's language
+				saved = p.Lang
+			}
 		}
 	} else if pc.sess.contact != nil {
 		saved = pc.sess.contact.Lang
@@ -242,23 +244,42 @@ func (pc *pctx) needSignIn() error {
 // pview is what every patient template gets as .Data.
 type pview struct {
 	*tr
-	Clinic     string
-	Phone      string
-	PhoneHref  string
-	Emergency  string
-	CSRF       string
-	SignedIn   bool
-	IsContact  bool
-	Caregiver  string // the caregiver's name when a caregiver is signed in
-	FirstName  string
-	Note       string
-	Langs      []langLink
-	Script     bool
-	Page       any
+	Clinic    string
+	Phone     string
+	PhoneHref string
+	Emergency string
+	CSRF      string
+	SignedIn  bool
+	IsContact bool
+	Caregiver string // the caregiver's name when a caregiver is signed in
+	FirstName string
+	Note      string
+	Langs     []langLink
+	Script    bool
+	Page      any
 }
 
 type langLink struct{ Lang, Label, URL string }
 
+// formCtx hands a form and the page's view to the "pform" template.
+type formCtx struct {
+	V *pview
+	F *formView
+}
+
+// Form pairs a form with the view, for {{template "pform" ($v.Form .Form)}}.
+func (v *pview) Form(f *formView) formCtx { return formCtx{V: v, F: f} }
+
+// ackCtx hands an acknowledgement to the "pack" template.
+type ackCtx struct {
+	V *pview
+	A *ackView
+}
+
+// AckBox pairs an acknowledgement with the view.
+func (v *pview) AckBox(a *ackView) ackCtx { return ackCtx{V: v, A: a} }
+
+// telHref is a phone number as dialable digits, for tel: links.
 func telHref(s string) string {
 	var b strings.Builder
 	for i, r := range s {
@@ -266,16 +287,13 @@ func telHref(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	if b.Len() == 0 {
-		return ""
-	}
-	return "tel:" + b.String()
+	return b.String()
 }
 
 func (pc *pctx) view(data any) *pview {
 	v := &pview{tr: pc.tr, Clinic: pc.st.ClinicName, Phone: pc.st.Phone, PhoneHref: telHref(pc.st.Phone),
 		Emergency: pc.st.EmergencyNumber, CSRF: pc.csrfToken(), SignedIn: pc.signedIn(),
-		IsContact: pc.sess.actor.Kind == "contact", Script: true, Page: data}
+		IsContact: pc.sess.actor.Kind == "contact", Page: data}
 	if v.Emergency == "" {
 		v.Emergency = "911"
 	}

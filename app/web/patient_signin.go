@@ -80,13 +80,6 @@ func (pc *pctx) hoursRows() []hoursRow {
 	return rows
 }
 
-func upperFirst(s string) string {
-	for i, r := range s {
-		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
-	}
-	return s
-}
-
 // openStatus says whether the clinic is open now and until when, or when it
 // next opens.
 func (pc *pctx) openStatus() (bool, string) {
@@ -98,7 +91,7 @@ func (pc *pctx) openStatus() (bool, string) {
 			oh, om := clockParts(sp.Open)
 			ch, cm := clockParts(sp.Close)
 			if oh*60+om <= mins && mins < ch*60+cm {
-				return true, pc.T("hours.open_until", "time", pc.tr.Clock(ch, cm))
+				return true, pc.T("hours.open_until", "until", pc.tr.Until(ch, cm))
 			}
 		}
 		return true, pc.T("hours.open")
@@ -118,7 +111,7 @@ type landingPage struct {
 	Expect  string
 }
 
-func (s *Server) handlePatientLanding(pc *pctx) error {
+func (s *Server) pageLanding(pc *pctx) error {
 	switch {
 	case pc.r.URL.Query().Get("signin") == "1" && !pc.signedIn():
 		pc.note = "notice.signin"
@@ -133,8 +126,8 @@ func (s *Server) handlePatientLanding(pc *pctx) error {
 	return pc.render(http.StatusOK, "p_landing.html", pc.T("landing.title"), lp)
 }
 
-// handlePatientCode takes the code typed on the landing page to its invite.
-func (s *Server) handlePatientCode(pc *pctx) error {
+// pageCode takes the code typed on the landing page to its invite.
+func (s *Server) pageCode(pc *pctx) error {
 	code := strings.Join(strings.Fields(pc.r.URL.Query().Get("code")), "")
 	if code == "" || len(code) > 40 {
 		return pc.redirect("/?signin=1")
@@ -188,7 +181,7 @@ func (pc *pctx) codeFailed(targetKey string) {
 	}
 }
 
-func (s *Server) handleInviteForm(pc *pctx) error {
+func (s *Server) pageInviteForm(pc *pctx) error {
 	code := pc.r.PathValue("code")
 	if pc.codeThrottled("") {
 		return errTooMany
@@ -202,10 +195,10 @@ func (s *Server) handleInviteForm(pc *pctx) error {
 	return pc.render(http.StatusOK, "p_verify.html", vp.Heading, vp)
 }
 
-// handleInviteRedeem checks the birth date for an invite letter and
+// pageInviteRedeem checks the birth date for an invite letter and
 // remembers this device. Every failure (wrong date, used or expired code)
 // gets one answer.
-func (s *Server) handleInviteRedeem(pc *pctx) error {
+func (s *Server) pageInviteRedeem(pc *pctx) error {
 	code := pc.r.PathValue("code")
 	target := throttleKey("pcode", clinic.NormalizeCode(code))
 	vp := verifyPage{Heading: pc.T("invite.title"), Lead: pc.T("invite.lead", "clinic", pc.st.ClinicName), Invite: true,
@@ -265,7 +258,7 @@ func (pc *pctx) checkDOB(target string, check func(dob string) error, fv *formVi
 	return 0, err
 }
 
-func (s *Server) handleContactLinkForm(pc *pctx) error {
+func (s *Server) pageLinkForm(pc *pctx) error {
 	token := pc.r.PathValue("token")
 	if pc.codeThrottled("") {
 		return errTooMany
@@ -278,9 +271,9 @@ func (s *Server) handleContactLinkForm(pc *pctx) error {
 	return pc.render(http.StatusOK, "p_verify.html", vp.Heading, vp)
 }
 
-// handleContactLinkCheck opens a no-account contact's requests for this
+// pageLinkCheck opens a no-account contact's requests for this
 // browser session after the birth-date check.
-func (s *Server) handleContactLinkCheck(pc *pctx) error {
+func (s *Server) pageLinkCheck(pc *pctx) error {
 	token := pc.r.PathValue("token")
 	vp := verifyPage{Heading: pc.T("link.title"), Lead: pc.T("link.lead"), Form: pc.verifyForm("/c/"+url.PathEscape(token), false)}
 	var actor clinic.Actor
@@ -329,7 +322,10 @@ func (pc *pctx) contactForm(typ string) *formView {
 	email := pc.text("email", "form.email", false)
 	email.Kind, email.Auto, email.Hint = "email", "email", pc.T("form.email.hint")
 	fv := &formView{Action: "/contact", Submit: pc.T("form.send"), Hidden: []hiddenInput{{"type", typ}}}
-	fv.Fields = append([]*field{name, pc.dobField(), phone, email}, pc.itemFields(typ, false, "")...)
+	name.Before = pc.T("contact.about_you")
+	items := pc.itemFields(typ, false, "")
+	items[0].Before = pc.T("contact.your_request")
+	fv.Fields = append([]*field{name, pc.dobField(), phone, email}, items...)
 	if pc.r.PostForm != nil {
 		for _, f := range fv.Fields[:4] {
 			if f.Kind != "dob" {
@@ -350,7 +346,7 @@ func (pc *pctx) contactPage(typ string) contactPage {
 	return contactPage{Type: typ, Heading: pc.T("contact.title." + typ), Lead: pc.T("contact.lead"), Form: pc.contactForm(typ), Types: others}
 }
 
-func (s *Server) handleContactForm(pc *pctx) error {
+func (s *Server) pageContactForm(pc *pctx) error {
 	typ := patientType(pc.r.URL.Query().Get("type"))
 	cp := pc.contactPage(typ)
 	return pc.render(http.StatusOK, "p_contact.html", cp.Heading, cp)
@@ -374,15 +370,15 @@ func (pc *pctx) ackFor(it clinic.Item, afterHours bool) ackView {
 }
 
 type sentPage struct {
-	Ack        ackView
+	Ack        *ackView
 	PrivateURL string
 	ItemURL    string
 	Letter     bool
 }
 
-// handleContactSend files a first contact from someone without an account
+// pageContactSend files a first contact from someone without an account
 // and shows the acknowledgement with their private link, once.
-func (s *Server) handleContactSend(pc *pctx) error {
+func (s *Server) pageContactSend(pc *pctx) error {
 	typ := patientType(pc.form("type"))
 	cp := pc.contactPage(typ)
 	clientKey := "pcontact-client:" + clientAddr(pc.r)
@@ -414,7 +410,8 @@ func (s *Server) handleContactSend(pc *pctx) error {
 			pc.setSessionCookie(contactCookieName, sess, 0)
 		}
 	}
-	sp := sentPage{Ack: pc.ackFor(ack.Item, ack.AfterHours), PrivateURL: s.publicBase(pc.r) + "/c/" + token, ItemURL: "/t/" + ack.Item.ID}
+	a := pc.ackFor(ack.Item, ack.AfterHours)
+	sp := sentPage{Ack: &a, PrivateURL: s.publicBase(pc.r) + "/c/" + token, ItemURL: "/t/" + ack.Item.ID}
 	return pc.render(http.StatusOK, "p_sent.html", pc.T("sent.title"), sp)
 }
 
@@ -437,13 +434,13 @@ func (pc *pctx) letterForm() *formView {
 
 type letterPage struct{ Form *formView }
 
-func (s *Server) handleLetterForm(pc *pctx) error {
+func (s *Server) pageLetterForm(pc *pctx) error {
 	return pc.render(http.StatusOK, "p_letter.html", pc.T("letter.title"), letterPage{Form: pc.letterForm()})
 }
 
-// handleLetterSend asks the front desk for a new invite letter: for a new
+// pageLetterSend asks the front desk for a new invite letter: for a new
 // phone or a lost letter, so losing a device is never a dead end.
-func (s *Server) handleLetterSend(pc *pctx) error {
+func (s *Server) pageLetterSend(pc *pctx) error {
 	lp := letterPage{Form: pc.letterForm()}
 	clientKey := "pcontact-client:" + clientAddr(pc.r)
 	if s.limits.blocked(clientKey, contactsPerClient) {
@@ -464,13 +461,14 @@ func (s *Server) handleLetterSend(pc *pctx) error {
 		return err
 	}
 	s.limits.fail(clientKey)
-	sp := sentPage{Ack: pc.ackFor(ack.Item, ack.AfterHours), Letter: true}
+	a := pc.ackFor(ack.Item, ack.AfterHours)
+	sp := sentPage{Ack: &a, Letter: true}
 	return pc.render(http.StatusOK, "p_sent.html", pc.T("letter.sent.title"), sp)
 }
 
-// handlePatientSignOut forgets this browser: the device is revoked (its
+// pageSignOut forgets this browser: the device is revoked (its
 // token never works again) and the cookies are cleared.
-func (s *Server) handlePatientSignOut(pc *pctx) error {
+func (s *Server) pageSignOut(pc *pctx) error {
 	if d := pc.sess.device; d != nil {
 		if err := s.c.RevokeDevice(pc.r.Context(), pc.actor(), d.ID); err != nil && !errors.Is(err, clinic.ErrNotFound) {
 			return err

@@ -1,0 +1,513 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"hearth/app/clinic"
+)
+
+// A signed-in patient's pages: their requests, composing one, a thread
+// with replies, and their devices and access report. Every clinic call is
+// made as the patient's own actor, so another patient's item is simply not
+// found.
+
+// roleWord names a staff role the way patients say it.
+func (pc *pctx) roleWord(role string) string {
+	if pc.tr.Has("role." + role) {
+		return pc.T("role." + role)
+	}
+	return pc.T("role.staff")
+}
+
+// itemTitle is what a request is called in lists and on its page.
+func (pc *pctx) itemTitle(it clinic.Item) string {
+	switch it.Type {
+	case clinic.TypeRefill:
+		return pc.T("title.refill", "medication", it.Fields["medication"])
+	case clinic.TypeAppointment:
+		return pc.T("title.appointment", "reason", it.Fields["reason"])
+	case clinic.TypeCallback, clinic.TypeInviteRequest:
+		return pc.T("type." + it.Type)
+	}
+	if it.Subject != "" {
+		return it.Subject
+	}
+	return pc.T("type." + it.Type)
+}
+
+func (pc *pctx) typeWord(t string) string {
+	if pc.tr.Has("type." + t) {
+		return pc.T("type." + t)
+	}
+	return pc.T("type.message")
+}
+
+// statusOf says where a request stands, in words: sent, seen by whom and
+// when, answered, waiting for the patient, closed.
+func (pc *pctx) statusOf(it clinic.Item) (string, string) {
+	switch {
+	case it.Status == clinic.StatusClosed:
+		return pc.T("status.closed"), "closed"
+	case it.Status == clinic.StatusWaiting:
+		return pc.T("status.waiting"), "answered"
+	case !it.FirstReply.IsZero():
+		return pc.T("status.answered"), "answered"
+	case len(it.SeenBy) > 0:
+		s := it.SeenBy[0]
+		return pc.T("status.seen", "name", s.Name, "role", pc.roleWord(s.Role), "when", pc.tr.On(s.At)), "seen"
+	}
+	return pc.T("status.sent"), "sent"
+}
+
+type itemRow struct {
+	URL, Title, Type, Sent, ISO, Status, Class string
+	Urgent                                     bool
+}
+
+func (pc *pctx) itemRow(it clinic.Item) itemRow {
+	st, cls := pc.statusOf(it)
+	return itemRow{URL: "/t/" + it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
+		ISO: pc.tr.ISO(it.Created), Status: st, Class: cls, Urgent: it.Priority == clinic.PriorityUrgent}
+}
+
+type mePage struct {
+	Heading   string
+	Caregiver string
+	Types     []typeLink
+	Items     []itemRow
+	Access    bool
+}
+
+func (s *Server) pageHome(pc *pctx) error {
+	if err := pc.needSignIn(); err != nil {
+		return err
+	}
+	items, err := s.c.PatientItems(pc.r.Context(), pc.actor())
+	if err != nil {
+		return err
+	}
+	mp := mePage{Types: pc.typeLinks("/new"), Access: pc.pat != nil}
+	v := pc.view(nil)
+	mp.Heading = pc.T("me.hello", "name", v.FirstName)
+	if v.FirstName == "" {
+		mp.Heading = pc.T("me.title")
+	}
+	if v.Caregiver != "" && pc.pat != nil {
+		mp.Heading = pc.T("me.for", "name", pc.pat.Name)
+		mp.Caregiver = pc.T("me.caregiver", "name", v.Caregiver, "patient", pc.pat.FirstName())
+	}
+	for _, it := range items {
+		mp.Items = append(mp.Items, pc.itemRow(it))
+	}
+	return pc.render(http.StatusOK, "p_me.html", pc.T("me.title"), mp)
+}
+
+type newPage struct {
+	Type, Heading, Lead, Expect string
+	Form                        *formView
+	Types                       []typeLink
+}
+
+func (pc *pctx) newPage(typ string) newPage {
+	phone := ""
+	if pc.pat != nil {
+		phone = pc.pat.Phone
+	} else if pc.sess.contact != nil {
+		phone = pc.sess.contact.Phone
+	}
+	np := newPage{Type: typ, Heading: pc.T("new.title." + typ), Lead: pc.T("new.lead." + typ),
+		Form: &formView{Action: "/new", Submit: pc.T("form.send"), Hidden: []hiddenInput{{"type", typ}}, Fields: pc.itemFields(typ, true, phone)}}
+	if due, _, err := pc.s.c.ExpectedReply(pc.r.Context(), typ, false); err == nil {
+		np.Expect = pc.T("new.expect", "time", pc.tr.When(due))
+	}
+	for _, l := range pc.typeLinks("/new") {
+		if l.Type != typ {
+			np.Types = append(np.Types, l)
+		}
+	}
+	return np
+}
+
+func (s *Server) pageCompose(pc *pctx) error {
+	typ := patientType(pc.r.URL.Query().Get("type"))
+	if !pc.signedIn() {
+		// A visitor without an account is not at a dead end: the no-account
+		// form asks the same questions.
+		return pc.redirect("/contact?type=" + typ)
+	}
+	np := pc.newPage(typ)
+	return pc.render(http.StatusOK, "p_new.html", np.Heading, np)
+}
+
+// keptText answers a form posted after the sign-in ended mid-typing: the
+// no-account form, with what they wrote already in it, so nothing is lost.
+func (s *Server) keptText(pc *pctx, typ string) error {
+	cp := pc.contactPage(typ)
+	cp.Kept = true
+	return pc.render(http.StatusUnauthorized, "p_contact.html", cp.Heading, cp)
+}
+
+// writeAllowed applies the write budgets for this patient and address and
+// counts one write.
+func (pc *pctx) writeAllowed(kind string, max int) bool {
+	l := pc.s.limits
+	who, addr := kind+":"+pc.actor().String(), "pwrites-client:"+clientAddr(pc.r)
+	if l.blocked(who, max) || l.blocked(addr, writesPerClient) {
+		return false
+	}
+	l.fail(who)
+	l.fail(addr)
+	return true
+}
+
+func (s *Server) pageSend(pc *pctx) error {
+	typ := patientType(pc.form("type"))
+	if !pc.signedIn() {
+		return s.keptText(pc, typ)
+	}
+	np := pc.newPage(typ)
+	if !pc.writeAllowed("pitems", itemsPerPatient) {
+		np.Form.General = pc.T("err.toomany.writes")
+		return pc.render(http.StatusTooManyRequests, "p_new.html", np.Heading, np)
+	}
+	ack, err := s.c.CreateItem(pc.r.Context(), pc.actor(), pc.itemInput(typ, np.Form.Fields))
+	if pc.inputError(np.Form, err) {
+		return pc.render(http.StatusBadRequest, "p_new.html", np.Heading, np)
+	}
+	if err != nil {
+		return err
+	}
+	return pc.redirect("/t/" + ack.Item.ID + "?sent=1")
+}
+
+type detail struct{ Label, Value string }
+
+type msgView struct {
+	Kind, Who, When, ISO, Body, ID string
+	Mine                           bool
+}
+
+type threadPage struct {
+	ID, Title, Type, Sent, ISO, Status, Class string
+	Urgent                                    bool
+	Details                                   []detail
+	Ack                                       *ackView
+	Msgs                                      []msgView
+	Closed                                    bool
+	Outcome, Reason                           string
+	AskFeedback                               bool
+	Feedback                                  string
+	Reply                                     *formView
+	Callback                                  *formView
+	CallbackOpen                              bool
+	CanCallback                               bool
+}
+
+var detailFields = []string{"subject", "medication", "dose", "pharmacy", "reason", "preferred", "provider", "phone", "best_time"}
+
+// threadPage builds one of the caller's items with its thread. Anyone
+// else's item is not found.
+func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
+	it, msgs, err := s.c.PatientThread(pc.r.Context(), pc.actor(), id)
+	if err != nil {
+		return nil, err
+	}
+	tp := &threadPage{ID: it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
+		ISO: pc.tr.ISO(it.Created), Urgent: it.Priority == clinic.PriorityUrgent, Closed: it.Status == clinic.StatusClosed,
+		CanCallback: it.Type != clinic.TypeCallback && it.Type != clinic.TypeInviteRequest}
+	tp.Status, tp.Class = pc.statusOf(it)
+	for _, f := range detailFields {
+		if v := it.Fields[f]; v != "" && !(f == "subject" && it.Type == clinic.TypeMessage) {
+			tp.Details = append(tp.Details, detail{Label: pc.T("detail." + f), Value: v})
+		}
+	}
+	afterHours := false
+	caregivers := s.caregiverNames(pc)
+	for _, m := range msgs {
+		mv := msgView{Kind: m.Kind, When: pc.tr.Stamp(m.At), ISO: pc.tr.ISO(m.At), Body: m.Body, ID: "m-" + m.ID[strings.LastIndexByte(m.ID, ':')+1:]}
+		switch m.Kind {
+		case clinic.KindPatient:
+			switch {
+			case m.AuthorID == pc.actor().ID:
+				mv.Who, mv.Mine = pc.T("thread.you"), true
+			case pc.pat != nil && m.AuthorID == pc.pat.ID:
+				mv.Who = pc.pat.FirstName()
+			case caregivers[m.AuthorID] != "":
+				mv.Who = pc.T("thread.caregiver_named", "name", caregivers[m.AuthorID])
+			default:
+				mv.Who = pc.T("thread.caregiver")
+			}
+		case clinic.KindStaff:
+			mv.Who = pc.T("thread.staff", "name", m.AuthorName, "role", pc.roleWord(m.AuthorRole))
+		case clinic.KindSystem:
+			line := systemLine(m.Body)
+			if line == "" {
+				continue
+			}
+			if m.Body == "after_hours" {
+				afterHours = true
+			}
+			mv.Body = pc.T(line)
+		default:
+			continue // internal notes never reach a patient (the clinic drops them too)
+		}
+		tp.Msgs = append(tp.Msgs, mv)
+	}
+	if pc.r.URL.Query().Get("sent") == "1" {
+		a := pc.ackFor(it, afterHours)
+		tp.Ack = &a
+	}
+	if tp.Closed {
+		if it.Outcome != "" && pc.tr.Has("outcome."+it.Outcome) {
+			tp.Outcome = pc.T("outcome." + it.Outcome)
+		}
+		tp.Reason = it.ClosedReason
+		tp.Feedback = it.Feedback
+		tp.AskFeedback = it.Feedback == ""
+	}
+	tp.Reply = &formView{Action: "/t/" + it.ID + "/reply", Submit: pc.T("thread.reply.submit"),
+		Fields: []*field{pc.area("body", "thread.reply", true)}}
+	if tp.Closed {
+		tp.Reply.Fields[0].Hint = pc.T("thread.reply.reopens")
+	}
+	phone := ""
+	if pc.pat != nil {
+		phone = pc.pat.Phone
+	} else if pc.sess.contact != nil {
+		phone = pc.sess.contact.Phone
+	}
+	tp.Callback = &formView{Action: "/t/" + it.ID + "/callback", Submit: pc.T("thread.callback.submit"),
+		Fields: pc.itemFields(clinic.TypeCallback, true, phone)[:2]}
+	return tp, nil
+}
+
+// systemLine is the translation key for a system event a patient should
+// see; "" hides it (assignments are the clinic's business).
+func systemLine(body string) string {
+	switch body {
+	case "after_hours":
+		return "sys.after_hours"
+	case "status:closed":
+		return "sys.closed"
+	case "status:open":
+		return "sys.open"
+	case "status:waiting":
+		return "sys.waiting"
+	}
+	return ""
+}
+
+// caregiverNames maps caregiver device ids to names, to sign caregivers'
+// messages in a patient's thread.
+func (s *Server) caregiverNames(pc *pctx) map[string]string {
+	out := map[string]string{}
+	if pc.pat == nil {
+		return out
+	}
+	devs, err := s.c.Devices(pc.r.Context(), pc.actor(), pc.pat.ID)
+	if err != nil {
+		return out
+	}
+	for _, d := range devs {
+		if d.Caregiver != "" {
+			out[d.ID] = d.Caregiver
+		}
+	}
+	return out
+}
+
+func (s *Server) pageThread(pc *pctx) error {
+	if err := pc.needSignIn(); err != nil {
+		return err
+	}
+	tp, err := s.threadPage(pc, pc.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	switch {
+	case pc.r.URL.Query().Get("replied") == "1":
+		pc.note = "notice.replied"
+	case pc.r.URL.Query().Get("thanks") == "1":
+		pc.note = "notice.thanks"
+	}
+	return pc.render(http.StatusOK, "p_thread.html", tp.Title, tp)
+}
+
+func (s *Server) pageReply(pc *pctx) error {
+	if !pc.signedIn() {
+		return s.keptText(pc, clinic.TypeMessage)
+	}
+	id := pc.r.PathValue("id")
+	tp, err := s.threadPage(pc, id)
+	if err != nil {
+		return err
+	}
+	tp.Reply.Fields[0].Value = pc.form("body")
+	if !pc.writeAllowed("preplies", repliesPerPatient) {
+		tp.Reply.General = pc.T("err.toomany.writes")
+		return pc.render(http.StatusTooManyRequests, "p_thread.html", tp.Title, tp)
+	}
+	_, err = s.c.AddMessage(pc.r.Context(), pc.actor(), id, pc.form("body"), false)
+	if pc.inputError(tp.Reply, err) {
+		return pc.render(http.StatusBadRequest, "p_thread.html", tp.Title, tp)
+	}
+	if err != nil {
+		return err
+	}
+	return pc.redirect("/t/" + id + "?replied=1")
+}
+
+// pageCallback is "call me instead": a call-back request linked
+// to this one.
+func (s *Server) pageCallback(pc *pctx) error {
+	if err := pc.needSignIn(); err != nil {
+		return err
+	}
+	id := pc.r.PathValue("id")
+	tp, err := s.threadPage(pc, id)
+	if err != nil {
+		return err
+	}
+	for _, f := range tp.Callback.Fields {
+		f.Value = pc.form(f.Name)
+	}
+	tp.CallbackOpen = true
+	if !pc.writeAllowed("pitems", itemsPerPatient) {
+		tp.Callback.General = pc.T("err.toomany.writes")
+		return pc.render(http.StatusTooManyRequests, "p_thread.html", tp.Title, tp)
+	}
+	in := clinic.NewItem{Type: clinic.TypeCallback, Linked: tp.ID, Lang: pc.tr.lang,
+		Fields: map[string]string{"phone": pc.form("phone"), "best_time": pc.form("best_time")}}
+	ack, err := s.c.CreateItem(pc.r.Context(), pc.actor(), in)
+	if pc.inputError(tp.Callback, err) {
+		return pc.render(http.StatusBadRequest, "p_thread.html", tp.Title, tp)
+	}
+	if err != nil {
+		return err
+	}
+	return pc.redirect("/t/" + ack.Item.ID + "?sent=1")
+}
+
+func (s *Server) pageFeedback(pc *pctx) error {
+	if err := pc.needSignIn(); err != nil {
+		return err
+	}
+	id := pc.r.PathValue("id")
+	err := s.c.Feedback(pc.r.Context(), pc.actor(), id, pc.form("answer"))
+	var ie *clinic.InputError
+	if errors.As(err, &ie) {
+		return pc.redirect("/t/" + id)
+	}
+	if err != nil {
+		return err
+	}
+	return pc.redirect("/t/" + id + "?thanks=1")
+}
+
+type deviceRow struct {
+	ID, Label, Who, Since, ISO string
+	This, Shared, CanRevoke    bool
+}
+
+type accessRow struct{ When, ISO, Who, What string }
+
+type accessPage struct {
+	Devices      []deviceRow
+	Report       []accessRow
+	ReportHidden bool
+}
+
+// accessWords say what a staff member did, for the patient's access report.
+var accessWords = map[string]string{
+	"patient.read": "access.patient_read", "patient.create": "access.patient_create",
+	"patient.search_result": "access.search", "item.read": "access.item_read", "item.list": "access.item_list",
+	"item.message": "access.item_message", "item.assign": "access.item_assign", "item.status": "access.item_status",
+	"item.create": "access.item_create", "invite.create": "access.invite", "device.revoke": "access.device_revoke",
+	"breakglass.open": "access.breakglass",
+}
+
+// maxAccessRows bounds the access report page (newest first).
+const maxAccessRows = 200
+
+func (s *Server) pageAccess(pc *pctx) error {
+	if err := pc.needSignIn(); err != nil {
+		return err
+	}
+	if pc.pat == nil { // a no-account contact has no record yet
+		return pc.redirect("/me")
+	}
+	ctx := pc.r.Context()
+	devs, err := s.c.Devices(ctx, pc.actor(), pc.pat.ID)
+	if err != nil {
+		return err
+	}
+	ap := accessPage{}
+	caregiver := pc.actor().Kind == "caregiver"
+	for _, d := range devs {
+		row := deviceRow{ID: d.ID, Label: pc.tr.DeviceLabel(d.Label), Since: pc.tr.On(d.Created), ISO: pc.tr.ISO(d.Created), Shared: d.Shared,
+			This: pc.sess.device != nil && pc.sess.device.ID == d.ID}
+		if d.Caregiver != "" {
+			row.Who = pc.T("access.caregiver", "name", d.Caregiver)
+		} else {
+			row.Who = pc.pat.Name
+		}
+		row.CanRevoke = !caregiver || row.This
+		ap.Devices = append(ap.Devices, row)
+	}
+	slices.SortStableFunc(ap.Devices, func(a, b deviceRow) int {
+		if a.This != b.This {
+			if a.This {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	report, err := s.c.AccessReport(ctx, pc.actor(), pc.pat.ID)
+	switch {
+	case caregiver && errors.Is(err, clinic.ErrNotFound):
+		// Who looked at the record is the patient's own business.
+		ap.ReportHidden = true
+	case err != nil:
+		return err
+	}
+	for i := len(report) - 1; i >= 0 && len(ap.Report) < maxAccessRows; i-- {
+		e := report[i]
+		what := "access.other"
+		if k, ok := accessWords[e.Action]; ok {
+			what = k
+		}
+		who := e.ActorName
+		if e.ActorRole != "" {
+			who = pc.T("access.who", "name", e.ActorName, "role", pc.roleWord(e.ActorRole))
+		}
+		ap.Report = append(ap.Report, accessRow{When: pc.tr.Stamp(e.At), ISO: pc.tr.ISO(e.At), Who: who, What: pc.T(what)})
+	}
+	if pc.r.URL.Query().Get("revoked") == "1" {
+		pc.note = "notice.revoked"
+	}
+	return pc.render(http.StatusOK, "p_access.html", pc.T("access.title"), ap)
+}
+
+// pageRevoke signs one device out of the patient's record (a lost
+// phone, a caregiver who no longer helps).
+func (s *Server) pageRevoke(pc *pctx) error {
+	if err := pc.needSignIn(); err != nil {
+		return err
+	}
+	id := pc.r.PathValue("id")
+	if pc.pat == nil {
+		return errNotFound
+	}
+	if err := s.c.RevokeDevice(pc.r.Context(), pc.actor(), id); err != nil {
+		return err
+	}
+	if pc.sess.device != nil && pc.sess.device.ID == id {
+		pc.setSessionCookie(deviceCookieName, "", -1)
+		return pc.redirect("/?signedout=1")
+	}
+	return pc.redirect("/me/access?revoked=1")
+}
