@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -462,17 +464,26 @@ func (c *Clinic) hasBreakGlass(ctx context.Context, staffID, patientID string) b
 	return ok
 }
 
-const ixContactSession = "contacts.by_session"
+// Contact sessions: a browser that proved the birth date on a private link.
+// Kept in the clear (a contact id and an expiry, keyed by the SHA-256 of the
+// cookie token) and ended after ContactSessionLife or at sign-out.
+const (
+	bucketContactSessions = "contact_sessions"
+	ContactSessionLife    = 12 * time.Hour
+)
 
-func init() { Indexes = append(Indexes, ixContactSession) }
+type contactSession struct {
+	ContactID string    `json:"contact_id"`
+	Expires   time.Time `json:"expires"`
+}
 
 // StartContactSession follows a successful birth-date check on a private
-// link: it returns a browser-session token (stored hashed) that stands for
-// "this browser proved the birth date for this contact".
+// link: it returns a browser-session token (stored hashed).
 func (c *Clinic) StartContactSession(ctx context.Context, ct Contact) (string, error) {
 	token := RandomToken()
+	b, _ := json.Marshal(contactSession{ContactID: ct.ID, Expires: c.now().UTC().Add(ContactSessionLife)})
 	err := c.st.Update(ctx, func(tx store.Tx) error {
-		return tx.SetIndex(ixContactSession, hashKey(token), ct.ID)
+		return tx.Put(bucketContactSessions, hex.EncodeToString(hashKey(token)), b)
 	})
 	return token, err
 }
@@ -482,20 +493,56 @@ func (c *Clinic) ContactSession(ctx context.Context, token, client string) (Cont
 	if token == "" {
 		return Contact{}, Actor{}, ErrDeviceUnknown
 	}
-	var id string
+	var cs contactSession
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		id, err = tx.Lookup(ixContactSession, hashKey(token))
-		return err
+		b, err := tx.Get(bucketContactSessions, hex.EncodeToString(hashKey(token)))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &cs)
 	})
-	if err != nil {
+	if err != nil || c.now().After(cs.Expires) {
 		return Contact{}, Actor{}, ErrDeviceUnknown
 	}
-	ct, err := c.loadContact(ctx, id)
+	ct, err := c.loadContact(ctx, cs.ContactID)
 	if err != nil {
 		return Contact{}, Actor{}, ErrDeviceUnknown
 	}
 	return ct, Actor{Kind: "contact", ID: ct.ID, Client: client}, nil
+}
+
+// EndContactSession signs a private-link browser out.
+func (c *Clinic) EndContactSession(ctx context.Context, token string) error {
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		return tx.Delete(bucketContactSessions, hex.EncodeToString(hashKey(token)))
+	})
+}
+
+// SetPatientLang remembers the language a patient chose on the record, so a
+// new device and emails speak it too.
+func (c *Clinic) SetPatientLang(ctx context.Context, a Actor, lang string) error {
+	if a.Kind != "patient" || (lang != "en" && lang != "es") {
+		return nil
+	}
+	p, err := c.loadPatient(ctx, a.Patient)
+	if err != nil || p.Lang == lang {
+		return err
+	}
+	p.Lang = lang
+	sealed, err := c.seal(bucketPatients, p.ID, p.ID, p)
+	if err != nil {
+		return err
+	}
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(bucketPatients, p.ID, sealed); err != nil {
+			return err
+		}
+		return c.audit(tx, a, "patient.lang", "patient:"+p.ID, p.ID)
+	})
+	if err == nil {
+		c.patients.put(p.ID, p)
+	}
+	return err
 }
 
 // ExpectedReply is when a request of this type sent now would be answered:

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// WeeklyHours are the clinic's opening hours (the defaults until set).
+func (s Settings) WeeklyHours() Hours { return s.hours() }
+
 func (s Settings) hours() Hours {
 	if s.Hours == nil {
 		return DefaultHours()

@@ -152,7 +152,11 @@ func (pc *pctx) start() error {
 	} else if pc.sess.contact != nil {
 		saved = pc.sess.contact.Lang
 	}
-	pc.tr = pc.cat.tr(pc.s.pickLang(pc.w, pc.r, pc.cat, saved), st.Location(), pc.s.c.Now())
+	lang := pc.s.pickLang(pc.w, pc.r, pc.cat, saved)
+	if pc.r.URL.Query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == "patient" {
+		pc.s.c.SetPatientLang(ctx, pc.sess.actor, lang) // best effort: the cookie remembers it anyway
+	}
+	pc.tr = pc.cat.tr(lang, st.Location(), pc.s.c.Now())
 	if isSafeMethod(pc.r.Method) {
 		return nil
 	}

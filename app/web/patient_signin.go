@@ -28,12 +28,7 @@ func (pc *pctx) typeLinks(base string) []typeLink {
 
 type hoursRow struct{ Days, Times string }
 
-func (pc *pctx) hours() clinic.Hours {
-	if pc.st.Hours != nil {
-		return *pc.st.Hours
-	}
-	return clinic.DefaultHours()
-}
+func (pc *pctx) hours() clinic.Hours { return pc.st.WeeklyHours() }
 
 func clockParts(s string) (int, int) {
 	if len(s) != 5 {
@@ -473,6 +468,9 @@ func (s *Server) pageSignOut(pc *pctx) error {
 		if err := s.c.RevokeDevice(pc.r.Context(), pc.actor(), d.ID); err != nil && !errors.Is(err, clinic.ErrNotFound) {
 			return err
 		}
+	}
+	if ck, err := pc.r.Cookie(s.cookieName(contactCookieName)); err == nil && ck.Value != "" {
+		s.c.EndContactSession(pc.r.Context(), ck.Value)
 	}
 	pc.setSessionCookie(deviceCookieName, "", -1)
 	pc.setSessionCookie(contactCookieName, "", -1)
