@@ -30,7 +30,7 @@ import (
 )
 
 // SchemaVersion is the version of the record layout this code writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // The plain (unsealed) bucket for non-PHI facts about the database itself.
 const metaBucket = "meta"
@@ -125,6 +125,10 @@ type Clinic struct {
 	triageFor  string
 	triageVal  *Triage
 	files      fs.FS
+
+	overdueMu sync.Mutex
+	overdue   map[string]int
+	overdueAt time.Time
 }
 
 // Init records a new database's identity: the schema version and the clinic
@@ -191,7 +195,18 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 
 // migrations[i] upgrades schema i+1 to i+2. Each runs in one transaction
 // with the version bump, so a crash leaves either the old or the new schema.
-var migrations = []func(tx store.Tx) error{}
+var migrations = []func(tx store.Tx) error{
+	// 1 -> 2: queue counts kept beside the items.
+	func(tx store.Tx) error {
+		return tx.Each(bucketItemMeta, "", func(_ string, v []byte) error {
+			var m ItemMeta
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			return tally(tx, m, +1)
+		})
+	},
+}
 
 func (c *Clinic) migrate(ctx context.Context, from int) error {
 	for v := from; v < SchemaVersion; v++ {

@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sort"
@@ -424,8 +425,9 @@ type QueueCount struct {
 	Overdue int   `json:"overdue"`
 }
 
-// QueueCounts counts open items per queue the caller may see, from the
-// plain index only.
+// QueueCounts gives each queue the caller may see its open, new and urgent
+// counts (kept up to date with every change) and its overdue count (from
+// the overdue ticker, at most a minute old).
 func (c *Clinic) QueueCounts(ctx context.Context, a Actor) ([]QueueCount, error) {
 	if a.Kind != "staff" {
 		return nil, ErrForbidden
@@ -434,42 +436,45 @@ func (c *Clinic) QueueCounts(ctx context.Context, a Actor) ([]QueueCount, error)
 	if err != nil {
 		return nil, err
 	}
-	now := c.now()
+	overdue := c.overdueCounts(ctx)
 	var out []QueueCount
 	err = c.st.View(ctx, func(tx store.Tx) error {
 		for _, q := range settings.QueuesFor(a.Role) {
-			qc := QueueCount{Queue: q}
-			err := tx.Scan(ixQueue, store.Range{Prefix: append([]byte(q.ID), 0, 0)}, func(k []byte, id string) error {
-				qc.Open++
-				p := len(q.ID) + 2
-				if k[p] == 0 {
-					qc.Urgent++
+			var t queueTally
+			if b, err := tx.Get(bucketQueueCounts, q.ID); err == nil {
+				json.Unmarshal(b, &t)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			out = append(out, QueueCount{Queue: q, Open: t.Open, New: t.New, Urgent: t.Urgent, Overdue: overdue[q.ID]})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// overdueCounts returns the per-queue overdue counts, counting afresh when
+// the last count is more than a minute old.
+func (c *Clinic) overdueCounts(ctx context.Context) map[string]int {
+	c.overdueMu.Lock()
+	defer c.overdueMu.Unlock()
+	now := c.now()
+	if c.overdueAt.IsZero() || now.Sub(c.overdueAt) >= time.Minute || now.Before(c.overdueAt) {
+		counts := map[string]int{}
+		c.st.View(ctx, func(tx store.Tx) error {
+			return tx.Scan(ixOpenDue, store.Range{}, func(k []byte, id string) error {
+				if due := time.UnixMilli(int64(beUint(k[:8]))); !now.After(due) {
+					return store.ErrStop
 				}
-				due := time.UnixMilli(int64(beUint(k[p+1 : p+9])))
-				if now.After(due) {
-					qc.Overdue++
+				if m, err := getMetaRec(tx, id); err == nil {
+					counts[m.Queue]++
 				}
 				return nil
 			})
-			if err != nil {
-				return err
-			}
-			out = append(out, qc)
-		}
-		return tx.Scan(ixStatus, store.Range{Prefix: append([]byte(StatusNew), 0)}, func(_ []byte, id string) error {
-			m, err := getMetaRec(tx, id)
-			if err != nil {
-				return err
-			}
-			for i := range out {
-				if out[i].Queue.ID == m.Queue {
-					out[i].New++
-				}
-			}
-			return nil
 		})
-	})
-	return out, err
+		c.overdue, c.overdueAt = counts, now
+	}
+	return c.overdue
 }
 
 func beUint(b []byte) uint64 {

@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -383,4 +384,74 @@ func TestTemplatesChartAndContactLink(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("verify after linking: %v", rep.Problems)
 	}
+}
+
+// TestQueueCountsStayExact: the kept counts always equal a recount from
+// the items, through creates, status changes and reassignment, and the
+// schema migration rebuilds them for an older database.
+func TestQueueCountsStayExact(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	recount := func() map[string]queueTally {
+		m := map[string]queueTally{}
+		ic.st.View(ctx, func(tx store.Tx) error {
+			return tx.Each(bucketItemMeta, "", func(_ string, v []byte) error {
+				var im ItemMeta
+				json.Unmarshal(v, &im)
+				if im.Status != StatusClosed {
+					q := m[im.Queue]
+					q.Open++
+					if im.Status == StatusNew {
+						q.New++
+					}
+					if im.Priority == PriorityUrgent {
+						q.Urgent++
+					}
+					m[im.Queue] = q
+				}
+				return nil
+			})
+		})
+		return m
+	}
+	check := func(when string) {
+		t.Helper()
+		want := recount()
+		got, err := ic.c.QueueCounts(ctx, ic.owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range got {
+			w := want[g.Queue.ID]
+			if g.Open != w.Open || g.New != w.New || g.Urgent != w.Urgent {
+				t.Fatalf("%s: queue %s counts %+v, recount %+v", when, g.Queue.ID, g, w)
+			}
+		}
+	}
+	var ids []string
+	for i, body := range []string{"Refill please", "I have chest pain", "Billing question", "Another question"} {
+		ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: body + strings.Repeat("!", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ack.Item.ID)
+	}
+	check("after creating")
+	ic.c.GetItem(ctx, ic.front, ids[0])
+	ic.c.Assign(ctx, ic.owner, ids[2], ic.front.ID)
+	ic.c.SetStatus(ctx, ic.owner, ids[3], StatusClosed, "", "")
+	ic.c.AddMessage(ctx, ic.patA, ids[3], "Reopening", false)
+	ic.c.SetStatus(ctx, ic.clin, ids[1], StatusWaiting, "", "")
+	check("after working them")
+	// An older database: no counts, schema 1. Opening migrates.
+	ic.st.Update(ctx, func(tx store.Tx) error {
+		tx.Each(bucketQueueCounts, "", func(id string, _ []byte) error { return tx.Delete(bucketQueueCounts, id) })
+		return tx.Put(metaBucket, "schema", []byte("1"))
+	})
+	c2, err := Open(ctx, Deps{Store: ic.st, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files, Argon2: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic.c = c2
+	check("after migrating")
 }

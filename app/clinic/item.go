@@ -164,7 +164,41 @@ func (m ItemMeta) indexKeys() map[string][]byte {
 	return k
 }
 
-// putMeta stores meta and moves its index entries from old (nil when new).
+// bucketQueueCounts keeps each queue's open, new and urgent counts (plain
+// numbers), updated in the same transaction as every item change, so an
+// inbox refresh never counts by walking the items.
+const bucketQueueCounts = "qcounts"
+
+type queueTally struct {
+	Open   int `json:"open"`
+	New    int `json:"new"`
+	Urgent int `json:"urgent"`
+}
+
+// tally adds (sign +1) or removes (-1) an item's contribution.
+func tally(tx store.Tx, m ItemMeta, sign int) error {
+	if m.Status == StatusClosed {
+		return nil
+	}
+	var t queueTally
+	if b, err := tx.Get(bucketQueueCounts, m.Queue); err == nil {
+		json.Unmarshal(b, &t)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	t.Open += sign
+	if m.Status == StatusNew {
+		t.New += sign
+	}
+	if m.Priority == PriorityUrgent {
+		t.Urgent += sign
+	}
+	b, _ := json.Marshal(t)
+	return tx.Put(bucketQueueCounts, m.Queue, b)
+}
+
+// putMeta stores meta and moves its index entries and queue counts from old
+// (nil when new).
 func putMeta(tx store.Tx, old *ItemMeta, m ItemMeta) error {
 	if old != nil {
 		for ix, k := range old.indexKeys() {
@@ -172,6 +206,12 @@ func putMeta(tx store.Tx, old *ItemMeta, m ItemMeta) error {
 				return err
 			}
 		}
+		if err := tally(tx, *old, -1); err != nil {
+			return err
+		}
+	}
+	if err := tally(tx, m, +1); err != nil {
+		return err
 	}
 	b, _ := json.Marshal(m)
 	if err := tx.Put(bucketItemMeta, m.ID, b); err != nil {
