@@ -30,7 +30,7 @@ import (
 )
 
 // SchemaVersion is the version of the record layout this code writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // The plain (unsealed) bucket for non-PHI facts about the database itself.
 const metaBucket = "meta"
@@ -204,6 +204,28 @@ var migrations = []func(tx store.Tx) error{
 				return err
 			}
 			return tally(tx, m, +1)
+		})
+	},
+	// 2 -> 3: the open-by-due index carries the queue.
+	func(tx store.Tx) error {
+		var old [][]byte
+		if err := tx.Scan(ixOpenDue, store.Range{}, func(k []byte, _ string) error { old = append(old, k); return nil }); err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := tx.DeleteIndex(ixOpenDue, k); err != nil {
+				return err
+			}
+		}
+		return tx.Each(bucketItemMeta, "", func(id string, v []byte) error {
+			var m ItemMeta
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			if k, ok := m.indexKeys()[ixOpenDue]; ok {
+				return tx.SetIndex(ixOpenDue, k, id)
+			}
+			return nil
 		})
 	},
 }

@@ -1,6 +1,7 @@
 package clinic
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -466,8 +467,8 @@ func (c *Clinic) overdueCounts(ctx context.Context) map[string]int {
 				if due := time.UnixMilli(int64(beUint(k[:8]))); !now.After(due) {
 					return store.ErrStop
 				}
-				if m, err := getMetaRec(tx, id); err == nil {
-					counts[m.Queue]++
+				if q, _, ok := bytes.Cut(k[8:], []byte{0}); ok {
+					counts[string(q)]++
 				}
 				return nil
 			})

@@ -159,7 +159,9 @@ func (m ItemMeta) indexKeys() map[string][]byte {
 		ixOwner:  cat([]byte(m.owner()), []byte{0}, be64(m.Created), id),
 	}
 	if m.Status != StatusClosed {
-		k[ixOpenDue] = cat(be64(m.Due), id)
+		// due first (the ticker walks it in time order), then the queue, so
+		// overdue counts per queue need no record reads.
+		k[ixOpenDue] = cat(be64(m.Due), []byte(m.Queue), []byte{0}, id)
 	}
 	return k
 }
