@@ -209,7 +209,7 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 	if err := in.check(c.now()); err != nil {
 		return Patient{}, err
 	}
-	p := Patient{ID: newID(), Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang, Created: c.now().UTC()}
+	p := Patient{ID: newTimeID(), Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang, Created: c.now().UTC()}
 	toks, err := c.patientTokens(p)
 	if err != nil {
 		return Patient{}, err

@@ -45,11 +45,26 @@ func (t *tx) writeBucket(prefix, name string) (*bbolt.Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b := t.btx.Bucket(bn); b != nil {
-		return b, nil
+	b := t.btx.Bucket(bn)
+	if b == nil {
+		if b, err = t.btx.CreateBucketIfNotExists(bn); err != nil {
+			return nil, err
+		}
 	}
-	return t.btx.CreateBucketIfNotExists(bn)
+	if prefix == recPrefix {
+		// Records are written in id order (time-ordered ids, sequence
+		// numbers), so pages can be filled before they split; bbolt's default
+		// of one half would leave every page half empty. Index keys arrive
+		// in any order and keep the default.
+		b.FillPercent = recordFillPercent
+	}
+	return b, nil
 }
+
+const (
+	recPrefix         = "rec:"
+	recordFillPercent = 0.95
+)
 
 // get returns the value stored exactly under key, ok=false if there is none.
 // bbolt can hand back a nil slice for an empty value, so presence is decided
