@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"hearth/app/store"
@@ -48,11 +49,20 @@ func DefaultSettings() Settings {
 
 // Location is the clinic's time zone (UTC when unknown).
 func (s Settings) Location() *time.Location {
-	if loc, err := time.LoadLocation(s.TimeZone); err == nil {
-		return loc
+	if loc, ok := locations.Load(s.TimeZone); ok {
+		return loc.(*time.Location)
 	}
-	return time.UTC
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(s.TimeZone, loc)
+	return loc
 }
+
+// locations memoises time.LoadLocation, which reads the zone database from
+// disk on every call; a *time.Location never changes once loaded.
+var locations sync.Map
 
 func (s *Settings) normalize() error {
 	s.ClinicName = strings.TrimSpace(s.ClinicName)

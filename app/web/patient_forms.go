@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 
@@ -59,12 +60,13 @@ func (f *field) Described() string {
 // formView is a form's data: where it posts, its hidden inputs, its fields
 // and the errors summary.
 type formView struct {
-	Action  string
-	Hidden  []hiddenInput
-	Fields  []*field
-	Submit  string
-	Errors  []*field
-	General string // an error that belongs to no one field
+	Action    string
+	Multipart bool // carries a file input
+	Hidden    []hiddenInput
+	Fields    []*field
+	Submit    string
+	Errors    []*field
+	General   string // an error that belongs to no one field
 }
 
 type hiddenInput struct{ Name, Value string }
@@ -114,6 +116,38 @@ func (pc *pctx) text(name, label string, required bool) *field {
 		f.Optional = pc.T("form.optional")
 	}
 	return f
+}
+
+// files is the optional photos-and-PDFs input.
+func (pc *pctx) files() *field {
+	return &field{Name: "files", Kind: "file", Label: pc.T("form.files"), Hint: pc.T("form.files.hint"), Optional: pc.T("form.optional")}
+}
+
+// uploads reads the files attached to a multipart form (none for a plain one).
+func (pc *pctx) uploads() ([]clinic.Upload, error) {
+	if pc.r.MultipartForm == nil || pc.r.MultipartForm.File == nil {
+		return nil, nil
+	}
+	var out []clinic.Upload
+	for _, fh := range pc.r.MultipartForm.File["files"] {
+		if fh.Size == 0 && fh.Filename == "" {
+			continue // an empty file input
+		}
+		if len(out) == clinic.MaxAttachments || fh.Size > clinic.MaxAttachmentSize {
+			return nil, &clinic.InputError{Field: "files", Msg: "too many or too large"}
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(f, clinic.MaxAttachmentSize+1))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, clinic.Upload{Name: fh.Filename, Data: b})
+	}
+	return out, nil
 }
 
 func (pc *pctx) area(name, label string, required bool) *field {

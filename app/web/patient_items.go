@@ -119,7 +119,8 @@ func (pc *pctx) newPage(typ string) newPage {
 		phone = pc.sess.contact.Phone
 	}
 	np := newPage{Type: typ, Heading: pc.T("new.title." + typ), Lead: pc.T("new.lead." + typ),
-		Form: &formView{Action: "/new", Submit: pc.T("form.send"), Hidden: []hiddenInput{{"type", typ}}, Fields: pc.itemFields(typ, true, phone)}}
+		Form: &formView{Action: "/new", Submit: pc.T("form.send"), Hidden: []hiddenInput{{"type", typ}}, Multipart: true,
+			Fields: append(pc.itemFields(typ, true, phone), pc.files())}}
 	if due, _, err := pc.s.c.ExpectedReply(pc.r.Context(), typ, false); err == nil {
 		np.Expect = pc.T("new.expect", "time", pc.tr.When(due))
 	}
@@ -168,19 +169,27 @@ func (s *Server) pageSend(pc *pctx) error {
 	if !pc.signedIn() {
 		return s.keptText(pc, typ)
 	}
-	np := pc.newPage(typ)
+	// The page is built only when it is shown again (an error or the limit):
+	// a request that goes through costs just the item.
 	if !pc.writeAllowed("pitems", itemsPerPatient) {
+		np := pc.newPage(typ)
 		np.Form.General = pc.T("err.toomany.writes")
 		return pc.render(http.StatusTooManyRequests, "p_new.html", np.Heading, np)
 	}
-	ack, err := s.c.CreateItem(pc.r.Context(), pc.actor(), pc.itemInput(typ, np.Form.Fields))
+	in := pc.itemInput(typ, pc.itemFields(typ, true, ""))
+	files, err := pc.uploads()
+	if err == nil {
+		in.Files = files
+		var ack clinic.Ack
+		if ack, err = s.c.CreateItem(pc.r.Context(), pc.actor(), in); err == nil {
+			return pc.redirect("/t/" + ack.Item.ID + "?sent=1")
+		}
+	}
+	np := pc.newPage(typ)
 	if pc.inputError(np.Form, err) {
 		return pc.render(http.StatusBadRequest, "p_new.html", np.Heading, np)
 	}
-	if err != nil {
-		return err
-	}
-	return pc.redirect("/t/" + ack.Item.ID + "?sent=1")
+	return err
 }
 
 type detail struct{ Label, Value string }
@@ -188,7 +197,10 @@ type detail struct{ Label, Value string }
 type msgView struct {
 	Kind, Who, When, ISO, Body, ID string
 	Mine                           bool
+	Files                          []fileLink
 }
+
+type fileLink struct{ Name, URL string }
 
 type threadPage struct {
 	ID, Title, Type, Sent, ISO, Status, Class string
@@ -228,6 +240,9 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 	caregivers := s.caregiverNames(pc)
 	for _, m := range msgs {
 		mv := msgView{Kind: m.Kind, When: pc.tr.Stamp(m.At), ISO: pc.tr.ISO(m.At), Body: m.Body, ID: "m-" + m.ID[strings.LastIndexByte(m.ID, ':')+1:]}
+		for _, f := range m.Files {
+			mv.Files = append(mv.Files, fileLink{Name: f.Name, URL: "/f/" + f.ID})
+		}
 		switch m.Kind {
 		case clinic.KindPatient:
 			switch {
@@ -510,4 +525,14 @@ func (s *Server) pageRevoke(pc *pctx) error {
 		return pc.redirect("/?signedout=1")
 	}
 	return pc.redirect("/me/access?revoked=1")
+}
+
+// pageFile sends one of the caller's own attachments, as a download.
+func (s *Server) pageFile(pc *pctx) error {
+	a, data, err := s.c.File(pc.r.Context(), pc.actor(), pc.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	serveFile(pc.w, a, data, false)
+	return nil
 }

@@ -1,7 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/png"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -296,7 +300,7 @@ func TestPatientComposeEachType(t *testing.T) {
 			for k := range c.fields {
 				mustContain(t, "compose", page.body, `name="`+k+`"`)
 			}
-			mustNotContain(t, "compose", page.body, `type="file"`)
+			mustContain(t, "compose", page.body, `type="file"`, `enctype="multipart/form-data"`)
 			id, ack := u.send(c.typ, c.fields)
 			var item struct {
 				Item clinic.Item `json:"item"`
@@ -819,5 +823,40 @@ func TestPatientDateWords(t *testing.T) {
 	}
 	if l := cat.fromAcceptLanguage("fr-CA, es;q=0.8, en;q=0.9"); l != "en" {
 		t.Errorf("Accept-Language pick: %q", l)
+	}
+}
+
+func TestPatientAttachment(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	u, _ := e.patient(owner, "Rosa Delgado", "1961-03-14")
+	other, _ := e.patient(owner, "Bo Example", "1980-01-01")
+	page := u.get("/new?type=message")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, vs := range hiddenInputs(page.body) {
+		mw.WriteField(k, vs[0])
+	}
+	mw.WriteField("body", "Here is the rash")
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	fw, _ := mw.CreateFormFile("files", "rash photo.png")
+	png.Encode(fw, img)
+	mw.Close()
+	r := u.req("POST", "/new", body.String(), "Content-Type", mw.FormDataContentType(), "Origin", e.srv.URL)
+	loc := location(t, r, "/t/")
+	thread := u.get(loc)
+	m := regexp.MustCompile(`href="(/f/[0-9a-f-]{36})"`).FindStringSubmatch(thread.body)
+	if m == nil {
+		t.Fatalf("no attachment link on the thread:\n%.800s", thread.body)
+	}
+	f := u.get(m[1])
+	if f.code != 200 || f.h.Get("Content-Type") != "image/png" || !strings.HasPrefix(f.h.Get("Content-Disposition"), "attachment") || f.h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("download: %d %v", f.code, f.h)
+	}
+	if r := other.get(m[1]); r.code != 404 || strings.Contains(r.body, "rash") {
+		t.Fatalf("another patient fetched the file: %d", r.code)
+	}
+	if r := owner.req("GET", "/api/v1"+strings.Replace(m[1], "/f/", "/files/", 1), nil); r.code != 200 {
+		t.Fatalf("staff download: %d", r.code)
 	}
 }

@@ -137,6 +137,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/new", patientAny, s.pp(s.pageCompose)},
 		{"POST", "/new", patientAny, s.pp(s.pageSend)},
 		{"GET", "/t/{id}", patientAny, s.pp(s.pageThread)},
+		{"GET", "/f/{id}", patientAny, s.pp(s.pageFile)},
 		{"POST", "/t/{id}/reply", patientAny, s.pp(s.pageReply)},
 		{"POST", "/t/{id}/callback", patientAny, s.pp(s.pageCallback)},
 		{"POST", "/t/{id}/feedback", patientAny, s.pp(s.pageFeedback)},
@@ -178,7 +179,12 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
+// maxBody is 1 MB for everything but a patient's compose form, which may
+// carry three 10 MB attachments.
 func maxBody(r *http.Request) int64 {
+	if r.Method == "POST" && r.URL.Path == "/new" {
+		return 3*clinic.MaxAttachmentSize + 1<<20
+	}
 	return 1 << 20
 }
 
