@@ -41,7 +41,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	if env.Getenv("GOMEMLIMIT") == "" {
 		// Opening a record leaves ~100 KB of garbage; a soft limit keeps the
 		// heap collected well before an old office PC feels it.
-		debug.SetMemoryLimit(160 << 20)
+		debug.SetMemoryLimit(200 << 20)
 	}
 	hub := realtime.NewHub(log)
 	var n *node

@@ -163,7 +163,7 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	}
 	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, argon: d.Argon2,
 		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{},
-		items: newLRU[Item](20_000), patients: newLRU[Patient](50_000), devices: newLRU[Device](10_000), files: d.Files}
+		items: newLRU[Item](5_000), patients: newLRU[Patient](10_000), devices: newLRU[Device](50_000), files: d.Files}
 	var rec, schema []byte
 	err := d.Store.View(ctx, func(tx store.Tx) error {
 		var err error

@@ -90,7 +90,8 @@ func (s *Server) resolvePatient(r *http.Request) patientSession {
 // (see pp) sends them to sign in, or, for a form posted after the device
 // expired mid-typing, shows what they typed so it is not lost.
 func (s *Server) authPatient(r *http.Request, rt route, rc *reqCtx) error {
-	rc.actor = s.resolvePatient(r).actor
+	ps := s.resolvePatient(r)
+	rc.actor, rc.patient = ps.actor, &ps
 	return nil
 }
 
@@ -103,6 +104,7 @@ type pctx struct {
 	tr    *tr
 	st    clinic.Settings
 	sess  patientSession
+	known *patientSession
 	pat   *clinic.Patient // the patient whose record this is (patient or caregiver)
 	csrf  string
 	note  string // a status line shown at the top of the page (a translation key)
@@ -120,7 +122,7 @@ func (s *Server) pp(h patientHandler) handler {
 		if catErr != nil {
 			return catErr
 		}
-		pc := &pctx{s: s, w: w, r: r, cat: cat}
+		pc := &pctx{s: s, w: w, r: r, cat: cat, known: rc.patient}
 		if err := pc.start(); err != nil {
 			return pc.fail(err)
 		}
@@ -140,7 +142,11 @@ func (pc *pctx) start() error {
 		return err
 	}
 	pc.st = st
-	pc.sess = pc.s.resolvePatient(pc.r)
+	if pc.known != nil {
+		pc.sess = *pc.known // already resolved by the route's access check
+	} else {
+		pc.sess = pc.s.resolvePatient(pc.r)
+	}
 	saved := ""
 	if pc.sess.actor.Kind == "patient" || pc.sess.actor.Kind == "caregiver" {
 		if p, err := pc.s.c.PatientOf(ctx, pc.sess.actor); err == nil {

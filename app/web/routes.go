@@ -52,6 +52,7 @@ type reqCtx struct {
 	session *clinic.Session
 	token   string
 	actor   clinic.Actor
+	patient *patientSession // set by the patient access check
 }
 
 // routeTable is every route Hearth serves. Browser pages and the JSON API
