@@ -78,6 +78,7 @@ type mePage struct {
 	Caregiver string
 	Types     []typeLink
 	Items     []itemRow
+	Appts     []apptCard
 	Access    bool
 }
 
@@ -102,6 +103,7 @@ func (s *Server) pageHome(pc *pctx) error {
 	for _, it := range items {
 		mp.Items = append(mp.Items, pc.itemRow(it))
 	}
+	mp.Appts = pc.apptCards()
 	return pc.render(http.StatusOK, "p_me.html", pc.T("me.title"), mp)
 }
 

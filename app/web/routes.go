@@ -115,6 +115,8 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/api/v1/devices/{id}", anyStaff, s.handleDeviceRevoke},
 		{"POST", "/api/v1/contacts/{id}/link", anyStaff, s.handleContactLink},
 		{"GET", "/api/v1/files/{id}", anyStaff, s.handleFileGet},
+		{"POST", "/api/v1/appointments", anyStaff, s.handleApptCreate},
+		{"GET", "/api/v1/appointments", anyStaff, s.handleApptList},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
 
@@ -139,6 +141,8 @@ func (s *Server) routeTable() []route {
 		{"POST", "/new", patientAny, s.pp(s.pageSend)},
 		{"GET", "/t/{id}", patientAny, s.pp(s.pageThread)},
 		{"GET", "/f/{id}", patientAny, s.pp(s.pageFile)},
+		{"POST", "/a/{id}", patientAny, s.pp(s.pageApptAnswer)},
+		{"GET", "/a/{file}", patientAny, s.pp(s.pageApptICS)},
 		{"POST", "/t/{id}/reply", patientAny, s.pp(s.pageReply)},
 		{"POST", "/t/{id}/callback", patientAny, s.pp(s.pageCallback)},
 		{"POST", "/t/{id}/feedback", patientAny, s.pp(s.pageFeedback)},

@@ -1,0 +1,140 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"hearth/app/clinic"
+)
+
+// Staff: book and list appointments (the contract's shape).
+
+func (s *Server) handleApptCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		PatientID  string `json:"patient_id"`
+		StartsAt   string `json:"starts_at"`
+		Minutes    int    `json:"minutes"`
+		Provider   string `json:"provider"`
+		Location   string `json:"location"`
+		Reason     string `json:"reason"`
+		ExternalID string `json:"external_id"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339, in.StartsAt)
+	if err != nil {
+		return &apiError{http.StatusBadRequest, "invalid", "starts_at must be a date and time like 2026-12-01T09:30:00-05:00.", "starts_at"}
+	}
+	ap, created, err := s.c.CreateAppointment(r.Context(), rc.actor, clinic.ApptInput{PatientID: in.PatientID, StartsAt: t, Minutes: in.Minutes,
+		Provider: in.Provider, Location: in.Location, Reason: in.Reason, ExternalID: in.ExternalID})
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK // the same external id was booked before
+	}
+	writeJSON(w, status, map[string]any{"id": ap.ID, "appointment": ap})
+	return nil
+}
+
+func (s *Server) handleApptList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	q := r.URL.Query()
+	settings, _ := s.c.Settings(r.Context())
+	loc := settings.Location()
+	y, m, d := s.c.Now().In(loc).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	to := from.AddDate(0, 0, 2)
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			if t, err = time.ParseInLocation("2006-01-02", v, loc); err != nil {
+				return &apiError{http.StatusBadRequest, "bad_request", p.name + " must be a date (2026-12-01) or a date and time (RFC 3339).", p.name}
+			}
+		}
+		*p.t = t
+	}
+	rows, err := s.c.ListAppointments(r.Context(), rc.actor, from, to)
+	if err != nil {
+		return err
+	}
+	type apptJSON struct {
+		clinic.Appointment
+		Patient    string `json:"patient"`
+		PatientDOB string `json:"patient_dob"`
+		Phone      string `json:"phone"`
+		HasChannel bool   `json:"has_channel"`
+	}
+	out := make([]apptJSON, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, apptJSON{r.Appointment, r.PatientName, r.PatientDOB, r.Phone, r.HasChannel})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"appointments": out})
+	return nil
+}
+
+// Patient: answer from /me, and the calendar file.
+
+func (s *Server) pageApptAnswer(pc *pctx) error {
+	if err := pc.needSignIn(); err != nil {
+		return err
+	}
+	_, err := s.c.AnswerAppointment(pc.r.Context(), pc.actor(), pc.r.PathValue("id"), pc.form("action"), pc.form("preferred"))
+	if err != nil {
+		if ie, ok := err.(*clinic.InputError); ok && ie.Field == "preferred" {
+			return pc.redirect("/me?appt=" + pc.r.PathValue("id") + "&need=preferred#appt-" + pc.r.PathValue("id"))
+		}
+		return err
+	}
+	return pc.redirect("/me?answered=" + pc.form("action") + "#appointments")
+}
+
+func (s *Server) pageApptICS(pc *pctx) error {
+	if err := pc.needSignIn(); err != nil {
+		return err
+	}
+	id, ok := strings.CutSuffix(pc.r.PathValue("file"), ".ics")
+	if !ok {
+		return errNotFound
+	}
+	ap, err := s.c.PatientAppointment(pc.r.Context(), pc.actor(), id)
+	if err != nil {
+		return err
+	}
+	h := pc.w.Header()
+	h.Set("Content-Type", "text/calendar; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="appointment.ics"`)
+	pc.w.Write([]byte(clinic.ICS(ap, pc.st.ClinicName, pc.st.Phone, s.c.Now())))
+	return nil
+}
+
+// apptCard is an appointment as /me shows it.
+type apptCard struct {
+	ID, When, ISO, Provider, Location, Reason, Status, Class string
+	Open, AskPreferred                                       bool
+}
+
+func (pc *pctx) apptCards() []apptCard {
+	aps, err := pc.s.c.PatientAppointments(pc.r.Context(), pc.actor())
+	if err != nil {
+		return nil
+	}
+	var out []apptCard
+	for _, ap := range aps {
+		c := apptCard{ID: ap.ID, When: pc.tr.When(ap.StartsAt), ISO: pc.tr.ISO(ap.StartsAt), Provider: ap.Provider, Location: ap.Location,
+			Reason: ap.Reason, Status: pc.T("appt.status." + ap.Status), Class: "st-" + ap.Status,
+			Open:         ap.Status != clinic.ApptCancelled && ap.StartsAt.After(pc.s.c.Now()),
+			AskPreferred: pc.r.URL.Query().Get("appt") == ap.ID}
+		out = append(out, c)
+	}
+	return out
+}
