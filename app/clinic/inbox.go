@@ -832,16 +832,7 @@ func (c *Clinic) PatientItems(ctx context.Context, a Actor) ([]Item, error) {
 	if owner == "" {
 		return nil, ErrNotFound
 	}
-	var metas []ItemMeta
-	err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixOwner, store.Range{Prefix: append([]byte(owner), 0), Reverse: true, Limit: 200}, func(_ []byte, id string) error {
-			m, err := getMetaRec(tx, id)
-			if err == nil {
-				metas = append(metas, m)
-			}
-			return err
-		})
-	})
+	metas, err := c.ownerMetas(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -854,6 +845,21 @@ func (c *Clinic) PatientItems(ctx context.Context, a Actor) ([]Item, error) {
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// ownerMetas lists the newest 200 items of a patient (or "contact:<id>").
+func (c *Clinic) ownerMetas(ctx context.Context, owner string) ([]ItemMeta, error) {
+	var metas []ItemMeta
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(ixOwner, store.Range{Prefix: append([]byte(owner), 0), Reverse: true, Limit: 200}, func(_ []byte, id string) error {
+			m, err := getMetaRec(tx, id)
+			if err == nil {
+				metas = append(metas, m)
+			}
+			return err
+		})
+	})
+	return metas, err
 }
 
 // PatientThread opens one of the caller's own items with its thread,

@@ -383,16 +383,7 @@ func (c *Clinic) StaffPatientItems(ctx context.Context, a Actor, patientID strin
 	if !validItemID(patientID) {
 		return nil, ErrNotFound
 	}
-	var metas []ItemMeta
-	err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixOwner, store.Range{Prefix: append([]byte(patientID), 0), Reverse: true, Limit: 200}, func(_ []byte, id string) error {
-			m, err := getMetaRec(tx, id)
-			if err == nil {
-				metas = append(metas, m)
-			}
-			return err
-		})
-	})
+	metas, err := c.ownerMetas(ctx, patientID)
 	if err != nil {
 		return nil, err
 	}

@@ -247,43 +247,26 @@ func (h *Hub) Count() int {
 	return len(h.clients)
 }
 
-// CloseStaff closes every socket of one staff member (sign-out, disable,
-// role change).
+// CloseStaff closes every socket of one staff member (disable, role change).
 func (h *Hub) CloseStaff(staffID string) {
-	h.mu.RLock()
-	var cs []*Client
-	for c := range h.clients {
-		if c.StaffID == staffID {
-			cs = append(cs, c)
-		}
-	}
-	h.mu.RUnlock()
-	for _, c := range cs {
-		h.remove(c)
-	}
+	h.closeWhere(func(c *Client) bool { return c.StaffID == staffID })
 }
 
 // CloseSession closes the sockets of one session (sign-out).
 func (h *Hub) CloseSession(sessionID string) {
-	h.mu.RLock()
-	var cs []*Client
-	for c := range h.clients {
-		if c.SessionID == sessionID {
-			cs = append(cs, c)
-		}
-	}
-	h.mu.RUnlock()
-	for _, c := range cs {
-		h.remove(c)
-	}
+	h.closeWhere(func(c *Client) bool { return c.SessionID == sessionID })
 }
 
 // CloseAll closes every socket (shutdown).
-func (h *Hub) CloseAll() {
+func (h *Hub) CloseAll() { h.closeWhere(func(*Client) bool { return true }) }
+
+func (h *Hub) closeWhere(match func(*Client) bool) {
 	h.mu.RLock()
-	cs := make([]*Client, 0, len(h.clients))
+	var cs []*Client
 	for c := range h.clients {
-		cs = append(cs, c)
+		if match(c) {
+			cs = append(cs, c)
+		}
 	}
 	h.mu.RUnlock()
 	for _, c := range cs {

@@ -58,6 +58,8 @@ func toAPIError(err error) *apiError {
 		return errTooLarge
 	case errors.Is(err, clinic.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		return errNotFound
+	case errors.Is(err, clinic.ErrBreakGlass):
+		return errBreakGlass
 	case errors.Is(err, clinic.ErrForbidden):
 		return errForbidden
 	case errors.Is(err, clinic.ErrBadCredential):

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"mime"
 	"net/http"
 	"strconv"
@@ -29,9 +28,6 @@ func serveFile(w http.ResponseWriter, a clinic.Attachment, data []byte, inline b
 
 func (s *Server) handleFileGet(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	a, data, err := s.c.File(r.Context(), rc.actor, r.PathValue("id"))
-	if errors.Is(err, clinic.ErrBreakGlass) {
-		return errBreakGlass
-	}
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -82,9 +81,6 @@ func (s *Server) handleItemList(w http.ResponseWriter, r *http.Request, rc *reqC
 
 func (s *Server) handleItemGet(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	v, err := s.c.GetItem(r.Context(), rc.actor, r.PathValue("id"))
-	if errors.Is(err, clinic.ErrBreakGlass) {
-		return errBreakGlass
-	}
 	if err != nil {
 		return err
 	}
@@ -110,9 +106,6 @@ func (s *Server) handleItemMessage(w http.ResponseWriter, r *http.Request, rc *r
 		return err
 	}
 	m, err := s.c.AddMessage(r.Context(), rc.actor, r.PathValue("id"), in.Body, in.Internal)
-	if errors.Is(err, clinic.ErrBreakGlass) {
-		return errBreakGlass
-	}
 	if err != nil {
 		return err
 	}
@@ -131,9 +124,6 @@ func (s *Server) handleItemAssign(w http.ResponseWriter, r *http.Request, rc *re
 		in.StaffID = rc.staff.ID
 	}
 	it, err := s.c.Assign(r.Context(), rc.actor, r.PathValue("id"), in.StaffID)
-	if errors.Is(err, clinic.ErrBreakGlass) {
-		return errBreakGlass
-	}
 	if err != nil {
 		return err
 	}
@@ -151,9 +141,6 @@ func (s *Server) handleItemStatus(w http.ResponseWriter, r *http.Request, rc *re
 		return err
 	}
 	it, err := s.c.SetStatus(r.Context(), rc.actor, r.PathValue("id"), in.Status, in.Outcome, in.Reason)
-	if errors.Is(err, clinic.ErrBreakGlass) {
-		return errBreakGlass
-	}
 	if err != nil {
 		return err
 	}
