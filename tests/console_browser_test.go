@@ -30,6 +30,12 @@ type browser struct {
 
 func newBrowser(t *testing.T, in *instance) *browser {
 	t.Helper()
+	return newBrowserFor(t, in, 90*time.Second)
+}
+
+// newBrowserFor is newBrowser with a longer deadline for the whole browser.
+func newBrowserFor(t *testing.T, in *instance, limit time.Duration) *browser {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("HEARTH_REQUIRE_BROWSER") == "true" {
 			t.Fatalf("HEARTH_REQUIRE_BROWSER=true but %s is missing: %v", chromiumPath, err)
@@ -37,7 +43,7 @@ func newBrowser(t *testing.T, in *instance) *browser {
 		t.Skipf("no browser at %s (install Debian's chromium, or set HEARTH_REQUIRE_BROWSER=true to fail)", chromiumPath)
 	}
 	// One deadline for the whole browser: no scenario step may hang the run.
-	root, cancelRoot := context.WithTimeout(context.Background(), 90*time.Second)
+	root, cancelRoot := context.WithTimeout(context.Background(), limit)
 	actx, cancelAlloc := chromedp.NewExecAllocator(root,
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -56,7 +62,27 @@ func newBrowser(t *testing.T, in *instance) *browser {
 	ctx, cancelTab := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelTab(); cancelAlloc(); cancelRoot() })
 	b := &browser{t: t, ctx: ctx, base: in.base()}
-	err := chromedp.Listen(ctx, func(ev any) {
+	b.listen()
+	b.do("viewport", chromedp.EmulateViewport(1280, 800))
+	return b
+}
+
+// sibling opens a tab in a new browser context of the same Chromium: its
+// own cookies and storage, like a second person's computer.
+func (b *browser) sibling() *browser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	o := &browser{t: b.t, ctx: ctx, base: b.base}
+	o.listen()
+	o.do("viewport", chromedp.EmulateViewport(1280, 800))
+	return o
+}
+
+// listen collects the tab's script errors and CSP violations.
+func (b *browser) listen() {
+	t := b.t
+	err := chromedp.Listen(b.ctx, func(ev any) {
 		var msg string
 		switch ev := ev.(type) {
 		case *runtime.EventExceptionThrown:
@@ -88,8 +114,6 @@ func newBrowser(t *testing.T, in *instance) *browser {
 	if err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	b.do("viewport", chromedp.EmulateViewport(1280, 800))
-	return b
 }
 
 // do runs steps that return nothing, within 15 s.
@@ -272,13 +296,86 @@ func TestConsoleBrowser(t *testing.T) {
 	// owner views.
 	b.do("switch user", chromedp.Click(chromedp.ID("btn-switch")), chromedp.WaitVisible(chromedp.ID("signin-email")))
 	b.check("previous person gone", `!document.getElementById('shell') && !document.body.textContent.includes('Olive') && location.hash === ''`)
-	b.signIn("frank@maple.test", "Maple-Desk-Password-7")
+	// A new account must replace the owner-chosen password before anything
+	// else: the API refuses other calls (403 setup_required) until then.
+	b.do("sign in with the owner-chosen password",
+		chromedp.WaitVisible(chromedp.ID("signin-email")),
+		chromedp.SendKeys(chromedp.ID("signin-email"), "frank@maple.test"),
+		chromedp.SendKeys(chromedp.ID("signin-password"), "Maple-Desk-Password-7"),
+		chromedp.Click(chromedp.ID("signin-submit")),
+		chromedp.WaitVisible(chromedp.ID("newpw-new")),
+	)
+	b.check("gate shows no console", `!document.getElementById('shell') && !document.getElementById('newpw-current') &&
+		document.getElementById('gate-title').textContent.includes('Choose your own password')`)
+	b.check("server holds the gate", `(async () => (await fetch('/api/v1/patients?q=Ros', {credentials: 'same-origin'})).status === 403)()`)
+	b.do("mismatched new passwords",
+		chromedp.SendKeys(chromedp.ID("newpw-new"), "Frank-Own-Secret-2026"),
+		chromedp.SendKeys(chromedp.ID("newpw-new_again"), "Frank-Own-Secret-2025"),
+		chromedp.Click(chromedp.ID("newpw-submit")),
+		chromedp.WaitVisible(chromedp.ID("newpw-new_again-err")),
+	)
+	b.do("choose own password",
+		clearField("newpw-new_again"),
+		chromedp.SendKeys(chromedp.ID("newpw-new_again"), "Frank-Own-Secret-2026"),
+		chromedp.Click(chromedp.ID("newpw-submit")),
+		chromedp.WaitVisible(chromedp.ID("nav-patients")),
+	)
 	b.until("front desk signed in", `document.getElementById('me').textContent.includes('Frank Front')`)
 	b.check("owner views absent", `!document.getElementById('nav-staff') && !document.getElementById('nav-audit') &&
-		!document.getElementById('nav-settings') && !!document.getElementById('nav-account') && location.hash === '#/patients'`)
+		!document.getElementById('nav-settings') && !!document.getElementById('nav-account') && !!document.getElementById('nav-inbox') &&
+		location.hash === '#/inbox'`)
+	if code := in.newClient().json("POST", "/api/v1/login", map[string]string{"email": "frank@maple.test", "password": "Frank-Own-Secret-2026"}, nil); code != 200 {
+		t.Errorf("sign-in with the new password: %d", code)
+	}
 
 	if errs := b.scriptErrors(); len(errs) > 0 {
 		t.Errorf("the page reported errors:\n%s", strings.Join(errs, "\n"))
 	}
 	t.Logf("browser scenario took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestConsoleSealedBrowser: the owner protects the clinic key with a
+// passphrase from Settings; after a restart, sign-in leads to the "Unlock
+// Hearth" screen, a wrong passphrase is refused, and the right one lets
+// staff sign in again.
+func TestConsoleSealedBrowser(t *testing.T) {
+	in := newClinic(t)
+	in.start()
+	b := newBrowser(t, in)
+	const passphrase = "maple syrup lantern orbit"
+	b.do("open console", chromedp.Navigate(b.base+"/staff/"))
+	b.signIn("owner@maple.test", ownerPassword)
+	b.do("settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("passphrase-passphrase")),
+		chromedp.SendKeys(chromedp.ID("passphrase-password"), ownerPassword),
+		chromedp.SendKeys(chromedp.ID("passphrase-passphrase"), "too short"),
+		chromedp.SendKeys(chromedp.ID("passphrase-passphrase_again"), "too short"),
+		chromedp.Click(chromedp.ID("passphrase-submit")),
+		chromedp.WaitVisible(chromedp.ID("passphrase-passphrase-err")),
+		clearField("passphrase-passphrase"), clearField("passphrase-passphrase_again"),
+		chromedp.SendKeys(chromedp.ID("passphrase-passphrase"), passphrase),
+		chromedp.SendKeys(chromedp.ID("passphrase-passphrase_again"), passphrase),
+		chromedp.Click(chromedp.ID("passphrase-submit")),
+	)
+	b.until("passphrase on", `(document.getElementById('passphrase-status')?.textContent || '').includes('protected by the passphrase')`)
+
+	in.stop()
+	in.start()
+	b.do("reload after restart", chromedp.Navigate(b.base+"/staff/"))
+	b.do("unlock screen", chromedp.WaitVisible(chromedp.ID("vault-passphrase")))
+	b.check("says why", `document.getElementById('vault-title').textContent === 'Hearth is locked'`)
+	b.do("wrong passphrase",
+		chromedp.SendKeys(chromedp.ID("vault-passphrase"), "not the passphrase"),
+		chromedp.Click(chromedp.ID("vault-submit")),
+		chromedp.WaitVisible(chromedp.ID("vault-passphrase-err")),
+		clearField("vault-passphrase"),
+		chromedp.SendKeys(chromedp.ID("vault-passphrase"), passphrase),
+		chromedp.Click(chromedp.ID("vault-submit")),
+		chromedp.WaitVisible(chromedp.ID("signin-email")),
+	)
+	b.check("unlocked notice", `document.body.textContent.includes('Hearth is unlocked')`)
+	b.signIn("owner@maple.test", ownerPassword)
+	b.until("inbox after unlock", `location.hash === '#/inbox' && !!document.getElementById('inbox-table')`)
+	if errs := b.scriptErrors(); len(errs) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(errs, "\n"))
+	}
 }
