@@ -3,6 +3,7 @@ package clinic
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -84,7 +85,65 @@ func (s *Settings) normalize() error {
 	if s.BackupHour < 0 || s.BackupHour > 23 {
 		return inputErr("backup_hour", "The backup hour must be between 0 and 23.")
 	}
+	if s.Hours != nil {
+		if err := s.Hours.Validate(); err != nil {
+			return err
+		}
+	}
+	for typ, m := range s.Targets {
+		if !slices.Contains(ItemTypes, typ) && typ != "other" {
+			return inputErr("targets", "Reply targets are for message, refill, appointment, callback, billing, records and other.")
+		}
+		if m < 5 || m > 14*24*60 {
+			return inputErr("targets", "A reply target is between 5 minutes and 14 days.")
+		}
+	}
+	ids := map[string]bool{}
+	for _, q := range s.Queues {
+		if q.ID == "" || !store.ValidName(q.ID) || q.Name == "" || ids[q.ID] {
+			return inputErr("queues", "Every queue needs a unique short id (a-z, 0-9, _) and a name.")
+		}
+		for _, r := range q.Roles {
+			if !ValidRole(r) {
+				return inputErr("queues", "Queue roles are owner, clinician and frontdesk.")
+			}
+		}
+		ids[q.ID] = true
+	}
+	for typ, q := range s.Routes {
+		known := ids[q]
+		if len(s.Queues) == 0 {
+			known = slices.ContainsFunc(DefaultQueues(), func(d Queue) bool { return d.ID == q })
+		}
+		if !slices.Contains(ItemTypes, typ) || !known {
+			return inputErr("routes", "Each route sends a request type to an existing queue.")
+		}
+	}
+	if s.Queues != nil && !ids[UrgentQueue] {
+		return inputErr("queues", "Keep the clinical queue: urgent requests go there.")
+	}
+	for _, t := range s.Templates {
+		if strings.TrimSpace(t.ID) == "" || strings.TrimSpace(t.Name) == "" || strings.TrimSpace(t.Body) == "" || len(t.Body) > 4000 {
+			return inputErr("templates", "Every template needs a name and a text (at most 4,000 characters).")
+		}
+	}
 	return nil
+}
+
+// Effective fills in the defaults for what the owner never set, so the
+// console shows the values in force.
+func (s Settings) Effective() Settings {
+	h := s.hours()
+	s.Hours = &h
+	if s.Targets == nil {
+		s.Targets = DefaultTargets()
+	}
+	s.Queues = s.queues()
+	if s.Routes == nil {
+		s.Routes = DefaultRoutes()
+	}
+	s.Templates = s.templates()
+	return s
 }
 
 // Settings returns the clinic's settings (the defaults before setup).
@@ -114,6 +173,13 @@ func (c *Clinic) SaveSettings(ctx context.Context, a Actor, s Settings) error {
 	}
 	if err := s.normalize(); err != nil {
 		return err
+	}
+	if _, err := LoadTriage(c.files, s.UrgentWords); err != nil && c.files != nil {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			return err
+		}
+		return inputErr("urgent_words", "Write each urgent phrase on its own line, optionally as \"category: phrase\".")
 	}
 	sealed, err := c.seal(bucketSettings, "clinic", "", s)
 	if err != nil {

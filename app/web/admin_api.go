@@ -267,7 +267,7 @@ func (s *Server) handleSettingsGet(w http.ResponseWriter, r *http.Request, rc *r
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, st.Effective())
 	return nil
 }
 

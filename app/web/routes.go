@@ -221,7 +221,9 @@ func (s *Server) authStaff(r *http.Request, rt route, rc *reqCtx) error {
 	if err != nil {
 		return errUnauthorized
 	}
-	touch := r.URL.Path != "/api/v1/ws"
+	// Neither a websocket nor a refresh the console makes by itself (a live
+	// event) is the person being active: neither keeps the session awake.
+	touch := r.URL.Path != "/api/v1/ws" && r.Header.Get("X-Hearth-Background") == ""
 	sess, st, err := s.c.SessionFor(r.Context(), ck.Value, touch)
 	if errors.Is(err, clinic.ErrSessionEnded) || errors.Is(err, clinic.ErrNotFound) {
 		return errUnauthorized

@@ -305,3 +305,44 @@ func TestAuditNewestFirst(t *testing.T) {
 		t.Fatalf("before=: %+v", older.Events)
 	}
 }
+
+func TestBackgroundRefreshDoesNotKeepTheSessionAwake(t *testing.T) {
+	e := newEnv(t)
+	u := e.owner()
+	for i := 0; i < 4; i++ {
+		e.clock.Add(5 * time.Minute)
+		if r := u.req("GET", "/api/v1/items", nil, "X-Hearth-Background", "1"); r.code != 200 && !(i == 3 && r.code == 401) {
+			t.Fatalf("background refresh %d: %d", i, r.code)
+		}
+	}
+	if r := u.req("GET", "/api/v1/staff", nil); r.code != 401 || !strings.Contains(r.body, "session_locked") {
+		t.Fatalf("20 minutes of background refreshes kept the session awake: %d %s", r.code, r.body)
+	}
+}
+
+func TestSettingsEffectiveAndValidated(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	var st struct {
+		Hours   *struct{ Weekly [7][]struct{ Open, Close string } }
+		Queues  []struct{ ID string }
+		Routes  map[string]string
+		Targets map[string]int
+	}
+	owner.req("GET", "/api/v1/settings", nil).json(t, &st)
+	if st.Hours == nil || len(st.Hours.Weekly[1]) == 0 || len(st.Queues) != 4 || st.Routes["refill"] != "refills" || st.Targets["message"] == 0 {
+		t.Fatalf("settings do not show the values in force: %+v", st)
+	}
+	for name, bad := range map[string]map[string]any{
+		"hours":       {"hours": map[string]any{"weekly": [][]map[string]string{{{"open": "17:00", "close": "09:00"}}, {}, {}, {}, {}, {}, {}}}},
+		"route":       {"routes": map[string]string{"refill": "nowhere"}},
+		"queue dup":   {"queues": []map[string]any{{"id": "clinical", "name": "A"}, {"id": "clinical", "name": "B"}}},
+		"no clinical": {"queues": []map[string]any{{"id": "frontdesk", "name": "Front"}}},
+		"target":      {"targets": map[string]int{"message": 1}},
+		"urgent word": {"urgent_words": []string{"nonsense_category: x"}},
+	} {
+		if r := owner.req("PUT", "/api/v1/settings", bad); r.code != 400 {
+			t.Errorf("%s: %d %s", name, r.code, r.body)
+		}
+	}
+}

@@ -139,6 +139,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request, rc *reqCt
 	st := rc.staff
 	writeJSON(w, http.StatusOK, map[string]any{"csrf": rc.session.CSRF, "staff": staffOut(*st), "email": st.Email, "locked": rc.session.Locked,
 		"idle_lock_minutes": settings.IdleLockMinutes, "clinic": settings.ClinicName, "has_pin": st.PINHash != "",
+		"clinic_phone": settings.Phone, "emergency_number": settings.EmergencyNumber,
 		"totp_enabled": st.TOTPEnabled, "must_change_password": st.MustChangePassword,
 		"must_enroll_totp": settings.RequireTOTP && !st.TOTPEnabled})
 	return nil

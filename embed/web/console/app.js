@@ -284,6 +284,9 @@ async function api(method, path, body, opt = {}) {
     init.body = JSON.stringify(body);
   }
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = state.csrf;
+  // A refresh the page makes by itself (a live event) is not the person
+  // being active: the server's idle lock must still run.
+  if (opt.background) headers['X-Hearth-Background'] = '1';
   let res;
   try {
     res = await fetch(path, init);
@@ -1450,7 +1453,7 @@ function viewInbox(c, ctx) {
         p.set('limit', '100');
         let r;
         try {
-          r = await api('GET', `/api/v1/items?${p}`);
+          r = await api('GET', `/api/v1/items?${p}`, undefined, { background: true });
         } catch (err) {
           if (!ctx.alive() || err.handled) return;
           if (err.code === 'forbidden' && f.queue) { f.queue = ''; again = true; continue; }
