@@ -324,7 +324,9 @@ func TestSettingsEffectiveAndValidated(t *testing.T) {
 	e := newEnv(t)
 	owner := e.owner()
 	var st struct {
-		Hours   *struct{ Weekly [7][]struct{ Open, Close string } }
+		Hours *struct {
+			Weekly [7][]struct{ Open, Close string }
+		}
 		Queues  []struct{ ID string }
 		Routes  map[string]string
 		Targets map[string]int
