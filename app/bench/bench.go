@@ -784,7 +784,11 @@ func Print(w io.Writer, r Result, asJSON bool) {
 		if !ok {
 			verdict = "MISS"
 		}
-		fmt.Fprintf(w, "%-64s %10.1f%-2s %s%9.0f%-2s  %s\n", t.name, v, t.unit, cmp, t.limit, t.unit, verdict)
+		prec := 1
+		if v < 10 {
+			prec = 2
+		}
+		fmt.Fprintf(w, "%-64s %10.*f%-2s %s%9.0f%-2s  %s\n", t.name, prec, v, t.unit, cmp, t.limit, t.unit, verdict)
 	}
 	d := r.Detail
 	fmt.Fprintf(w, "\nlatencies (ms)          p50      p95      p99        n\n")

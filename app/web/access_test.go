@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 	e.addStaff(owner, "Fran Front", "fran@maple.test", "frontdesk")
 	e.addStaff(owner, "Cal Clinician", "cal@maple.test", "clinician")
 	disabled := e.addStaff(owner, "Dee Disabled", "dee@maple.test", "frontdesk")
+	patientA, _ := e.patient(owner, "Ada Patient", "1970-06-15")
+	patientB, _ := e.patient(owner, "Bo Patient", "1980-01-01")
+	contact := e.contactUser("Cy Contact", "1990-02-03")
 	if r := owner.req("PATCH", "/api/v1/staff/"+disabled.id, map[string]any{"disabled": true}); r.code != 200 {
 		t.Fatalf("disable: %d %s", r.code, r.body)
 	}
@@ -67,6 +71,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 			u.req("POST", "/api/v1/logout", nil)
 			return u
 		}, ""},
+		{"patient A", func() *user { return patientA }, "patient"},
+		{"patient B", func() *user { return patientB }, "patient"},
+		{"unverified contact", func() *user { return contact }, "patient"},
 	}
 	for _, rt := range e.web.routes {
 		for _, p := range personas {
@@ -86,9 +93,15 @@ func TestRoleRouteMatrix(t *testing.T) {
 				if r.code != http.StatusNotFound {
 					t.Errorf("%s: %d, want 404 without the setup token", name, r.code)
 				}
+			case "patient":
+				// Signed-out visitors and staff are sent to sign in as a
+				// patient; nobody is refused outright with a 403.
+				if p.role == "patient" && (r.code == http.StatusUnauthorized || r.code == http.StatusForbidden) {
+					t.Errorf("%s: %d, want access", name, r.code)
+				}
 			case "staff":
 				switch {
-				case p.role == "":
+				case p.role == "" || p.role == "patient":
 					if r.code != http.StatusUnauthorized {
 						t.Errorf("%s: %d, want 401", name, r.code)
 					}
@@ -275,4 +288,16 @@ func TestLoginThrottle(t *testing.T) {
 	if strings.Contains(e.log.String(), "fran@maple.test") || strings.Contains(e.log.String(), "wrong-password") {
 		t.Errorf("sign-in attempts reached the log: %s", e.log.String())
 	}
+}
+
+// contactUser is a browser that wrote through the no-account form and is
+// following its conversation (an unverified contact).
+func (e *env) contactUser(name, dob string) *user {
+	e.t.Helper()
+	v := e.anon()
+	r := v.form("/contact", "/contact", url.Values{"name": {name}, "dob": {dob}, "phone": {"555-201-4455"}, "type": {"message"}, "body": {"Hello"}})
+	if r.code != 200 {
+		e.t.Fatalf("contact form: %d", r.code)
+	}
+	return v
 }
