@@ -606,9 +606,10 @@ func (d *device) send(body string) (string, error) {
 // the birth date, from many loopback addresses.
 func enrolPatients(ctx context.Context, owner *client, base string, n, par int) ([]*device, error) {
 	devs := make([]*device, n)
-	// 250 source addresses, each shared by a few dozen patients, as a
-	// neighbourhood's phones share carrier addresses.
-	transports := make([]*http.Transport, 250)
+	// 1,000 source addresses, each shared by a few patients, as phones
+	// share carrier addresses; enough that no address reaches the
+	// per-address write limit (120 per 15 minutes) during the run.
+	transports := make([]*http.Transport, 1000)
 	for i := range transports {
 		d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: srcAddr(i)}}
 		transports[i] = &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}
