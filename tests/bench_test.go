@@ -1,0 +1,36 @@
+package tests
+
+import (
+	"encoding/json"
+	"os/exec"
+	"testing"
+)
+
+// TestBenchRunsSmall runs `hearth bench` at a tiny size: every figure the
+// issue names comes back as JSON, and the run drove real traffic.
+func TestBenchRunsSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real server for about 20 seconds")
+	}
+	cmd := exec.Command(binPath, "bench", "--patients", "300", "--messages", "3000", "--staff", "20", "--writers", "4", "--ingest", "2s", "--json")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("hearth bench: %v\n%s", err, out)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	for _, k := range []string{"ingest_per_s", "alert_p99_ms", "inbox_p99_ms_warm", "inbox_p99_ms_cold", "search_p99_ms", "startup_s", "rss_mb", "bytes_per_message", "machine"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("no %q in the JSON", k)
+		}
+	}
+	if v, _ := r["ingest_per_s"].(float64); v <= 0 {
+		t.Errorf("no message was acknowledged: %v", r["ingest_per_s"])
+	}
+	d, _ := r["detail"].(map[string]any)
+	if d == nil || d["alert_missed"].(float64) != 0 || d["sockets"].(float64) != 20 {
+		t.Errorf("detail: %v", d)
+	}
+}
