@@ -94,8 +94,8 @@ func (s *Settings) normalize() error {
 		if !slices.Contains(ItemTypes, typ) && typ != "other" {
 			return inputErr("targets", "Reply targets are for message, refill, appointment, callback, billing, records and other.")
 		}
-		if m < 5 || m > 14*24*60 {
-			return inputErr("targets", "A reply target is between 5 minutes and 14 days.")
+		if m < 1 || m > 14*24*60 {
+			return inputErr("targets", "A reply target is between 1 minute and 14 days.")
 		}
 	}
 	ids := map[string]bool{}

@@ -340,7 +340,7 @@ func TestSettingsEffectiveAndValidated(t *testing.T) {
 		"route":       {"routes": map[string]string{"refill": "nowhere"}},
 		"queue dup":   {"queues": []map[string]any{{"id": "clinical", "name": "A"}, {"id": "clinical", "name": "B"}}},
 		"no clinical": {"queues": []map[string]any{{"id": "frontdesk", "name": "Front"}}},
-		"target":      {"targets": map[string]int{"message": 1}},
+		"target":      {"targets": map[string]int{"message": 0}},
 		"urgent word": {"urgent_words": []string{"nonsense_category: x"}},
 	} {
 		if r := owner.req("PUT", "/api/v1/settings", bad); r.code != 400 {
