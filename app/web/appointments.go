@@ -138,3 +138,33 @@ func (pc *pctx) apptCards() []apptCard {
 	}
 	return out
 }
+
+// handleApptImport previews or imports a practice-system export. Without a
+// mapping the remembered one is used; a successful import remembers it.
+func (s *Server) handleApptImport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		CSV     string            `json:"csv"`
+		Mapping map[string]string `json:"mapping"`
+		Commit  bool              `json:"commit"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if len(in.Mapping) == 0 {
+		in.Mapping = s.c.ImportMapping(r.Context())
+	}
+	res, err := s.c.ImportAppointments(r.Context(), rc.actor, []byte(in.CSV), in.Mapping, in.Commit)
+	if err != nil {
+		return err
+	}
+	if in.Commit && res.Bad == 0 {
+		s.c.RememberImportMapping(r.Context(), in.Mapping)
+	}
+	status := http.StatusOK
+	if in.Commit && res.Bad > 0 {
+		status = http.StatusUnprocessableEntity // nothing was imported; the rows say why
+	}
+	writeJSON(w, status, map[string]any{"columns": res.Columns, "rows": res.Rows, "imported": res.Imported, "bad": res.Bad,
+		"mapping": in.Mapping, "fields": clinic.ImportFields})
+	return nil
+}

@@ -73,3 +73,32 @@ func TestAppointmentsEndToEnd(t *testing.T) {
 		t.Fatalf("another patient's calendar file: %d", r.code)
 	}
 }
+
+func TestAppointmentImportAPI(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	e.addPatient(owner, "Ada Example", "1970-06-15")
+	file := "Appt ID,Patient,DOB,Date,Time\nX-1,Ada Example,06/15/1970," + e.clock.Now().AddDate(0, 0, 3).Format("2006-01-02") + ",10:15\n"
+	mapping := map[string]string{"external_id": "Appt ID", "patient_name": "Patient", "patient_dob": "DOB", "date": "Date", "time": "Time"}
+	var out struct {
+		Imported int
+		Rows     []struct{ Status string }
+	}
+	r := owner.req("POST", "/api/v1/appointments/import", map[string]any{"csv": file, "mapping": mapping})
+	r.json(t, &out)
+	if r.code != 200 || out.Imported != 0 || len(out.Rows) != 1 || out.Rows[0].Status != "ok" {
+		t.Fatalf("preview: %d %s", r.code, r.body)
+	}
+	r = owner.req("POST", "/api/v1/appointments/import", map[string]any{"csv": file, "mapping": mapping, "commit": true})
+	r.json(t, &out)
+	if r.code != 200 || out.Imported != 1 {
+		t.Fatalf("import: %d %s", r.code, r.body)
+	}
+	// The mapping is remembered: next time the file alone is enough.
+	file2 := "Appt ID,Patient,DOB,Date,Time\nX-2,Ada Example,06/15/1970," + e.clock.Now().AddDate(0, 0, 4).Format("2006-01-02") + ",11:00\n"
+	r = owner.req("POST", "/api/v1/appointments/import", map[string]any{"csv": file2, "commit": true})
+	r.json(t, &out)
+	if r.code != 200 || out.Imported != 1 {
+		t.Fatalf("with the remembered mapping: %d %s", r.code, r.body)
+	}
+}

@@ -117,6 +117,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/files/{id}", anyStaff, s.handleFileGet},
 		{"POST", "/api/v1/appointments", anyStaff, s.handleApptCreate},
 		{"GET", "/api/v1/appointments", anyStaff, s.handleApptList},
+		{"POST", "/api/v1/appointments/import", anyStaff, s.handleApptImport},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
 
@@ -189,6 +190,9 @@ func (s *Server) wrap(rt route) http.Handler {
 func maxBody(r *http.Request) int64 {
 	if r.Method == "POST" && r.URL.Path == "/new" {
 		return 3*clinic.MaxAttachmentSize + 1<<20
+	}
+	if r.Method == "POST" && r.URL.Path == "/api/v1/appointments/import" {
+		return 8 << 20 // a day's export of a clinic group
 	}
 	return 1 << 20
 }
