@@ -350,3 +350,32 @@ func TestPatientBrowser(t *testing.T) {
 	}
 	t.Logf("patient browser scenario took %v", time.Since(start).Round(time.Millisecond))
 }
+
+// TestUrgentWarningWhileTyping: with JavaScript on, the emergency guidance
+// appears on the no-account form as soon as the text reads like one.
+func TestUrgentWarningWhileTyping(t *testing.T) {
+	in := newClinic(t)
+	in.start()
+	p := newPatientTab(t, in)
+	p.scripts(true)
+	p.do("contact form", chromedp.Navigate(p.base+"/contact"))
+	hidden := func() bool {
+		v, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`document.getElementById('urgent-live').hidden`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if !hidden() {
+		t.Fatal("the emergency box shows before anything was typed")
+	}
+	p.do("type", chromedp.SendKeys(chromedp.ID("body"), "Since this morning I have crushing chest pain"))
+	deadline := time.Now().Add(5 * time.Second)
+	for hidden() {
+		if time.Now().After(deadline) {
+			t.Fatal("typing urgent words did not show the emergency guidance")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.sees("guidance", "can be an emergency", "Call 911")
+}

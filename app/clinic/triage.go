@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"bufio"
+	"context"
 	"bytes"
 	"fmt"
 	"io/fs"
@@ -272,4 +273,28 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// Phrases returns every phrase in its matching form (folded, with a space
+// at each end), for the patient page's warning while typing. They are the
+// clinic's word lists, not PHI.
+func (t *Triage) Phrases() []string {
+	if t == nil {
+		return nil
+	}
+	out := make([]string, 0, len(t.phrases))
+	for _, p := range t.phrases {
+		out = append(out, p.text)
+	}
+	return out
+}
+
+// UrgentPhrases are the urgent-word lists now in force (built-in and the
+// owner's), for the warning patients see while they type.
+func (c *Clinic) UrgentPhrases(ctx context.Context) []string {
+	s, err := c.Settings(ctx)
+	if err != nil {
+		return nil
+	}
+	return c.triage(s).Phrases()
 }

@@ -538,3 +538,12 @@ func (s *Server) pageFile(pc *pctx) error {
 	serveFile(pc.w, a, data, false)
 	return nil
 }
+
+// pageUrgentWords serves the urgent-word lists (in their folded matching
+// form) so the compose page can show emergency guidance while the patient
+// types. Without JavaScript the guidance shows after sending instead.
+func (s *Server) handleUrgentWords(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	writeJSONCached(w, map[string]any{"phrases": s.c.UrgentPhrases(r.Context())})
+	return nil
+}

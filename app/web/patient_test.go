@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -859,4 +860,19 @@ func TestPatientAttachment(t *testing.T) {
 	if r := owner.req("GET", "/api/v1"+strings.Replace(m[1], "/f/", "/files/", 1), nil); r.code != 200 {
 		t.Fatalf("staff download: %d", r.code)
 	}
+}
+
+func TestUrgentWordsWhileTyping(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	u, _ := e.patient(owner, "Rosa Delgado", "1961-03-14")
+	r := u.get("/urgent-words.json")
+	var out struct{ Phrases []string }
+	r.json(t, &out)
+	if r.code != 200 || !slices.Contains(out.Phrases, " chest pain ") || !slices.Contains(out.Phrases, " no puedo respirar ") {
+		t.Fatalf("urgent words: %d %d phrases", r.code, len(out.Phrases))
+	}
+	page := u.get("/new?type=message")
+	mustContain(t, "compose", page.body, `id="urgent-live" role="alert" hidden`)
+	mustContain(t, "contact", e.anon().get("/contact").body, `id="urgent-live"`)
 }

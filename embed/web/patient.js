@@ -18,3 +18,30 @@ addEventListener('pageshow', () => {
     f.querySelectorAll('button').forEach((b) => b.removeAttribute('aria-disabled'));
   });
 });
+
+// Urgent wording, while typing: the same lists the clinic uses show the
+// emergency guidance before the message is sent. (Without JavaScript it
+// shows on the acknowledgement instead.)
+(() => {
+  const box = document.getElementById('urgent-live');
+  if (!box) return;
+  const fields = Array.from(document.querySelectorAll('form textarea, form input[type="text"]'));
+  if (!fields.length) return;
+  let phrases = null;
+  fetch('/urgent-words.json', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((d) => { phrases = d && Array.isArray(d.phrases) ? d.phrases : null; check(); })
+    .catch(() => {});
+  // The same folding the server does: accents off, lower case,
+  // apostrophes dropped, everything else that is not a letter or digit a space.
+  const fold = (s) => ' ' + s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+    .replace(/['`\u2018\u2019\u201B\u02BC\u02B9\u00B4\u2032\uFF07]/g, '')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ').trim() + ' ';
+  let timer = 0;
+  function check() {
+    if (!phrases) return;
+    const text = fold(fields.map((f) => f.value).join(' \n '));
+    box.hidden = !phrases.some((p) => text.includes(p));
+  }
+  fields.forEach((f) => f.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(check, 250); }));
+})();
