@@ -2,8 +2,8 @@ package clinic
 
 import (
 	"bufio"
-	"context"
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
