@@ -269,6 +269,8 @@ class ApiError extends Error {
     this.status = status;
     this.code = (body && body.code) || `http_${status}`;
     this.field = (body && body.field) || '';
+    // body: the whole answer (an import refused with 422 lists its rows).
+    this.body = body || null;
     // handled: the console already acted on it (lock screen, sign-in).
     this.handled = false;
   }
@@ -1265,6 +1267,7 @@ function showShortcuts(list) {
 
 const views = {
   inbox: { label: 'Inbox', icon: 'inbox', render: viewInbox },
+  appointments: { label: 'Appointments', icon: 'appointment', render: viewBoard },
   sweep: { label: 'End of day', icon: 'clock', render: viewSweep },
   workload: { label: 'Workload', icon: 'chart', render: viewWorkload },
   patients: { label: 'Patients', icon: 'users', render: viewPatients },
@@ -2226,6 +2229,503 @@ function viewItem(c, ctx, id) {
 
 function initials(name) {
   return (name || '?').split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join('');
+}
+
+// --- Appointments: the front-desk board, booking, and the practice-system
+// import. Live events carry no PHI: the board fetches again on each.
+
+const apptStatus = {
+  confirmed: { text: 'Confirmed', cls: 'st-confirmed' },
+  scheduled: { text: 'Not confirmed yet', cls: 'st-scheduled' },
+  cancelled: { text: 'Cancelled', cls: 'st-cancelled' },
+  reschedule_requested: { text: 'Asked for another time', cls: 'st-reschedule' },
+};
+const importFieldInfo = {
+  external_id: ['Appointment id', true], patient_name: ['Patient name', true], patient_dob: ['Birth date', true],
+  date: ['Date', true], time: ['Time', false], minutes: ['Length (minutes)', false], provider: ['Provider', false],
+  location: ['Location', false], reason: ['Reason', false],
+};
+const importGuesses = {
+  external_id: ['id', 'appointmentid', 'apptid', 'externalid', 'visitid', 'encounterid', 'appointmentno', 'apptno', 'bookingid'],
+  patient_name: ['patient', 'patientname', 'name', 'fullname', 'patientfullname'],
+  patient_dob: ['dob', 'birthdate', 'dateofbirth', 'patientdob', 'birthday', 'born'],
+  date: ['date', 'appointmentdate', 'apptdate', 'visitdate', 'day', 'startdate'],
+  time: ['time', 'starttime', 'appointmenttime', 'appttime', 'start'],
+  minutes: ['minutes', 'length', 'duration', 'mins', 'durationmin', 'durationminutes', 'lengthmin'],
+  provider: ['provider', 'doctor', 'clinician', 'physician', 'resource', 'seenby'],
+  location: ['location', 'room', 'site', 'office', 'place'],
+  reason: ['reason', 'visitreason', 'visittype', 'appointmenttype', 'type', 'purpose'],
+};
+const importRowNames = { ok: 'Ready', duplicate: 'Already imported', unmatched: 'To resolve', error: 'Error' };
+
+const dayKey = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+const weekdayFormat = new Intl.DateTimeFormat('en-US', { weekday: 'long', month: 'short', day: 'numeric' });
+
+// rfc3339Local turns a datetime-local value into RFC 3339 with this
+// computer's offset at that moment ("2026-12-01T09:30" -> "...-06:00").
+function rfc3339Local(v) {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?/.exec(v || '');
+  if (!m) return '';
+  const d = new Date(`${m[1]}T${m[2]}${m[3] || ':00'}`);
+  if (Number.isNaN(d.getTime())) return '';
+  const off = -d.getTimezoneOffset();
+  const a = Math.abs(off);
+  return `${m[1]}T${m[2]}${m[3] || ':00'}${off >= 0 ? '+' : '-'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
+// csvHeader reads a CSV's header row (quotes, commas or semicolons), the
+// way the server does, to offer its columns before anything is sent.
+function csvHeader(text) {
+  const first = (text || '').replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim()) || '';
+  const sep = (first.match(/;/g) || []).length > (first.match(/,/g) || []).length ? ';' : ',';
+  const out = [];
+  let cur = '';
+  let q = false;
+  for (let i = 0; i < first.length; i++) {
+    const ch = first[i];
+    if (q) {
+      if (ch === '"' && first[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') q = false; else cur += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === sep) { out.push(cur.trim()); cur = ''; } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out.filter(Boolean);
+}
+
+function guessColumn(fieldName, columns, taken) {
+  const norm = (s) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const words = [norm(fieldName), ...importGuesses[fieldName]];
+  const free = columns.filter((c) => !taken.has(c));
+  for (const w of words) { const c = free.find((x) => norm(x) === w); if (c) return c; }
+  for (const w of words) { if (w.length < 4) continue; const c = free.find((x) => norm(x).includes(w)); if (c) return c; }
+  return '';
+}
+
+function viewBoard(c, ctx) {
+  let rows = [];
+  const days = () => {
+    const now = new Date();
+    const t = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+    const m = new Date(t.getFullYear(), t.getMonth(), t.getDate() + 1);
+    return [{ key: dayKey(t), name: 'Today', date: t }, { key: dayKey(m), name: 'Tomorrow', date: m }];
+  };
+  let day = memory.boardDay || 'Today';
+  const refreshBtn = h('button', { type: 'button', class: 'small', id: 'board-refresh' }, 'Refresh');
+  const bookLink = h('button', { type: 'button', class: 'primary small', id: 'board-book-link' }, '+ Book an appointment');
+  bookLink.addEventListener('click', () => {
+    const p = doc.getElementById('board-book-panel');
+    p.scrollIntoView({ block: 'start' });
+    doc.getElementById('book-patient_id').focus();
+  });
+  const summary = h('div', { class: 'tiles board-tiles', id: 'board-summary' });
+  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Day', id: 'board-days' });
+  const status = h('p', { class: 'status-line', role: 'status', id: 'board-status' });
+  const msg = h('div', { id: 'board-msg' });
+  const tbody = h('tbody');
+  const caption = h('caption', { class: 'vh' }, 'Appointments');
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'data board', id: 'board-table' }, caption,
+    h('thead', null, h('tr', null, ['Time', 'Patient', 'Provider', 'Location', 'Reason', 'Status'].map((t) => h('th', { scope: 'col' }, t)))),
+    tbody));
+  const empty = h('div', { class: 'empty', id: 'board-empty', hidden: true },
+    h('span', { class: 'empty-icon', 'aria-hidden': 'true' }, icon('appointment', 36)),
+    h('p', null, h('strong', null, 'No appointments this day.')),
+    h('p', { class: 'muted' }, 'Book one below, or import the practice system\u2019s export.'));
+  add(c, viewHead('Appointments', refreshBtn, bookLink),
+    h('p', { class: 'intro' }, 'Today and tomorrow. The board updates by itself as patients answer.'),
+    summary, tabs, msg, status, table, empty,
+    h('div', { class: 'board-panels' }, bookPanel(ctx, () => load()), importPanel(ctx, () => load())));
+  refreshBtn.addEventListener('click', () => load().then(() => { status.textContent = `Updated at ${clockFormat.format(new Date())}. ${status.textContent}`; }));
+
+  let loading = null;
+  let again = false;
+  function load() {
+    if (loading) { again = true; return loading; }
+    loading = (async () => {
+      do {
+        again = false;
+        let r;
+        try {
+          r = await api('GET', '/api/v1/appointments', undefined, { background: true });
+        } catch (err) {
+          if (ctx.alive() && !err.handled) put(msg, errorBox(err.message));
+          return;
+        }
+        if (!ctx.alive()) return;
+        put(msg);
+        rows = (r.appointments || []).slice().sort((a, b) => new Date(a.starts_at) - new Date(b.starts_at));
+        paint();
+        const dl = doc.getElementById('book-providers');
+        if (dl) put(dl, [...new Set(rows.map((a) => a.provider).filter(Boolean))].sort().map((p) => h('option', { value: p })));
+      } while (again && ctx.alive());
+    })().finally(() => { loading = null; });
+    return loading;
+  }
+
+  function rowsOf(d) {
+    const list = days();
+    return rows.filter((a) => {
+      const k = dayKey(new Date(a.starts_at));
+      // Anything outside today and tomorrow (a clinic in another time zone)
+      // goes with the nearer of the two.
+      if (d.name === 'Today') return k <= list[0].key;
+      return k > list[0].key;
+    });
+  }
+
+  function paint() {
+    const list = days();
+    const now = Date.now();
+    const open = rows.filter((a) => new Date(a.starts_at).getTime() > now - a.minutes * 60_000);
+    const unconfirmed = open.filter((a) => a.status === 'scheduled');
+    const cancelled = open.filter((a) => a.status === 'cancelled');
+    const asked = rows.filter((a) => a.status === 'reschedule_requested');
+    const tile = (id, label, n, note, cls, extra) => h('div', { class: `tile ${n ? cls : 'good'}`, id },
+      h('p', { class: 'tile-label', id: `${id}-label` }, label),
+      h('p', { class: 'tile-value' }, String(n)),
+      h('p', { class: 'tile-note' }, note), extra);
+    put(summary,
+      tile('board-unconfirmed', 'Unconfirmed to call', unconfirmed.length,
+        unconfirmed.length ? `${unconfirmed.filter((a) => !a.has_channel).length} cannot get a reminder` : 'Everyone has answered', 'warn'),
+      tile('board-cancelled', 'Cancellations to fill', cancelled.length, cancelled.length ? 'Open slots to offer' : 'No open slots', 'bad'),
+      tile('board-asked', 'Asked for another time', asked.length, asked.length ? '' : 'No requests', 'warn',
+        asked.length ? h('ul', { class: 'tile-links' }, asked.map((a) => h('li', null, a.item_id
+          ? h('a', { href: `#/inbox/${encodeURIComponent(a.item_id)}` }, a.patient || 'Unknown', h('span', { class: 'vh' }, ': open the request'))
+          : (a.patient || 'Unknown')))) : null));
+
+    if (!list.some((d) => d.name === day)) day = 'Today';
+    put(tabs, list.map((d) => {
+      const n = rowsOf(d).length;
+      const on = d.name === day;
+      const b = h('button', { type: 'button', class: 'tab', id: `board-day-${d.name.toLowerCase()}`, 'aria-pressed': String(on) },
+        h('span', { class: 'tab-name' }, `${d.name} · ${weekdayFormat.format(d.date)}`),
+        h('span', { class: 'count' }, String(n), h('span', { class: 'vh' }, n === 1 ? ' appointment' : ' appointments')));
+      b.addEventListener('click', () => {
+        day = d.name;
+        memory.boardDay = day;
+        paint();
+        const t = doc.getElementById(`board-day-${d.name.toLowerCase()}`);
+        if (t) t.focus();
+      });
+      return b;
+    }));
+
+    const cur = list.find((d) => d.name === day);
+    const mine = rowsOf(cur);
+    caption.textContent = `Appointments ${day.toLowerCase()}, ${weekdayFormat.format(cur.date)}, by time`;
+    const active = doc.activeElement;
+    const focusId = active && tbody.contains(active) ? active.closest('tr').dataset.id : '';
+    put(tbody, mine.map(rowNode));
+    if (focusId) {
+      const l = tbody.querySelector(`tr[data-id="${CSS.escape(focusId)}"] a`);
+      if (l) l.focus();
+    }
+    table.hidden = mine.length === 0;
+    empty.hidden = mine.length > 0;
+    const nc = mine.filter((a) => a.status === 'scheduled').length;
+    status.textContent = mine.length
+      ? [plural(mine.length, 'appointment', 'appointments'), nc ? `${nc} not confirmed yet` : 'all answered'].join(' · ')
+      : '';
+  }
+
+  function rowNode(a) {
+    const st = apptStatus[a.status] || { text: a.status, cls: '' };
+    const start = new Date(a.starts_at);
+    const past = start.getTime() + a.minutes * 60_000 < Date.now();
+    const needsCall = a.status === 'scheduled';
+    return h('tr', { class: [`a-${a.status}`, past ? 'past' : ''].filter(Boolean).join(' '), 'data-id': a.id },
+      h('td', { class: 'c-time nowrap' }, h('time', { datetime: a.starts_at, title: formatTime(a.starts_at) }, clockFormat.format(start)),
+        h('span', { class: 'sub' }, `${a.minutes} min`)),
+      h('td', { class: 'c-patient' }, h('a', { href: `#/patients/${encodeURIComponent(a.patient_id)}` }, a.patient || 'Unknown patient'),
+        a.patient_dob ? h('span', { class: 'sub' }, h('span', { class: 'vh' }, 'Born '), formatDOB(a.patient_dob)) : null),
+      h('td', null, a.provider || h('span', { class: 'muted' }, '—')),
+      h('td', null, a.location || h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'c-reason' }, a.reason || h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'c-status' },
+        h('span', { class: `appt-status ${st.cls}` }, a.status === 'confirmed' ? icon('check', 14) : null, st.text),
+        a.status === 'reschedule_requested' && a.preferred ? h('span', { class: 'sub pref' }, `Prefers: ${a.preferred}`) : null,
+        a.status === 'reschedule_requested' && a.item_id ? h('a', { class: 'sub-link', href: `#/inbox/${encodeURIComponent(a.item_id)}` },
+          'Open the request', h('span', { class: 'vh' }, ` from ${a.patient || 'the patient'}`)) : null,
+        needsCall && !a.has_channel ? h('span', { class: 'no-channel' }, icon('callback', 14), 'No reminder channel') : null,
+        needsCall && a.phone ? h('span', { class: 'sub phone' }, a.has_channel ? h('span', { class: 'vh' }, 'Phone ') : 'Call to remind: ', a.phone) : null,
+        needsCall && !a.phone && !a.has_channel ? h('span', { class: 'sub' }, 'No phone on file either') : null));
+  }
+
+  const refresh = debounce(() => { if (ctx.alive()) load(); }, 80);
+  state.hooks.event = (e) => { if (typeof e.type === 'string' && e.type.startsWith('appointment.')) refresh(); };
+  state.hooks.reopen = () => refresh();
+  // Past visits dim as the day goes by (no request needed).
+  const tick = setInterval(() => { if (ctx.alive()) paint(); else clearInterval(tick); }, 60_000);
+  state.hooks.leave = () => clearInterval(tick);
+  load();
+  return null;
+}
+
+// bookPanel is the booking form: a patient picker, then the visit.
+function bookPanel(ctx, onBooked) {
+  let chosen = null;
+  const results = h('ul', { class: 'pick-list', id: 'book-results', 'aria-label': 'Matching patients', hidden: true });
+  const chosenBox = h('div', { class: 'picked', id: 'book-picked', hidden: true });
+  const pickStatus = h('p', { class: 'status-line small-text', role: 'status', id: 'book-pick-status' });
+  const done = h('div', { id: 'book-done' });
+  const f = makeForm('book', [
+    { name: 'patient_id', label: 'Patient', type: 'search', hint: 'Type two or more letters of the name, a birth date or a phone number, then choose.',
+      attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+    { node: pickStatus }, { node: results }, { node: chosenBox },
+    { node: h('div', { class: 'grid-form book-grid' }) },
+    { name: 'starts_at', label: 'Date and time', type: 'datetime-local', hint: 'In this computer\u2019s time.' },
+    { name: 'minutes', label: 'Length (minutes)', type: 'number', value: '15', attrs: { min: 5, max: 480, step: 5, inputmode: 'numeric' } },
+    { name: 'provider', label: 'Provider', attrs: { maxlength: 200, list: 'book-providers' } },
+    { name: 'location', label: 'Location', attrs: { maxlength: 200 } },
+    { name: 'reason', label: 'Reason', hint: 'Shown to the patient, so write it for them: “Blood pressure check”.', attrs: { maxlength: 200 } },
+  ], {
+    submit: 'Book the appointment', label: 'Book an appointment', class: 'book-form',
+    async onSubmit(v) {
+      put(done);
+      if (!chosen) throw fieldError('patient_id', 'Search for the patient, then choose them from the list.');
+      if (!v.starts_at) throw fieldError('starts_at', 'Give the date and time.');
+      const when = rfc3339Local(v.starts_at);
+      if (!when) throw fieldError('starts_at', 'Give the date and time, like 12/01/2026 09:30 AM.');
+      const minutes = Number(v.minutes || 15);
+      if (!Number.isInteger(minutes)) throw fieldError('minutes', 'Give the length in whole minutes.');
+      await api('POST', '/api/v1/appointments', { patient_id: chosen.id, starts_at: when, minutes,
+        provider: v.provider.trim(), location: v.location.trim(), reason: v.reason.trim() });
+      if (!ctx.alive()) return;
+      const m = okMessage(`Booked: ${chosen.name}, ${formatWhen(when)}. They can confirm it from their page.`);
+      m.id = 'book-ok';
+      f.el.reset();
+      f.fields.minutes.input.value = '15';
+      choose(null);
+      put(done, m);
+      m.focus();
+      onBooked();
+    },
+  });
+  // Put date/time and length side by side.
+  add(f.el.querySelector('.book-grid'), f.fields.starts_at.wrap, f.fields.minutes.wrap, f.fields.provider.wrap, f.fields.location.wrap,
+    h('datalist', { id: 'book-providers' }));
+  add(f.el, done);
+
+  const q = f.fields.patient_id.input;
+  let seq = 0;
+  async function search() {
+    const text = q.value.trim();
+    const mine = ++seq;
+    if (chosen) return;
+    if (text.length < 2) { results.hidden = true; put(results); pickStatus.textContent = ''; return; }
+    try {
+      const r = await api('GET', `/api/v1/patients?q=${encodeURIComponent(text)}`);
+      if (mine !== seq || !ctx.alive()) return;
+      const list = (r.patients || []).slice(0, 8);
+      pickStatus.textContent = list.length ? `${plural(list.length, 'patient', 'patients')} found. Choose one below.` : 'No patient matches.';
+      put(results, list.map((p) => h('li', null, h('button', { type: 'button', class: 'pick', 'data-id': p.id, onclick: () => { choose(p); } },
+        h('span', { class: 'pick-name' }, p.name), h('span', { class: 'pick-sub' }, `Born ${formatDOB(p.dob)}${p.phone ? ` · ${p.phone}` : ''}`)))));
+      results.hidden = list.length === 0;
+    } catch (err) {
+      if (mine !== seq || !ctx.alive() || err.handled) return;
+      f.fields.patient_id.setError(err.message);
+    }
+  }
+  q.addEventListener('input', debounce(search, 250));
+  q.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' && !results.hidden) { e.preventDefault(); const b = results.querySelector('button'); if (b) b.focus(); }
+  });
+  results.addEventListener('keydown', (e) => {
+    const bs = [...results.querySelectorAll('button')];
+    const i = bs.indexOf(doc.activeElement);
+    if (e.key === 'ArrowDown' && i < bs.length - 1) { e.preventDefault(); bs[i + 1].focus(); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); (i > 0 ? bs[i - 1] : q).focus(); }
+  });
+  function choose(p) {
+    chosen = p;
+    f.fields.patient_id.clear();
+    put(results);
+    results.hidden = true;
+    pickStatus.textContent = p ? `Chosen: ${p.name}.` : '';
+    f.fields.patient_id.wrap.hidden = !!p;
+    chosenBox.hidden = !p;
+    if (!p) { put(chosenBox); q.value = ''; return; }
+    const change = h('button', { type: 'button', class: 'link small', id: 'book-change' }, 'Change', h('span', { class: 'vh' }, ' patient'));
+    change.addEventListener('click', () => { choose(null); q.focus(); });
+    put(chosenBox, h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(p.name)),
+      h('span', null, h('strong', { id: 'book-picked-name' }, p.name), h('span', { class: 'sub' }, `Born ${formatDOB(p.dob)}${p.phone ? ` · ${p.phone}` : ''}`)),
+      change);
+    f.fields.starts_at.input.focus();
+  }
+  // A server error about the patient shows on the (hidden) search field:
+  // bring it back.
+  const origError = f.error;
+  f.error = (err) => { if (err && err.field === 'patient_id') choose(null); origError(err); };
+
+  return h('section', { class: 'card board-panel', id: 'board-book-panel', 'aria-labelledby': 'book-title', tabindex: '-1' },
+    h('h2', { id: 'book-title' }, 'Book an appointment'), f.el);
+}
+
+// importPanel reads the practice system's CSV export, maps its columns,
+// previews every row, then imports all good rows at once.
+function importPanel(ctx, onImported) {
+  let columns = [];
+  let mapping = {};
+  let preview = null;
+  const fileId = 'import-file';
+  const file = h('input', { type: 'file', id: fileId, accept: '.csv,text/csv,text/plain', 'aria-describedby': 'import-file-hint' });
+  const text = field('import', { name: 'csv', label: 'Or paste the export here', type: 'textarea', rows: 4,
+    hint: 'The first line must name the columns.', attrs: { spellcheck: 'false' } });
+  text.input.classList.add('mono');
+  const readBtn = h('button', { type: 'button', id: 'import-read' }, 'Next: match the columns');
+  const mapBox = h('div', { id: 'import-mapping', hidden: true });
+  const out = h('div', { id: 'import-result' });
+  const msg = h('div', { id: 'import-msg', class: 'form-msg' });
+
+  file.addEventListener('change', () => {
+    const fl = file.files && file.files[0];
+    if (!fl) return;
+    const rd = new FileReader();
+    rd.onload = () => { text.input.value = String(rd.result || ''); readColumns(); };
+    rd.onerror = () => put(msg, h('p', { class: 'err', role: 'alert' }, 'The file could not be read. Export it again as CSV and try once more.'));
+    rd.readAsText(fl);
+  });
+  readBtn.addEventListener('click', readColumns);
+
+  async function readColumns() {
+    put(msg); put(out); text.clear();
+    preview = null;
+    const csv = text.input.value;
+    columns = csvHeader(csv);
+    if (!csv.trim() || !columns.length) { text.setError('Choose the export file, or paste its text, first.'); text.input.focus(); return; }
+    // The remembered mapping (from the last import), where it fits this file.
+    let remembered = memory.importMapping || null;
+    if (!remembered) {
+      try {
+        const r = await api('POST', '/api/v1/appointments/import', { csv, commit: false }, { quiet: false });
+        remembered = r.mapping || null;
+      } catch (err) {
+        if (err.handled) return;
+        remembered = null; // nothing remembered yet, or it does not fit: guess
+      }
+    }
+    if (!ctx.alive()) return;
+    mapping = {};
+    const taken = new Set();
+    for (const k of Object.keys(importFieldInfo)) {
+      const r = remembered && remembered[k];
+      const hit = r && columns.find((c) => c.toLowerCase() === String(r).toLowerCase());
+      if (hit) { mapping[k] = hit; taken.add(hit); }
+    }
+    for (const k of Object.keys(importFieldInfo)) {
+      if (mapping[k]) continue;
+      const g = guessColumn(k, columns, taken);
+      if (g) { mapping[k] = g; taken.add(g); }
+    }
+    paintMapping();
+    const first = mapBox.querySelector('h3');
+    if (first) first.focus();
+  }
+
+  function paintMapping() {
+    const selects = Object.entries(importFieldInfo).map(([k, [label, need]]) => {
+      const id = `map-${k}`;
+      const s = h('select', { id, name: k }, h('option', { value: '' }, need ? 'Choose a column' : '(not in the file)'),
+        columns.map((col) => h('option', { value: col }, col)));
+      s.value = mapping[k] || '';
+      s.addEventListener('change', () => { mapping[k] = s.value; preview = null; put(out); });
+      return h('div', { class: 'field' }, h('label', { for: id }, label, need ? h('span', { class: 'req' }, ' (needed)') : null), s);
+    });
+    const pv = h('button', { type: 'button', class: 'primary', id: 'import-preview' }, 'Preview');
+    pv.addEventListener('click', () => send(false));
+    put(mapBox, h('h3', { tabindex: '-1', id: 'import-map-title' }, 'Which column holds what'),
+      h('p', { class: 'hint' }, `The file has ${plural(columns.length, 'column', 'columns')}. Hearth filled in what it recognised; check each one.`),
+      h('div', { class: 'map-grid' }, selects), h('div', { class: 'actions' }, pv));
+    mapBox.hidden = false;
+  }
+
+  let busy = false;
+  async function send(commit) {
+    if (busy) return;
+    for (const [k, [label, need]] of Object.entries(importFieldInfo)) {
+      if (need && !mapping[k]) {
+        put(msg, h('p', { class: 'err', role: 'alert' }, `Choose the column that holds the ${label.toLowerCase()}.`));
+        doc.getElementById(`map-${k}`).focus();
+        return;
+      }
+    }
+    busy = true;
+    put(msg);
+    const m = {};
+    for (const [k, v] of Object.entries(mapping)) if (v) m[k] = v;
+    try {
+      const r = await api('POST', '/api/v1/appointments/import', { csv: text.input.value, mapping: m, commit });
+      if (!ctx.alive()) return;
+      if (commit) {
+        memory.importMapping = m;
+        const left = r.rows.filter((x) => x.status === 'unmatched').length;
+        const ok = okMessage(`Imported ${plural(r.imported, 'appointment', 'appointments')}.${left ? ` ${plural(left, 'row', 'rows')} to resolve ${left === 1 ? 'was' : 'were'} left out: add or correct ${left === 1 ? 'that patient' : 'those patients'}, then import the file again (rows already imported are skipped).` : ''}`);
+        ok.id = 'import-ok';
+        preview = null;
+        put(out, ok);
+        ok.focus();
+        onImported();
+        return;
+      }
+      preview = r;
+      paintPreview(r);
+    } catch (err) {
+      if (!ctx.alive() || err.handled) return;
+      if (err.status === 422 && err.body && err.body.rows) {
+        preview = err.body;
+        paintPreview(err.body, true);
+        return;
+      }
+      if (err.field === 'csv' || err.field === 'file') { text.setError(err.message); text.input.focus(); return; }
+      const box = h('p', { class: 'err', role: 'alert', tabindex: '-1' }, err.message);
+      put(msg, box);
+      box.focus();
+    } finally {
+      busy = false;
+    }
+  }
+
+  function paintPreview(r, refused) {
+    const count = (s) => r.rows.filter((x) => x.status === s).length;
+    const ok = count('ok');
+    const bad = r.rows.filter((x) => x.status === 'error');
+    const unmatched = r.rows.filter((x) => x.status === 'unmatched');
+    const head = refused
+      ? h('div', { class: 'alert-box', role: 'alert', id: 'import-refused', tabindex: '-1' },
+        h('strong', null, 'Nothing was imported: '),
+        `fix ${bad.map((x) => `line ${x.line} (${x.reason})`).join(', ')} in the file, then preview again.`)
+      : h('p', { class: 'import-sum', id: 'import-summary', tabindex: '-1' },
+        h('strong', null, `${plural(r.rows.length, 'row', 'rows')} read: `),
+        [ok ? `${ok} ready` : '', unmatched.length ? `${unmatched.length} to resolve` : '', count('duplicate') ? `${count('duplicate')} already imported` : '',
+          bad.length ? `${plural(bad.length, 'error', 'errors')}` : ''].filter(Boolean).join(' · ') || 'nothing to import');
+    const resolve = unmatched.length ? h('div', { class: 'resolve', id: 'import-resolve' },
+      h('h4', null, 'To resolve'),
+      h('p', { class: 'hint' }, 'No single patient matches these rows by name and birth date. They are left out of the import: add or correct the patient, then import the file again.'),
+      h('ul', null, unmatched.map((x) => h('li', null, h('strong', null, `Line ${x.line}: `), `“${x.name || 'no name'}” — ${x.reason}`)))) : null;
+    const tbl = h('div', { class: 'table-wrap scroll', tabindex: '0', role: 'region', 'aria-label': 'Rows of the file' }, h('table', { class: 'data compact import-rows', id: 'import-table' },
+      h('caption', { class: 'vh' }, 'Each row of the file and what will happen to it'),
+      h('thead', null, h('tr', null, ['Line', 'Patient as written', 'When', 'Status', 'Why'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', null, r.rows.map((x) => h('tr', { class: `ir-${x.status}`, 'data-line': x.line },
+        h('td', { class: 'num' }, String(x.line)),
+        h('td', null, x.name || '—'),
+        h('td', { class: 'nowrap' }, x.starts_at ? formatWhen(x.starts_at) : '—'),
+        h('td', null, h('span', { class: `import-status is-${x.status}` }, importRowNames[x.status] || x.status)),
+        h('td', null, x.reason || ''))))));
+    let go = null;
+    if (!refused && ok > 0 && bad.length === 0) {
+      go = h('button', { type: 'button', class: 'primary', id: 'import-commit' }, `Import ${plural(ok, 'appointment', 'appointments')}`);
+      go.addEventListener('click', () => send(true));
+    }
+    const note = !refused && bad.length ? h('p', { class: 'warn-banner', id: 'import-blocked' },
+      'Nothing can be imported while a row has an error: fix the lines marked Error in the file, then preview again.') : null;
+    put(out, head, note, resolve, tbl, go ? h('div', { class: 'actions' }, go) : null);
+    head.focus();
+  }
+
+  return h('section', { class: 'card board-panel', id: 'board-import-panel', 'aria-labelledby': 'import-title' },
+    h('h2', { id: 'import-title' }, 'Import from the practice system'),
+    h('p', { class: 'hint', id: 'import-file-hint' }, 'Export the day\u2019s appointments as CSV. Patients are matched by name and birth date; nothing is guessed, and rows already imported are skipped.'),
+    h('div', { class: 'field' }, h('label', { for: fileId }, 'Export file (CSV)'), file),
+    text.wrap, h('div', { class: 'actions' }, readBtn), msg, mapBox, out);
 }
 
 // --- End-of-day sweep
