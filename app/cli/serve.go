@@ -58,6 +58,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	defer n.Close()
 	cl := n.clinic
 	hub.SetSource(cl)
+	hub.SetQueueOf(cl.ItemQueue)
 
 	var setupState *web.SetupState
 	if !cl.IsSetUp(ctx) {

@@ -903,3 +903,19 @@ func (c *Clinic) Feedback(ctx context.Context, a Actor, id, answer string) error
 	}, func(tx store.Tx, it *Item) error { return c.audit(tx, a, "item.feedback", "item:"+id, it.PatientID) })
 	return err
 }
+
+// ItemQueue is the queue an item is in ("" when there is no such item),
+// read from the plain meta record.
+func (c *Clinic) ItemQueue(id string) string {
+	if !validItemID(id) {
+		return ""
+	}
+	var q string
+	c.st.View(context.Background(), func(tx store.Tx) error {
+		if m, err := getMetaRec(tx, id); err == nil {
+			q = m.Queue
+		}
+		return nil
+	})
+	return q
+}

@@ -45,6 +45,7 @@ type Hub struct {
 
 	mu       sync.RWMutex
 	src      Source
+	queueOf  func(itemID string) string // which queue an item is in, for presence
 	clients  map[*Client]struct{}
 	presence map[string]map[*Client]string // item id -> socket -> "viewing" | "typing"
 }
@@ -57,6 +58,14 @@ func NewHub(log *slog.Logger) *Hub {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{log: log, clients: map[*Client]struct{}{}, presence: map[string]map[*Client]string{}}
+}
+
+// SetQueueOf tells the hub how to find an item's queue, so presence frames
+// ("Maria is replying") reach only staff who may see that queue.
+func (h *Hub) SetQueueOf(f func(itemID string) string) {
+	h.mu.Lock()
+	h.queueOf = f
+	h.mu.Unlock()
 }
 
 // SetSource sets where replays come from (the clinic, once it is open).
@@ -228,9 +237,18 @@ func (h *Hub) handleFrame(c *Client, b []byte) {
 func (h *Hub) broadcastPresence(from *Client, item, state string) {
 	b, _ := json.Marshal(Presence{"presence", item, from.StaffID, from.StaffName, state})
 	h.mu.RLock()
+	queueOf := h.queueOf
+	h.mu.RUnlock()
+	queue := ""
+	if queueOf != nil {
+		if queue = queueOf(item); queue == "" {
+			return // no such item: nothing to tell anyone
+		}
+	}
+	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
-		if c == from || c.StaffID == from.StaffID {
+		if c == from || c.StaffID == from.StaffID || (queue != "" && !c.May(queue)) {
 			continue
 		}
 		select {

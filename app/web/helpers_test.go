@@ -75,6 +75,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	hub.SetSource(c)
+	hub.SetQueueOf(c.ItemQueue)
 	if _, err := c.Setup(ctx, clinic.SetupInput{ClinicName: "Maple Street Family Clinic", OwnerName: "Olive Owner", OwnerEmail: ownerEmail, Password: ownerPass}, nil, "test"); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ func (e *env) restart(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	hub.SetSource(c)
+	hub.SetQueueOf(c.ItemQueue)
 	w, err := New(Options{Clinic: c, Hub: hub, Files: e.files, Version: "test", Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)

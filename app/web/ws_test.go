@@ -247,3 +247,23 @@ func TestWebsocketPresence(t *testing.T) {
 		t.Fatalf("a junk frame was relayed: %s", b)
 	}
 }
+
+// TestPresenceStaysInTheQueue: who is replying on a clinical item is not
+// told to the front desk, who cannot open it.
+func TestPresenceStaysInTheQueue(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	fran := e.addStaff(owner, "Fran Front", "fran@maple.test", "frontdesk")
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	urgent := e.patientItem(t, pid, "I have crushing chest pain")
+	fc, _, _ := fran.dialWS(t, e.srv.URL, 0)
+	defer fc.Close()
+	oc, _, _ := owner.dialWS(t, e.srv.URL, 0)
+	defer oc.Close()
+	time.Sleep(50 * time.Millisecond)
+	oc.WriteJSON(map[string]string{"type": "typing", "item_id": urgent.Item.ID})
+	fc.SetReadDeadline(time.Now().Add(400 * time.Millisecond))
+	if _, b, err := fc.ReadMessage(); err == nil {
+		t.Fatalf("the front desk heard about a clinical item: %s", b)
+	}
+}
