@@ -1,4 +1,7 @@
-package mail
+// Package mailtest is a small SMTP server for tests: it speaks the real
+// protocol over a loopback socket (EHLO, STARTTLS, AUTH PLAIN, MAIL, RCPT,
+// DATA, QUIT) and keeps what it received.
+package mailtest
 
 import (
 	"bufio"
@@ -20,7 +23,8 @@ import (
 // smtpd is a small SMTP server speaking the real protocol over a loopback
 // socket: EHLO, STARTTLS, AUTH PLAIN, MAIL, RCPT, DATA, QUIT. Tests read
 // what it received.
-type smtpd struct {
+// Server is a running test SMTP server.
+type Server struct {
 	ln       net.Listener
 	tls      *tls.Config
 	user     string
@@ -44,13 +48,15 @@ func selfSigned(t testing.TB) (*tls.Config, *x509.CertPool) {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
 }
 
-func startSMTPD(t testing.TB, user, password string) (*smtpd, *x509.CertPool) {
+// Start runs a server that accepts user/password ("" for none) and
+// returns it with the pool that trusts its certificate.
+func Start(t testing.TB, user, password string) (*Server, *x509.CertPool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, pool := selfSigned(t)
-	s := &smtpd{ln: ln, tls: cfg, user: user, password: password}
+	s := &Server{ln: ln, tls: cfg, user: user, password: password}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -64,15 +70,17 @@ func startSMTPD(t testing.TB, user, password string) (*smtpd, *x509.CertPool) {
 	return s, pool
 }
 
-func (s *smtpd) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+// Port is the server's port on 127.0.0.1.
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
-func (s *smtpd) messages() []string {
+// Messages are the DATA bodies received, in order.
+func (s *Server) Messages() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.got...)
 }
 
-func (s *smtpd) serve(c net.Conn) {
+func (s *Server) serve(c net.Conn) {
 	defer c.Close()
 	r, w := bufio.NewReader(c), bufio.NewWriter(c)
 	say := func(line string) { w.WriteString(line + "\r\n"); w.Flush() }
