@@ -20,6 +20,7 @@ import (
 
 	"hearth/app/clinic"
 	"hearth/app/config"
+	"hearth/app/mail"
 	"hearth/app/realtime"
 	"hearth/app/web"
 )
@@ -129,10 +130,14 @@ func serve(ctx context.Context, args []string, env Env) error {
 
 	jobs, stopJobs := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	if err := cl.RecoverMail(ctx); err != nil {
+		log.Error("checking the outbox after start failed", "err", err)
+	}
+	wg.Add(4)
 	go func() { defer wg.Done(); hub.Run(jobs) }()
 	go func() { defer wg.Done(); runBackups(jobs, cl, env, log, c) }()
 	go func() { defer wg.Done(); runMinutely(jobs, cl, log) }()
+	go func() { defer wg.Done(); runMailer(jobs, cl, log) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -211,6 +216,22 @@ func runMinutely(ctx context.Context, cl *clinic.Clinic, log *slog.Logger) {
 		case <-t.C:
 			if err := cl.EveryMinute(ctx); err != nil && ctx.Err() == nil {
 				log.Error("periodic work failed", "err", err)
+			}
+		}
+	}
+}
+
+// runMailer sends what the outbox holds, every few seconds.
+func runMailer(ctx context.Context, cl *clinic.Clinic, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := cl.SendDueMail(ctx, mail.Send); err != nil && ctx.Err() == nil {
+				log.Error("sending email failed", "err", err)
 			}
 		}
 	}

@@ -663,6 +663,15 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 		return Message{}, err
 	}
 	msg.Files = atts
+	// A staff reply tells the patient by email when they asked for it: the
+	// outbox record commits with the reply, and is sent after.
+	var out *OutMail
+	var sealedOut []byte
+	if msg.Kind == KindStaff {
+		if out, sealedOut, err = c.replyMail(ctx, &Item{ItemMeta: m}); err != nil {
+			return Message{}, err
+		}
+	}
 	var ev Event
 	var sealed []byte
 	_, err = c.changeItem(ctx, id, func(it *Item) error {
@@ -692,6 +701,11 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 		}
 		if err := putFiles(tx, sealedFiles); err != nil {
 			return err
+		}
+		if out != nil {
+			if err := putOutMail(tx, out, sealedOut, nil); err != nil {
+				return err
+			}
 		}
 		if err := c.audit(tx, a, "item.message", "item:"+id, it.PatientID); err != nil {
 			return err

@@ -20,6 +20,7 @@ import (
 const metaSettingsPlain = "settings_plain"
 
 func putPlainSettings(tx store.Tx, s Settings) error {
+	s.SMTPPassword = "" // the one secret in the settings stays sealed
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err

@@ -23,6 +23,8 @@ type Patient struct {
 	Email   string    `json:"email,omitempty"`
 	Lang    string    `json:"lang"`
 	Created time.Time `json:"created"`
+	// EmailReplies: the patient asked to be told by email when the clinic replies.
+	EmailReplies bool `json:"email_replies,omitempty"`
 }
 
 // LogValue keeps a patient's details out of logs: only the id prints.

@@ -3,6 +3,7 @@ package clinic
 import (
 	"context"
 	"errors"
+	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -27,13 +28,22 @@ type Settings struct {
 	BackupHour      int      `json:"backup_hour"`  // local hour of the nightly backup
 	RequireTOTP     bool     `json:"require_totp"` // every staff member must use two-step sign-in
 
-	Hours          *Hours            `json:"hours"`            // nil: DefaultHours
-	Targets        map[string]int    `json:"targets"`          // per item type, business minutes; missing: DefaultTargets
-	AfterHoursText string            `json:"after_hours_text"` // "" for the built-in wording
-	UrgentWords    []string          `json:"urgent_words"`     // owner's additions, "category: phrase"
-	Templates      []Template        `json:"templates"`        // nil: DefaultTemplates
-	Queues         []Queue           `json:"queues"`           // empty: DefaultQueues
-	Routes         map[string]string `json:"routes"`           // item type -> queue id; nil: DefaultRoutes
+	Hours          *Hours         `json:"hours"`            // nil: DefaultHours
+	Targets        map[string]int `json:"targets"`          // per item type, business minutes; missing: DefaultTargets
+	AfterHoursText string         `json:"after_hours_text"` // "" for the built-in wording
+	UrgentWords    []string       `json:"urgent_words"`     // owner's additions, "category: phrase"
+	Templates      []Template     `json:"templates"`        // nil: DefaultTemplates
+
+	// The clinic's own mail server. The password is sealed with the settings
+	// and never leaves them: not in the plain copy, not in any answer.
+	SMTPHost     string            `json:"smtp_host"`
+	SMTPPort     int               `json:"smtp_port"`
+	SMTPMode     string            `json:"smtp_mode"` // starttls, tls, none
+	SMTPUser     string            `json:"smtp_user"`
+	SMTPPassword string            `json:"smtp_password"`
+	MailFrom     string            `json:"mail_from"`
+	Queues       []Queue           `json:"queues"` // empty: DefaultQueues
+	Routes       map[string]string `json:"routes"` // item type -> queue id; nil: DefaultRoutes
 }
 
 // DefaultSettings are a new clinic's.
@@ -121,6 +131,19 @@ func (s *Settings) normalize() error {
 	}
 	if s.Queues != nil && !ids[UrgentQueue] {
 		return inputErr("queues", "Keep the clinical queue: urgent requests go there.")
+	}
+	switch s.SMTPMode {
+	case "", "starttls", "tls", "none":
+	default:
+		return inputErr("smtp_mode", "Choose STARTTLS, TLS or none for the mail server.")
+	}
+	if s.SMTPPort < 0 || s.SMTPPort > 65535 {
+		return inputErr("smtp_port", "The mail server's port is a number up to 65535 (usually 587).")
+	}
+	if s.MailFrom != "" {
+		if a, err := mail.ParseAddress(s.MailFrom); err != nil || a.Address != s.MailFrom {
+			return inputErr("mail_from", "Enter the sender address, like clinic@example.com.")
+		}
 	}
 	for _, t := range s.Templates {
 		if strings.TrimSpace(t.ID) == "" || strings.TrimSpace(t.Name) == "" || strings.TrimSpace(t.Body) == "" || len(t.Body) > 4000 {

@@ -267,7 +267,13 @@ func (s *Server) handleSettingsGet(w http.ResponseWriter, r *http.Request, rc *r
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, st.Effective())
+	eff := st.Effective()
+	passwordSet := eff.SMTPPassword != ""
+	eff.SMTPPassword = "" // never sent back out
+	writeJSON(w, http.StatusOK, struct {
+		clinic.Settings
+		SMTPPasswordSet bool `json:"smtp_password_set"`
+	}{eff, passwordSet})
 	return nil
 }
 
@@ -278,8 +284,18 @@ func (s *Server) handleSettingsSave(w http.ResponseWriter, r *http.Request, rc *
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(r, &in); err != nil {
+	keep := in.SMTPPassword
+	in.SMTPPassword = ""
+	// The console may send back what it read, smtp_password_set included.
+	body := struct {
+		*clinic.Settings
+		SMTPPasswordSet bool `json:"smtp_password_set"`
+	}{Settings: &in}
+	if err := decodeJSON(r, &body); err != nil {
 		return err
+	}
+	if in.SMTPPassword == "" {
+		in.SMTPPassword = keep // an empty field keeps the stored password
 	}
 	if err := s.c.SaveSettings(r.Context(), rc.actor, in); err != nil {
 		return err

@@ -80,6 +80,8 @@ type mePage struct {
 	Items     []itemRow
 	Appts     []apptCard
 	Access    bool
+	CanEmail  bool // the patient has an email address on file
+	EmailOn   bool
 }
 
 func (s *Server) pageHome(pc *pctx) error {
@@ -104,6 +106,9 @@ func (s *Server) pageHome(pc *pctx) error {
 		mp.Items = append(mp.Items, pc.itemRow(it))
 	}
 	mp.Appts = pc.apptCards()
+	if pc.pat != nil && pc.sess.actor.Kind == "patient" && pc.pat.Email != "" {
+		mp.CanEmail, mp.EmailOn = true, pc.pat.EmailReplies
+	}
 	return pc.render(http.StatusOK, "p_me.html", pc.T("me.title"), mp)
 }
 

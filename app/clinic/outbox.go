@@ -1,0 +1,300 @@
+package clinic
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"hearth/app/mail"
+	"hearth/app/store"
+)
+
+// The outbox: every email Hearth sends is a sealed record with a delivery
+// state. It is written in the same transaction as the change that caused
+// it, sent only after that commit, retried with backoff, and a failure
+// becomes an inbox item, so nothing is silently lost. A message is marked
+// "sending" on disk before the server is contacted: after a crash it is
+// never sent a second time, and staff are told instead.
+//
+// Emails carry no PHI beyond the patient's first name and the clinic's name.
+
+const (
+	bucketOutbox = "outbox"
+	ixOutboxDue  = "outbox.due"
+	maxAttempts  = 5
+)
+
+func init() {
+	SealedBuckets = append(SealedBuckets, bucketOutbox)
+	Indexes = append(Indexes, ixOutboxDue)
+}
+
+// Mail delivery states.
+const (
+	MailQueued  = "queued"
+	MailSending = "sending"
+	MailSent    = "sent"
+	MailFailed  = "failed"
+)
+
+// OutMail is one email in the outbox.
+type OutMail struct {
+	ID        string    `json:"id"`
+	PatientID string    `json:"patient_id,omitempty"`
+	ItemID    string    `json:"item_id,omitempty"`
+	To        string    `json:"to"`
+	Subject   string    `json:"subject"`
+	Body      string    `json:"body"`
+	State     string    `json:"state"`
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"next_at"`
+	LastError string    `json:"last_error,omitempty"`
+	Created   time.Time `json:"created"`
+	SentAt    time.Time `json:"sent_at,omitzero"`
+}
+
+// backoff is the wait before attempt n+1.
+func backoff(n int) time.Duration {
+	return []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour}[min(n, 4)]
+}
+
+// MailConfig is the clinic's mail server from the settings.
+func (s Settings) MailConfig() mail.Config {
+	return mail.Config{Host: s.SMTPHost, Port: s.SMTPPort, Mode: s.SMTPMode, User: s.SMTPUser, Password: s.SMTPPassword, From: s.MailFrom}
+}
+
+// MailReady reports whether email can be sent.
+func (s Settings) MailReady() bool { return s.SMTPHost != "" && s.MailFrom != "" }
+
+// unsubscribeMAC proves an opt-out link was made by this clinic for this patient.
+func (c *Clinic) unsubscribeMAC(patientID string) string {
+	key, err := c.v.BlindToken("unsubscribe", patientID)
+	if err != nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(patientID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// UnsubscribeLink is the path of a patient's opt-out link.
+func (c *Clinic) UnsubscribeLink(patientID string) string {
+	return "/u/" + patientID + "/" + c.unsubscribeMAC(patientID)
+}
+
+// replyMail prepares the "you have a new reply" email for an item, or nil
+// when the patient has no address, did not opt in, or mail is not set up.
+func (c *Clinic) replyMail(ctx context.Context, it *Item) (*OutMail, []byte, error) {
+	if it.PatientID == "" {
+		return nil, nil, nil
+	}
+	s, err := c.Settings(ctx)
+	if err != nil || !s.MailReady() {
+		return nil, nil, err
+	}
+	p, err := c.loadPatient(ctx, it.PatientID)
+	if err != nil || p.Email == "" || !p.EmailReplies {
+		return nil, nil, nil
+	}
+	base := strings.TrimRight(s.PublicURL, "/")
+	hello, line, link, stop := "Hello", "You have a new reply from", "Read it here:", "To stop these emails:"
+	if p.Lang == "es" {
+		hello, line, link, stop = "Hola", "Tiene una nueva respuesta de", "Léala aquí:", "Para no recibir más estos correos:"
+	}
+	body := fmt.Sprintf("%s %s,\n\n%s %s.\n%s %s/t/%s\n\n%s %s%s\n", hello, p.FirstName(), line, s.ClinicName, link, base, it.ID,
+		stop, base, c.UnsubscribeLink(p.ID))
+	now := c.now().UTC()
+	m := &OutMail{ID: newTimeID(), PatientID: p.ID, ItemID: it.ID, To: p.Email, Subject: line + " " + s.ClinicName,
+		Body: body, State: MailQueued, NextAt: now, Created: now}
+	sealed, err := c.seal(bucketOutbox, m.ID, p.ID, m)
+	return m, sealed, err
+}
+
+func putOutMail(tx store.Tx, m *OutMail, sealed []byte, old *OutMail) error {
+	if old != nil && old.State == MailQueued {
+		if err := tx.DeleteIndex(ixOutboxDue, cat(be64(old.NextAt), idBytes(old.ID))); err != nil {
+			return err
+		}
+	}
+	if err := tx.Put(bucketOutbox, m.ID, sealed); err != nil {
+		return err
+	}
+	if m.State == MailQueued {
+		return tx.SetIndex(ixOutboxDue, cat(be64(m.NextAt), idBytes(m.ID)), m.ID)
+	}
+	return nil
+}
+
+// saveMail reseals a changed outbox record (state changes).
+func (c *Clinic) saveMail(ctx context.Context, old, m OutMail) error {
+	sealed, err := c.seal(bucketOutbox, m.ID, m.PatientID, m)
+	if err != nil {
+		return err
+	}
+	return c.st.Update(ctx, func(tx store.Tx) error { return putOutMail(tx, &m, sealed, &old) })
+}
+
+// Sender delivers one message (mail.Send in production).
+type Sender func(ctx context.Context, cfg mail.Config, m mail.Message) error
+
+// SendDueMail sends what is due, one at a time, and returns how many went.
+func (c *Clinic) SendDueMail(ctx context.Context, send Sender) (int, error) {
+	if c.v.Locked() {
+		return 0, nil
+	}
+	s, err := c.Settings(ctx)
+	if err != nil || !s.MailReady() {
+		return 0, err
+	}
+	now := c.now()
+	var ids []string
+	c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(ixOutboxDue, store.Range{Limit: 50}, func(k []byte, id string) error {
+			if time.UnixMilli(int64(beUint(k[:8]))).After(now) {
+				return store.ErrStop
+			}
+			ids = append(ids, id)
+			return nil
+		})
+	})
+	sent := 0
+	for _, id := range ids {
+		var m OutMail
+		if err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketOutbox, id, "", &m) }); err != nil {
+			return sent, err
+		}
+		if m.State != MailQueued {
+			continue
+		}
+		// On disk before the server hears of it: a crash now never sends twice.
+		sending := m
+		sending.State, sending.Attempts = MailSending, m.Attempts+1
+		if err := c.saveMail(ctx, m, sending); err != nil {
+			return sent, err
+		}
+		err := send(ctx, s.MailConfig(), mail.Message{To: m.To, Subject: m.Subject, Body: m.Body})
+		done := sending
+		switch {
+		case err == nil:
+			done.State, done.SentAt, done.LastError = MailSent, c.now().UTC(), ""
+			sent++
+		case done.Attempts >= maxAttempts:
+			done.State, done.LastError = MailFailed, err.Error()
+		default:
+			done.State, done.LastError, done.NextAt = MailQueued, err.Error(), c.now().UTC().Add(backoff(done.Attempts-1))
+		}
+		if err := c.saveMail(ctx, sending, done); err != nil {
+			return sent, err
+		}
+		if done.State == MailFailed {
+			c.mailFailed(ctx, done, "Hearth tried "+fmt.Sprint(maxAttempts)+" times. The mail server said: "+done.LastError)
+		}
+	}
+	return sent, nil
+}
+
+// RecoverMail runs at start: a message left "sending" by a crash may or may
+// not have left; it is not sent again, and staff are told.
+func (c *Clinic) RecoverMail(ctx context.Context) error {
+	if c.v.Locked() {
+		return nil
+	}
+	var stuck []OutMail
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Each(bucketOutbox, "", func(id string, raw []byte) error {
+			var m OutMail
+			if err := c.openRaw(bucketOutbox, id, "", raw, &m); err != nil {
+				return err
+			}
+			if m.State == MailSending {
+				stuck = append(stuck, m)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range stuck {
+		done := m
+		done.State, done.LastError = MailFailed, "Hearth stopped while sending; it may or may not have been delivered, so it was not sent again"
+		if err := c.saveMail(ctx, m, done); err != nil {
+			return err
+		}
+		c.mailFailed(ctx, done, done.LastError)
+	}
+	return nil
+}
+
+// mailFailed puts a failed email in front of the front desk.
+func (c *Clinic) mailFailed(ctx context.Context, m OutMail, why string) {
+	if m.PatientID == "" {
+		return
+	}
+	body := "An email to this patient about a reply could not be delivered. " + why + " Please let them know another way."
+	if _, err := c.CreateItem(ctx, System, NewItem{Type: TypeMessage, PatientID: m.PatientID, Body: body,
+		Fields: map[string]string{"subject": "Email not delivered"}, Linked: m.ItemID}); err != nil {
+		c.log.Error("could not file the failed-email item", "err", err)
+	}
+}
+
+// Unsubscribe turns reply emails off for a patient from the link in an email.
+func (c *Clinic) Unsubscribe(ctx context.Context, patientID, mac string) error {
+	want := c.unsubscribeMAC(patientID)
+	if want == "" || !hmac.Equal([]byte(want), []byte(mac)) {
+		return ErrNotFound
+	}
+	return c.SetEmailReplies(ctx, Actor{Kind: "patient", ID: patientID, Patient: patientID}, false)
+}
+
+// SetEmailReplies is the patient's opt-in (or out) for reply emails.
+func (c *Clinic) SetEmailReplies(ctx context.Context, a Actor, on bool) error {
+	if a.Kind != "patient" || a.Patient == "" {
+		return ErrForbidden
+	}
+	p, err := c.loadPatient(ctx, a.Patient)
+	if err != nil {
+		return err
+	}
+	if on && p.Email == "" {
+		return inputErr("email_replies", "The clinic has no email address for you. Ask them to add it.")
+	}
+	p.EmailReplies = on
+	sealed, err := c.seal(bucketPatients, p.ID, p.ID, p)
+	if err != nil {
+		return err
+	}
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(bucketPatients, p.ID, sealed); err != nil {
+			return err
+		}
+		return c.audit(tx, a, "patient.email_replies", "patient:"+p.ID, p.ID)
+	})
+	if err == nil {
+		c.patients.put(p.ID, p)
+	}
+	return err
+}
+
+// SendTestMail sends a test email now and returns the server's answer.
+func (c *Clinic) SendTestMail(ctx context.Context, a Actor, to string, send Sender) error {
+	if a.Role != RoleOwner {
+		return ErrForbidden
+	}
+	s, err := c.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if !s.MailReady() {
+		return inputErr("smtp_host", "Set the mail server and the sender address first.")
+	}
+	if err := send(ctx, s.MailConfig(), mail.Message{To: to, Subject: "Test email from " + s.ClinicName,
+		Body: "This is a test from Hearth. If you can read it, email works."}); err != nil {
+		return &InputError{Field: "smtp_host", Msg: err.Error()}
+	}
+	return c.Audit(ctx, a, "mail.test", "settings", "", "")
+}
