@@ -49,6 +49,7 @@ type Appointment struct {
 	ExternalID string    `json:"external_id,omitempty"` // the practice system's id, for imports
 	Preferred  string    `json:"preferred,omitempty"`   // "another time": what the patient asked for
 	ItemID     string    `json:"item_id,omitempty"`     // the front-desk item a reschedule request opened
+	Reminded   []int     `json:"reminded,omitempty"`    // lead times (hours) already reminded
 }
 
 // ApptInput books an appointment.

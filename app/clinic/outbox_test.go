@@ -169,3 +169,43 @@ func TestCrashWhileSendingNeverSendsTwice(t *testing.T) {
 		t.Fatal("the mail password is in the plain settings copy")
 	}
 }
+
+func TestAppointmentRemindersAtLeadTimes(t *testing.T) {
+	ic, srv := mailClinic(t)
+	ctx := context.Background()
+	start := ic.clock.t.Add(72 * time.Hour)
+	ap, _, err := ic.c.CreateAppointment(ctx, ic.front, ApptInput{PatientID: ic.patA.Patient, StartsAt: start, Minutes: 20, Provider: "Dr. Lee"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, _, _ := ic.c.CreateAppointment(ctx, ic.front, ApptInput{PatientID: ic.patA.Patient, StartsAt: start.Add(time.Hour)})
+	ic.c.AnswerAppointment(ctx, ic.patA, cancelled.ID, "cancel", "")
+	run := func() int {
+		n, err := ic.c.SendReminders(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if run() != 0 {
+		t.Fatal("a reminder went out three days ahead")
+	}
+	ic.clock.t = start.Add(-47 * time.Hour)
+	if run() != 1 || run() != 0 {
+		t.Fatal("the two-day reminder did not go exactly once")
+	}
+	ic.clock.t = start.Add(-23 * time.Hour)
+	if run() != 1 {
+		t.Fatal("the one-day reminder did not go")
+	}
+	if n, _ := ic.c.SendDueMail(ctx, mail.Send); n != 2 {
+		t.Fatalf("sent %d reminders", n)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 2 || !strings.Contains(msgs[0], "You have an appointment at Maple Street") || strings.Contains(msgs[0], "Dr. Lee") {
+		t.Fatalf("reminders: %q", msgs)
+	}
+	if got, _ := ic.c.appointment(ctx, ap.ID); len(got.Reminded) != 2 {
+		t.Fatalf("reminded: %v", got.Reminded)
+	}
+}

@@ -36,14 +36,16 @@ type Settings struct {
 
 	// The clinic's own mail server. The password is sealed with the settings
 	// and never leaves them: not in the plain copy, not in any answer.
-	SMTPHost     string            `json:"smtp_host"`
-	SMTPPort     int               `json:"smtp_port"`
-	SMTPMode     string            `json:"smtp_mode"` // starttls, tls, none
-	SMTPUser     string            `json:"smtp_user"`
-	SMTPPassword string            `json:"smtp_password"`
-	MailFrom     string            `json:"mail_from"`
-	Queues       []Queue           `json:"queues"` // empty: DefaultQueues
-	Routes       map[string]string `json:"routes"` // item type -> queue id; nil: DefaultRoutes
+	SMTPHost     string `json:"smtp_host"`
+	SMTPPort     int    `json:"smtp_port"`
+	SMTPMode     string `json:"smtp_mode"` // starttls, tls, none
+	SMTPUser     string `json:"smtp_user"`
+	SMTPPassword string `json:"smtp_password"`
+	MailFrom     string `json:"mail_from"`
+	// ReminderHours are the appointment reminder lead times; nil: 48 and 24.
+	ReminderHours []int             `json:"reminder_hours"`
+	Queues        []Queue           `json:"queues"` // empty: DefaultQueues
+	Routes        map[string]string `json:"routes"` // item type -> queue id; nil: DefaultRoutes
 }
 
 // DefaultSettings are a new clinic's.
@@ -132,6 +134,11 @@ func (s *Settings) normalize() error {
 	if s.Queues != nil && !ids[UrgentQueue] {
 		return inputErr("queues", "Keep the clinical queue: urgent requests go there.")
 	}
+	for _, h := range s.ReminderHours {
+		if h < 1 || h > 14*24 {
+			return inputErr("reminder_hours", "Reminder lead times are between 1 hour and 14 days.")
+		}
+	}
 	switch s.SMTPMode {
 	case "", "starttls", "tls", "none":
 	default:
@@ -166,6 +173,7 @@ func (s Settings) Effective() Settings {
 		s.Routes = DefaultRoutes()
 	}
 	s.Templates = s.templates()
+	s.ReminderHours = s.reminderHours()
 	return s
 }
 

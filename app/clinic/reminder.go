@@ -1,0 +1,116 @@
+package clinic
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"hearth/app/store"
+)
+
+// Appointment reminders go out at the clinic's lead times (by default two
+// days and one day before), by email to patients who chose email; for
+// everyone else the appointment waits on /me, and the board marks who has
+// no channel so the front desk can call.
+
+// DefaultReminderHours are the lead times before an appointment.
+var DefaultReminderHours = []int{48, 24}
+
+func (s Settings) reminderHours() []int {
+	if s.ReminderHours == nil {
+		return DefaultReminderHours
+	}
+	return s.ReminderHours
+}
+
+// SendReminders queues the reminders that are due. It runs every minute.
+func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
+	s, err := c.Settings(ctx)
+	if err != nil || !s.MailReady() {
+		return 0, err
+	}
+	leads := s.reminderHours()
+	if len(leads) == 0 {
+		return 0, nil
+	}
+	now := c.now()
+	horizon := now.Add(time.Duration(slices.Max(leads)) * time.Hour)
+	var ids []string
+	err = c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(ixApptTime, store.Range{After: be64(now)}, func(k []byte, id string) error {
+			if time.UnixMilli(int64(beUint(k[:8]))).After(horizon) {
+				return store.ErrStop
+			}
+			ids = append(ids, id)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	queued := 0
+	for _, id := range ids {
+		ap, err := c.appointment(ctx, id)
+		if err != nil || ap.Status == ApptCancelled || ap.Status == ApptReschedule {
+			continue
+		}
+		due := -1
+		for _, h := range leads {
+			if !now.Before(ap.StartsAt.Add(-time.Duration(h)*time.Hour)) && !slices.Contains(ap.Reminded, h) {
+				due = h
+			}
+		}
+		if due < 0 {
+			continue
+		}
+		p, err := c.loadPatient(ctx, ap.PatientID)
+		if err != nil {
+			continue
+		}
+		// Every lead time that has passed counts as done, so a late start
+		// sends one reminder, not several.
+		for _, h := range leads {
+			if !now.Before(ap.StartsAt.Add(-time.Duration(h)*time.Hour)) && !slices.Contains(ap.Reminded, h) {
+				ap.Reminded = append(ap.Reminded, h)
+			}
+		}
+		var out *OutMail
+		var sealedOut []byte
+		if p.Email != "" && p.EmailReplies {
+			loc := s.Location()
+			when := ap.StartsAt.In(loc).Format("Monday, January 2 at 3:04 pm")
+			body := fmt.Sprintf("Hello %s,\n\nYou have an appointment at %s on %s.\nConfirm it, or ask for another time, here: %s/me\n\nTo stop these emails: %s%s\n",
+				p.FirstName(), s.ClinicName, when, strings.TrimRight(s.PublicURL, "/"), strings.TrimRight(s.PublicURL, "/"), c.UnsubscribeLink(p.ID))
+			n := c.now().UTC()
+			out = &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: "Your appointment at " + s.ClinicName,
+				Body: body, State: MailQueued, NextAt: n, Created: n}
+			if sealedOut, err = c.seal(bucketOutbox, out.ID, p.ID, out); err != nil {
+				return queued, err
+			}
+		}
+		sealedAp, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
+		if err != nil {
+			return queued, err
+		}
+		err = c.st.Update(ctx, func(tx store.Tx) error {
+			if err := tx.Put(bucketAppts, ap.ID, sealedAp); err != nil {
+				return err
+			}
+			if out != nil {
+				if err := putOutMail(tx, out, sealedOut, nil); err != nil {
+					return err
+				}
+			}
+			return c.audit(tx, System, "appointment.remind", "appointment:"+ap.ID, ap.PatientID)
+		})
+		if err != nil {
+			return queued, err
+		}
+		if out != nil {
+			queued++
+		}
+	}
+	return queued, nil
+}
