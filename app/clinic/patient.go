@@ -181,6 +181,11 @@ func (c *Clinic) patientTokens(p Patient) ([][]byte, error) {
 	if err := add("fullname", nameKey(p.Name)); err != nil {
 		return nil, err
 	}
+	if p.Email != "" {
+		if err := add("email", normalizeEmail(p.Email)); err != nil {
+			return nil, err
+		}
+	}
 	return toks, nil
 }
 

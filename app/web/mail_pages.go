@@ -2,6 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/url"
+	"time"
+
+	"hearth/app/clinic"
 
 	"hearth/app/mail"
 )
@@ -49,4 +53,61 @@ func (s *Server) handleTestMail(w http.ResponseWriter, r *http.Request, rc *reqC
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sent": true, "answer": "The mail server accepted the message."})
 	return nil
+}
+
+// pageLinkRequest: "email me a sign-in link". The answer is the same
+// whether or not the address is on file.
+func (s *Server) pageLinkRequest(pc *pctx) error {
+	if pc.r.Method == http.MethodGet {
+		mp := mailPage{Heading: pc.T("mlink.title"), Msg: pc.T("mlink.lead")}
+		return pc.render(http.StatusOK, "p_linkreq.html", mp.Heading, mp)
+	}
+	if !pc.writeAllowed("plinks", contactsPerClient) {
+		return errTooMany
+	}
+	if err := s.c.RequestSignInLink(pc.r.Context(), pc.form("email"), clientAddr(pc.r)); err != nil {
+		return err
+	}
+	mp := mailPage{Heading: pc.T("mlink.sent.title"), Msg: pc.T("mlink.sent.msg")}
+	return pc.render(http.StatusOK, "p_mail.html", mp.Heading, mp)
+}
+
+// pageLinkForm: the link from the email. Opening it uses nothing up; the
+// birth-date form's POST does.
+func (s *Server) pageLinkUse(pc *pctx) error {
+	token := pc.r.PathValue("token")
+	target := throttleKey("plink", token)
+	vp := verifyPage{Heading: pc.T("mlink.use.title"), Lead: pc.T("invite.lead", "clinic", pc.st.ClinicName), Invite: true,
+		Form: pc.verifyForm("/l/"+url.PathEscape(token), true)}
+	if pc.r.Method == http.MethodGet {
+		if pc.codeThrottled("") {
+			return errTooMany
+		}
+		if !s.c.SignInLinkValid(pc.r.Context(), token) {
+			pc.codeFailed("")
+			return pc.badLink(false)
+		}
+		return pc.render(http.StatusOK, "p_verify.html", vp.Heading, vp)
+	}
+	status, err := pc.checkDOB(target, func(dob string) error {
+		shared := pc.form("shared") != ""
+		_, tok, err := s.c.UseSignInLink(pc.r.Context(), token, dob, deviceLabel(pc.r.UserAgent()), shared, clientAddr(pc.r))
+		if err != nil {
+			return err
+		}
+		maxAge := int(clinic.DeviceLifetime / time.Second)
+		if shared {
+			maxAge = 0
+		}
+		pc.setSessionCookie(deviceCookieName, tok, maxAge)
+		pc.setSessionCookie(contactCookieName, "", -1)
+		return nil
+	}, vp.Form)
+	if err != nil {
+		return err
+	}
+	if status == 0 {
+		return pc.redirect("/me")
+	}
+	return pc.render(status, "p_verify.html", vp.Heading, vp)
 }

@@ -1,8 +1,13 @@
 package web
 
 import (
+	"context"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"hearth/app/mail"
 
 	"hearth/app/mail/mailtest"
 )
@@ -61,4 +66,51 @@ func (e *env) addPatientEmail(u *user, name, dob, email string) string {
 	var out struct{ ID string }
 	r.json(e.t, &out)
 	return out.ID
+}
+
+func TestSignInLinkByEmail(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	srv, _ := mailtest.Start(t, "", "")
+	owner.req("PUT", "/api/v1/settings", map[string]any{"smtp_host": "127.0.0.1", "smtp_port": srv.Port(), "smtp_mode": "none",
+		"mail_from": "front@maple.example", "public_url": "https://portal.maple.example"})
+	e.addPatientEmail(owner, "Rosa Delgado", "1961-03-14", "rosa@example.com")
+	v := e.anon()
+	mustContain(t, "landing", v.get("/").body, `href="/link"`)
+	known := v.form("/link", "/link", map[string][]string{"email": {"Rosa@Example.com"}})
+	unknown := e.anon().form("/link", "/link", map[string][]string{"email": {"nobody@example.com"}})
+	if known.code != 200 || unknown.code != 200 || !strings.Contains(known.body, "Check your email") || !strings.Contains(unknown.body, "Check your email") {
+		t.Fatalf("answers differ or fail: %d %d", known.code, unknown.code)
+	}
+	if n, err := e.c.SendDueMail(context.Background(), mail.Send); err != nil || n != 1 {
+		t.Fatalf("sent %d: %v", n, err)
+	}
+	m := regexp.MustCompile(`https://portal\.maple\.example(/l/[A-Za-z0-9_-]+)`).FindStringSubmatch(srv.Messages()[0])
+	if m == nil {
+		t.Fatalf("no link in %q", srv.Messages()[0])
+	}
+	link := m[1]
+	// A mail scanner opening the link uses nothing up.
+	for i := 0; i < 3; i++ {
+		if r := e.anon().get(link); r.code != 200 || !strings.Contains(r.body, `name="dob`) {
+			t.Fatalf("GET the link: %d", r.code)
+		}
+	}
+	b := e.anon()
+	if r := b.form(link, link, map[string][]string{"dob": {"1961-03-15"}}); r.code != 400 {
+		t.Fatalf("wrong birth date: %d", r.code)
+	}
+	location(t, b.form(link, link, map[string][]string{"dob": {"03/14/1961"}}), "/me")
+	mustContain(t, "/me", b.get("/me").body, "Rosa")
+	if r := e.anon().get(link); r.code == 200 && strings.Contains(r.body, `name="dob`) {
+		t.Fatal("the link works a second time")
+	}
+	// An unused link expires after 15 minutes.
+	e.anon().form("/link", "/link", map[string][]string{"email": {"rosa@example.com"}})
+	e.c.SendDueMail(context.Background(), mail.Send)
+	m2 := regexp.MustCompile(`(/l/[A-Za-z0-9_-]+)`).FindStringSubmatch(srv.Messages()[1])
+	e.clock.Add(16 * time.Minute)
+	if r := e.anon().get(m2[1]); r.code == 200 && strings.Contains(r.body, `name="dob`) {
+		t.Fatal("an expired link still works")
+	}
 }

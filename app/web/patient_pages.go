@@ -266,6 +266,7 @@ type pview struct {
 	Note      string
 	Langs     []langLink
 	Script    bool
+	MailReady bool // the clinic can send email (sign-in links)
 	Page      any
 }
 
@@ -303,7 +304,7 @@ func telHref(s string) string {
 func (pc *pctx) view(data any) *pview {
 	v := &pview{tr: pc.tr, Clinic: pc.st.ClinicName, Phone: pc.st.Phone, PhoneHref: telHref(pc.st.Phone),
 		Emergency: pc.st.EmergencyNumber, CSRF: pc.csrfToken(), SignedIn: pc.signedIn(),
-		IsContact: pc.sess.actor.Kind == "contact", Page: data}
+		IsContact: pc.sess.actor.Kind == "contact", MailReady: pc.st.MailReady(), Page: data}
 	if v.Emergency == "" {
 		v.Emergency = "911"
 	}

@@ -1,0 +1,184 @@
+package clinic
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"hearth/app/store"
+)
+
+// Sign-in links by email, for patients with an address on file: single
+// use, 15 minutes, stored as a SHA-256 hash. Opening the link changes
+// nothing (mail scanners follow links); the page asks the birth date and
+// only that POST uses the link and remembers the device.
+
+const (
+	SignInLinkLife    = 15 * time.Minute
+	bucketSignInLinks = "signin_links"
+)
+
+type signInLink struct {
+	PatientID string    `json:"patient_id"`
+	Expires   time.Time `json:"expires"`
+	Used      bool      `json:"used,omitempty"`
+}
+
+// emailToken is the blind-index token of a patient's email address.
+func (c *Clinic) emailSearchToken(email string) ([]byte, error) {
+	t, err := c.v.BlindToken("email", normalizeEmail(email))
+	if err != nil {
+		return nil, ErrLocked
+	}
+	return t, nil
+}
+
+// RequestSignInLink emails a sign-in link to the patient with this
+// address, if there is exactly one and email is set up. It says nothing
+// about whether the address is on file: the caller answers the same either
+// way.
+func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) error {
+	s, err := c.Settings(ctx)
+	if err != nil || !s.MailReady() || strings.TrimSpace(email) == "" {
+		return err
+	}
+	tok, err := c.emailSearchToken(email)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan("patients.search", store.Range{Prefix: tok, Limit: 2}, func(_ []byte, id string) error {
+			ids = append(ids, id)
+			return nil
+		})
+	})
+	if len(ids) != 1 {
+		c.Audit(ctx, Actor{Kind: "system", Client: client}, "signin_link.request", "", "", "failed")
+		return nil
+	}
+	p, err := c.loadPatient(ctx, ids[0])
+	if err != nil || normalizeEmail(p.Email) != normalizeEmail(email) {
+		return nil
+	}
+	token := RandomToken()
+	now := c.now().UTC()
+	b, _ := json.Marshal(signInLink{PatientID: p.ID, Expires: now.Add(SignInLinkLife)})
+	base := strings.TrimRight(s.PublicURL, "/")
+	hello, line, valid := "Hello", "Here is your link to sign in to", "It works once, for 15 minutes. If you did not ask for it, you can ignore this email."
+	if p.Lang == "es" {
+		hello, line, valid = "Hola", "Aquí tiene su enlace para entrar en", "Sirve una vez, durante 15 minutos. Si no lo pidió, puede ignorar este correo."
+	}
+	m := &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: line + " " + s.ClinicName,
+		Body:  fmt.Sprintf("%s %s,\n\n%s %s:\n%s/l/%s\n\n%s\n", hello, p.FirstName(), line, s.ClinicName, base, token, valid),
+		State: MailQueued, NextAt: now, Created: now}
+	sealed, err := c.seal(bucketOutbox, m.ID, p.ID, m)
+	if err != nil {
+		return err
+	}
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(bucketSignInLinks, hex.EncodeToString(hashKey(token)), b); err != nil {
+			return err
+		}
+		if err := putOutMail(tx, m, sealed, nil); err != nil {
+			return err
+		}
+		return c.audit(tx, Actor{Kind: "system", Client: client}, "signin_link.request", "patient:"+p.ID, p.ID)
+	})
+}
+
+// SignInLinkValid reports whether a link can still be used (for the page
+// that asks the birth date).
+func (c *Clinic) SignInLinkValid(ctx context.Context, token string) bool {
+	_, err := c.signInLink(ctx, token)
+	return err == nil
+}
+
+func (c *Clinic) signInLink(ctx context.Context, token string) (signInLink, error) {
+	var l signInLink
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(bucketSignInLinks, hex.EncodeToString(hashKey(token)))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &l)
+	})
+	if err != nil || l.Used || c.now().After(l.Expires) {
+		return l, ErrCodeInvalid
+	}
+	return l, nil
+}
+
+// UseSignInLink checks the birth date and, if it matches, uses the link up
+// and remembers the device.
+func (c *Clinic) UseSignInLink(ctx context.Context, token, dob, label string, shared bool, client string) (Device, string, error) {
+	l, err := c.signInLink(ctx, token)
+	if err != nil {
+		return Device{}, "", err
+	}
+	p, err := c.loadPatient(ctx, l.PatientID)
+	if err != nil {
+		return Device{}, "", ErrCodeInvalid
+	}
+	given, err := ParseDOB(dob, c.now())
+	if err != nil {
+		return Device{}, "", err
+	}
+	if given != p.DOB {
+		c.Audit(ctx, Actor{Kind: "system", Client: client}, "signin_link.dob_check", "patient:"+p.ID, p.ID, "failed")
+		return Device{}, "", ErrCodeInvalid
+	}
+	key := hex.EncodeToString(hashKey(token))
+	used, _ := json.Marshal(signInLink{PatientID: l.PatientID, Expires: l.Expires, Used: true})
+	var spent bool
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(bucketSignInLinks, key)
+		if err != nil {
+			return err
+		}
+		var cur signInLink
+		json.Unmarshal(b, &cur)
+		if cur.Used {
+			spent = true
+			return nil
+		}
+		return tx.Put(bucketSignInLinks, key, used)
+	})
+	if err != nil || spent {
+		return Device{}, "", ErrCodeInvalid
+	}
+	return c.addDevice(ctx, Device{PatientID: p.ID, Label: label, Shared: shared}, client)
+}
+
+// addDevice remembers a new device for a patient and returns its token.
+func (c *Clinic) addDevice(ctx context.Context, dev Device, client string) (Device, string, error) {
+	now := c.now().UTC()
+	dev.ID, dev.Created, dev.Expires = newID(), now, now.Add(DeviceLifetime)
+	if dev.Shared {
+		dev.Expires = now.Add(SharedDeviceLife)
+	}
+	token := RandomToken()
+	sealed, err := c.seal(bucketDevices, dev.ID, dev.PatientID, dev)
+	if err != nil {
+		return Device{}, "", err
+	}
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(bucketDevices, dev.ID, sealed); err != nil {
+			return err
+		}
+		if err := tx.SetIndex(ixDeviceToken, hashKey(token), dev.ID); err != nil {
+			return err
+		}
+		if err := tx.SetIndex(ixDeviceByPatient, cat([]byte(dev.PatientID), []byte{0}, idBytes(dev.ID)), dev.ID); err != nil {
+			return err
+		}
+		return c.audit(tx, deviceActor(dev, client), "device.add", "device:"+dev.ID, dev.PatientID)
+	})
+	if err != nil {
+		return Device{}, "", err
+	}
+	return dev, token, nil
+}
