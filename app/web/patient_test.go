@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/png"
 	"mime/multipart"
@@ -875,4 +876,33 @@ func TestUrgentWordsWhileTyping(t *testing.T) {
 	page := u.get("/new?type=message")
 	mustContain(t, "compose", page.body, `id="urgent-live" role="alert" hidden`)
 	mustContain(t, "contact", e.anon().get("/contact").body, `id="urgent-live"`)
+}
+
+// TestCatalogsHaveNoDuplicateKeys: a key written twice in a catalog would
+// silently replace the first text (it happened once: two features both
+// chose "link.title").
+func TestCatalogsHaveNoDuplicateKeys(t *testing.T) {
+	for _, lang := range []string{"en", "es"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "embed", "i18n", lang+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.Token() // {
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v string
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			if seen[k.(string)] {
+				t.Errorf("%s.json: %q appears twice", lang, k)
+			}
+			seen[k.(string)] = true
+		}
+	}
 }
