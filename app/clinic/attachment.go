@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
-	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -72,13 +71,26 @@ func cleanName(n string) string {
 	return out
 }
 
+// sniffImage names the image format from its signature bytes ("" if none).
+func sniffImage(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
+		return "image/jpeg"
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png"
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return "image/gif"
+	}
+	return ""
+}
+
 // normalize checks an upload and returns what to store.
 func normalizeUpload(u Upload) (Attachment, []byte, error) {
 	if len(u.Data) == 0 || len(u.Data) > MaxAttachmentSize {
 		return Attachment{}, nil, errBadFile
 	}
 	name := cleanName(u.Name)
-	sniff := http.DetectContentType(u.Data)
+	sniff := sniffImage(u.Data)
 	switch {
 	case bytes.HasPrefix(u.Data, []byte("%PDF-")):
 		if !strings.HasSuffix(strings.ToLower(name), ".pdf") {
