@@ -120,7 +120,7 @@ func (s *Server) pageApptICS(pc *pctx) error {
 // apptCard is an appointment as /me shows it.
 type apptCard struct {
 	ID, When, ISO, Provider, Location, Reason, Status, Class string
-	Open, AskPreferred                                       bool
+	Open, AskPreferred, CanConfirm                           bool
 }
 
 func (pc *pctx) apptCards() []apptCard {
@@ -133,7 +133,7 @@ func (pc *pctx) apptCards() []apptCard {
 		c := apptCard{ID: ap.ID, When: pc.tr.When(ap.StartsAt), ISO: pc.tr.ISO(ap.StartsAt), Provider: ap.Provider, Location: ap.Location,
 			Reason: ap.Reason, Status: pc.T("appt.status." + ap.Status), Class: "st-" + ap.Status,
 			Open:         ap.Status != clinic.ApptCancelled && ap.StartsAt.After(pc.s.c.Now()),
-			AskPreferred: pc.r.URL.Query().Get("appt") == ap.ID}
+			AskPreferred: pc.r.URL.Query().Get("appt") == ap.ID, CanConfirm: ap.Status != clinic.ApptConfirmed}
 		out = append(out, c)
 	}
 	return out

@@ -3427,7 +3427,7 @@ function shortObject(obj) {
 function viewSettings(c, ctx) {
   const holder = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
   const toc = h('nav', { class: 'toc', 'aria-label': 'Settings sections' }, h('ul', null,
-    [['set-clinic', 'Clinic'], ['set-hours', 'Office hours'], ['set-targets', 'Reply targets'], ['set-queues', 'Queues'],
+    [['set-clinic', 'Clinic'], ['set-email', 'Email'], ['set-hours', 'Office hours'], ['set-targets', 'Reply targets'], ['set-queues', 'Queues'],
       ['set-templates', 'Templates'], ['set-words', 'Urgent words'], ['set-passphrase', 'Passphrase']].map(([id, t]) => h('li', null,
       h('a', { href: `#/settings`, onclick: (e) => { e.preventDefault(); const el = doc.getElementById(`${id}-title`) || doc.getElementById(id); if (el) { el.scrollIntoView(); el.focus(); } } }, t)))));
   add(c, viewHead('Settings'), toc, holder);
@@ -3440,7 +3440,7 @@ function viewSettings(c, ctx) {
     if (!ctx.alive()) return;
     put(holder, h('div', { class: 'settings-stack' },
       h('div', { id: 'set-clinic' }, settingsForm(s, b, ctx)),
-      hoursCard(s), targetsCard(s), queuesCard(s, (wl.queues || []).map((q) => q.queue)),
+      emailCard(s), hoursCard(s), targetsCard(s), queuesCard(s, (wl.queues || []).map((q) => q.queue)),
       templatesCard(s, tp.templates), wordsCard(s), passphraseCard()));
   }).catch((err) => {
     if (ctx.alive() && !err.handled) put(holder, errorBox(err.message));
@@ -3808,6 +3808,90 @@ function templatesCard(s, defaults) {
     run({ templates: out }, 'Templates saved.');
   });
   return sectionCard('set-templates', 'Reply templates', 'Ready-made replies staff pick from the Templates menu, then edit before sending.', form);
+}
+
+// emailCard: the mail server for invitations, sign-in links and
+// appointment reminders, and a test send. The password is write-only:
+// the server answers smtp_password_set, and an empty field keeps it.
+const smtpModes = [['starttls', 'STARTTLS (recommended)'], ['tls', 'TLS'], ['none', 'None \u2014 only for a mail server on this computer']];
+
+function emailCard(s) {
+  let pwSet = !!s.smtp_password_set;
+  const pwHint = () => (pwSet ? 'Saved. Leave empty to keep it; type a new one to replace it.' : 'The password of the mail account, if the server asks for one.');
+  const f = makeForm('email', [
+    { group: 'Mail server', items: [
+      { name: 'smtp_host', label: 'Mail server (SMTP host)', value: s.smtp_host || '', hint: 'Like smtp.example.com, from your email provider.',
+        attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+      { name: 'smtp_port', label: 'Port', type: 'number', value: s.smtp_port ? String(s.smtp_port) : '',
+        hint: 'Leave empty for the usual port of the security you choose (587 for STARTTLS, 465 for TLS).',
+        attrs: { min: 1, max: 65535, step: 1, inputmode: 'numeric' } },
+      { name: 'smtp_mode', label: 'Security', type: 'select', options: smtpModes, value: s.smtp_mode || 'starttls' },
+      { name: 'smtp_user', label: 'User name', value: s.smtp_user || '', autocomplete: 'off', attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+      { name: 'smtp_password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: pwHint(),
+        attrs: { placeholder: pwSet ? '\u2022\u2022\u2022\u2022\u2022\u2022 (saved)' : null } },
+      { name: 'mail_from', label: 'Sender address', type: 'email', value: s.mail_from || '', hint: 'The From address patients see, like frontdesk@mapleclinic.example.',
+        attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+    ] },
+    { group: 'Appointment reminders', items: [
+      { name: 'reminder_hours', label: 'Send reminders this many hours before', value: (s.reminder_hours || [48, 24]).join(', '),
+        hint: 'Hours, separated by commas, like 48, 24. Leave empty to send no reminders.', attrs: { inputmode: 'numeric', spellcheck: 'false' } },
+    ] },
+  ], {
+    submit: 'Save email settings', label: 'Email settings',
+    async onSubmit(v) {
+      const port = v.smtp_port.trim();
+      if (port && !/^\d+$/.test(port)) throw fieldError('smtp_port', 'Type a whole number, like 587, or leave it empty.');
+      const parts = v.reminder_hours.split(/[\s,;]+/).filter(Boolean);
+      const bad = parts.find((x) => !/^\d+$/.test(x) || Number(x) < 1 || Number(x) > 336);
+      if (bad !== undefined) throw fieldError('reminder_hours', `\u201c${bad}\u201d is not a number of hours between 1 and 336 (14 days).`);
+      const out = {
+        smtp_host: v.smtp_host.trim(), smtp_port: port ? Number(port) : 0, smtp_mode: v.smtp_mode, smtp_user: v.smtp_user.trim(),
+        mail_from: v.mail_from.trim(), reminder_hours: [...new Set(parts.map(Number))].sort((a, b) => b - a),
+      };
+      if (v.smtp_password) out.smtp_password = v.smtp_password;
+      const saved = await api('PUT', '/api/v1/settings', out);
+      pwSet = !!saved.smtp_password_set;
+      const pw = f.fields.smtp_password.input;
+      pw.value = '';
+      if (pwSet) pw.setAttribute('placeholder', '\u2022\u2022\u2022\u2022\u2022\u2022 (saved)');
+      else pw.removeAttribute('placeholder');
+      const hint = doc.getElementById('email-smtp_password-hint');
+      if (hint) hint.textContent = pwHint();
+      f.fields.reminder_hours.input.value = (saved.reminder_hours || []).join(', ');
+      const m = okMessage('Email settings saved.');
+      f.el.querySelector('.form-msg').replaceChildren(m);
+      m.focus();
+    },
+  });
+
+  const answer = h('div', { class: 'mail-answer', id: 'mailtest-answer' });
+  const t = makeForm('mailtest', [
+    { name: 'to', label: 'Send it to', type: 'email', value: (state.me && state.me.email) || '', autocomplete: 'email',
+      hint: 'Save the settings above first: the test uses the saved ones.', attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+  ], {
+    submit: 'Send a test email', submitClass: 'mail-test-btn', label: 'Send a test email',
+    // Every refusal is the mail server's answer: show it in the answer box.
+    onError(err) {
+      if (err.field === 'to') return false;
+      put(answer, h('div', { class: 'alert-box', role: 'alert' }, h('strong', null, 'The test email was not sent. '), err.message));
+      return true;
+    },
+    async onSubmit(v) {
+      put(answer);
+      const to = v.to.trim();
+      if (!to || !/^[^\s@]+@[^\s@]+$/.test(to)) throw fieldError('to', 'Type an email address, like you@example.com.');
+      const r = await api('POST', '/api/v1/settings/test-email', { to });
+      const m = h('p', { class: 'ok-msg', role: 'status', tabindex: '-1' }, (r && r.answer) || 'The mail server accepted the message.');
+      put(answer, m);
+      m.focus();
+    },
+  });
+  // The answer sits right above the button, where the eye already is.
+  t.el.insertBefore(answer, t.el.querySelector('.form-msg'));
+
+  return sectionCard('set-email', 'Email', '',
+    h('p', { class: 'muted', id: 'email-privacy' }, 'Emails carry only the patient\u2019s first name and the clinic\u2019s name, with a link to sign in. Patients choose whether to receive them.'),
+    f.el, h('h3', { id: 'mailtest-title' }, 'Send a test email'), t.el);
 }
 
 function wordsCard(s) {
