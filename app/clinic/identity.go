@@ -181,22 +181,15 @@ func (c *Clinic) RedeemInvite(ctx context.Context, code, dob, label string, shar
 		c.Audit(ctx, Actor{Kind: "system", Client: client}, "invite.dob_check", "invite:"+inv.ID, inv.PatientID, "failed")
 		return Device{}, "", ErrCodeInvalid
 	}
-	now := c.now().UTC()
-	dev := Device{ID: newID(), PatientID: inv.PatientID, Caregiver: inv.Caregiver, Label: label, Shared: shared, Created: now, Expires: now.Add(DeviceLifetime)}
-	if shared {
-		dev.Expires = now.Add(SharedDeviceLife)
+	dev, token, sealedDev, err := c.newDevice(Device{PatientID: inv.PatientID, Caregiver: inv.Caregiver, Label: label, Shared: shared})
+	if err != nil {
+		return Device{}, "", err
 	}
-	token := RandomToken()
-	inv.Used = now
+	inv.Used = c.now().UTC()
 	sealedInv, err := c.seal(bucketInvites, inv.ID, inv.PatientID, inv)
 	if err != nil {
 		return Device{}, "", err
 	}
-	sealedDev, err := c.seal(bucketDevices, dev.ID, dev.PatientID, dev)
-	if err != nil {
-		return Device{}, "", err
-	}
-	a := deviceActor(dev, client)
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		// Someone else may have used the code meanwhile.
 		var cur Invite
@@ -212,16 +205,7 @@ func (c *Clinic) RedeemInvite(ctx context.Context, code, dob, label string, shar
 		if err := tx.DeleteIndex(ixInviteCode, hashKey(NormalizeCode(code))); err != nil {
 			return err
 		}
-		if err := tx.Put(bucketDevices, dev.ID, sealedDev); err != nil {
-			return err
-		}
-		if err := tx.SetIndex(ixDeviceToken, hashKey(token), dev.ID); err != nil {
-			return err
-		}
-		if err := tx.SetIndex(ixDeviceByPatient, cat([]byte(dev.PatientID), []byte{0}, idBytes(dev.ID)), dev.ID); err != nil {
-			return err
-		}
-		return c.audit(tx, a, "device.add", "device:"+dev.ID, dev.PatientID)
+		return c.putDevice(tx, dev, token, sealedDev, client)
 	})
 	if err != nil {
 		return Device{}, "", err
@@ -529,6 +513,12 @@ func (c *Clinic) SetPatientLang(ctx context.Context, a Actor, lang string) error
 		return err
 	}
 	p.Lang = lang
+	return c.savePatient(ctx, a, p, "patient.lang")
+}
+
+// savePatient reseals a patient's own change to their record (language,
+// email preference), audits it and refreshes the cache.
+func (c *Clinic) savePatient(ctx context.Context, a Actor, p Patient, action string) error {
 	sealed, err := c.seal(bucketPatients, p.ID, p.ID, p)
 	if err != nil {
 		return err
@@ -537,7 +527,7 @@ func (c *Clinic) SetPatientLang(ctx context.Context, a Actor, lang string) error
 		if err := tx.Put(bucketPatients, p.ID, sealed); err != nil {
 			return err
 		}
-		return c.audit(tx, a, "patient.lang", "patient:"+p.ID, p.ID)
+		return c.audit(tx, a, action, "patient:"+p.ID, p.ID)
 	})
 	if err == nil {
 		c.patients.put(p.ID, p)

@@ -264,20 +264,7 @@ func (c *Clinic) SetEmailReplies(ctx context.Context, a Actor, on bool) error {
 		return inputErr("email_replies", "The clinic has no email address for you. Ask them to add it.")
 	}
 	p.EmailReplies = on
-	sealed, err := c.seal(bucketPatients, p.ID, p.ID, p)
-	if err != nil {
-		return err
-	}
-	err = c.st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.Put(bucketPatients, p.ID, sealed); err != nil {
-			return err
-		}
-		return c.audit(tx, a, "patient.email_replies", "patient:"+p.ID, p.ID)
-	})
-	if err == nil {
-		c.patients.put(p.ID, p)
-	}
-	return err
+	return c.savePatient(ctx, a, p, "patient.email_replies")
 }
 
 // SendTestMail sends a test email now and returns the server's answer.

@@ -153,31 +153,38 @@ func (c *Clinic) UseSignInLink(ctx context.Context, token, dob, label string, sh
 	return c.addDevice(ctx, Device{PatientID: p.ID, Label: label, Shared: shared}, client)
 }
 
-// addDevice remembers a new device for a patient and returns its token.
-func (c *Clinic) addDevice(ctx context.Context, dev Device, client string) (Device, string, error) {
+// newDevice prepares a device record and its cookie token (outside any
+// transaction: sealing is slow); putDevice stores them.
+func (c *Clinic) newDevice(dev Device) (Device, string, []byte, error) {
 	now := c.now().UTC()
 	dev.ID, dev.Created, dev.Expires = newID(), now, now.Add(DeviceLifetime)
 	if dev.Shared {
 		dev.Expires = now.Add(SharedDeviceLife)
 	}
-	token := RandomToken()
 	sealed, err := c.seal(bucketDevices, dev.ID, dev.PatientID, dev)
+	return dev, RandomToken(), sealed, err
+}
+
+func (c *Clinic) putDevice(tx store.Tx, dev Device, token string, sealed []byte, client string) error {
+	if err := tx.Put(bucketDevices, dev.ID, sealed); err != nil {
+		return err
+	}
+	if err := tx.SetIndex(ixDeviceToken, hashKey(token), dev.ID); err != nil {
+		return err
+	}
+	if err := tx.SetIndex(ixDeviceByPatient, cat([]byte(dev.PatientID), []byte{0}, idBytes(dev.ID)), dev.ID); err != nil {
+		return err
+	}
+	return c.audit(tx, deviceActor(dev, client), "device.add", "device:"+dev.ID, dev.PatientID)
+}
+
+// addDevice remembers a new device for a patient and returns its token.
+func (c *Clinic) addDevice(ctx context.Context, dev Device, client string) (Device, string, error) {
+	dev, token, sealed, err := c.newDevice(dev)
 	if err != nil {
 		return Device{}, "", err
 	}
-	err = c.st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.Put(bucketDevices, dev.ID, sealed); err != nil {
-			return err
-		}
-		if err := tx.SetIndex(ixDeviceToken, hashKey(token), dev.ID); err != nil {
-			return err
-		}
-		if err := tx.SetIndex(ixDeviceByPatient, cat([]byte(dev.PatientID), []byte{0}, idBytes(dev.ID)), dev.ID); err != nil {
-			return err
-		}
-		return c.audit(tx, deviceActor(dev, client), "device.add", "device:"+dev.ID, dev.PatientID)
-	})
-	if err != nil {
+	if err := c.st.Update(ctx, func(tx store.Tx) error { return c.putDevice(tx, dev, token, sealed, client) }); err != nil {
 		return Device{}, "", err
 	}
 	return dev, token, nil

@@ -3,9 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"time"
-
-	"hearth/app/clinic"
 
 	"hearth/app/mail"
 )
@@ -95,12 +92,7 @@ func (s *Server) pageLinkUse(pc *pctx) error {
 		if err != nil {
 			return err
 		}
-		maxAge := int(clinic.DeviceLifetime / time.Second)
-		if shared {
-			maxAge = 0
-		}
-		pc.setSessionCookie(deviceCookieName, tok, maxAge)
-		pc.setSessionCookie(contactCookieName, "", -1)
+		pc.rememberDevice(tok, shared)
 		return nil
 	}, vp.Form)
 	if err != nil {

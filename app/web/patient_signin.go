@@ -204,12 +204,7 @@ func (s *Server) pageInviteRedeem(pc *pctx) error {
 		if err != nil {
 			return err
 		}
-		maxAge := int(clinic.DeviceLifetime / time.Second)
-		if shared {
-			maxAge = 0
-		}
-		pc.setSessionCookie(deviceCookieName, token, maxAge)
-		pc.setSessionCookie(contactCookieName, "", -1)
+		pc.rememberDevice(token, shared)
 		return nil
 	}, vp.Form)
 	if err != nil {
@@ -219,6 +214,17 @@ func (s *Server) pageInviteRedeem(pc *pctx) error {
 		return pc.redirect("/me")
 	}
 	return pc.render(status, "p_verify.html", vp.Heading, vp)
+}
+
+// rememberDevice sets the device cookie: 180 days, or the browser session
+// on a shared computer.
+func (pc *pctx) rememberDevice(token string, shared bool) {
+	maxAge := int(clinic.DeviceLifetime / time.Second)
+	if shared {
+		maxAge = 0
+	}
+	pc.setSessionCookie(deviceCookieName, token, maxAge)
+	pc.setSessionCookie(contactCookieName, "", -1)
 }
 
 // checkDOB runs a birth-date check through the throttle. It returns 0 on
