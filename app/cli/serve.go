@@ -136,8 +136,15 @@ func serve(ctx context.Context, args []string, env Env) error {
 	wg.Add(4)
 	go func() { defer wg.Done(); hub.Run(jobs) }()
 	go func() { defer wg.Done(); runBackups(jobs, cl, env, log, c) }()
-	go func() { defer wg.Done(); runMinutely(jobs, cl, log) }()
-	go func() { defer wg.Done(); runMailer(jobs, cl, log) }()
+	// The overdue ticker, reminders and the closing sweep; and the outbox.
+	go func() { defer wg.Done(); every(jobs, time.Minute, log, "periodic work", cl.EveryMinute) }()
+	go func() {
+		defer wg.Done()
+		every(jobs, 5*time.Second, log, "sending email", func(ctx context.Context) error {
+			_, err := cl.SendDueMail(ctx, mail.Send)
+			return err
+		})
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -205,33 +212,18 @@ func serveControl(c config.Config, cl *clinic.Clinic, env Env, log *slog.Logger)
 	return hs, nil
 }
 
-// runMinutely runs the overdue ticker and the closing sweep.
-func runMinutely(ctx context.Context, cl *clinic.Clinic, log *slog.Logger) {
-	t := time.NewTicker(time.Minute)
+// every runs job each period until ctx ends; a failure is logged, and the
+// next tick tries again.
+func every(ctx context.Context, period time.Duration, log *slog.Logger, what string, job func(context.Context) error) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := cl.EveryMinute(ctx); err != nil && ctx.Err() == nil {
-				log.Error("periodic work failed", "err", err)
-			}
-		}
-	}
-}
-
-// runMailer sends what the outbox holds, every few seconds.
-func runMailer(ctx context.Context, cl *clinic.Clinic, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := cl.SendDueMail(ctx, mail.Send); err != nil && ctx.Err() == nil {
-				log.Error("sending email failed", "err", err)
+			if err := job(ctx); err != nil && ctx.Err() == nil {
+				log.Error(what+" failed", "err", err)
 			}
 		}
 	}

@@ -161,6 +161,24 @@ func (c *Clinic) LookupInvite(ctx context.Context, code string) (Invite, error) 
 	return inv, nil
 }
 
+// checkDOB compares a typed birth date with the patient's; a wrong one is
+// audited as a failure and answers the same ErrCodeInvalid as a bad code.
+func (c *Clinic) checkDOB(ctx context.Context, patientID, dob, client, action, object string) error {
+	p, err := c.loadPatient(ctx, patientID)
+	if err != nil {
+		return ErrCodeInvalid
+	}
+	given, err := ParseDOB(dob, c.now())
+	if err != nil {
+		return err
+	}
+	if given != p.DOB {
+		c.Audit(ctx, Actor{Kind: "system", Client: client}, action, object, patientID, "failed")
+		return ErrCodeInvalid
+	}
+	return nil
+}
+
 // RedeemInvite checks the birth date against the invited patient's and, if
 // it matches, uses up the invite and remembers the device. It returns the
 // device token for the cookie.
@@ -169,17 +187,8 @@ func (c *Clinic) RedeemInvite(ctx context.Context, code, dob, label string, shar
 	if err != nil {
 		return Device{}, "", err
 	}
-	p, err := c.loadPatient(ctx, inv.PatientID)
-	if err != nil {
-		return Device{}, "", ErrCodeInvalid
-	}
-	given, err := ParseDOB(dob, c.now())
-	if err != nil {
+	if err := c.checkDOB(ctx, inv.PatientID, dob, client, "invite.dob_check", "invite:"+inv.ID); err != nil {
 		return Device{}, "", err
-	}
-	if given != p.DOB {
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "invite.dob_check", "invite:"+inv.ID, inv.PatientID, "failed")
-		return Device{}, "", ErrCodeInvalid
 	}
 	dev, token, sealedDev, err := c.newDevice(Device{PatientID: inv.PatientID, Caregiver: inv.Caregiver, Label: label, Shared: shared})
 	if err != nil {

@@ -119,17 +119,8 @@ func (c *Clinic) UseSignInLink(ctx context.Context, token, dob, label string, sh
 	if err != nil {
 		return Device{}, "", err
 	}
-	p, err := c.loadPatient(ctx, l.PatientID)
-	if err != nil {
-		return Device{}, "", ErrCodeInvalid
-	}
-	given, err := ParseDOB(dob, c.now())
-	if err != nil {
+	if err := c.checkDOB(ctx, l.PatientID, dob, client, "signin_link.dob_check", "patient:"+l.PatientID); err != nil {
 		return Device{}, "", err
-	}
-	if given != p.DOB {
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "signin_link.dob_check", "patient:"+p.ID, p.ID, "failed")
-		return Device{}, "", ErrCodeInvalid
 	}
 	key := hex.EncodeToString(hashKey(token))
 	used, _ := json.Marshal(signInLink{PatientID: l.PatientID, Expires: l.Expires, Used: true})
@@ -150,7 +141,7 @@ func (c *Clinic) UseSignInLink(ctx context.Context, token, dob, label string, sh
 	if err != nil || spent {
 		return Device{}, "", ErrCodeInvalid
 	}
-	return c.addDevice(ctx, Device{PatientID: p.ID, Label: label, Shared: shared}, client)
+	return c.addDevice(ctx, Device{PatientID: l.PatientID, Label: label, Shared: shared}, client)
 }
 
 // newDevice prepares a device record and its cookie token (outside any
