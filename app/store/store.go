@@ -7,7 +7,8 @@
 // index key. Index keys are built by the caller from non-PHI parts (queue,
 // status, due time, ids) or from blind-index tokens.
 //
-// Backends: boltstore (bbolt, the default) and, later, pgstore (PostgreSQL).
+// Backends: boltstore (bbolt, the default) and pgstore (PostgreSQL, for
+// clinic groups running several nodes on one database).
 // Every backend passes the conformance suite in storetest.
 package store
 
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 )
 
 // Errors every backend returns (wrapped with %w where it adds context).
@@ -52,6 +54,7 @@ type Store interface {
 	Check(ctx context.Context) error
 	// Close flushes and closes. It is safe to call once.
 	Close() error
+	Copier
 }
 
 // Tx is one transaction. Values and keys handed out are copies the caller
@@ -113,4 +116,68 @@ func ValidName(s string) bool {
 		}
 	}
 	return true
+}
+
+// EntryKind says what an Entry holds.
+type EntryKind uint8
+
+// The kinds of Entry.
+const (
+	KindRecord EntryKind = 1 // Name is a bucket, Key a record id, Value the stored value
+	KindIndex  EntryKind = 2 // Name is an index, Key an index key, Value the id it points at
+	KindSeq    EntryKind = 3 // Name is a counter, Key is nil, Value its current value (8 bytes, big-endian)
+)
+
+// Entry is one stored thing in a backend-neutral form: what `hearth
+// migrate-store` copies from one backend to another, and what a PostgreSQL
+// backup is made of. Values stay exactly as stored (age ciphertext).
+type Entry struct {
+	Kind  EntryKind
+	Name  string
+	Key   []byte
+	Value []byte
+}
+
+// Copier moves a whole database between backends. Every backend implements
+// it (it is part of Store).
+type Copier interface {
+	// Export visits every record, index entry and counter of one consistent
+	// snapshot, ordered by kind, then name, then key. Returning ErrStop from
+	// fn ends it cleanly.
+	Export(ctx context.Context, fn func(Entry) error) error
+	// Import writes entries durably in one transaction. Records and index
+	// entries replace what is there and counters never move backwards, so
+	// importing the same entries twice changes nothing the second time.
+	Import(ctx context.Context, entries []Entry) error
+}
+
+// Cluster is what a shared backend (PostgreSQL) adds so that several Hearth
+// nodes can serve one clinic. bbolt does not implement it: one process
+// holds its file. Nothing handed to a Cluster may carry PHI: channels carry
+// sequence numbers and ids, counters are keyed by hashes.
+type Cluster interface {
+	// Notify sends payload on channel to every node listening, this one
+	// included. It is not part of any transaction: callers notify after
+	// their commit, and listeners treat a notification as "look again",
+	// never as the data itself.
+	Notify(ctx context.Context, channel, payload string) error
+	// Listen calls fn for every notification on channels until ctx ends,
+	// reconnecting when the connection drops. Because notifications sent
+	// while it was away are lost, it calls fn(channel, "") for each channel
+	// whenever it (re)connects: "you may have missed something".
+	Listen(ctx context.Context, channels []string, fn func(channel, payload string)) error
+	// Lead waits until this node holds the named leadership, then runs fn
+	// with a context that ends when the leadership is lost (its connection
+	// dropped) or ctx ends; then it waits to lead again. Exactly one node
+	// leads at a time; when the leader dies, another takes over within
+	// seconds. Lead returns when ctx ends.
+	Lead(ctx context.Context, name string, fn func(ctx context.Context)) error
+	// Hit counts one event against key in the window that started at most
+	// window ago (a new window starts when the last one has ended) and
+	// returns the count in the current window.
+	Hit(ctx context.Context, key string, window time.Duration) (int, error)
+	// Hits returns key's count in its current window (0 once it has ended).
+	Hits(ctx context.Context, key string, window time.Duration) (int, error)
+	// ResetHits forgets key's count.
+	ResetHits(ctx context.Context, key string) error
 }

@@ -63,6 +63,7 @@ func (t *tx) writeBucket(prefix, name string) (*bbolt.Bucket, error) {
 
 const (
 	recPrefix         = "rec:"
+	idxPrefix         = "idx:"
 	recordFillPercent = 0.95
 )
 
@@ -169,7 +170,7 @@ func (t *tx) SetIndex(index string, key []byte, id string) error {
 	if id == "" {
 		return fmt.Errorf("boltstore: set index %s: empty id", index)
 	}
-	b, err := t.writeBucket("idx:", index)
+	b, err := t.writeBucket(idxPrefix, index)
 	if err != nil {
 		return fmt.Errorf("boltstore: set index %s: %w", index, err)
 	}
@@ -180,7 +181,7 @@ func (t *tx) SetIndex(index string, key []byte, id string) error {
 }
 
 func (t *tx) DeleteIndex(index string, key []byte) error {
-	b, err := t.bucket("idx:", index)
+	b, err := t.bucket(idxPrefix, index)
 	if err != nil || b == nil || len(key) == 0 {
 		return err
 	}
@@ -191,7 +192,7 @@ func (t *tx) DeleteIndex(index string, key []byte) error {
 }
 
 func (t *tx) Lookup(index string, key []byte) (string, error) {
-	b, err := t.bucket("idx:", index)
+	b, err := t.bucket(idxPrefix, index)
 	if err != nil {
 		return "", err
 	}
@@ -203,7 +204,7 @@ func (t *tx) Lookup(index string, key []byte) (string, error) {
 }
 
 func (t *tx) Scan(index string, r store.Range, fn func(key []byte, id string) error) error {
-	b, err := t.bucket("idx:", index)
+	b, err := t.bucket(idxPrefix, index)
 	if err != nil || b == nil {
 		return err
 	}

@@ -1,0 +1,179 @@
+// Package pgtest gives tests a real PostgreSQL server: the one named by
+// HEARTH_TEST_PG (a postgres:// URL whose user may create databases; .ci/run
+// starts one), or else a throwaway cluster it starts itself with initdb and
+// pg_ctl in a temporary folder, listening on loopback only. Every call of
+// DSN makes a fresh, empty database on it.
+//
+// A package that uses it calls Main from its TestMain, so a cluster it
+// started is stopped when the tests end. Where no PostgreSQL is installed
+// the tests skip, unless HEARTH_REQUIRE_PG is set (CI sets it): then they
+// fail.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	once    sync.Once
+	base    string // URL of the server's maintenance database
+	stop    func()
+	failure string
+)
+
+// Main runs the tests and stops a cluster that DSN started.
+func Main(m *testing.M) {
+	code := m.Run()
+	if stop != nil {
+		stop()
+	}
+	os.Exit(code)
+}
+
+// Available reports whether a PostgreSQL server can be had.
+func Available() bool {
+	once.Do(start)
+	return failure == ""
+}
+
+// DSN returns the URL of a new, empty database, dropped when t ends.
+func DSN(t testing.TB) string {
+	t.Helper()
+	once.Do(start)
+	if failure != "" {
+		if os.Getenv("HEARTH_REQUIRE_PG") != "" {
+			t.Fatalf("PostgreSQL is required (HEARTH_REQUIRE_PG) but: %s", failure)
+		}
+		t.Skipf("no PostgreSQL server for this test: %s", failure)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "hearth_test_" + hex.EncodeToString(b)
+	admin(t, "CREATE DATABASE "+name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, base); err == nil {
+			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(ctx)
+		}
+	})
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	return u.String()
+}
+
+func admin(t testing.TB, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("pgtest: %s: %v", sql, err)
+	}
+}
+
+func start() {
+	if v := os.Getenv("HEARTH_TEST_PG"); v != "" {
+		base = v
+		return
+	}
+	bin := findBin()
+	if bin == "" {
+		failure = "PostgreSQL's initdb was not found (install Debian's postgresql, or set HEARTH_TEST_PG)"
+		return
+	}
+	dir, err := os.MkdirTemp("", "hearth-pg-")
+	if err != nil {
+		failure = err.Error()
+		return
+	}
+	// initdb refuses to run as root: run the server as Debian's postgres user.
+	var wrap []string
+	if os.Getuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			failure = "running as root and there is no postgres user to run the server as"
+			return
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		os.Chown(dir, uid, gid)
+		wrap = []string{"runuser", "-u", "postgres", "--"}
+	}
+	run := func(args ...string) error {
+		args = append(wrap, args...)
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %v\n%s", filepath.Base(args[len(wrap)]), err, out)
+		}
+		return nil
+	}
+	data := filepath.Join(dir, "data")
+	if err := run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-instructions"); err != nil {
+		failure = err.Error()
+		os.RemoveAll(dir)
+		return
+	}
+	port := freePort()
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=300 -c fsync=on -c synchronous_commit=on", port, dir)
+	if err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		failure = err.Error()
+		os.RemoveAll(dir)
+		return
+	}
+	base = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	stop = func() {
+		run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
+		os.RemoveAll(dir)
+	}
+}
+
+// findBin finds the folder of initdb and pg_ctl: Debian keeps them in
+// /usr/lib/postgresql/VERSION/bin (newest first), elsewhere they are on PATH.
+func findBin() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool {
+		a, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[i])))
+		b, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[j])))
+		return a > b
+	})
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p)
+	}
+	return ""
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 55432
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
