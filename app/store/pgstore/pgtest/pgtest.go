@@ -4,7 +4,7 @@
 // pg_ctl in a temporary folder, listening on loopback only. Every call of
 // DSN makes a fresh, empty database on it.
 //
-// A package that uses it calls Main from its TestMain, so a cluster it
+// A package that uses it calls Main (or Stop) from its TestMain, so a cluster it
 // started is stopped when the tests end. Where no PostgreSQL is installed
 // the tests skip, unless HEARTH_REQUIRE_PG is set (CI sets it): then they
 // fail.
@@ -40,10 +40,17 @@ var (
 // Main runs the tests and stops a cluster that DSN started.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops a cluster that DSN started (for a TestMain that does more than
+// Main). It is safe to call when none was started.
+func Stop() {
 	if stop != nil {
 		stop()
+		stop = nil
 	}
-	os.Exit(code)
 }
 
 // Available reports whether a PostgreSQL server can be had.
