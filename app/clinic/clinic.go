@@ -96,6 +96,9 @@ type Deps struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	Events Publisher
+	// Peers hears what this node changed that other nodes of a clinic
+	// group remember (nil on a single node).
+	Peers Peers
 	// Files is the embed/ folder (urgent-word lists).
 	Files fs.FS
 	// Argon2 lets tests use cheap password hashing; zero means production.
@@ -109,6 +112,7 @@ type Clinic struct {
 	log    *slog.Logger
 	now    func() time.Time
 	events Publisher
+	peers  Peers
 	argon  Argon2Params
 
 	dummyOnce sync.Once
@@ -161,7 +165,7 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	if d.Argon2 == (Argon2Params{}) {
 		d.Argon2 = DefaultArgon2
 	}
-	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, argon: d.Argon2,
+	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, peers: d.Peers, argon: d.Argon2,
 		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{},
 		items: newLRU[Item](5_000), patients: newLRU[Patient](10_000), devices: newLRU[Device](50_000), files: d.Files}
 	var rec, schema []byte

@@ -328,6 +328,7 @@ func (c *Clinic) RevokeDevice(ctx context.Context, a Actor, deviceID string) err
 		return c.audit(tx, a, "device.revoke", "device:"+d.ID, d.PatientID)
 	})
 	c.devices.clear()
+	c.changed(ChangedDevices, "")
 	return err
 }
 
@@ -540,6 +541,7 @@ func (c *Clinic) savePatient(ctx context.Context, a Actor, p Patient, action str
 	})
 	if err == nil {
 		c.patients.put(p.ID, p)
+		c.changed(ChangedPatient, p.ID)
 	}
 	return err
 }

@@ -149,12 +149,16 @@ func (c *Clinic) SessionFor(ctx context.Context, token string, touch bool) (Sess
 
 func (c *Clinic) saveSession(ctx context.Context, sess Session) error {
 	b, _ := json.Marshal(sess)
-	return c.st.Update(ctx, func(tx store.Tx) error {
+	err := c.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.Get(bucketSessions, sess.ID); err != nil {
 			return nil // ended meanwhile: do not bring it back
 		}
 		return tx.Put(bucketSessions, sess.ID, b)
 	})
+	if err == nil {
+		c.changed(ChangedSession, sess.ID)
+	}
+	return err
 }
 
 // LockSession locks a session now (the browser's idle timer or a "lock" click).
@@ -200,7 +204,11 @@ func (c *Clinic) EndSession(ctx context.Context, token string) error {
 	c.sessions.mu.Lock()
 	delete(c.sessions.m, id)
 	c.sessions.mu.Unlock()
-	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Delete(bucketSessions, id) })
+	err := c.st.Update(ctx, func(tx store.Tx) error { return tx.Delete(bucketSessions, id) })
+	if err == nil {
+		c.changed(ChangedSession, id)
+	}
+	return err
 }
 
 // staffCached reads a staff record through a small in-memory cache; every
@@ -223,7 +231,6 @@ func (c *Clinic) staffCached(ctx context.Context, id string) (Staff, error) {
 }
 
 func (c *Clinic) forgetStaff(id string) {
-	c.staffMu.Lock()
-	delete(c.staffCache, id)
-	c.staffMu.Unlock()
+	c.Forget(ChangedStaff, id)
+	c.changed(ChangedStaff, id)
 }

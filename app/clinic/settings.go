@@ -227,6 +227,7 @@ func (c *Clinic) SaveSettings(ctx context.Context, a Actor, s Settings) error {
 	})
 	if err == nil {
 		c.settings.Store(&s)
+		c.changed(ChangedSettings, "")
 	}
 	return err
 }

@@ -60,6 +60,7 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 	})
 	if err == nil {
 		c.settings.Store(&s)
+		c.changed(ChangedSettings, "")
 	}
 	return owner, err
 }

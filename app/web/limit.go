@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"sync"
 	"time"
 )
@@ -38,19 +41,49 @@ type window struct {
 	n     int
 }
 
-type limiter struct {
-	Limits
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]*window
+// Counters keeps throttling counts where every node of a clinic group sees
+// them (PostgreSQL's shared table), so a flood spread over several nodes is
+// counted once. Windows are timed by the shared server's clock. Keys reach
+// it hashed: no address, email or id is stored.
+type Counters interface {
+	Hit(ctx context.Context, key string, window time.Duration) (int, error)
+	Hits(ctx context.Context, key string, window time.Duration) (int, error)
+	ResetHits(ctx context.Context, key string) error
 }
 
-func newLimiter(l Limits, now func() time.Time) *limiter {
-	return &limiter{Limits: l.withDefaults(), now: now, m: map[string]*window{}}
+type limiter struct {
+	Limits
+	now    func() time.Time
+	shared Counters // nil on a single node: the counts live in m
+	mu     sync.Mutex
+	m      map[string]*window
+}
+
+func newLimiter(l Limits, now func() time.Time, shared Counters) *limiter {
+	return &limiter{Limits: l.withDefaults(), now: now, shared: shared, m: map[string]*window{}}
+}
+
+// sharedKey hashes a throttling key for the shared table.
+func sharedKey(key string) string {
+	h := sha256.Sum256([]byte("hearth-throttle:" + key))
+	return hex.EncodeToString(h[:16])
+}
+
+// sharedCtx bounds a shared counter's round trip. If the database cannot
+// answer, the request itself cannot be served either, so an error counts as
+// "not blocked" rather than locking everyone out.
+func sharedCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 2*time.Second)
 }
 
 // blocked reports whether key has used up max failures in the current window.
 func (l *limiter) blocked(key string, max int) bool {
+	if l.shared != nil {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		n, err := l.shared.Hits(ctx, sharedKey(key), l.Window)
+		return err == nil && n >= max
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.m[key]
@@ -59,6 +92,12 @@ func (l *limiter) blocked(key string, max int) bool {
 
 // fail counts one failure against key.
 func (l *limiter) fail(key string) {
+	if l.shared != nil {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		l.shared.Hit(ctx, sharedKey(key), l.Window)
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -75,6 +114,12 @@ func (l *limiter) fail(key string) {
 
 // reset forgets key's failures (after a success for that account).
 func (l *limiter) reset(key string) {
+	if l.shared != nil {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		l.shared.ResetHits(ctx, sharedKey(key))
+		return
+	}
 	l.mu.Lock()
 	delete(l.m, key)
 	l.mu.Unlock()

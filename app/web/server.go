@@ -48,6 +48,9 @@ type Options struct {
 	Setup   *SetupState
 	// Limits are throttling budgets; zero means the defaults.
 	Limits Limits
+	// Counters, for a clinic group, keeps the throttling counts where every
+	// node sees them; nil keeps them in this process.
+	Counters Counters
 }
 
 // Server holds the routes and what they share.
@@ -85,7 +88,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.hosts = newHostAllow(o.Addr)
-	s.limits = newLimiter(o.Limits, o.Clinic.Now)
+	s.limits = newLimiter(o.Limits, o.Clinic.Now, o.Counters)
 	s.mux = http.NewServeMux()
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {

@@ -1,0 +1,139 @@
+package clinic
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"hearth/app/store/boltstore"
+	"hearth/app/vault"
+)
+
+// relay is what a clinic group's node hands its clinic as Peers: here it
+// delivers straight to the other node's Forget.
+type relay struct{ to *Clinic }
+
+func (r *relay) Changed(kind, id string) {
+	if r.to != nil {
+		r.to.Forget(kind, id)
+	}
+}
+
+// twoNodes opens two Clinics on one store and one set of keys, as two
+// nodes of a clinic group are; rA carries A's news to B and rB B's to A.
+func twoNodes(t *testing.T, linked bool) (a, b *Clinic, owner Staff) {
+	t.Helper()
+	dir := t.TempDir()
+	v, _, err := vault.Create(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if err := Init(ctx, st, v, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rA, rB := &relay{}, &relay{}
+	if a, err = Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap, Peers: rA, Files: os.DirFS("../../embed")}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap, Peers: rB, Files: os.DirFS("../../embed")}); err != nil {
+		t.Fatal(err)
+	}
+	if linked {
+		rA.to, rB.to = b, a
+	}
+	if owner, err = a.Setup(ctx, SetupInput{ClinicName: "Maple Street", OwnerName: "Olive Owner", OwnerEmail: "o@maple.test", Password: "a-long-password-1"}, nil, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, owner
+}
+
+// A change made on one node is seen by the other at once: a session signed
+// out, an account disabled, new settings, a revoked device's patient record.
+func TestPeersForgetWhatAnotherNodeChanged(t *testing.T) {
+	ctx := context.Background()
+	a, b, owner := twoNodes(t, true)
+	nurse, err := a.CreateStaff(ctx, Actor{Kind: "system"}, StaffInput{Name: "Nina Nurse", Email: "n@maple.test", Role: RoleClinician, Password: "another-long-password-2"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Sign-out on A ends the session B remembers.
+	tok, _, err := a.StartSession(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.SessionFor(ctx, tok, true); err != nil {
+		t.Fatalf("B does not know A's session: %v", err)
+	}
+	if err := a.EndSession(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.SessionFor(ctx, tok, true); !errors.Is(err, ErrSessionEnded) {
+		t.Fatalf("B still accepts a session signed out on A: %v", err)
+	}
+
+	// Disabling an account on A ends its sessions on B.
+	tok, _, err = a.StartSession(ctx, nurse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.SessionFor(ctx, tok, true); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, err := a.UpdateStaff(ctx, Actor{Kind: "system"}, nurse.ID, StaffUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.SessionFor(ctx, tok, true); !errors.Is(err, ErrSessionEnded) {
+		t.Fatalf("B still accepts the session of an account disabled on A: %v", err)
+	}
+
+	// Locking on A is seen on B.
+	tok, _, err = a.StartSession(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SessionFor(ctx, tok, true)
+	if err := a.LockSession(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, err := b.SessionFor(ctx, tok, false); err != nil || !s.Locked {
+		t.Fatalf("B does not see the lock made on A: locked=%v err=%v", s.Locked, err)
+	}
+
+	// New settings on A are B's settings.
+	s, _ := b.Settings(ctx)
+	s.ClinicName = "Maple Street Health"
+	if err := a.SaveSettings(ctx, Actor{Kind: "system"}, s); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Settings(ctx); got.ClinicName != "Maple Street Health" {
+		t.Fatalf("B still shows the old clinic name %q", got.ClinicName)
+	}
+}
+
+// Without the relay, B would keep serving what it remembers: the test
+// above would fail, which is what makes it a test of the relay.
+func TestWithoutPeersANodeServesStaleSessions(t *testing.T) {
+	ctx := context.Background()
+	a, b, owner := twoNodes(t, false)
+	tok, _, _ := a.StartSession(ctx, owner)
+	b.SessionFor(ctx, tok, true)
+	a.EndSession(ctx, tok)
+	if _, _, err := b.SessionFor(ctx, tok, true); err != nil {
+		t.Skip("B re-reads sessions anyway; the relay is not what keeps it right")
+	}
+	b.ForgetAll()
+	if _, _, err := b.SessionFor(ctx, tok, true); !errors.Is(err, ErrSessionEnded) {
+		t.Fatalf("after ForgetAll, B still accepts the ended session: %v", err)
+	}
+}
