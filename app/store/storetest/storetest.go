@@ -54,6 +54,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, open(t))
 		})
 	}
+	// These copy between two fresh stores.
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, open func(t *testing.T) store.Store)
+	}{
+		{"ExportImport", testExportImport},
+		{"Dump", testDump},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+	}
 }
 
 var errBoom = errors.New("storetest: boom")
@@ -1143,5 +1153,263 @@ func testCheck(t *testing.T, s store.Store) {
 	})
 	if err := s.Check(ctx); err != nil {
 		t.Fatalf("Check: %v", err)
+	}
+}
+
+// fillForCopy gives s records (binary and empty values), index entries
+// (keys at both ends of the byte range) and counters in several names.
+func fillForCopy(t *testing.T, s store.Store) {
+	t.Helper()
+	update(t, s, func(tx store.Tx) error {
+		for i := range 300 {
+			id := fmt.Sprintf("id%04d", i)
+			v := make([]byte, i%50)
+			for j := range v {
+				v[j] = byte(i * j)
+			}
+			if err := tx.Put("items", id, v); err != nil {
+				return err
+			}
+			if err := tx.Put("b.other", fmt.Sprintf("x%03d", 299-i), []byte(id)); err != nil {
+				return err
+			}
+			key := binary.BigEndian.AppendUint64([]byte{byte(i % 3 * 0x7f)}, uint64(i)*0x0101010101)
+			if err := tx.SetIndex("items.by_due", key, id); err != nil {
+				return err
+			}
+		}
+		for _, k := range []string{"\x00", "\x00\x00", "\xff", "\xff\xff", "a", "a\x00", "B"} {
+			if err := tx.SetIndex("items.edge", []byte(k), "id0001"); err != nil {
+				return err
+			}
+		}
+		if err := tx.Put("items", "empty", nil); err != nil {
+			return err
+		}
+		for _, c := range []struct {
+			name string
+			n    int
+		}{{"events", 7}, {"audit", 300}, {"a.b", 1}} {
+			for range c.n {
+				if _, err := tx.NextSeq(c.name); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func exportAll(t *testing.T, s store.Store) []store.Entry {
+	t.Helper()
+	var all []store.Entry
+	if err := s.Export(context.Background(), func(e store.Entry) error {
+		all = append(all, e)
+		return nil
+	}); err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+	return all
+}
+
+func sameEntries(t *testing.T, what string, got, want []store.Entry) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d entries, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Kind != w.Kind || g.Name != w.Name || !bytes.Equal(g.Key, w.Key) || !bytes.Equal(g.Value, w.Value) {
+			t.Fatalf("%s: entry %d = {%d %s %q %q}, want {%d %s %q %q}", what, i, g.Kind, g.Name, g.Key, g.Value, w.Kind, w.Name, w.Key, w.Value)
+		}
+	}
+}
+
+func seqEntry(name string, v uint64) store.Entry {
+	return store.Entry{Kind: store.KindSeq, Name: name, Value: binary.BigEndian.AppendUint64(nil, v)}
+}
+
+func testExportImport(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	a := open(t)
+	if got := exportAll(t, a); len(got) != 0 {
+		t.Fatalf("Export of an empty store: %d entries", len(got))
+	}
+	fillForCopy(t, a)
+	want := exportAll(t, a)
+
+	// Ordered by kind, then name, then key; every entry well formed.
+	counts := map[store.EntryKind]int{}
+	for i, e := range want {
+		counts[e.Kind]++
+		if e.Kind == store.KindSeq && (e.Key != nil || len(e.Value) != 8) {
+			t.Fatalf("counter entry %s: key %q, value %x", e.Name, e.Key, e.Value)
+		}
+		if i == 0 {
+			continue
+		}
+		p := want[i-1]
+		if c := cmpEntry(p, e); c >= 0 {
+			t.Fatalf("entry %d {%d %s %q} does not sort after {%d %s %q}", i, e.Kind, e.Name, e.Key, p.Kind, p.Name, p.Key)
+		}
+	}
+	if counts[store.KindRecord] != 601 || counts[store.KindIndex] != 307 || counts[store.KindSeq] != 3 {
+		t.Fatalf("Export counted %v", counts)
+	}
+	for _, e := range want {
+		if e.Kind == store.KindSeq && e.Name == "audit" && binary.BigEndian.Uint64(e.Value) != 300 {
+			t.Fatalf("counter audit exported as %x", e.Value)
+		}
+	}
+
+	// ErrStop ends the walk cleanly.
+	n := 0
+	if err := a.Export(ctx, func(store.Entry) error {
+		if n++; n == 3 {
+			return store.ErrStop
+		}
+		return nil
+	}); err != nil || n != 3 {
+		t.Fatalf("Export with ErrStop: %v after %d entries", err, n)
+	}
+	if err := a.Export(ctx, func(store.Entry) error { return errBoom }); !errors.Is(err, errBoom) {
+		t.Fatalf("Export with a failing callback: %v, want errBoom", err)
+	}
+
+	// Into a fresh store, in several Imports: the same, byte for byte.
+	b := open(t)
+	for start := 0; start < len(want); start += 100 {
+		if err := b.Import(ctx, want[start:min(start+100, len(want))]); err != nil {
+			t.Fatalf("Import: %v", err)
+		}
+	}
+	sameEntries(t, "after Import", exportAll(t, b), want)
+	// The imported store works: counters go on from where they were.
+	var next uint64
+	update(t, b, func(tx store.Tx) error {
+		var err error
+		next, err = tx.NextSeq("audit")
+		return err
+	})
+	if next != 301 {
+		t.Fatalf("NextSeq(audit) after Import = %d, want 301", next)
+	}
+
+	// Importing again changes nothing, and counters never move back:
+	// audit is at 301 in b now, 300 in the dump.
+	want = exportAll(t, b)
+	if err := b.Import(ctx, exportAll(t, a)); err != nil {
+		t.Fatalf("second Import: %v", err)
+	}
+	sameEntries(t, "after importing twice", exportAll(t, b), want)
+	if err := b.Import(ctx, []store.Entry{seqEntry("audit", 5), seqEntry("events", 100), seqEntry("events", 90), seqEntry("fresh", 9)}); err != nil {
+		t.Fatalf("Import of counters: %v", err)
+	}
+	for name, wantN := range map[string]uint64{"audit": 302, "events": 101, "fresh": 10} {
+		update(t, b, func(tx store.Tx) error {
+			var err error
+			next, err = tx.NextSeq(name)
+			return err
+		})
+		if next != wantN {
+			t.Errorf("NextSeq(%s) after importing counters = %d, want %d", name, next, wantN)
+		}
+	}
+
+	// Records and index entries replace what is there.
+	put(t, b, "items", "id0007", []byte("changed"))
+	update(t, b, func(tx store.Tx) error { return tx.SetIndex("items.edge", []byte("a"), "other") })
+	if err := b.Import(ctx, []store.Entry{
+		{Kind: store.KindRecord, Name: "items", Key: []byte("id0007"), Value: []byte("imported")},
+		{Kind: store.KindIndex, Name: "items.edge", Key: []byte("a"), Value: []byte("id0002")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, b, "items", "id0007", []byte("imported"))
+	if id, err := lookup(t, b, "items.edge", []byte("a")); err != nil || id != "id0002" {
+		t.Fatalf("Lookup after Import = %q, %v", id, err)
+	}
+
+	// One transaction: a bad entry anywhere writes nothing.
+	c := open(t)
+	for name, bad := range map[string]store.Entry{
+		"bad name":          {Kind: store.KindRecord, Name: "Bad Name", Key: []byte("x"), Value: nil},
+		"bad counter value": {Kind: store.KindSeq, Name: "events", Value: []byte{1, 2, 3}},
+		"unknown kind":      {Kind: 9, Name: "items", Key: []byte("x")},
+		"empty index key":   {Kind: store.KindIndex, Name: "items.x", Key: nil, Value: []byte("a")},
+	} {
+		err := c.Import(ctx, []store.Entry{
+			{Kind: store.KindRecord, Name: "items", Key: []byte("good"), Value: []byte("v")},
+			seqEntry("good", 3),
+			bad,
+		})
+		if err == nil {
+			t.Errorf("Import with a %s succeeded", name)
+		}
+		if got := exportAll(t, c); len(got) != 0 {
+			t.Fatalf("Import with a %s wrote %d entries", name, len(got))
+		}
+	}
+	if err := c.Import(ctx, []store.Entry{{Kind: store.KindRecord, Name: "Bad", Key: []byte("x")}}); !errors.Is(err, store.ErrBadName) {
+		t.Errorf("Import with a bad name = %v, want ErrBadName", err)
+	}
+	if err := c.Import(ctx, nil); err != nil {
+		t.Errorf("Import of nothing: %v", err)
+	}
+}
+
+// cmpEntry orders entries as Export must: kind, name, key.
+func cmpEntry(a, b store.Entry) int {
+	if a.Kind != b.Kind {
+		return int(a.Kind) - int(b.Kind)
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.Key, b.Key)
+}
+
+func testDump(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	a := open(t)
+	fillForCopy(t, a)
+	want := exportAll(t, a)
+	var buf bytes.Buffer
+	n, err := store.WriteDump(ctx, &buf, a)
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatalf("WriteDump = %d, %v; %d bytes written", n, err, buf.Len())
+	}
+
+	b := open(t)
+	total, err := store.ReadDump(bytes.NewReader(buf.Bytes()), 64, func(es []store.Entry) error { return b.Import(ctx, es) })
+	if err != nil || total != len(want) {
+		t.Fatalf("ReadDump = %d, %v; want %d entries", total, err, len(want))
+	}
+	sameEntries(t, "after a dump", exportAll(t, b), want)
+
+	// A dump cut anywhere, or with a wrong count, is damaged; read in one
+	// batch, nothing of it is written.
+	cuts := []int{0, 5, len("HEARTH-STORE-DUMP 1\n"), buf.Len() / 3, buf.Len() - 2, buf.Len() - 1}
+	for _, cut := range cuts {
+		c := open(t)
+		_, err := store.ReadDump(bytes.NewReader(buf.Bytes()[:cut]), 1<<20, func(es []store.Entry) error { return c.Import(ctx, es) })
+		if !errors.Is(err, store.ErrDumpDamaged) {
+			t.Fatalf("ReadDump of a dump cut at %d of %d bytes = %v, want ErrDumpDamaged", cut, buf.Len(), err)
+		}
+		if got := exportAll(t, c); len(got) != 0 {
+			t.Fatalf("a dump cut at %d wrote %d entries", cut, len(got))
+		}
+	}
+	// Read in small batches, a cut dump still ends in the error.
+	_, err = store.ReadDump(bytes.NewReader(buf.Bytes()[:buf.Len()/2]), 10, func([]store.Entry) error { return nil })
+	if !errors.Is(err, store.ErrDumpDamaged) {
+		t.Fatalf("ReadDump of half a dump in batches = %v, want ErrDumpDamaged", err)
+	}
+	// Extra bytes after the count are not read as more entries, but a count
+	// that does not match is damage.
+	bad := bytes.Clone(buf.Bytes())
+	bad[len(bad)-1]++
+	if _, err := store.ReadDump(bytes.NewReader(bad), 1<<20, func([]store.Entry) error { return nil }); !errors.Is(err, store.ErrDumpDamaged) {
+		t.Fatalf("ReadDump with a wrong count = %v, want ErrDumpDamaged", err)
 	}
 }
