@@ -92,8 +92,8 @@ const (
 )
 
 // Pool sizing. One write transaction per process at a time; the rest serve
-// Views, exports and the cluster features (a listener and a leader hold a
-// connection each for as long as they run).
+// Views, exports, notifications and throttling counters. (The listener and
+// the leader hold connections of their own, outside the pool.)
 const (
 	maxOpenConns = 24
 	maxIdleConns = 12
