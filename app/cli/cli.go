@@ -26,11 +26,23 @@ import (
 // Version is Hearth's release, set at build time with -ldflags "-X hearth/app/cli.Version=...".
 var Version = "0.1.0"
 
-// Backend opens and restores the configured store.
+// Backend opens and restores the configured store: the built-in database
+// in the data folder, or PostgreSQL when c.Store is set. Its errors never
+// carry a database password.
 type Backend interface {
+	// Kind is "bbolt" or "postgres"; backups record it.
 	Kind(config.Config) string
+	// Ping reports whether the store can be reached at all: nil for the
+	// built-in database, an error a person understands when a database
+	// server does not answer or refuses the sign-in.
+	Ping(ctx context.Context, c config.Config) error
+	// Exists reports whether the store already holds a clinic. A database
+	// server that cannot be reached reads as false; Ping says why.
 	Exists(config.Config) bool
-	Open(ctx context.Context, c config.Config, timeout time.Duration) (store.Store, error)
+	// Open opens the store; a bbolt file held by another process is an
+	// error wrapping store.ErrInUse after timeout.
+	Open(ctx context.Context, c config.Config, timeout time.Duration, log *slog.Logger) (store.Store, error)
+	// Restore writes a backup's store snapshot into an empty store.
 	Restore(ctx context.Context, c config.Config, r io.Reader) error
 	// Size is the bytes the store uses (for the benchmark's disk figure).
 	Size(ctx context.Context, c config.Config) (int64, error)
@@ -52,15 +64,21 @@ type Env struct {
 const usage = `Hearth: patient messaging for small clinics.
 
 Usage:
-  hearth serve   [--data DIR] [--addr HOST:PORT] [--tls-cert F --tls-key F]
-  hearth setup   --data DIR --clinic NAME --owner-name NAME --owner-email EMAIL   (password on standard input)
-  hearth backup  [--data DIR] FILE
-  hearth restore [--data DIR] [--recovery-key F] FILE
-  hearth verify  [--data DIR]
-  hearth bench   [--data DIR] [--patients N] [--messages N] [--staff N] [--json]
+  hearth serve   [--data DIR] [--addr HOST:PORT] [--tls-cert F --tls-key F] [--store URL]
+  hearth setup   --data DIR [--store URL] --clinic NAME --owner-name NAME --owner-email EMAIL   (password on standard input)
+  hearth backup  [--data DIR] [--store URL] FILE
+  hearth restore [--data DIR] [--store URL] [--recovery-key F] FILE
+  hearth verify  [--data DIR] [--store URL]
+  hearth bench   [--data DIR] [--store URL] [--patients N] [--messages N] [--staff N] [--json]
+  hearth migrate-store --from DIR --to URL   (copy a one-PC clinic into PostgreSQL)
   hearth version
 
-Every command reads HEARTH_DATA (default ./hearth-data) and HEARTH_ADDR.
+--store URL is a postgres://USER:PASSWORD@HOST/DATABASE address: the database a
+clinic group's nodes share. Without it Hearth keeps everything in DIR/hearth.db.
+The keys always stay in DIR/keys, on every node.
+
+Every command reads HEARTH_DATA (default ./hearth-data), HEARTH_ADDR and
+HEARTH_STORE.
 `
 
 // Run runs one command and returns the exit code.
@@ -86,6 +104,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = verify(ctx, args, env)
 	case "bench":
 		err = benchCmd(ctx, args, env)
+	case "migrate-store":
+		err = migrateStore(ctx, args, env)
 	case "version", "--version", "-v":
 		fmt.Fprintf(env.Stdout, "hearth %s\n", Version)
 	case "help", "--help", "-h":
@@ -145,9 +165,16 @@ func errNoKeys(c config.Config) error {
 		"      hearth restore --data NEWFOLDER --recovery-key recovery.txt BACKUPFILE", c.KeysDir(), c.Data)
 }
 
-// openNode opens an existing data folder. It never creates keys.
+// openNode opens an existing clinic: the keys in the data folder and the
+// configured store. It never creates keys.
 func openNode(ctx context.Context, c config.Config, env Env, timeout time.Duration, log *slog.Logger, events clinic.Publisher) (*node, error) {
 	if !env.Backend.Exists(c) {
+		if err := env.Backend.Ping(ctx, c); err != nil {
+			return nil, err
+		}
+		if c.Store != "" {
+			return nil, fmt.Errorf("the %s holds no Hearth clinic yet (run `hearth serve` or `hearth setup` with this --store to make one, `hearth restore` to restore a backup, or `hearth migrate-store` to move a one-PC clinic into it)", c.Where())
+		}
 		return nil, fmt.Errorf("no Hearth database in %s (run `hearth serve` or `hearth setup` to make one, or `hearth restore` to restore a backup)", c.Data)
 	}
 	v, err := vault.Load(c.KeysDir())
@@ -157,7 +184,7 @@ func openNode(ctx context.Context, c config.Config, env Env, timeout time.Durati
 	if err != nil {
 		return nil, err
 	}
-	st, err := env.Backend.Open(ctx, c, timeout)
+	st, err := env.Backend.Open(ctx, c, timeout, log)
 	if err != nil {
 		return nil, err
 	}
@@ -172,28 +199,44 @@ func openNode(ctx context.Context, c config.Config, env Env, timeout time.Durati
 	return &node{cfg: c, vault: v, store: st, clinic: cl}, nil
 }
 
-// createNode makes a new data folder: keys first, then the database.
+// createNode makes a new clinic: keys first, then the database.
 // It returns the recovery secret, shown once and never stored.
 func createNode(ctx context.Context, c config.Config, env Env, log *slog.Logger, events clinic.Publisher) (*node, string, error) {
+	// A database server that does not answer must say so before anything
+	// is written: it is not an empty database.
+	if err := env.Backend.Ping(ctx, c); err != nil {
+		return nil, "", err
+	}
 	if env.Backend.Exists(c) {
-		return nil, "", fmt.Errorf("%s already holds a database", c.Data)
+		return nil, "", fmt.Errorf("%s already holds a clinic", c.Where())
 	}
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return nil, "", err
 	}
 	v, recovery, err := vault.Create(c.KeysDir())
 	if errors.Is(err, vault.ErrExists) {
+		if c.Store != "" {
+			return nil, "", fmt.Errorf("%s has a keys folder, but the %s holds no clinic. Give the --store of the clinic these keys belong to, or move the keys folder away to start a new clinic", c.Data, c.Where())
+		}
 		return nil, "", fmt.Errorf("%s has a keys folder but no database. Restore the database that belongs to these keys, or move the keys folder away to start a new clinic", c.Data)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	st, err := env.Backend.Open(ctx, c, time.Second)
+	// Keys made here belong to no database until Init records them; if that
+	// fails they go, so the next attempt starts clean.
+	dropKeys := func() { os.RemoveAll(c.KeysDir()) }
+	st, err := env.Backend.Open(ctx, c, time.Second, log)
 	if err != nil {
+		dropKeys()
 		return nil, "", err
 	}
 	if err := clinic.Init(ctx, st, v, env.Now()); err != nil {
 		st.Close()
+		dropKeys()
+		if errors.Is(err, clinic.ErrConflict) {
+			return nil, "", fmt.Errorf("%s was given a clinic by another node just now; copy that node's keys folder into %s and start again", c.Where(), c.Data)
+		}
 		return nil, "", err
 	}
 	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Argon2: env.Argon2, Files: env.Files})

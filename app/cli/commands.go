@@ -20,30 +20,25 @@ import (
 	"hearth/app/web"
 )
 
-// setup: hearth setup --data DIR --clinic NAME --owner-name NAME --owner-email EMAIL
+// setup: hearth setup --data DIR [--store URL] --clinic NAME --owner-name NAME --owner-email EMAIL
 func setup(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("hearth setup", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
 	var clinicName, ownerName, ownerEmail string
-	data := config.DefaultData
-	if v := env.Getenv("HEARTH_DATA"); v != "" {
-		data = v
-	}
-	fs.StringVar(&data, "data", data, "data folder")
-	fs.StringVar(&clinicName, "clinic", "", "the clinic's name, as patients know it")
-	fs.StringVar(&ownerName, "owner-name", "", "the owner's full name")
-	fs.StringVar(&ownerEmail, "owner-email", "", "the owner's email (their sign-in name)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	c, err := parse("setup", args, config.Flags{Store: true, More: func(fs *flag.FlagSet, _ *config.Config) {
+		fs.StringVar(&clinicName, "clinic", "", "the clinic's name, as patients know it")
+		fs.StringVar(&ownerName, "owner-name", "", "the owner's full name")
+		fs.StringVar(&ownerEmail, "owner-email", "", "the owner's email (their sign-in name)")
+	}}, env)
+	if err != nil {
+		return err
 	}
 	if clinicName == "" || ownerName == "" || ownerEmail == "" {
 		return errors.New("--clinic, --owner-name and --owner-email are all needed")
 	}
+	data := c.Data
 	password, err := readPassword(env.Stdin)
 	if err != nil {
 		return err
 	}
-	c := config.Config{Data: data}
 	log := logger(io.Discard)
 	common := web.CommonPasswords(env.Files)
 	in := clinic.SetupInput{ClinicName: clinicName, OwnerName: ownerName, OwnerEmail: ownerEmail, Password: password}
@@ -57,6 +52,9 @@ func setup(ctx context.Context, args []string, env Env) error {
 		}
 		defer n.Close()
 		if n.clinic.IsSetUp(ctx) {
+			if c.Store != "" {
+				return fmt.Errorf("the clinic in the %s is already set up; sign in at the server instead", c.Where())
+			}
 			return fmt.Errorf("%s is already set up; sign in at the server instead", data)
 		}
 		if recovery, err = n.vault.RotateRecovery(); err != nil {
@@ -76,20 +74,26 @@ func setup(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	os.Remove(c.SetupLinkPath())
-	fmt.Fprintf(env.Stdout, "Hearth is set up for %s in %s.\nThe owner signs in as %s.\n", clinicName, data, strings.ToLower(ownerEmail))
+	where := data
+	if c.Store != "" {
+		where = fmt.Sprintf("the %s (keys in %s)", c.Where(), c.KeysDir())
+	}
+	fmt.Fprintf(env.Stdout, "Hearth is set up for %s in %s.\nThe owner signs in as %s.\n", clinicName, where, strings.ToLower(ownerEmail))
 	printRecovery(env.Stdout, recovery)
 	return nil
 }
 
-// backup: hot backup. The server holds the database's lock, so when it is
-// running the backup is streamed through its control socket.
+// backup: hot backup. With the built-in database the server holds the
+// file's lock, so when it is running the backup is streamed through its
+// control socket. PostgreSQL lets this process read beside the serving
+// nodes, so it reads a consistent snapshot itself.
 func backup(ctx context.Context, args []string, env Env) error {
-	c, err := parse("backup", args, config.Flags{}, env)
+	c, err := parse("backup", args, config.Flags{Store: true}, env)
 	if err != nil {
 		return err
 	}
 	if len(c.Args) != 1 {
-		return errors.New("name the backup file: hearth backup --data DIR FILE")
+		return errors.New("name the backup file: hearth backup --data DIR [--store URL] FILE")
 	}
 	out := c.Args[0]
 	if st, err := os.Stat(out); err == nil && st.IsDir() {
@@ -97,7 +101,7 @@ func backup(ctx context.Context, args []string, env Env) error {
 	}
 	n, err := openNode(ctx, c, env, 300*time.Millisecond, logger(io.Discard), nil)
 	switch {
-	case errors.Is(err, store.ErrInUse):
+	case errors.Is(err, store.ErrInUse) && c.Store == "":
 		err = clinic.WriteFileAtomic(out, func(w io.Writer) error { return backupThroughServer(ctx, c, w) })
 	case err != nil:
 		return err
@@ -141,29 +145,31 @@ func backupThroughServer(ctx context.Context, c config.Config, w io.Writer) erro
 	return nil
 }
 
-// restore: hearth restore --data DIR [--recovery-key F] FILE
+// restore: hearth restore --data DIR [--store URL] [--recovery-key F] FILE
 func restore(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("hearth restore", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	data := config.DefaultData
-	if v := env.Getenv("HEARTH_DATA"); v != "" {
-		data = v
-	}
 	var keyFile string
-	fs.StringVar(&data, "data", data, "the empty data folder to restore into")
-	fs.StringVar(&keyFile, "recovery-key", "", "file holding the recovery key (otherwise it is read from standard input)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	c, err := parse("restore", args, config.Flags{Store: true, More: func(fs *flag.FlagSet, _ *config.Config) {
+		fs.StringVar(&keyFile, "recovery-key", "", "file holding the recovery key (otherwise it is read from standard input)")
+	}}, env)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() != 1 {
-		return errors.New("name the backup file: hearth restore --data DIR [--recovery-key F] FILE")
+	if len(c.Args) != 1 {
+		return errors.New("name the backup file: hearth restore --data DIR [--store URL] [--recovery-key F] FILE")
 	}
-	c := config.Config{Data: data}
+	data := c.Data
 	if ents, err := os.ReadDir(data); err == nil && len(ents) > 0 {
 		return fmt.Errorf("%s is not empty; restore into a new, empty folder (nothing was changed)", data)
 	}
+	if c.Store != "" {
+		if err := env.Backend.Ping(ctx, c); err != nil {
+			return err
+		}
+		if env.Backend.Exists(c) {
+			return fmt.Errorf("the %s already holds a clinic; restore into a new, empty database (nothing was changed)", c.Where())
+		}
+	}
 	var secret []byte
-	var err error
 	if keyFile != "" {
 		secret, err = os.ReadFile(keyFile)
 	} else {
@@ -177,7 +183,7 @@ func restore(ctx context.Context, args []string, env Env) error {
 	if err := vault.ParseIdentity(recovery); err != nil {
 		return fmt.Errorf("that is not a recovery key: %v", err)
 	}
-	f, err := os.Open(fs.Arg(0))
+	f, err := os.Open(c.Args[0])
 	if err != nil {
 		return err
 	}
@@ -186,13 +192,21 @@ func restore(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	if err := sameKind(hdr.Store, env.Backend.Kind(c)); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return err
 	}
-	cleanup := func() { os.RemoveAll(c.KeysDir()); os.Remove(c.DBPath()) }
+	cleanup := func() {
+		os.RemoveAll(c.KeysDir())
+		if c.Store == "" {
+			os.Remove(c.DBPath())
+		}
+	}
 	if err := env.Backend.Restore(ctx, c, snapshot); err != nil {
 		cleanup()
-		if errors.Is(err, clinic.ErrBackupDamaged) {
+		if errors.Is(err, clinic.ErrBackupDamaged) || errors.Is(err, store.ErrDumpDamaged) {
 			return clinic.ErrBackupDamaged
 		}
 		return fmt.Errorf("restore the database: %w", err)
@@ -215,9 +229,35 @@ func restore(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("restored, but verify found problems:\n  %s", strings.Join(rep.Problems, "\n  "))
 	}
 	abs, _ := filepath.Abs(data)
+	if c.Store != "" {
+		fmt.Fprintf(env.Stdout, "Restored the backup of %s into the %s, with its keys in %s: %d records, audit trail intact.\n"+
+			"Copy %s to every node, and start each with: hearth serve --data DIR --store URL (this database's URL)\n",
+			hdr.Created.Format(time.RFC1123), c.Where(), filepath.Join(abs, "keys"), rep.Records, filepath.Join(abs, "keys"))
+		return nil
+	}
 	fmt.Fprintf(env.Stdout, "Restored the backup of %s into %s: %d records, audit trail intact.\nStart it with: hearth serve --data %s\n",
 		hdr.Created.Format(time.RFC1123), abs, rep.Records, data)
 	return nil
+}
+
+// sameKind refuses a backup of one kind of store restored into the other:
+// each backend reads only its own snapshot format.
+func sameKind(backupKind, target string) error {
+	if backupKind == "" {
+		backupKind = "bbolt" // backups from before clinic groups
+	}
+	switch {
+	case backupKind == target:
+		return nil
+	case backupKind == "bbolt" && target == "postgres":
+		return errors.New("this backup is of a one-PC clinic (the built-in database), and restores only into a data folder.\n" +
+			"To move it into PostgreSQL: restore it without --store into an empty folder, then run\n" +
+			"  hearth migrate-store --from THAT_FOLDER --to postgres://...\n(nothing was changed)")
+	case backupKind == "postgres" && target == "bbolt":
+		return nil // a clinic group going back to one PC: the dump loads into a new file
+	default:
+		return fmt.Errorf("this backup is of a %q store, which this Hearth cannot restore (nothing was changed)", backupKind)
+	}
 }
 
 // verify: every record opens, every index entry resolves, the audit chain holds.
@@ -226,6 +266,8 @@ func verify(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	// PostgreSQL lets verify read one consistent snapshot beside the
+	// serving nodes; the built-in database is held by its one server.
 	n, err := openNode(ctx, c, env, time.Second, logger(io.Discard), nil)
 	if errors.Is(err, store.ErrInUse) {
 		return errors.New("the server is running and holds the database; stop it first (verify reads every record)")

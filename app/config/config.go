@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 )
@@ -43,9 +44,34 @@ func (c Config) SetupLinkPath() string {
 // TLS reports whether the server serves HTTPS.
 func (c Config) TLS() bool { return c.TLSCert != "" && c.TLSKey != "" }
 
+// Where names the store for messages a person reads: the database file,
+// or the PostgreSQL database and its server. It never includes a password.
+func (c Config) Where() string {
+	if c.Store == "" {
+		return c.DBPath()
+	}
+	u, err := url.Parse(c.Store)
+	if err != nil || u.Host == "" && strings.Trim(u.Path, "/") == "" {
+		return "the PostgreSQL database named by --store"
+	}
+	name := strings.Trim(u.Path, "/")
+	if name == "" {
+		name = "(default)"
+	}
+	host := u.Host
+	if host == "" {
+		host = "the local server"
+	}
+	return fmt.Sprintf("PostgreSQL database %s on %s", name, host)
+}
+
 // Flags lists which flags a command takes.
 type Flags struct {
 	Addr, TLS, Store bool
+	// More registers a command's own flags on the same set; c is the
+	// Config being filled, so a command may add another name for one of its
+	// fields (migrate-store's --from and --to).
+	More func(fs *flag.FlagSet, c *Config)
 }
 
 // Parse reads flags for one command. getenv supplies the environment.
@@ -73,6 +99,9 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 	if which.Store {
 		fs.StringVar(&c.Store, "store", c.Store, "storage: empty for the built-in database, or postgres://... (env HEARTH_STORE)")
 	}
+	if which.More != nil {
+		which.More(fs, &c)
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -88,8 +117,23 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, errors.New("config: --tls-cert and --tls-key go together")
 	}
-	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
-		return c, fmt.Errorf("config: --store must be empty or a postgres:// URL")
+	if err := CheckStore(c.Store); err != nil {
+		return c, err
 	}
 	return c, nil
+}
+
+// CheckStore accepts "" (the built-in database) or a postgres:// URL. Its
+// error never repeats the value, which may hold a password.
+func CheckStore(s string) error {
+	if s == "" {
+		return nil
+	}
+	if !strings.HasPrefix(s, "postgres://") && !strings.HasPrefix(s, "postgresql://") {
+		return errors.New("config: --store must be empty or a postgres:// URL")
+	}
+	if _, err := url.Parse(s); err != nil {
+		return errors.New("config: --store is not a valid postgres:// URL (check for special characters in the password: they must be percent-encoded)")
+	}
+	return nil
 }

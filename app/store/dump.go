@@ -14,7 +14,9 @@ import (
 // then a zero kind and the number of entries, so a cut stream is an error,
 // never a partial database. PostgreSQL backups are dumps; age seals them
 // like any other backup.
-const dumpMagic = "HEARTH-STORE-DUMP 1\n"
+//
+// DumpMagic is how a dump begins.
+const DumpMagic = "HEARTH-STORE-DUMP 1\n"
 
 // ErrDumpDamaged means a dump stream is cut short or malformed.
 var ErrDumpDamaged = errors.New("store: the dump is damaged or incomplete")
@@ -22,7 +24,7 @@ var ErrDumpDamaged = errors.New("store: the dump is damaged or incomplete")
 // WriteDump writes every entry of src to w and returns the bytes written.
 func WriteDump(ctx context.Context, w io.Writer, src Copier) (int64, error) {
 	cw := &countWriter{w: bufio.NewWriterSize(w, 256<<10)}
-	if _, err := io.WriteString(cw, dumpMagic); err != nil {
+	if _, err := io.WriteString(cw, DumpMagic); err != nil {
 		return cw.n, err
 	}
 	var n uint64
@@ -52,8 +54,8 @@ func WriteDump(ctx context.Context, w io.Writer, src Copier) (int64, error) {
 // stream is malformed or ends before its final count.
 func ReadDump(r io.Reader, batch int, fn func([]Entry) error) (int, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
-	magic := make([]byte, len(dumpMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != dumpMagic {
+	magic := make([]byte, len(DumpMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != DumpMagic {
 		return 0, fmt.Errorf("%w: not a Hearth store dump", ErrDumpDamaged)
 	}
 	var pending []Entry

@@ -12,6 +12,7 @@
 package boltstore
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -318,25 +319,36 @@ func Restore(path string, r io.Reader) (err error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	n, err := io.Copy(f, r)
-	if err != nil {
-		return fmt.Errorf("boltstore: restore: %w", err)
-	}
-	if n == 0 {
-		// bbolt would quietly initialise an empty file as a new database.
-		return fmt.Errorf("boltstore: restore: the backup is empty: %w", store.ErrCorrupt)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("boltstore: restore: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("boltstore: restore: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if head, _ := br.Peek(len(store.DumpMagic)); string(head) == store.DumpMagic {
+		// A backend-neutral dump (a clinic group's PostgreSQL backup):
+		// load its entries into the new file.
+		_ = f.Close()
 		f = nil
-		return fmt.Errorf("boltstore: restore: %w", err)
+		if err := loadDump(tmp, br); err != nil {
+			return fmt.Errorf("boltstore: restore: %w", err)
+		}
+	} else {
+		n, err := io.Copy(f, br)
+		if err != nil {
+			return fmt.Errorf("boltstore: restore: %w", err)
+		}
+		if n == 0 {
+			// bbolt would quietly initialise an empty file as a new database.
+			return fmt.Errorf("boltstore: restore: the backup is empty: %w", store.ErrCorrupt)
+		}
+		if err := f.Chmod(0o600); err != nil {
+			return fmt.Errorf("boltstore: restore: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("boltstore: restore: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			f = nil
+			return fmt.Errorf("boltstore: restore: %w", err)
+		}
+		f = nil
 	}
-	f = nil
 
 	s, err := Open(tmp, Options{})
 	if err != nil {
@@ -368,6 +380,21 @@ func Restore(path string, r io.Reader) (err error) {
 		}
 	}
 	return syncDir(dir)
+}
+
+// loadDump imports a store dump into the (empty) database file at path.
+func loadDump(path string, r io.Reader) error {
+	s, err := Open(path, Options{})
+	if err != nil {
+		return err
+	}
+	_, err = store.ReadDump(r, 5000, func(batch []store.Entry) error {
+		return s.Import(context.Background(), batch)
+	})
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func syncDir(dir string) error {

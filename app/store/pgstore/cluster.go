@@ -107,7 +107,7 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 		Bind(dbx.Params{"channel": channel, "payload": payload}).
 		WithContext(ctx).Execute()
 	if err != nil {
-		return scrub(fmt.Errorf("pgstore: notify: %w", err), s.dsn)
+		return Scrub(fmt.Errorf("pgstore: notify: %w", err), s.dsn)
 	}
 	return nil
 }
@@ -371,7 +371,7 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (int,
 		RETURNING hits`).
 		Bind(windowParams(key, window, 5)).WithContext(ctx).Row(&hits)
 	if err != nil {
-		return 0, scrub(fmt.Errorf("pgstore: hit: %w", err), s.dsn)
+		return 0, Scrub(fmt.Errorf("pgstore: hit: %w", err), s.dsn)
 	}
 	if rand.IntN(throttleSweep) == 0 {
 		// The count stands whatever happens here; a failed sweep is
@@ -392,7 +392,7 @@ func (s *Store) Hits(ctx context.Context, key string, window time.Duration) (int
 		WHERE key = {:key} AND started > now() - make_interval(secs => {:w1}::float8)), 0)`).
 		Bind(windowParams(key, window, 1)).WithContext(ctx).Row(&hits)
 	if err != nil {
-		return 0, scrub(fmt.Errorf("pgstore: hits: %w", err), s.dsn)
+		return 0, Scrub(fmt.Errorf("pgstore: hits: %w", err), s.dsn)
 	}
 	return hits, nil
 }
@@ -405,7 +405,7 @@ func (s *Store) ResetHits(ctx context.Context, key string) error {
 	_, err := s.db.NewQuery(`DELETE FROM hearth_throttle WHERE key = {:key}`).
 		Bind(dbx.Params{"key": key}).WithContext(ctx).Execute()
 	if err != nil {
-		return scrub(fmt.Errorf("pgstore: reset hits: %w", err), s.dsn)
+		return Scrub(fmt.Errorf("pgstore: reset hits: %w", err), s.dsn)
 	}
 	return nil
 }

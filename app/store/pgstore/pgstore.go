@@ -154,7 +154,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s := &Store{db: db, dsn: dsn, log: log, migrations: names}
 	if err := s.migrate(ctx, opts.Migrations); err != nil {
 		_ = db.Close()
-		return nil, scrub(fmt.Errorf("pgstore: open: %w", err), dsn)
+		return nil, Scrub(fmt.Errorf("pgstore: open: %w", err), dsn)
 	}
 	return s, nil
 }
@@ -163,7 +163,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 func connect(ctx context.Context, dsn string) (*dbx.DB, error) {
 	db, err := dbx.Open("pgx", dsn)
 	if err != nil {
-		return nil, scrub(fmt.Errorf("pgstore: open: %w", err), dsn)
+		return nil, Scrub(fmt.Errorf("pgstore: open: %w", err), dsn)
 	}
 	sdb := db.DB()
 	sdb.SetMaxOpenConns(maxOpenConns)
@@ -171,23 +171,28 @@ func connect(ctx context.Context, dsn string) (*dbx.DB, error) {
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sdb.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, scrub(fmt.Errorf("pgstore: open: connect: %w", err), dsn)
+		return nil, Scrub(fmt.Errorf("pgstore: open: connect: %w", err), dsn)
 	}
 	return db, nil
 }
 
-// scrub keeps the connection string, and the password in it, out of an
-// error's text (pgx quotes parts of a DSN it cannot parse or reach).
-// errors.Is and errors.As still see the original.
-func scrub(err error, dsn string) error {
+// Scrub keeps the connection string, and every form of the password in it,
+// out of an error's text (pgx quotes parts of a DSN it cannot parse or
+// reach). errors.Is and errors.As still see the original. Every error that
+// leaves pgstore has been through it.
+func Scrub(err error, dsn string) error {
 	if err == nil || dsn == "" {
 		return err
 	}
 	msg := err.Error()
 	secrets := []string{dsn}
-	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+	if u, perr := url.Parse(dsn); perr == nil {
+		secrets = append(secrets, u.Redacted())
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			secrets = append(secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
+		}
+		if pw := u.Query().Get("password"); pw != "" {
+			secrets = append(secrets, pw, url.QueryEscape(pw))
 		}
 	}
 	for _, f := range strings.Fields(dsn) { // key=value form
@@ -416,7 +421,7 @@ func Restore(ctx context.Context, dsn string, opts Options, r io.Reader) (err er
 	}()
 	q, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
-		return scrub(fmt.Errorf("pgstore: restore: %w", err), dsn)
+		return Scrub(fmt.Errorf("pgstore: restore: %w", err), dsn)
 	}
 	defer func() { _ = q.Rollback() }()
 	t := newTx(ctx, q, true)
@@ -459,7 +464,7 @@ func UsedBytes(ctx context.Context, dsn string) (int64, error) {
 		WHERE c.relkind = 'r' AND ns.nspname = current_schema() AND c.relname LIKE {:pattern}`).
 		Bind(dbx.Params{"pattern": `hearth\_%`}).WithContext(ctx).Row(&n)
 	if err != nil {
-		return 0, scrub(fmt.Errorf("pgstore: used bytes: %w", err), dsn)
+		return 0, Scrub(fmt.Errorf("pgstore: used bytes: %w", err), dsn)
 	}
 	return n, nil
 }
