@@ -22,6 +22,7 @@ import (
 	"hearth/app/config"
 	"hearth/app/mail"
 	"hearth/app/realtime"
+	"hearth/app/store"
 	"hearth/app/web"
 )
 
@@ -45,13 +46,21 @@ func serve(ctx context.Context, args []string, env Env) error {
 		debug.SetMemoryLimit(200 << 20)
 	}
 	hub := realtime.NewHub(log)
+	// On a single node the clinic tells the hub directly; in a clinic
+	// group it tells every node through the shared store (group.go).
+	var events clinic.Publisher = hub
+	var grp *group
+	if env.Backend.Kind(c) == "postgres" {
+		grp = newGroup(log, hub)
+		events = grp
+	}
 	var n *node
 	var recovery string
 	if env.Backend.Exists(c) {
-		n, err = openNode(ctx, c, env, time.Second, log, hub)
+		n, err = openNode(ctx, c, env, time.Second, log, events)
 	} else {
 		log.Info("first run: creating keys and database", "data", c.Data)
-		n, recovery, err = createNode(ctx, c, env, log, hub)
+		n, recovery, err = createNode(ctx, c, env, log, events)
 	}
 	if err != nil {
 		return err
@@ -60,6 +69,14 @@ func serve(ctx context.Context, args []string, env Env) error {
 	cl := n.clinic
 	hub.SetSource(cl)
 	hub.SetQueueOf(cl.ItemQueue)
+	var counters web.Counters
+	if grp != nil {
+		cs, ok := n.store.(store.Cluster)
+		if !ok {
+			return errors.New("this store cannot be shared by several nodes")
+		}
+		grp.cluster, grp.clinic, counters = cs, cl, cs
+	}
 
 	var setupState *web.SetupState
 	if !cl.IsSetUp(ctx) {
@@ -74,14 +91,15 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 
 	srv, err := web.New(web.Options{
-		Clinic:  cl,
-		Hub:     hub,
-		Files:   env.Files,
-		Log:     log,
-		Version: Version,
-		TLS:     c.TLS(),
-		Addr:    c.Addr,
-		Setup:   setupState,
+		Clinic:   cl,
+		Hub:      hub,
+		Files:    env.Files,
+		Log:      log,
+		Version:  Version,
+		TLS:      c.TLS(),
+		Addr:     c.Addr,
+		Setup:    setupState,
+		Counters: counters,
 	})
 	if err != nil {
 		return err
@@ -130,21 +148,28 @@ func serve(ctx context.Context, args []string, env Env) error {
 
 	jobs, stopJobs := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	if err := cl.RecoverMail(ctx); err != nil {
-		log.Error("checking the outbox after start failed", "err", err)
-	}
-	wg.Add(4)
+	wg.Add(2)
 	go func() { defer wg.Done(); hub.Run(jobs) }()
-	go func() { defer wg.Done(); runBackups(jobs, cl, env, log, c) }()
-	// The overdue ticker, reminders and the closing sweep; and the outbox.
-	go func() { defer wg.Done(); every(jobs, time.Minute, log, "periodic work", cl.EveryMinute) }()
-	go func() {
-		defer wg.Done()
-		every(jobs, 5*time.Second, log, "sending email", func(ctx context.Context) error {
-			_, err := cl.SendDueMail(ctx, mail.Send)
-			return err
-		})
-	}()
+	if grp == nil {
+		go func() { defer wg.Done(); periodicJobs(jobs, cl, env, log, c) }()
+	} else {
+		wg.Add(1)
+		go func() { defer wg.Done(); grp.run(jobs) }()
+		// The clinic's periodic jobs run on exactly one node of the group:
+		// the one holding the store's leadership. When it dies, another
+		// takes over within seconds.
+		go func() {
+			defer wg.Done()
+			err := grp.cluster.Lead(jobs, "periodic_jobs", func(ctx context.Context) {
+				log.Info("this node now runs the clinic's periodic jobs (overdue alerts, reminders, email, backups)")
+				periodicJobs(ctx, cl, env, log, c)
+				log.Info("this node no longer runs the periodic jobs")
+			})
+			if err != nil {
+				log.Error("CANNOT RUN THE PERIODIC JOBS: no overdue alerts, reminders or email from this node", "err", err)
+			}
+		}()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -210,6 +235,27 @@ func serveControl(c config.Config, cl *clinic.Clinic, env Env, log *slog.Logger)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
 	return hs, nil
+}
+
+// periodicJobs runs the clinic's timed work until ctx ends: the overdue
+// ticker, reminders and the closing sweep; the outbox; nightly backups. It
+// first settles mail that a crash (or a departed leader) left half-sent.
+func periodicJobs(ctx context.Context, cl *clinic.Clinic, env Env, log *slog.Logger, c config.Config) {
+	if err := cl.RecoverMail(ctx); err != nil && ctx.Err() == nil {
+		log.Error("checking the outbox failed", "err", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); runBackups(ctx, cl, env, log, c) }()
+	go func() { defer wg.Done(); every(ctx, time.Minute, log, "periodic work", cl.EveryMinute) }()
+	go func() {
+		defer wg.Done()
+		every(ctx, 5*time.Second, log, "sending email", func(ctx context.Context) error {
+			_, err := cl.SendDueMail(ctx, mail.Send)
+			return err
+		})
+	}()
+	wg.Wait()
 }
 
 // every runs job each period until ctx ends; a failure is logged, and the

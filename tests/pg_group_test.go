@@ -1,0 +1,182 @@
+package tests
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"hearth/app/store/pgstore/pgtest"
+)
+
+// groupClinic sets up a clinic on a fresh PostgreSQL database and returns
+// two nodes of it: A (set up first, so it holds the keys) and B (a copy of
+// A's keys folder, as docs/OPERATIONS.md tells an owner to place them).
+func groupClinic(t *testing.T) (a, b *instance, dsn string) {
+	t.Helper()
+	dsn = pgtest.DSN(t)
+	dataA := filepath.Join(t.TempDir(), "node-a")
+	out, err := hearth(t, ownerPassword+"\n"+ownerPassword+"\n", "setup", "--data", dataA, "--store", dsn,
+		"--clinic", "Maple Street Family Clinic", "--owner-name", "Olive Owner", "--owner-email", "owner@maple.test")
+	if err != nil {
+		t.Fatalf("hearth setup --store: %v\n%s", err, out)
+	}
+	if strings.Contains(out, dsn) {
+		t.Fatalf("setup printed the database URL:\n%s", out)
+	}
+	dataB := filepath.Join(t.TempDir(), "node-b")
+	copyDir(t, filepath.Join(dataA, "keys"), filepath.Join(dataB, "keys"))
+	a = &instance{t: t, data: dataA, recovery: recoveryRe.FindString(out), extra: []string{"--store", dsn}}
+	b = &instance{t: t, data: dataB, extra: []string{"--store", dsn}}
+	return a, b, dsn
+}
+
+// waitLog waits until the node's log says want.
+func waitLog(t *testing.T, in *instance, want string, within time.Duration) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < within; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(in.log.String(), want) {
+			return
+		}
+	}
+	t.Fatalf("node %s did not log %q within %v:\n%s", filepath.Base(in.data), want, within, in.log.String())
+}
+
+const leading = "this node now runs the clinic's periodic jobs"
+
+// TestTwoNodesOneInbox: two nodes on one PostgreSQL database. A patient
+// posts on node A and a staff browser's websocket on node B hears it within
+// a second; node A is killed (kill -9) under write load and no acknowledged
+// write is lost; node B takes over the periodic jobs.
+func TestTwoNodesOneInbox(t *testing.T) {
+	a, b, dsn := groupClinic(t)
+	a.start()
+	waitLog(t, a, leading, 10*time.Second)
+	b.start()
+
+	// The front desk's live channel, on node B.
+	staffB := b.owner()
+	hdr := http.Header{}
+	hdr.Set("Origin", b.base())
+	base, _ := url.Parse(b.base())
+	for _, c := range staffB.hc.Jar.Cookies(base) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(b.base(), "http")+"/api/v1/ws", hdr)
+	if err != nil {
+		code := 0
+		if resp != nil {
+			code = resp.StatusCode
+		}
+		t.Fatalf("staff websocket on node B: %v (HTTP %d)", err, code)
+	}
+	defer ws.Close()
+	type frame struct {
+		Type   string `json:"type"`
+		ItemID string `json:"item_id"`
+	}
+	frames := make(chan frame, 256)
+	go func() {
+		defer close(frames)
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			var f frame
+			if json.Unmarshal(msg, &f) == nil {
+				frames <- f
+			}
+		}
+	}()
+
+	// A patient, invited and signed in on node A, sends a message there.
+	ownerA := a.owner()
+	var pat struct {
+		ID string `json:"id"`
+	}
+	inboxAPI(t, ownerA, "POST", "/api/v1/patients", map[string]string{"name": "Rosa Delgado", "dob": "1961-03-14", "phone": "555-201-3344", "lang": "en"}, &pat)
+	var inv struct {
+		Code string `json:"code"`
+	}
+	inboxAPI(t, ownerA, "POST", "/api/v1/patients/"+pat.ID+"/invites", nil, &inv)
+	p, ok := inboxPatientSignIn(t, a, "Rosa", inv.Code, "1961-03-14")
+	if !ok {
+		t.Fatal("the invite page is missing")
+	}
+	for drained := false; !drained; {
+		select {
+		case <-frames:
+		default:
+			drained = true
+		}
+	}
+	sent := time.Now()
+	item := p.send("message", map[string]string{"body": "Is my lab result back yet?"})
+	var heard time.Duration
+	deadline := time.After(time.Second)
+wait:
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatal("node B's websocket closed")
+			}
+			if f.Type == "item.new" && f.ItemID == item {
+				heard = time.Since(sent)
+				break wait
+			}
+		case <-deadline:
+			t.Fatalf("a staff browser on node B did not hear of the item posted on node A within one second")
+		}
+	}
+	t.Logf("posted on node A, heard on node B's websocket after %v (the send's whole round trip included)", heard.Round(time.Millisecond))
+
+	// Node B serves the item posted on A, and A's own inbox has it too.
+	var got struct {
+		Item struct {
+			ID string `json:"id"`
+		} `json:"item"`
+	}
+	inboxAPI(t, staffB, "GET", "/api/v1/items/"+item, nil, &got)
+	if got.Item.ID != item {
+		t.Fatalf("node B does not serve the item: %+v", got)
+	}
+
+	// Node B has not led while A was alive.
+	if strings.Contains(b.log.String(), leading) {
+		t.Fatal("node B ran the periodic jobs while node A held them")
+	}
+
+	// kill -9 node A in the middle of a write load.
+	stop := make(chan struct{})
+	load := writeLoad(t, ownerA, 16, "Group", stop)
+	time.Sleep(1500 * time.Millisecond)
+	a.kill()
+	killed := time.Now()
+	close(stop)
+	// Node B takes over the periodic jobs.
+	waitLog(t, b, leading, 15*time.Second)
+	t.Logf("node B took over the periodic jobs %v after node A was killed", time.Since(killed).Round(10*time.Millisecond))
+	acks := load()
+	if len(acks) < 20 {
+		t.Fatalf("only %d writes were acknowledged before the kill; the load did not run", len(acks))
+	}
+	for _, ack := range acks {
+		var pt struct{ Name string }
+		if code := staffB.json("GET", "/api/v1/patients/"+ack.id, nil, &pt); code != 200 || pt.Name != ack.name {
+			t.Fatalf("acknowledged patient %s lost after node A's kill -9 (node B answers %d)", ack.id, code)
+		}
+	}
+	t.Logf("%d writes acknowledged by node A before kill -9; node B serves every one", len(acks))
+
+	// The shared database verifies clean while node B serves.
+	if out, err := hearth(t, "", "verify", "--data", b.data, "--store", dsn); err != nil || !strings.Contains(out, "all good") {
+		t.Fatalf("verify on the shared database: %v\n%s", err, out)
+	}
+}
