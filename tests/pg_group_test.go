@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,23 @@ wait:
 	inboxAPI(t, staffB, "GET", "/api/v1/items/"+item, nil, &got)
 	if got.Item.ID != item {
 		t.Fatalf("node B does not serve the item: %+v", got)
+	}
+
+	// Sign-in limits are shared: ten wrong passwords for one account,
+	// spread over both nodes, close it on either node for the window.
+	for i := 0; i < 10; i++ {
+		node := a
+		if i%2 == 1 {
+			node = b
+		}
+		if code, _, _ := node.newClient().do("POST", "/api/v1/login", map[string]string{"email": "nina@maple.test", "password": "wrong-password-" + strconv.Itoa(i)}); code != 401 {
+			t.Fatalf("wrong password %d on node %s: HTTP %d, want 401", i, filepath.Base(node.data), code)
+		}
+	}
+	for _, node := range []*instance{a, b} {
+		if code, _, _ := node.newClient().do("POST", "/api/v1/login", map[string]string{"email": "nina@maple.test", "password": "wrong-again"}); code != 429 {
+			t.Fatalf("after ten failures spread over both nodes, node %s answers %d, want 429", filepath.Base(node.data), code)
+		}
 	}
 
 	// Node B has not led while A was alive.

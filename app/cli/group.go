@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"hearth/app/clinic"
@@ -35,7 +36,9 @@ type group struct {
 	log     *slog.Logger
 	clinic  *clinic.Clinic
 	hub     *realtime.Hub
-	wake    chan struct{}
+	wake    chan struct{} // a notification came: read the log
+	grown   chan struct{} // this node added events: notify the others
+	lastSeq atomic.Uint64 // the newest event this node added
 }
 
 const (
@@ -48,7 +51,7 @@ const (
 func newGroup(log *slog.Logger, hub *realtime.Hub) *group {
 	b := make([]byte, 8)
 	rand.Read(b)
-	return &group{node: hex.EncodeToString(b), log: log, hub: hub, wake: make(chan struct{}, 1)}
+	return &group{node: hex.EncodeToString(b), log: log, hub: hub, wake: make(chan struct{}, 1), grown: make(chan struct{}, 1)}
 }
 
 var (
@@ -57,9 +60,32 @@ var (
 )
 
 // Publish tells every node that the event log has grown. The event itself
-// is already committed to the shared log.
+// is already committed to the shared log, so the request that caused it
+// does not wait for the notification: announce sends one for however many
+// events arrived meanwhile.
 func (g *group) Publish(e clinic.Event) {
-	g.notify(chanEvents, strconv.FormatUint(e.Seq, 10))
+	for {
+		cur := g.lastSeq.Load()
+		if e.Seq <= cur || g.lastSeq.CompareAndSwap(cur, e.Seq) {
+			break
+		}
+	}
+	select {
+	case g.grown <- struct{}{}:
+	default:
+	}
+}
+
+// announce notifies the other nodes each time this node's events grew.
+func (g *group) announce(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.grown:
+			g.notify(chanEvents, strconv.FormatUint(g.lastSeq.Load(), 10))
+		}
+	}
 }
 
 // Changed tells the other nodes to forget their copy of kind/id.
@@ -83,15 +109,20 @@ func (g *group) notify(channel, payload string) {
 // run listens to the other nodes and relays events to this node's browsers
 // until ctx ends.
 func (g *group) run(ctx context.Context) {
-	done := make(chan struct{})
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		g.relay(ctx)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		g.announce(ctx)
 	}()
 	err := g.cluster.Listen(ctx, []string{chanEvents, chanChanged}, g.heard)
 	if err != nil && ctx.Err() == nil {
 		g.log.Error("listening to the other nodes stopped", "err", err)
 	}
+	<-done
 	<-done
 }
 

@@ -112,6 +112,23 @@ func (l *limiter) fail(key string) {
 	w.n++
 }
 
+// take counts one use of key's budget and reports whether it was within
+// max (a use over budget is not allowed, and with shared counters is
+// counted too: one round trip instead of two).
+func (l *limiter) take(key string, max int) bool {
+	if l.shared != nil {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		n, err := l.shared.Hit(ctx, sharedKey(key), l.Window)
+		return err != nil || n <= max
+	}
+	if l.blocked(key, max) {
+		return false
+	}
+	l.fail(key)
+	return true
+}
+
 // reset forgets key's failures (after a success for that account).
 func (l *limiter) reset(key string) {
 	if l.shared != nil {

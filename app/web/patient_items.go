@@ -163,12 +163,7 @@ func (s *Server) keptText(pc *pctx, typ string) error {
 func (pc *pctx) writeAllowed(kind string, max int) bool {
 	l := pc.s.limits
 	who, addr := kind+":"+pc.actor().String(), "pwrites-client:"+clientAddr(pc.r)
-	if l.blocked(who, max) || l.blocked(addr, writesPerClient) {
-		return false
-	}
-	l.fail(who)
-	l.fail(addr)
-	return true
+	return l.take(who, max) && l.take(addr, writesPerClient)
 }
 
 func (s *Server) pageSend(pc *pctx) error {
