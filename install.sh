@@ -247,6 +247,9 @@ User=hearth
 Group=hearth
 Environment=HEARTH_DATA=$LINUX_DATA
 Environment=HEARTH_ADDR=$ADDR
+# A clinic group's database (HEARTH_STORE=postgres://...) goes in this
+# optional file, readable by root only: it holds the database password.
+EnvironmentFile=-/etc/hearth/hearth.env
 ExecStart=$LINUX_BIN serve
 Restart=on-failure
 RestartSec=5

@@ -122,6 +122,7 @@ var hardening = []string{
 	"User=hearth",
 	"Group=hearth",
 	"Environment=HEARTH_DATA=/var/lib/hearth",
+	"EnvironmentFile=-/etc/hearth/hearth.env",
 	"ExecStart=/usr/local/bin/hearth serve",
 	"Restart=on-failure",
 	"NoNewPrivileges=yes",
