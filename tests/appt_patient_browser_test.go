@@ -3,7 +3,6 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gorilla/websocket"
 )
 
 // TestApptPatientBrowser: a patient on a phone with JavaScript off signs in
@@ -53,21 +51,7 @@ func TestApptPatientBrowser(t *testing.T) {
 	}
 
 	// The front desk's live channel, with the owner's cookies.
-	hdr := http.Header{}
-	hdr.Set("Origin", in.base())
-	base, _ := url.Parse(in.base())
-	for _, c := range owner.hc.Jar.Cookies(base) {
-		hdr.Add("Cookie", c.Name+"="+c.Value)
-	}
-	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(in.base(), "http")+"/api/v1/ws", hdr)
-	if err != nil {
-		code := 0
-		if resp != nil {
-			code = resp.StatusCode
-		}
-		t.Fatalf("staff websocket: %v (HTTP %d)", err, code)
-	}
-	t.Cleanup(func() { ws.Close() })
+	ws := staffSocket(t, in, owner)
 	type seen struct {
 		typ, item string
 		at        time.Time

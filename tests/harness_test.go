@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"hearth/app/store/pgstore/pgtest"
 )
@@ -270,4 +273,26 @@ func dataFiles(t *testing.T, dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// staffSocket opens the staff websocket of c's session, the way the
+// console does (same origin, the session cookie); it closes with the test.
+func staffSocket(t *testing.T, in *instance, c *client) *websocket.Conn {
+	t.Helper()
+	hdr := http.Header{}
+	hdr.Set("Origin", in.base())
+	base, _ := url.Parse(in.base())
+	for _, ck := range c.hc.Jar.Cookies(base) {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(in.base(), "http")+"/api/v1/ws", hdr)
+	if err != nil {
+		code := 0
+		if resp != nil {
+			code = resp.StatusCode
+		}
+		t.Fatalf("staff websocket on %s: %v (HTTP %d)", in.base(), err, code)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
 }

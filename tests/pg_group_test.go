@@ -2,15 +2,11 @@ package tests
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"hearth/app/store/pgstore/pgtest"
 )
@@ -62,21 +58,7 @@ func TestTwoNodesOneInbox(t *testing.T) {
 
 	// The front desk's live channel, on node B.
 	staffB := b.owner()
-	hdr := http.Header{}
-	hdr.Set("Origin", b.base())
-	base, _ := url.Parse(b.base())
-	for _, c := range staffB.hc.Jar.Cookies(base) {
-		hdr.Add("Cookie", c.Name+"="+c.Value)
-	}
-	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(b.base(), "http")+"/api/v1/ws", hdr)
-	if err != nil {
-		code := 0
-		if resp != nil {
-			code = resp.StatusCode
-		}
-		t.Fatalf("staff websocket on node B: %v (HTTP %d)", err, code)
-	}
-	defer ws.Close()
+	ws := staffSocket(t, b, staffB)
 	type frame struct {
 		Type   string `json:"type"`
 		ItemID string `json:"item_id"`

@@ -137,6 +137,7 @@ func (g *group) heard(channel, payload string) {
 		}
 	case chanChanged:
 		if payload == "" {
+			g.log.Info("connected to the clinic group's notifications; dropping remembered records, since news may have been missed")
 			g.clinic.ForgetAll()
 			return
 		}

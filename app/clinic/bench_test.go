@@ -11,10 +11,13 @@ import (
 
 	"hearth/app/store"
 	"hearth/app/store/boltstore"
+	"hearth/app/store/pgstore"
+	"hearth/app/store/pgstore/pgtest"
 	"hearth/app/vault"
 )
 
-// benchClinic is a clinic on a real bbolt file with real keys.
+// benchClinic is a clinic on a real bbolt file with real keys, or, with
+// HEARTH_BENCH_STORE=postgres, on a fresh PostgreSQL database (pgtest).
 func benchClinic(b *testing.B) (*Clinic, string) {
 	dir := b.TempDir()
 	v, _, err := vault.Create(filepath.Join(dir, "keys"))
@@ -22,7 +25,12 @@ func benchClinic(b *testing.B) (*Clinic, string) {
 		b.Fatal(err)
 	}
 	path := filepath.Join(dir, "hearth.db")
-	st, err := boltstore.Open(path, boltstore.Options{})
+	var st store.Store
+	if os.Getenv("HEARTH_BENCH_STORE") == "postgres" {
+		st, err = pgstore.Open(context.Background(), pgtest.DSN(b), pgstore.Options{Migrations: os.DirFS("../../embed/migrations")})
+	} else {
+		st, err = boltstore.Open(path, boltstore.Options{})
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,6 +43,9 @@ func benchClinic(b *testing.B) (*Clinic, string) {
 	}
 	return c, path
 }
+
+// TestMain stops a PostgreSQL cluster the benchmarks may have started.
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 type benchRecord struct {
 	ID   string `json:"id"`

@@ -181,3 +181,17 @@ type Cluster interface {
 	// ResetHits forgets key's count.
 	ResetHits(ctx context.Context, key string) error
 }
+
+// PrefixEnd returns the smallest key greater than every key starting with
+// p, or nil if there is none (p empty or all 0xff): the end of a prefix
+// scan, for backends.
+func PrefixEnd(p []byte) []byte {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] != 0xff {
+			end := append([]byte(nil), p[:i+1]...)
+			end[i]++
+			return end
+		}
+	}
+	return nil
+}

@@ -229,7 +229,7 @@ func (t *tx) Scan(index string, r store.Range, fn func(key []byte, id string) er
 	} else {
 		// Start at the last key below an exclusive upper bound: the
 		// smaller of After and the first key past every Prefix key.
-		bound := prefixEnd(r.Prefix)
+		bound := store.PrefixEnd(r.Prefix)
 		if len(r.After) > 0 && (bound == nil || bytes.Compare(r.After, bound) < 0) {
 			bound = r.After
 		}
@@ -252,19 +252,6 @@ func (t *tx) Scan(index string, r store.Range, fn func(key []byte, id string) er
 				return nil
 			}
 			return err
-		}
-	}
-	return nil
-}
-
-// prefixEnd returns the smallest key greater than every key starting with
-// p, or nil if there is none (p empty or all 0xff).
-func prefixEnd(p []byte) []byte {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] != 0xff {
-			end := clone(p[:i+1])
-			end[i]++
-			return end
 		}
 	}
 	return nil

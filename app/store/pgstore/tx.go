@@ -375,16 +375,16 @@ func (t *tx) Scan(index string, r store.Range, fn func(key []byte, id string) er
 	}
 	// The walk is between a lower bound lo (inclusive unless loOpen) and
 	// an exclusive upper bound hi; nil means unbounded. Every key between
-	// Prefix and prefixEnd(Prefix) starts with Prefix.
+	// Prefix and store.PrefixEnd(Prefix) starts with Prefix.
 	var lo, hi []byte
 	loOpen := false
 	if !r.Reverse {
-		lo, hi = r.Prefix, prefixEnd(r.Prefix)
+		lo, hi = r.Prefix, store.PrefixEnd(r.Prefix)
 		if len(r.After) > 0 && bytes.Compare(r.After, lo) >= 0 {
 			lo, loOpen = r.After, true
 		}
 	} else {
-		lo, hi = r.Prefix, prefixEnd(r.Prefix)
+		lo, hi = r.Prefix, store.PrefixEnd(r.Prefix)
 		if len(r.After) > 0 && (hi == nil || bytes.Compare(r.After, hi) < 0) {
 			hi = r.After
 		}
@@ -464,19 +464,6 @@ func (t *tx) scanPage(index string, lo []byte, loOpen bool, hi []byte, reverse b
 		return nil, t.fail(fmt.Errorf("pgstore: scan %s: %w", index, err))
 	}
 	return page, nil
-}
-
-// prefixEnd returns the smallest key greater than every key starting with
-// p, or nil if there is none (p empty or all 0xff).
-func prefixEnd(p []byte) []byte {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] != 0xff {
-			end := clone(p[:i+1])
-			end[i]++
-			return end
-		}
-	}
-	return nil
 }
 
 func (t *tx) NextSeq(name string) (uint64, error) {
