@@ -2,6 +2,8 @@ package tests
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -129,6 +131,23 @@ wait:
 	inboxAPI(t, staffB, "GET", "/api/v1/items/"+item, nil, &got)
 	if got.Item.ID != item {
 		t.Fatalf("node B does not serve the item: %+v", got)
+	}
+
+	// A patient's write budget is shared too: ten new requests in the
+	// window, wherever they land (the device cookie works on every node).
+	pB := &inboxPatient{t: t, in: b, hc: p.hc, name: p.name}
+	for i := 1; i < 10; i++ {
+		who := p
+		if i%2 == 1 {
+			who = pB
+		}
+		who.send("message", map[string]string{"body": "Follow-up number " + strconv.Itoa(i)})
+	}
+	for _, who := range []*inboxPatient{p, pB} {
+		_, page := who.get("/new?type=message")
+		if status, _, _ := who.post("/new", page, url.Values{"type": {"message"}, "body": {"one too many"}}); status != http.StatusTooManyRequests {
+			t.Fatalf("the 11th request in the window, on node %s: HTTP %d, want 429", filepath.Base(who.in.data), status)
+		}
 	}
 
 	// Sign-in limits are shared: ten wrong passwords for one account,
