@@ -300,11 +300,7 @@ func (c *Clinic) ListItems(ctx context.Context, a Actor, f ItemFilter) ([]ItemRo
 	err = c.st.View(ctx, func(tx store.Tx) error {
 		collect := func(ix string, prefix []byte, allowed func(ItemMeta) bool) error {
 			n := 0
-			return tx.Scan(ix, store.Range{Prefix: prefix}, func(_ []byte, id string) error {
-				m, err := getMetaRec(tx, id)
-				if err != nil {
-					return err
-				}
+			return scanMetas(tx, ix, store.Range{Prefix: prefix}, func(m ItemMeta) error {
 				if allowed(m) && f.match(m, now) {
 					metas = append(metas, m)
 					if n++; n >= f.Limit {
@@ -865,12 +861,9 @@ func (c *Clinic) PatientItems(ctx context.Context, a Actor) ([]Item, error) {
 func (c *Clinic) ownerMetas(ctx context.Context, owner string) ([]ItemMeta, error) {
 	var metas []ItemMeta
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixOwner, store.Range{Prefix: append([]byte(owner), 0), Reverse: true, Limit: 200}, func(_ []byte, id string) error {
-			m, err := getMetaRec(tx, id)
-			if err == nil {
-				metas = append(metas, m)
-			}
-			return err
+		return scanMetas(tx, ixOwner, store.Range{Prefix: append([]byte(owner), 0), Reverse: true, Limit: 200}, func(m ItemMeta) error {
+			metas = append(metas, m)
+			return nil
 		})
 	})
 	return metas, err

@@ -455,3 +455,205 @@ func TestQueueCountsStayExact(t *testing.T) {
 	ic.c = c2
 	check("after migrating")
 }
+
+// metasEntryByEntry is the inbox walk as ListItems did it before scanMetas:
+// one getMetaRec per index entry. TestChunkedWalksMatchEntryByEntry holds
+// the chunked walks to it.
+func metasEntryByEntry(t *testing.T, ic *inboxClinic, a Actor, f ItemFilter) []string {
+	t.Helper()
+	ctx := context.Background()
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	settings, err := ic.c.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queues := []string{f.Queue}
+	if f.Queue == "" {
+		queues = nil
+		for _, q := range settings.QueuesFor(a.Role) {
+			queues = append(queues, q.ID)
+		}
+	}
+	now := ic.c.now()
+	var metas []ItemMeta
+	err = ic.st.View(ctx, func(tx store.Tx) error {
+		collect := func(ix string, prefix []byte, allowed func(ItemMeta) bool) error {
+			n := 0
+			return tx.Scan(ix, store.Range{Prefix: prefix}, func(_ []byte, id string) error {
+				m, err := getMetaRec(tx, id)
+				if err != nil {
+					return err
+				}
+				if allowed(m) && f.match(m, now) {
+					metas = append(metas, m)
+					if n++; n >= f.Limit {
+						return store.ErrStop
+					}
+				}
+				return nil
+			})
+		}
+		if f.Status != "" && f.Queue == "" {
+			return collect(ixStatus, append([]byte(f.Status), 0), func(m ItemMeta) bool { return slices.Contains(queues, m.Queue) })
+		}
+		for _, q := range queues {
+			open := byte(0)
+			if f.Status == StatusClosed {
+				open = 1
+			}
+			if err := collect(ixQueue, append([]byte(q), 0, open), func(ItemMeta) bool { return true }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortStableFunc(metas, func(x, y ItemMeta) int {
+		if x.Priority != y.Priority {
+			if x.Priority == PriorityUrgent {
+				return -1
+			}
+			return 1
+		}
+		return x.Due.Compare(y.Due)
+	})
+	ids := make([]string, 0, f.Limit)
+	for i, m := range metas {
+		if i == f.Limit {
+			break
+		}
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// TestChunkedWalksMatchEntryByEntry: ListItems and the patient item lists
+// read metas a chunk at a time (scanMetas); for every filter they return
+// exactly what a walk reading one meta per index entry returns, across chunk
+// boundaries and limits on both sides of a chunk.
+func TestChunkedWalksMatchEntryByEntry(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	res, err := ic.c.BulkLoad(ctx, BulkSpec{Patients: 3, Items: 700, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"I lost my letter", "Please call me"} {
+		if _, _, err := ic.c.CreateContact(ctx, PatientInput{Name: "Cy Contact", DOB: "1990-02-03", Phone: "555-201-9999"},
+			NewItem{Type: TypeMessage, Body: body}, "1.2.3.4"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settings, err := ic.c.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assigned := 0
+	for _, id := range res.ItemIDs {
+		if assigned == 70 {
+			break
+		}
+		var m ItemMeta
+		if err := ic.st.View(ctx, func(tx store.Tx) error { m, err = getMetaRec(tx, id); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if m.Status == StatusClosed || !settings.mayQueue(RoleFrontDesk, m.Queue) {
+			continue
+		}
+		if _, err := ic.c.Assign(ctx, ic.owner, id, ic.front.ID); err != nil {
+			t.Fatal(err)
+		}
+		assigned++
+	}
+	// Half the bulk items (created over the last 60 days) are overdue.
+	ic.clock.t = ic.clock.t.AddDate(0, 0, -30)
+
+	filters := []ItemFilter{{}, {Overdue: true}, {Unverified: true}, {Assignee: "none"}, {Assignee: ic.front.ID}, {Assignee: ic.front.ID, Overdue: true}}
+	for _, limit := range []int{1, 50, 63, 64, 65, 129, 200, 500} {
+		filters = append(filters, ItemFilter{Limit: limit}, ItemFilter{Limit: limit, Status: StatusClosed}, ItemFilter{Limit: limit, Assignee: "none"})
+	}
+	for _, s := range Statuses {
+		filters = append(filters, ItemFilter{Status: s, Limit: 200}, ItemFilter{Status: s, Overdue: true})
+		for _, q := range settings.queues() {
+			filters = append(filters, ItemFilter{Status: s, Queue: q.ID, Limit: 200})
+		}
+	}
+	for _, typ := range ItemTypes {
+		filters = append(filters, ItemFilter{Type: typ, Limit: 200}, ItemFilter{Type: typ, Status: StatusClosed, Limit: 200})
+	}
+	for _, p := range []string{PriorityUrgent, PriorityNormal} {
+		filters = append(filters, ItemFilter{Priority: p, Limit: 200}, ItemFilter{Priority: p, Status: StatusClosed, Limit: 200})
+	}
+	for _, q := range settings.queues() {
+		filters = append(filters, ItemFilter{Queue: q.ID, Limit: 200}, ItemFilter{Queue: q.ID, Overdue: true, Assignee: "none"})
+	}
+	lists, nonEmpty := 0, 0
+	for _, a := range []Actor{ic.owner, ic.front, ic.clin} {
+		for _, f := range filters {
+			rows, err := ic.c.ListItems(ctx, a, f)
+			if errors.Is(err, ErrForbidden) && f.Queue != "" {
+				continue // not this role's queue
+			}
+			if err != nil {
+				t.Fatalf("%s %+v: %v", a.Role, f, err)
+			}
+			want := metasEntryByEntry(t, ic, a, f)
+			got := make([]string, len(rows))
+			for i, r := range rows {
+				got[i] = r.ID
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %+v: ListItems gave %d rows, entry by entry %d; first difference at %d",
+					a.Role, f, len(got), len(want), firstDiff(got, want))
+			}
+			lists++
+			if len(want) > 0 {
+				nonEmpty++
+			}
+		}
+	}
+	if nonEmpty < lists*2/3 {
+		t.Fatalf("only %d of %d lists had rows: the data does not exercise the filters", nonEmpty, lists)
+	}
+
+	// A patient's own list: newest first, at most 200, across chunks.
+	for _, p := range res.PatientIDs {
+		var want []string
+		err := ic.st.View(ctx, func(tx store.Tx) error {
+			return tx.Scan(ixOwner, store.Range{Prefix: append([]byte(p), 0), Reverse: true, Limit: 200}, func(_ []byte, id string) error {
+				want = append(want, id)
+				return nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		metas, err := ic.c.ownerMetas(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]string, len(metas))
+		for i, m := range metas {
+			got[i] = m.ID
+			if i > 0 && m.Created.After(metas[i-1].Created) {
+				t.Fatalf("patient list not newest first at %d", i)
+			}
+		}
+		if len(want) < 200 || !slices.Equal(got, want) {
+			t.Fatalf("patient %s: ownerMetas gave %d items, the index %d", p, len(got), len(want))
+		}
+	}
+}
+
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

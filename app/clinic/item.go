@@ -228,15 +228,74 @@ func putMeta(tx store.Tx, old *ItemMeta, m ItemMeta) error {
 }
 
 func getMetaRec(tx store.Tx, id string) (ItemMeta, error) {
-	var m ItemMeta
 	b, err := tx.Get(bucketItemMeta, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return m, ErrNotFound
+		return ItemMeta{}, ErrNotFound
 	}
 	if err != nil {
-		return m, err
+		return ItemMeta{}, err
+	}
+	return decodeMeta(b)
+}
+
+// decodeMeta decodes a meta record as Get or GetMany hands it out; nil is
+// GetMany's missing record.
+func decodeMeta(b []byte) (ItemMeta, error) {
+	var m ItemMeta
+	if b == nil {
+		return m, ErrNotFound
 	}
 	return m, json.Unmarshal(b, &m)
+}
+
+// metaChunk is how many index entries scanMetas reads at a time.
+const metaChunk = 64
+
+// scanMetas walks index over r as tx.Scan does (r.Limit included) and calls
+// fn with the meta each entry points at. It reads the entries metaChunk at a
+// time and their metas with one GetMany per chunk: on PostgreSQL a Get is a
+// round trip, so a walk that opened each meta with getMetaRec would cost one
+// per entry. A meta is decoded only when fn is about to get it, so a missing
+// or damaged one is an error (ErrNotFound for missing) exactly where
+// getMetaRec would have failed. fn returning store.ErrStop ends the walk
+// cleanly.
+func scanMetas(tx store.Tx, index string, r store.Range, fn func(m ItemMeta) error) error {
+	limit := r.Limit
+	for visited := 0; limit <= 0 || visited < limit; visited += metaChunk {
+		r.Limit = metaChunk
+		if limit > 0 {
+			r.Limit = min(metaChunk, limit-visited)
+		}
+		ids := make([]string, 0, r.Limit)
+		err := tx.Scan(index, r, func(k []byte, id string) error {
+			ids = append(ids, id)
+			r.After = k // a copy: Scan hands out keys the caller may keep
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		raws, err := tx.GetMany(bucketItemMeta, ids)
+		if err != nil {
+			return err
+		}
+		for _, raw := range raws {
+			m, err := decodeMeta(raw)
+			if err == nil {
+				err = fn(m)
+			}
+			if errors.Is(err, store.ErrStop) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if len(ids) < r.Limit {
+			return nil
+		}
+	}
+	return nil
 }
 
 func messageID(itemID string, n int) string { return fmt.Sprintf("%s:%06d", itemID, n) }

@@ -62,6 +62,14 @@ type Store interface {
 type Tx interface {
 	// Get returns a copy of the value stored under id in bucket, or ErrNotFound.
 	Get(bucket, id string) ([]byte, error)
+	// GetMany is Get for many ids at once, in one round trip on a backend
+	// where a read is a round trip. It returns one value per id, in the
+	// order of ids (an id may repeat), each a copy as Get returns. A missing
+	// id gets a nil value, never ErrNotFound; a value stored empty comes back
+	// as a non-nil empty slice, so the two stay apart. In a write
+	// transaction it sees the transaction's own Puts and Deletes, as Get
+	// does. A bad bucket name is ErrBadName.
+	GetMany(bucket string, ids []string) ([][]byte, error)
 	// Put stores value under id in bucket, replacing any earlier value.
 	Put(bucket, id string, value []byte) error
 	// Delete removes id from bucket; deleting a missing id is not an error.

@@ -95,6 +95,22 @@ func (t *tx) Get(bucket, id string) ([]byte, error) {
 	return clone(v), nil
 }
 
+// GetMany reads each id in turn: bbolt is in-process, so one lookup per
+// id costs no round trip.
+func (t *tx) GetMany(bucket string, ids []string) ([][]byte, error) {
+	b, err := t.bucket(recPrefix, bucket)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		if v, ok := get(b, []byte(id)); ok {
+			out[i] = clone(v)
+		}
+	}
+	return out, nil
+}
+
 func (t *tx) Put(bucket, id string, value []byte) error {
 	if id == "" {
 		return fmt.Errorf("boltstore: put %s: empty id", bucket)

@@ -51,7 +51,7 @@
 // Inside a write transaction Put, Delete, SetIndex and DeleteIndex are
 // buffered (last write per key wins) and sent as one statement of unnest()
 // arrays before any read that could see them (Each, Count, Scan) and at
-// commit; Get and Lookup answer from the buffer first. Counters are read
+// commit; Get, GetMany and Lookup answer from the buffer first. Counters are read
 // once per transaction and then counted in memory. Every statement binds its
 // values as parameters; SQL text is only ever assembled from constant
 // fragments.

@@ -170,6 +170,60 @@ func (t *tx) Get(bucket, id string) ([]byte, error) {
 	return v, nil
 }
 
+// GetMany answers what it can from the write buffer, as Get does, and
+// reads the other ids in one query.
+func (t *tx) GetMany(bucket string, ids []string) ([][]byte, error) {
+	if err := checkName("get many", bucket); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(ids))
+	var ask []string // ids the buffer does not answer and that can be stored
+	for i, id := range ids {
+		if op, ok := t.recs[recKey{bucket, id}]; ok {
+			if !op.del {
+				out[i] = clone(op.value)
+			}
+		} else if storableID(id) {
+			ask = append(ask, id)
+		}
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	if t.err != nil {
+		return nil, t.err
+	}
+	rows, err := t.query(`SELECT id, value FROM hearth_records WHERE bucket = {:bucket} AND id = ANY({:ids}::text[])`,
+		dbx.Params{"bucket": bucket, "ids": ask}).Rows()
+	if err != nil {
+		return nil, t.fail(fmt.Errorf("pgstore: get many %s: %w", bucket, err))
+	}
+	found := make(map[string][]byte, len(ask))
+	for rows.Next() {
+		var r record
+		if err := rows.Scan(&r.id, &r.value); err != nil {
+			rows.Close()
+			return nil, t.fail(fmt.Errorf("pgstore: get many %s: %w", bucket, err))
+		}
+		found[r.id] = r.value
+	}
+	if err := rows.Close(); err != nil {
+		return nil, t.fail(fmt.Errorf("pgstore: get many %s: %w", bucket, err))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(fmt.Errorf("pgstore: get many %s: %w", bucket, err))
+	}
+	for i, id := range ids {
+		// found holds no buffered id: those were not asked for. clone
+		// gives every value its own copy (an id may repeat) and makes an
+		// empty value a non-nil empty slice.
+		if v, ok := found[id]; ok {
+			out[i] = clone(v)
+		}
+	}
+	return out, nil
+}
+
 func (t *tx) Put(bucket, id string, value []byte) error {
 	if err := checkName("put", bucket); err != nil {
 		return err

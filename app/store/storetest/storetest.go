@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"PutGetOverwriteDelete", testPutGetOverwriteDelete},
+		{"GetMany", testGetMany},
 		{"Each", testEach},
 		{"Count", testCount},
 		{"Index", testIndex},
@@ -231,6 +232,159 @@ func testPutGetOverwriteDelete(t *testing.T, s store.Store) {
 			return err
 		}
 		return tx.Delete("never", "x")
+	})
+}
+
+// getManyCase is one id asked of GetMany and what must come back: want
+// nil means missing.
+type getManyCase struct {
+	id   string
+	want []byte
+}
+
+// checkGetMany asks for every case's id at once and checks the answers
+// value by value, and that each agrees with Get.
+func checkGetMany(tx store.Tx, bucket string, cases []getManyCase) error {
+	ids := make([]string, len(cases))
+	for i, c := range cases {
+		ids[i] = c.id
+	}
+	got, err := tx.GetMany(bucket, ids)
+	if err != nil {
+		return fmt.Errorf("GetMany(%s, %q): %v", bucket, ids, err)
+	}
+	if len(got) != len(ids) {
+		return fmt.Errorf("GetMany(%s, %q) returned %d values, want %d", bucket, ids, len(got), len(ids))
+	}
+	for i, c := range cases {
+		if (got[i] == nil) != (c.want == nil) || !bytes.Equal(got[i], c.want) {
+			return fmt.Errorf("GetMany(%s, …)[%d] (id %q) = %q (nil: %t), want %q (nil: %t)",
+				bucket, i, c.id, got[i], got[i] == nil, c.want, c.want == nil)
+		}
+		v, err := tx.Get(bucket, c.id)
+		switch {
+		case c.want == nil && !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("Get(%s, %q) = %q, %v; GetMany said missing", bucket, c.id, v, err)
+		case c.want != nil && (err != nil || !bytes.Equal(v, c.want)):
+			return fmt.Errorf("Get(%s, %q) = %q, %v; GetMany said %q", bucket, c.id, v, err, c.want)
+		}
+	}
+	return nil
+}
+
+func testGetMany(t *testing.T, s store.Store) {
+	// A bucket never written, and no ids at all.
+	view(t, s, func(tx store.Tx) error {
+		if err := checkGetMany(tx, "items", []getManyCase{{"a", nil}, {"b", nil}}); err != nil {
+			t.Error(err)
+		}
+		if got, err := tx.GetMany("items", nil); err != nil || len(got) != 0 {
+			t.Errorf("GetMany(items, nil) = %q, %v; want none", got, err)
+		}
+		return nil
+	})
+
+	put(t, s, "items", "a", []byte("one"))
+	put(t, s, "items", "b", []byte("two"))
+	put(t, s, "items", "empty", []byte{})
+	put(t, s, "items", "nil", nil)
+	put(t, s, "other", "c", []byte("elsewhere"))
+
+	// Order follows ids, repeats included; missing ids (among them ids no
+	// backend can store) are nil; empty values are empty, not nil.
+	committed := []getManyCase{
+		{"b", []byte("two")}, {"missing", nil}, {"a", []byte("one")}, {"empty", []byte{}},
+		{"b", []byte("two")}, {"nil", []byte{}}, {"c", nil}, {"", nil},
+		{"x\x00y", nil}, {"\xff", nil}, {strings.Repeat("k", 5000), nil},
+	}
+	view(t, s, func(tx store.Tx) error {
+		if err := checkGetMany(tx, "items", committed); err != nil {
+			t.Error(err)
+		}
+		// Every value is its own copy, a repeated id's too.
+		got, err := tx.GetMany("items", []string{"b", "b"})
+		if err != nil {
+			return err
+		}
+		copy(got[0], "XXX")
+		if string(got[1]) != "two" {
+			t.Errorf("changing one GetMany value changed a repeat: %q", got[1])
+		}
+		if v, err := tx.Get("items", "b"); err != nil || string(v) != "two" {
+			t.Errorf("Get after changing a GetMany value = %q, %v", v, err)
+		}
+		return nil
+	})
+
+	// A write transaction reads its own writes, whether they are still
+	// pending or already sent (Count makes a buffering backend send them).
+	after := []getManyCase{
+		{"a", nil}, {"b", []byte("new")}, {"c", nil}, {"f", []byte("four")},
+		{"empty", []byte{}}, {"e2", []byte{}}, {"g", nil}, {"b", []byte("new")}, {"missing", nil},
+	}
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.Put("items", "c", []byte("three")); err != nil {
+			return err
+		}
+		if err := tx.Put("items", "f", []byte("four")); err != nil {
+			return err
+		}
+		if err := tx.Put("items", "g", []byte("gone soon")); err != nil {
+			return err
+		}
+		if err := tx.Delete("items", "a"); err != nil {
+			return err
+		}
+		if err := checkGetMany(tx, "items", []getManyCase{
+			{"a", nil}, {"c", []byte("three")}, {"g", []byte("gone soon")}, {"b", []byte("two")},
+		}); err != nil {
+			return err
+		}
+		if _, err := tx.Count("items"); err != nil {
+			return err
+		}
+		for _, id := range []string{"c", "g"} {
+			if err := tx.Delete("items", id); err != nil {
+				return err
+			}
+		}
+		if err := tx.Put("items", "b", []byte("new")); err != nil {
+			return err
+		}
+		if err := tx.Put("items", "e2", nil); err != nil {
+			return err
+		}
+		return checkGetMany(tx, "items", after)
+	})
+	view(t, s, func(tx store.Tx) error {
+		if err := checkGetMany(tx, "items", after); err != nil {
+			t.Error(err)
+		}
+		return nil
+	})
+
+	// Many ids at once, in an order unlike the stored one.
+	update(t, s, func(tx store.Tx) error {
+		for i := range 300 {
+			if err := tx.Put("many", fmt.Sprintf("%04d", i), []byte(fmt.Sprint(i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var many []getManyCase
+	for i := 599; i >= 0; i -= 2 {
+		c := getManyCase{id: fmt.Sprintf("%04d", i)}
+		if i < 300 {
+			c.want = []byte(fmt.Sprint(i))
+		}
+		many = append(many, c)
+	}
+	view(t, s, func(tx store.Tx) error {
+		if err := checkGetMany(tx, "many", many); err != nil {
+			t.Error(err)
+		}
+		return nil
 	})
 }
 
@@ -736,6 +890,8 @@ func testBadName(t *testing.T, s store.Store) {
 		view(t, s, func(tx store.Tx) error {
 			_, err := tx.Get(name, "id")
 			check("Get", err)
+			_, err = tx.GetMany(name, []string{"id"})
+			check("GetMany", err)
 			check("Each", tx.Each(name, "", func(string, []byte) error { return nil }))
 			_, err = tx.Count(name)
 			check("Count", err)
