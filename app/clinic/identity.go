@@ -219,6 +219,7 @@ func (c *Clinic) RedeemInvite(ctx context.Context, code, dob, label string, shar
 	if err != nil {
 		return Device{}, "", err
 	}
+	c.devices.put(string(hashKey(token)), dev)
 	return dev, token, nil
 }
 

@@ -145,7 +145,8 @@ func (c *Clinic) UseSignInLink(ctx context.Context, token, dob, label string, sh
 }
 
 // newDevice prepares a device record and its cookie token (outside any
-// transaction: sealing is slow); putDevice stores them.
+// transaction: sealing is slow); putDevice stores them. After the commit
+// the caller remembers the device, so its first page costs no read.
 func (c *Clinic) newDevice(dev Device) (Device, string, []byte, error) {
 	now := c.now().UTC()
 	dev.ID, dev.Created, dev.Expires = newID(), now, now.Add(DeviceLifetime)
@@ -178,5 +179,6 @@ func (c *Clinic) addDevice(ctx context.Context, dev Device, client string) (Devi
 	if err := c.st.Update(ctx, func(tx store.Tx) error { return c.putDevice(tx, dev, token, sealed, client) }); err != nil {
 		return Device{}, "", err
 	}
+	c.devices.put(string(hashKey(token)), dev)
 	return dev, token, nil
 }
