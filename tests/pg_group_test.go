@@ -64,6 +64,8 @@ func TestTwoNodesOneInbox(t *testing.T) {
 	type frame struct {
 		Type   string `json:"type"`
 		ItemID string `json:"item_id"`
+		Name   string `json:"name"`
+		State  string `json:"state"`
 	}
 	frames := make(chan frame, 256)
 	go func() {
@@ -121,6 +123,28 @@ wait:
 		}
 	}
 	t.Logf("posted on node A, heard on node B's websocket after %v (the send's whole round trip included)", heard.Round(time.Millisecond))
+
+	// A colleague opening the item on node A shows on node B ("Frida is
+	// viewing"), as on one node.
+	inboxStaff(t, a, ownerA, "Frida Front", "frida@maple.test", "frontdesk", "Frida-Long-Password-7")
+	fridaWS := staffSocket(t, a, a.login("frida@maple.test", "Frida-Long-Password-7"))
+	if err := fridaWS.WriteJSON(map[string]string{"type": "viewing", "item_id": item}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.After(2 * time.Second); ; {
+		select {
+		case f := <-frames:
+			if f.Type != "presence" || f.ItemID != item || f.State != "viewing" {
+				continue
+			}
+			if f.Name != "Frida" {
+				t.Fatalf("presence from node A names %q, want the colleague's first name", f.Name)
+			}
+		case <-deadline:
+			t.Fatal("node B's staff did not see that a colleague on node A has the item open")
+		}
+		break
+	}
 
 	// Node B serves the item posted on A, and A's own inbox has it too.
 	var got struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -27,9 +28,12 @@ import (
 //   - Memory: what a node changed that others remember (a session signed
 //     out, an account disabled, new settings) goes out on chanChanged, and
 //     the others forget their copy (clinic.Peers).
+//   - Presence ("Maria is replying"): each node's changes go out on
+//     chanPresence and the others show them (realtime.Hub.Remote).
 //   - Periodic jobs run on the node that holds the store's leadership.
 //
-// Nothing sent carries PHI: sequence numbers, kinds and ids.
+// Nothing sent carries PHI: sequence numbers, kinds, ids, and a staff
+// member's first name with an item id for presence.
 type group struct {
 	cluster store.Cluster
 	node    string // random per process, to skip our own "changed" news
@@ -44,6 +48,7 @@ type group struct {
 const (
 	chanEvents   = "hearth_events"
 	chanChanged  = "hearth_changed"
+	chanPresence = "hearth_presence"
 	catchUpEvery = 2 * time.Second
 	notifyWait   = 2 * time.Second
 )
@@ -88,6 +93,18 @@ func (g *group) announce(ctx context.Context) {
 	}
 }
 
+// presenceNote is a presence frame on its way to the other nodes.
+type presenceNote struct {
+	Node string            `json:"n"`
+	P    realtime.Presence `json:"p"`
+}
+
+// sharePresence tells the other nodes who here has an item open.
+func (g *group) sharePresence(p realtime.Presence) {
+	b, _ := json.Marshal(presenceNote{Node: g.node, P: p})
+	g.notify(chanPresence, string(b))
+}
+
 // Changed tells the other nodes to forget their copy of kind/id.
 func (g *group) Changed(kind, id string) {
 	g.notify(chanChanged, g.node+" "+kind+" "+id)
@@ -118,7 +135,7 @@ func (g *group) run(ctx context.Context) {
 		defer func() { done <- struct{}{} }()
 		g.announce(ctx)
 	}()
-	err := g.cluster.Listen(ctx, []string{chanEvents, chanChanged}, g.heard)
+	err := g.cluster.Listen(ctx, []string{chanEvents, chanChanged, chanPresence}, g.heard)
 	if err != nil && ctx.Err() == nil {
 		g.log.Error("listening to the other nodes stopped", "err", err)
 	}
@@ -146,6 +163,12 @@ func (g *group) heard(channel, payload string) {
 			return
 		}
 		g.clinic.Forget(parts[1], parts[2])
+	case chanPresence:
+		var n presenceNote
+		if payload == "" || json.Unmarshal([]byte(payload), &n) != nil || n.Node == g.node {
+			return
+		}
+		g.hub.Remote(n.P)
 	}
 }
 

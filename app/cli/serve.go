@@ -82,6 +82,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 			return errors.New("this store cannot be shared by several nodes")
 		}
 		grp.cluster, grp.clinic, counters = cs, cl, cs
+		hub.SetRelay(grp.sharePresence)
 	}
 
 	var setupState *web.SetupState

@@ -8,6 +8,10 @@
 // keep up is dropped, never waited for: one slow browser must not delay the
 // others.
 //
+// In a clinic group (several nodes, one database) presence also crosses
+// nodes: SetRelay hands this node's presence changes out, Remote takes the
+// other nodes' in, and what a node stops refreshing expires.
+//
 // The hub knows nothing of storage or HTTP routing; the web layer
 // authenticates and checks Origin before handing a connection over.
 package realtime
@@ -48,7 +52,24 @@ type Hub struct {
 	queueOf  func(itemID string) string // which queue an item is in, for presence
 	clients  map[*Client]struct{}
 	presence map[string]map[*Client]string // item id -> socket -> "viewing" | "typing"
+
+	// A clinic group's other nodes: relay hears this node's presence
+	// changes; remote holds theirs (item id -> staff id -> frame, when).
+	relay  func(Presence)
+	remote map[string]map[string]remoteEntry
 }
+
+type remoteEntry struct {
+	p    Presence
+	seen time.Time
+}
+
+// Presence from other nodes is refreshed every presenceRefresh and
+// forgotten after presenceTTL without news (a node that died says nothing).
+const (
+	presenceRefresh = 30 * time.Second
+	presenceTTL     = 95 * time.Second
+)
 
 var _ clinic.Publisher = (*Hub)(nil)
 
@@ -57,7 +78,46 @@ func NewHub(log *slog.Logger) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{log: log, clients: map[*Client]struct{}{}, presence: map[string]map[*Client]string{}}
+	return &Hub{log: log, clients: map[*Client]struct{}{}, presence: map[string]map[*Client]string{}, remote: map[string]map[string]remoteEntry{}}
+}
+
+// SetRelay hands every presence change of this node's sockets to f, for
+// the other nodes of a clinic group (and again every presenceRefresh while
+// it lasts, so theirs does not expire).
+func (h *Hub) SetRelay(f func(Presence)) {
+	h.mu.Lock()
+	h.relay = f
+	h.mu.Unlock()
+}
+
+// Remote applies a presence frame from another node: colleagues here who
+// may see the item's queue are told, and newcomers to the item learn it.
+func (h *Hub) Remote(p Presence) {
+	if p.Type != "presence" || !validItemID(p.ItemID) || p.StaffID == "" || !ClientMessages[p.State] {
+		return
+	}
+	h.mu.Lock()
+	who := h.remote[p.ItemID]
+	if p.State == "left" {
+		delete(who, p.StaffID)
+		if len(who) == 0 {
+			delete(h.remote, p.ItemID)
+		}
+	} else {
+		if who == nil {
+			who = map[string]remoteEntry{}
+			h.remote[p.ItemID] = who
+		}
+		if old, ok := who[p.StaffID]; ok && old.p == p {
+			// A refresh: nothing new to tell anyone.
+			who[p.StaffID] = remoteEntry{p: p, seen: time.Now()}
+			h.mu.Unlock()
+			return
+		}
+		who[p.StaffID] = remoteEntry{p: p, seen: time.Now()}
+	}
+	h.mu.Unlock()
+	h.deliverPresence(p, nil)
 }
 
 // SetQueueOf tells the hub how to find an item's queue, so presence frames
@@ -214,10 +274,16 @@ func (h *Hub) handleFrame(c *Client, b []byte) {
 			h.presence[f.ItemID] = who
 		}
 		if _, already := who[c]; !already {
-			// A newcomer learns who is already there.
+			// A newcomer learns who is already there, here and on the
+			// group's other nodes.
 			for o, st := range who {
 				if o.StaffID != c.StaffID {
 					others = append(others, Presence{"presence", f.ItemID, o.StaffID, o.StaffName, st})
+				}
+			}
+			for staff, e := range h.remote[f.ItemID] {
+				if staff != c.StaffID {
+					others = append(others, e.p)
 				}
 			}
 		}
@@ -235,26 +301,77 @@ func (h *Hub) handleFrame(c *Client, b []byte) {
 }
 
 func (h *Hub) broadcastPresence(from *Client, item, state string) {
-	b, _ := json.Marshal(Presence{"presence", item, from.StaffID, from.StaffName, state})
+	p := Presence{"presence", item, from.StaffID, from.StaffName, state}
+	if h.deliverPresence(p, from) {
+		h.mu.RLock()
+		relay := h.relay
+		h.mu.RUnlock()
+		if relay != nil {
+			relay(p)
+		}
+	}
+}
+
+// deliverPresence tells this node's sockets (but from, and p's own staff
+// member's) that may see the item's queue. It reports false for an item
+// that does not exist.
+func (h *Hub) deliverPresence(p Presence, from *Client) bool {
+	b, _ := json.Marshal(p)
 	h.mu.RLock()
 	queueOf := h.queueOf
 	h.mu.RUnlock()
 	queue := ""
 	if queueOf != nil {
-		if queue = queueOf(item); queue == "" {
-			return // no such item: nothing to tell anyone
+		if queue = queueOf(p.ItemID); queue == "" {
+			return false // no such item: nothing to tell anyone
 		}
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
-		if c == from || c.StaffID == from.StaffID || (queue != "" && !c.May(queue)) {
+		if c == from || c.StaffID == p.StaffID || (queue != "" && !c.May(queue)) {
 			continue
 		}
 		select {
 		case c.send <- b:
 		default:
 		}
+	}
+	return true
+}
+
+// refreshPresence re-sends this node's presence to the other nodes and
+// forgets theirs that has gone quiet, telling local sockets they left.
+func (h *Hub) refreshPresence(now time.Time) {
+	h.mu.Lock()
+	relay := h.relay
+	var mine, gone []Presence
+	if relay != nil {
+		for item, who := range h.presence {
+			for c, st := range who {
+				mine = append(mine, Presence{"presence", item, c.StaffID, c.StaffName, st})
+			}
+		}
+	}
+	for item, who := range h.remote {
+		for staff, e := range who {
+			if now.Sub(e.seen) > presenceTTL {
+				delete(who, staff)
+				left := e.p
+				left.State = "left"
+				gone = append(gone, left)
+			}
+		}
+		if len(who) == 0 {
+			delete(h.remote, item)
+		}
+	}
+	h.mu.Unlock()
+	for _, p := range mine {
+		relay(p)
+	}
+	for _, p := range gone {
+		h.deliverPresence(p, nil)
 	}
 }
 
@@ -292,10 +409,20 @@ func (h *Hub) closeWhere(match func(*Client) bool) {
 	}
 }
 
-// Run keeps the hub alive until ctx ends, then closes every socket.
+// Run keeps the hub alive until ctx ends, then closes every socket. In a
+// clinic group it also refreshes presence between nodes.
 func (h *Hub) Run(ctx context.Context) {
-	<-ctx.Done()
-	h.CloseAll()
+	t := time.NewTicker(presenceRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			h.CloseAll()
+			return
+		case now := <-t.C:
+			h.refreshPresence(now)
+		}
+	}
 }
 
 // Upgrader makes websocket connections. The web layer checks Origin and the
