@@ -17,8 +17,9 @@ import (
 
 var cheap = Argon2Params{Time: 1, MemKiB: 64, Threads: 1}
 
-// newTestClinic is a set-up clinic on a real bbolt file and real age keys.
-func newTestClinic(t *testing.T) (*Clinic, store.Store) {
+// newTestStore is a new database on a real bbolt file, made by Init for
+// real age keys, not yet opened as a clinic.
+func newTestStore(t *testing.T) (store.Store, *vault.Vault) {
 	t.Helper()
 	dir := t.TempDir()
 	v, _, err := vault.Create(filepath.Join(dir, "keys"))
@@ -30,10 +31,17 @@ func newTestClinic(t *testing.T) (*Clinic, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	ctx := context.Background()
-	if err := Init(ctx, st, v, time.Now()); err != nil {
+	if err := Init(context.Background(), st, v, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	return st, v
+}
+
+// newTestClinic is a set-up clinic on a real bbolt file and real age keys.
+func newTestClinic(t *testing.T) (*Clinic, store.Store) {
+	t.Helper()
+	st, v := newTestStore(t)
+	ctx := context.Background()
 	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
 	if err != nil {
 		t.Fatal(err)

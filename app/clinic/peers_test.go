@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"hearth/app/store/boltstore"
-	"hearth/app/vault"
 )
 
 // relay is what a clinic group's node hands its clinic as Peers: here it
@@ -26,20 +21,9 @@ func (r *relay) Changed(kind, id string) {
 // nodes of a clinic group are; rA carries A's news to B and rB B's to A.
 func twoNodes(t *testing.T, linked bool) (a, b *Clinic, owner Staff) {
 	t.Helper()
-	dir := t.TempDir()
-	v, _, err := vault.Create(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, v := newTestStore(t)
 	ctx := context.Background()
-	if err := Init(ctx, st, v, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	var err error
 	rA, rB := &relay{}, &relay{}
 	if a, err = Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap, Peers: rA, Files: os.DirFS("../../embed")}); err != nil {
 		t.Fatal(err)
