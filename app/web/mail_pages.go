@@ -86,20 +86,8 @@ func (s *Server) pageLinkUse(pc *pctx) error {
 		}
 		return pc.render(http.StatusOK, "p_verify.html", vp.Heading, vp)
 	}
-	status, err := pc.checkDOB(target, func(dob string) error {
-		shared := pc.form("shared") != ""
+	return pc.signInByBirthDate(target, vp, func(dob string, shared bool) (string, error) {
 		_, tok, err := s.c.UseSignInLink(pc.r.Context(), token, dob, deviceLabel(pc.r.UserAgent()), shared, clientAddr(pc.r))
-		if err != nil {
-			return err
-		}
-		pc.rememberDevice(tok, shared)
-		return nil
-	}, vp.Form)
-	if err != nil {
-		return err
-	}
-	if status == 0 {
-		return pc.redirect("/me")
-	}
-	return pc.render(status, "p_verify.html", vp.Heading, vp)
+		return tok, err
+	})
 }

@@ -198,9 +198,20 @@ func (s *Server) pageInviteRedeem(pc *pctx) error {
 	target := throttleKey("pcode", clinic.NormalizeCode(code))
 	vp := verifyPage{Heading: pc.T("invite.title"), Lead: pc.T("invite.lead", "clinic", pc.st.ClinicName), Invite: true,
 		Form: pc.verifyForm("/i/"+url.PathEscape(code), true)}
+	return pc.signInByBirthDate(target, vp, func(dob string, shared bool) (string, error) {
+		_, token, err := s.c.RedeemInvite(pc.r.Context(), code, dob, deviceLabel(pc.r.UserAgent()), shared, clientAddr(pc.r))
+		return token, err
+	})
+}
+
+// signInByBirthDate is the birth-date step of an invite letter or an
+// emailed link: redeem checks the birth date and makes the device; on
+// success the device is remembered and the patient goes to /me, otherwise
+// the page shows again with its error (throttled per target and address).
+func (pc *pctx) signInByBirthDate(target string, vp verifyPage, redeem func(dob string, shared bool) (string, error)) error {
 	status, err := pc.checkDOB(target, func(dob string) error {
 		shared := pc.form("shared") != ""
-		_, token, err := s.c.RedeemInvite(pc.r.Context(), code, dob, deviceLabel(pc.r.UserAgent()), shared, clientAddr(pc.r))
+		token, err := redeem(dob, shared)
 		if err != nil {
 			return err
 		}
