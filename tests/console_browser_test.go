@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -252,21 +251,7 @@ func TestConsoleBrowser(t *testing.T) {
 		const rows = [...document.querySelectorAll('#patient-table tbody tr')].map(r => r.textContent);
 		return rows.length === 4 && rows.some(r => r.includes('Rosa Delgado') && r.includes('Mar 14, 1961') && r.includes('555-201-3344'));
 	})()`)
-	shot, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if len(shot) == 0 {
-		t.Fatal("empty screenshot")
-	}
-	if os.Getenv("HEARTH_SCREENSHOTS") != "" {
-		if err := os.MkdirAll(filepath.Join("..", "assets", "screenshots"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join("..", "assets", "screenshots", "console-patients.png"), shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b.screenshot("console-patients.png")
 
 	// Audit: the sign-in and the patient events are there.
 	b.do("audit view",

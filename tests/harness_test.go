@@ -5,6 +5,7 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
 	"hearth/app/store/pgstore/pgtest"
@@ -295,4 +297,28 @@ func staffSocket(t *testing.T, in *instance, c *client) *websocket.Conn {
 	}
 	t.Cleanup(func() { ws.Close() })
 	return ws
+}
+
+// screenshot takes a picture of the page; it must not be empty. README
+// pictures in assets/screenshots are written only on request
+// (HEARTH_SCREENSHOTS=1), so a test run leaves the working tree as it was.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if len(shot) == 0 {
+		t.Fatalf("screenshot %s is empty", name)
+	}
+	if os.Getenv("HEARTH_SCREENSHOTS") == "" {
+		return
+	}
+	dir := filepath.Join("..", "assets", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -182,25 +182,7 @@ func (b *browser) extraShot(name string) {
 
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	shot, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if len(shot) == 0 {
-		b.t.Fatalf("screenshot %s is empty", name)
-	}
-	// README pictures are refreshed on request only (HEARTH_SCREENSHOTS=1),
-	// so a test run leaves the working tree as it was.
-	if os.Getenv("HEARTH_SCREENSHOTS") == "" {
-		return
-	}
-	dir := filepath.Join("..", "assets", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
+	screenshot(b.t, b.ctx, name)
 }
 
 // TestInboxBrowser walks the shared inbox against the real binary: a

@@ -151,25 +151,7 @@ func (p *patientTab) shot(name string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
 	defer cancel()
-	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		p.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if len(b) == 0 {
-		p.t.Fatalf("screenshot %s is empty", name)
-	}
-	// The README's pictures are refreshed on request only, so a test run
-	// leaves the working tree as it was.
-	if os.Getenv("HEARTH_SCREENSHOTS") == "" {
-		return
-	}
-	dir := filepath.Join("..", "assets", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		p.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-		p.t.Fatal(err)
-	}
+	screenshot(p.t, ctx, name)
 }
 
 // axeViolation is one failed axe-core rule.
