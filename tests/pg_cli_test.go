@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -108,18 +109,6 @@ func tableCounts(t *testing.T, dsn string) map[string]int64 {
 	return out
 }
 
-func sameCounts(a, b map[string]int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // TestMigrateStoreToPostgres: a one-PC clinic moves into PostgreSQL with
 // migrate-store; a node with the same keys serves the same patient and
 // thread from there; running it again changes nothing; it refuses a running
@@ -163,7 +152,7 @@ func TestMigrateStoreToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrate-store a second time: %v\n%s", err, out)
 	}
-	if again := tableCounts(t, dsn); !sameCounts(counts, again) {
+	if again := tableCounts(t, dsn); !maps.Equal(counts, again) {
 		t.Errorf("the second migrate-store changed row counts: %v, then %v", counts, again)
 	}
 
@@ -172,7 +161,7 @@ func TestMigrateStoreToPostgres(t *testing.T) {
 	if out, err := hearth(t, "", "migrate-store", "--from", other.data, "--to", dsn); err == nil || !strings.Contains(out, "different clinic") {
 		t.Fatalf("migrate-store of another clinic into this database: %v\n%s", err, out)
 	}
-	if again := tableCounts(t, dsn); !sameCounts(counts, again) {
+	if again := tableCounts(t, dsn); !maps.Equal(counts, again) {
 		t.Errorf("the refused migrate-store changed row counts")
 	}
 
