@@ -1,7 +1,10 @@
 package clinic
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 
 	"slices"
 	"sort"
@@ -156,6 +159,11 @@ func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (
 	}
 	if existing != "" {
 		cur, err := c.appointment(ctx, existing)
+		if err == nil && cur.PatientID != in.PatientID {
+			// The outside system's id names another patient's visit: never
+			// answer with that visit, and never drop this booking silently.
+			return Appointment{}, false, inputErr("external_id", "That appointment number already belongs to another patient's appointment. Check the number, or book without it.")
+		}
 		return cur, false, err
 	}
 	c.publish(ev)
@@ -276,6 +284,9 @@ func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, pre
 	if ap.Status == ApptCancelled {
 		return Appointment{}, inputErr("action", "This appointment was cancelled. Ask for a new one if you need it.")
 	}
+	if !ap.StartsAt.After(c.now()) {
+		return Appointment{}, inputErr("action", "This appointment has already started or passed. Call the clinic, or ask for a new appointment.")
+	}
 	preferred, err = cleanBody("preferred", preferred, false)
 	if err != nil {
 		return Appointment{}, err
@@ -294,28 +305,83 @@ func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, pre
 		}
 		ap.ItemID = ack.Item.ID
 	}
-	ap.Status = map[string]string{"confirm": ApptConfirmed, "cancel": ApptCancelled, "reschedule": ApptReschedule}[action]
-	ap.Preferred, ap.Updated = preferred, c.now().UTC()
-	sealed, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
-	if err != nil {
-		return Appointment{}, err
-	}
+	itemID := ap.ItemID
 	var ev Event
-	err = c.st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.Put(bucketAppts, ap.ID, sealed); err != nil {
-			return err
+	ap, _, err = c.updateAppointment(ctx, ap.ID, func(cur *Appointment) (bool, error) {
+		if cur.Status == ApptCancelled {
+			return false, inputErr("action", "This appointment was cancelled. Ask for a new one if you need it.")
 		}
-		if err := c.audit(tx, a, "appointment."+action, "appointment:"+ap.ID, ap.PatientID); err != nil {
+		cur.Status = map[string]string{"confirm": ApptConfirmed, "cancel": ApptCancelled, "reschedule": ApptReschedule}[action]
+		cur.Preferred, cur.Updated = preferred, c.now().UTC()
+		if action == "reschedule" {
+			cur.ItemID = itemID
+		}
+		return true, nil
+	}, func(tx store.Tx, cur Appointment) error {
+		if err := c.audit(tx, a, "appointment."+action, "appointment:"+cur.ID, cur.PatientID); err != nil {
 			return err
 		}
 		var err error
-		ev, err = c.addEvent(tx, Event{Type: "appointment.status", ItemID: ap.ID})
+		ev, err = c.addEvent(tx, Event{Type: "appointment.status", ItemID: cur.ID})
 		return err
 	})
-	if err == nil {
-		c.publish(ev)
+	if err != nil {
+		return Appointment{}, err
 	}
-	return ap, err
+	c.publish(ev)
+	return ap, nil
+}
+
+// updateAppointment changes one appointment the retry-safe way (as
+// changeStaff does): change runs on a fresh copy, sealing happens outside
+// the transaction, and if another writer changed the record in between (a
+// patient's answer while the reminder job runs) it starts over, so neither
+// undoes the other. change returns false to leave the record as it is; also
+// adds its own writes to the same transaction.
+func (c *Clinic) updateAppointment(ctx context.Context, id string, change func(ap *Appointment) (bool, error), also func(tx store.Tx, ap Appointment) error) (Appointment, bool, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		var ap Appointment
+		var raw []byte
+		err := c.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			if raw, err = tx.Get(bucketAppts, id); err != nil {
+				return err
+			}
+			return c.openRaw(bucketAppts, id, "", raw, &ap)
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return Appointment{}, false, ErrNotFound
+		}
+		if err != nil {
+			return Appointment{}, false, err
+		}
+		ok, err := change(&ap)
+		if err != nil || !ok {
+			return ap, false, err
+		}
+		sealed, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
+		if err != nil {
+			return Appointment{}, false, err
+		}
+		err = c.st.Update(ctx, func(tx store.Tx) error {
+			now, err := tx.Get(bucketAppts, id)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(now, raw) {
+				return errRetry
+			}
+			if err := tx.Put(bucketAppts, id, sealed); err != nil {
+				return err
+			}
+			return also(tx, ap)
+		})
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return ap, err == nil, err
+	}
+	return Appointment{}, false, fmt.Errorf("clinic: appointment %s kept changing", id)
 }
 
 // PatientAppointment opens one of the caller's own appointments (for the

@@ -2,8 +2,10 @@ package clinic
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 var importMapping = map[string]string{"external_id": "Appt ID", "patient_name": "Patient", "patient_dob": "DOB", "date": "Date",
@@ -74,4 +76,32 @@ func mustList(t *testing.T, ic *inboxClinic) []ApptRow {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// An outside system's appointment number names one visit: booking it again
+// for the same patient answers that visit, but for another patient it is
+// refused, never answered with someone else's appointment. A visit that has
+// passed takes no answers.
+func TestAppointmentExternalIDAndPastAnswers(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	when := ic.clock.now().Add(48 * time.Hour)
+	first, created, err := ic.c.CreateAppointment(ctx, ic.front, ApptInput{PatientID: ic.patA.Patient, StartsAt: when, Minutes: 20, ExternalID: "EHR-77"})
+	if err != nil || !created {
+		t.Fatalf("book: %v %v", created, err)
+	}
+	again, created, err := ic.c.CreateAppointment(ctx, ic.front, ApptInput{PatientID: ic.patA.Patient, StartsAt: when, Minutes: 20, ExternalID: "EHR-77"})
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("the same number for the same patient: %v %v %v", again.ID, created, err)
+	}
+	other, _, err := ic.c.CreateAppointment(ctx, ic.front, ApptInput{PatientID: ic.patB.Patient, StartsAt: when, Minutes: 20, ExternalID: "EHR-77"})
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.Field != "external_id" || other.ID != "" {
+		t.Fatalf("the same number for another patient answered %q, %v; want an input error on external_id", other.ID, err)
+	}
+
+	ic.clock.t = when.Add(time.Minute)
+	if _, err := ic.c.AnswerAppointment(ctx, ic.patA, first.ID, "confirm", ""); !errors.As(err, &ie) || ie.Field != "action" {
+		t.Fatalf("confirming a visit that has passed: %v", err)
+	}
 }

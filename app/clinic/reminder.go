@@ -69,13 +69,6 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 		if err != nil {
 			continue
 		}
-		// Every lead time that has passed counts as done, so a late start
-		// sends one reminder, not several.
-		for _, h := range leads {
-			if !now.Before(ap.StartsAt.Add(-time.Duration(h)*time.Hour)) && !slices.Contains(ap.Reminded, h) {
-				ap.Reminded = append(ap.Reminded, h)
-			}
-		}
 		var out *OutMail
 		var sealedOut []byte
 		if p.Email != "" && p.EmailReplies {
@@ -90,25 +83,34 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 				return queued, err
 			}
 		}
-		sealedAp, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
-		if err != nil {
-			return queued, err
-		}
-		err = c.st.Update(ctx, func(tx store.Tx) error {
-			if err := tx.Put(bucketAppts, ap.ID, sealedAp); err != nil {
-				return err
+		// Every lead time that has passed counts as done, so a late start
+		// sends one reminder, not several. The change is made on the stored
+		// record as it is when written, so a patient's answer meanwhile is
+		// kept, and one that cancelled gets no reminder.
+		_, wrote, err := c.updateAppointment(ctx, ap.ID, func(cur *Appointment) (bool, error) {
+			if cur.Status == ApptCancelled || cur.Status == ApptReschedule {
+				return false, nil
 			}
+			changed := false
+			for _, h := range leads {
+				if !now.Before(cur.StartsAt.Add(-time.Duration(h)*time.Hour)) && !slices.Contains(cur.Reminded, h) {
+					cur.Reminded = append(cur.Reminded, h)
+					changed = true
+				}
+			}
+			return changed, nil
+		}, func(tx store.Tx, cur Appointment) error {
 			if out != nil {
 				if err := putOutMail(tx, out, sealedOut, nil); err != nil {
 					return err
 				}
 			}
-			return c.audit(tx, System, "appointment.remind", "appointment:"+ap.ID, ap.PatientID)
+			return c.audit(tx, System, "appointment.remind", "appointment:"+cur.ID, cur.PatientID)
 		})
 		if err != nil {
 			return queued, err
 		}
-		if out != nil {
+		if wrote && out != nil {
 			queued++
 		}
 	}

@@ -88,6 +88,11 @@ func (s *Server) pageApptAnswer(pc *pctx) error {
 	if err := pc.needSignIn(); err != nil {
 		return err
 	}
+	// "Another time" opens a front-desk item: it spends the same budget as
+	// any new request.
+	if pc.form("action") == "reschedule" && !pc.writeAllowed("pitems", itemsPerPatient) {
+		return errTooMany
+	}
 	_, err := s.c.AnswerAppointment(pc.r.Context(), pc.actor(), pc.r.PathValue("id"), pc.form("action"), pc.form("preferred"))
 	if err != nil {
 		if ie, ok := err.(*clinic.InputError); ok && ie.Field == "preferred" {

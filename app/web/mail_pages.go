@@ -59,7 +59,9 @@ func (s *Server) pageLinkRequest(pc *pctx) error {
 		mp := mailPage{Heading: pc.T("mlink.title"), Msg: pc.T("mlink.lead")}
 		return pc.render(http.StatusOK, "p_linkreq.html", mp.Heading, mp)
 	}
-	if !pc.writeAllowed("plinks", contactsPerClient) {
+	// Signed out, so the budget is the client address's (as for /contact):
+	// a shared "anonymous" budget would let one person block everyone.
+	if !pc.s.limits.take("plink-client:"+clientAddr(pc.r), contactsPerClient) {
 		return errTooMany
 	}
 	if err := s.c.RequestSignInLink(pc.r.Context(), pc.form("email"), clientAddr(pc.r)); err != nil {
