@@ -126,7 +126,7 @@ wait:
 
 	// A colleague opening the item on node A shows on node B ("Frida is
 	// viewing"), as on one node.
-	inboxStaff(t, a, ownerA, "Frida Front", "frida@maple.test", "frontdesk", "Frida-Long-Password-7")
+	fridaID := inboxStaff(t, a, ownerA, "Frida Front", "frida@maple.test", "frontdesk", "Frida-Long-Password-7")
 	fridaWS := staffSocket(t, a, a.login("frida@maple.test", "Frida-Long-Password-7"))
 	if err := fridaWS.WriteJSON(map[string]string{"type": "viewing", "item_id": item}); err != nil {
 		t.Fatal(err)
@@ -144,6 +144,28 @@ wait:
 			t.Fatal("node B's staff did not see that a colleague on node A has the item open")
 		}
 		break
+	}
+
+	// Node B forgets at once what node A ends: a session signed out on A,
+	// and the sessions of an account disabled on A, no longer work on B
+	// (the same cookie reaches both nodes; B had it in memory).
+	onBoth := func() (*client, *client) {
+		cA := a.login("frida@maple.test", "Frida-Long-Password-7")
+		cB := &client{in: b, hc: cA.hc, csrf: cA.csrf}
+		if code := cB.json("GET", "/api/v1/items", nil, nil); code != 200 {
+			t.Fatalf("a session made on node A answers %d on node B", code)
+		}
+		return cA, cB
+	}
+	cA, cB := onBoth()
+	inboxAPI(t, cA, "POST", "/api/v1/logout", nil, nil)
+	if code := cB.json("GET", "/api/v1/items", nil, nil); code != 401 {
+		t.Fatalf("after signing out on node A, the session answers %d on node B, want 401", code)
+	}
+	_, cB = onBoth()
+	inboxAPI(t, ownerA, "PATCH", "/api/v1/staff/"+fridaID, map[string]any{"disabled": true}, nil)
+	if code := cB.json("GET", "/api/v1/items", nil, nil); code != 401 {
+		t.Fatalf("after the account was disabled on node A, its session answers %d on node B, want 401", code)
 	}
 
 	// Node B serves the item posted on A, and A's own inbox has it too.
