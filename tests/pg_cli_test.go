@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -336,5 +337,22 @@ func TestPostgresFirstRunAndUnreachable(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(empty, "keys")); err == nil {
 		t.Error("serve made keys although the database server did not answer")
+	}
+}
+
+// TestStorePasswordNeverInHelp: HEARTH_STORE may hold the database
+// password; a command's help (asked for, or shown after a wrong flag) must
+// not print it as a flag's default.
+func TestStorePasswordNeverInHelp(t *testing.T) {
+	for _, args := range [][]string{{"verify", "--bogus"}, {"serve", "-h"}, {"bench", "-h"}, {"migrate-store", "-h"}, {"backup", "-h"}} {
+		cmd := exec.Command(binPath, args...)
+		cmd.Env = append(os.Environ(), "HEARTH_STORE=postgres://hearth:Sup3r-Secret-PW@db.invalid/hearth")
+		out, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(out), "-store") && !strings.Contains(string(out), "-to") {
+			t.Fatalf("hearth %v printed no help:\n%s", args, out)
+		}
+		if strings.Contains(string(out), "Sup3r-Secret-PW") {
+			t.Fatalf("hearth %v printed the database password:\n%s", args, out)
+		}
 	}
 }

@@ -25,7 +25,7 @@ func benchCmd(ctx context.Context, args []string, env Env) error {
 	var asJSON bool
 	var ingest time.Duration
 	fs.StringVar(&data, "data", "", "data folder to fill (kept) or reuse; default: a temporary folder, removed afterwards")
-	fs.StringVar(&storeURL, "store", env.Getenv("HEARTH_STORE"), "postgres://... to benchmark the PostgreSQL store (env HEARTH_STORE)")
+	fs.StringVar(&storeURL, "store", "", "postgres://... to benchmark the PostgreSQL store (env HEARTH_STORE)")
 	fs.IntVar(&patients, "patients", 50_000, "patients in the store")
 	fs.IntVar(&messages, "messages", 1_000_000, "messages in the store")
 	fs.IntVar(&items, "items", 0, "items in the store (default: messages / 10)")
@@ -35,6 +35,9 @@ func benchCmd(ctx context.Context, args []string, env Env) error {
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if storeURL == "" { // not the flag's default: help would print it, password and all
+		storeURL = env.Getenv("HEARTH_STORE")
 	}
 	if items == 0 {
 		items = max(1, messages/10)

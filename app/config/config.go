@@ -83,9 +83,6 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 	if v := getenv("HEARTH_ADDR"); v != "" {
 		c.Addr = v
 	}
-	if v := getenv("HEARTH_STORE"); v != "" {
-		c.Store = v
-	}
 	fs := flag.NewFlagSet("hearth "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Data, "data", c.Data, "data folder (env HEARTH_DATA)")
@@ -104,6 +101,11 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	// HEARTH_STORE applies after the flags, not as their default: a flag's
+	// default is printed in its help, and this URL may hold a password.
+	if c.Store == "" {
+		c.Store = getenv("HEARTH_STORE")
 	}
 	c.Args = fs.Args()
 	if strings.TrimSpace(c.Data) == "" {
