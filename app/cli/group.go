@@ -175,7 +175,15 @@ func (g *group) heard(channel, payload string) {
 // relay hands the event log's new entries to this node's sockets, in log
 // order, when woken and every catchUpEvery.
 func (g *group) relay(ctx context.Context) {
-	last := g.catchUp(ctx, 0, false) // the history is for replays, not alerts
+	// Where the log stands now: its history is for replays, not alerts. A
+	// failed read here must not leave last at 0, or the next look would
+	// hand every logged event to the browsers as new.
+	var last uint64
+	for ok := false; !ok; {
+		if last, ok = g.catchUp(ctx, 0, false); !ok && !sleep(ctx, catchUpEvery) {
+			return
+		}
+	}
 	t := time.NewTicker(catchUpEvery)
 	defer t.Stop()
 	for {
@@ -185,11 +193,22 @@ func (g *group) relay(ctx context.Context) {
 		case <-g.wake:
 		case <-t.C:
 		}
-		last = g.catchUp(ctx, last, true)
+		last, _ = g.catchUp(ctx, last, true)
 	}
 }
 
-func (g *group) catchUp(ctx context.Context, last uint64, publish bool) uint64 {
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// catchUp reads the log after last (publishing when asked) and returns the
+// newest sequence number seen, and whether it read to the end.
+func (g *group) catchUp(ctx context.Context, last uint64, publish bool) (uint64, bool) {
 	const page = 500
 	for ctx.Err() == nil {
 		evs, err := g.clinic.EventsSince(ctx, last, page)
@@ -197,7 +216,7 @@ func (g *group) catchUp(ctx context.Context, last uint64, publish bool) uint64 {
 			if ctx.Err() == nil {
 				g.log.Warn("reading the shared event log failed", "err", err)
 			}
-			return last
+			return last, false
 		}
 		for _, e := range evs {
 			if publish {
@@ -206,10 +225,10 @@ func (g *group) catchUp(ctx context.Context, last uint64, publish bool) uint64 {
 			last = e.Seq
 		}
 		if len(evs) < page {
-			break
+			return last, true
 		}
 	}
-	return last
+	return last, false
 }
 
 // peersOf is the clinic's Peers when its publisher is a clinic group's.

@@ -117,7 +117,9 @@ func (h *Hub) Remote(p Presence) {
 		who[p.StaffID] = remoteEntry{p: p, seen: time.Now()}
 	}
 	h.mu.Unlock()
-	h.deliverPresence(p, nil)
+	if queue, ok := h.itemQueue(p.ItemID); ok {
+		h.deliverPresence(p, nil, queue)
+	}
 }
 
 // SetQueueOf tells the hub how to find an item's queue, so presence frames
@@ -260,6 +262,12 @@ func (h *Hub) handleFrame(c *Client, b []byte) {
 	if json.Unmarshal(b, &f) != nil || !ClientMessages[f.Type] || !validItemID(f.ItemID) {
 		return
 	}
+	// Only someone who may see the item's queue may announce themselves on
+	// it, or learn who else is there.
+	queue, ok := h.itemQueue(f.ItemID)
+	if !ok || (queue != "" && !c.May(queue)) {
+		return
+	}
 	var others []Presence
 	h.mu.Lock()
 	who := h.presence[f.ItemID]
@@ -297,35 +305,44 @@ func (h *Hub) handleFrame(c *Client, b []byte) {
 		default:
 		}
 	}
-	h.broadcastPresence(c, f.ItemID, f.Type)
+	h.sharePresence(Presence{"presence", f.ItemID, c.StaffID, c.StaffName, f.Type}, c, queue)
 }
 
+// itemQueue is the queue of an item, and false for an item that does not
+// exist ("" and true when the hub was given no way to look).
+func (h *Hub) itemQueue(item string) (string, bool) {
+	h.mu.RLock()
+	queueOf := h.queueOf
+	h.mu.RUnlock()
+	if queueOf == nil {
+		return "", true
+	}
+	q := queueOf(item)
+	return q, q != ""
+}
+
+// broadcastPresence tells everyone else that from's presence on item changed.
 func (h *Hub) broadcastPresence(from *Client, item, state string) {
-	p := Presence{"presence", item, from.StaffID, from.StaffName, state}
-	if h.deliverPresence(p, from) {
-		h.mu.RLock()
-		relay := h.relay
-		h.mu.RUnlock()
-		if relay != nil {
-			relay(p)
-		}
+	if queue, ok := h.itemQueue(item); ok {
+		h.sharePresence(Presence{"presence", item, from.StaffID, from.StaffName, state}, from, queue)
+	}
+}
+
+// sharePresence delivers p here and hands it to the group's other nodes.
+func (h *Hub) sharePresence(p Presence, from *Client, queue string) {
+	h.deliverPresence(p, from, queue)
+	h.mu.RLock()
+	relay := h.relay
+	h.mu.RUnlock()
+	if relay != nil {
+		relay(p)
 	}
 }
 
 // deliverPresence tells this node's sockets (but from, and p's own staff
-// member's) that may see the item's queue. It reports false for an item
-// that does not exist.
-func (h *Hub) deliverPresence(p Presence, from *Client) bool {
+// member's) that may see queue ("" for any).
+func (h *Hub) deliverPresence(p Presence, from *Client, queue string) {
 	b, _ := json.Marshal(p)
-	h.mu.RLock()
-	queueOf := h.queueOf
-	h.mu.RUnlock()
-	queue := ""
-	if queueOf != nil {
-		if queue = queueOf(p.ItemID); queue == "" {
-			return false // no such item: nothing to tell anyone
-		}
-	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
@@ -337,7 +354,6 @@ func (h *Hub) deliverPresence(p Presence, from *Client) bool {
 		default:
 		}
 	}
-	return true
 }
 
 // refreshPresence re-sends this node's presence to the other nodes and
@@ -371,7 +387,9 @@ func (h *Hub) refreshPresence(now time.Time) {
 		relay(p)
 	}
 	for _, p := range gone {
-		h.deliverPresence(p, nil)
+		if queue, ok := h.itemQueue(p.ItemID); ok {
+			h.deliverPresence(p, nil, queue)
+		}
 	}
 }
 

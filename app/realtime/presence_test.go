@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,11 +15,13 @@ import (
 
 const item1 = "0190a3c4-0000-7000-8000-000000000001"
 
-// staffSocket connects a real websocket to h as staff member id.
-func staffSocket(t *testing.T, h *Hub, id, name string) (*websocket.Conn, <-chan Presence) {
+// staffSocket connects a real websocket to h as staff member id, who may
+// see the frontdesk queue and the extra queues named.
+func staffSocket(t *testing.T, h *Hub, id, name string, extra ...string) (*websocket.Conn, <-chan Presence) {
 	t.Helper()
+	may := func(q string) bool { return q == "frontdesk" || slices.Contains(extra, q) }
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.Serve(w, r, Sub{StaffID: id, StaffName: name, May: func(q string) bool { return q == "frontdesk" }}, func(*http.Request) bool { return true })
+		h.Serve(w, r, Sub{StaffID: id, StaffName: name, May: may}, func(*http.Request) bool { return true })
 	}))
 	t.Cleanup(srv.Close)
 	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
@@ -103,5 +106,55 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	case p := <-bobSees:
 		t.Fatalf("an invalid remote frame reached a browser: %+v", p)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+const clinicalItem = "0190a3c4-0000-7000-8000-000000000002"
+
+// Presence stays in the item's queue, locally and from other nodes: a
+// colleague who may not see the queue is not told who is there, and cannot
+// learn it by announcing themselves on the item.
+func TestPresenceStaysInItsQueue(t *testing.T) {
+	h := NewHub(nil)
+	h.SetQueueOf(func(id string) string {
+		if id == clinicalItem {
+			return "clinical"
+		}
+		return "frontdesk"
+	})
+	nurse, nurseSees := staffSocket(t, h, "s-nina", "Nina", "clinical")
+	desk, deskSees := staffSocket(t, h, "s-dora", "Dora")
+	for h.Count() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	nurse.WriteJSON(map[string]string{"type": "viewing", "item_id": clinicalItem})
+	h.Remote(Presence{Type: "presence", ItemID: clinicalItem, StaffID: "s-remote", Name: "Rita", State: "typing"})
+	// The front desk announces itself on the clinical item: it learns nothing,
+	// and the nurse is not told about it.
+	desk.WriteJSON(map[string]string{"type": "viewing", "item_id": clinicalItem})
+	// A frame the front desk may see still reaches it, so the socket works.
+	nurse.WriteJSON(map[string]string{"type": "viewing", "item_id": item1})
+	select {
+	case p := <-deskSees:
+		if p.ItemID != item1 || p.StaffID != "s-nina" {
+			t.Fatalf("the front desk saw presence on a clinical item: %+v", p)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the front desk heard nothing, not even on its own queue")
+	}
+	got := map[string]bool{}
+	for done := false; !done; {
+		select {
+		case p := <-nurseSees:
+			got[p.StaffID+" "+p.ItemID] = true
+		case <-time.After(300 * time.Millisecond):
+			done = true
+		}
+	}
+	if !got["s-remote "+clinicalItem] {
+		t.Fatalf("the nurse did not see the other node's colleague on the clinical item: %v", got)
+	}
+	if got["s-dora "+clinicalItem] {
+		t.Fatal("the front desk's announcement on a clinical item reached the nurse")
 	}
 }
