@@ -430,12 +430,17 @@ func windowParams(key string, window time.Duration, n int) dbx.Params {
 	return p
 }
 
-// sessionConfig is the pgx configuration of a dedicated connection: the
-// Store's connection string, an application_name that tells operators (and
-// the tests) which session is which, a connection timeout, and keepalives
-// on both ends so that a peer that vanished is noticed in seconds.
+// sessionConfig is the pgx configuration of a connection (the pool's, or a
+// dedicated one): the Store's connection string, an application_name that
+// tells operators (and the tests) which session is which, a connection
+// timeout, and keepalives on both ends so that a peer that vanished is
+// noticed in seconds.
 func (s *Store) sessionConfig(app string) (*pgx.ConnConfig, error) {
-	cfg, err := pgx.ParseConfig(s.dsn)
+	return sessionConfig(s.dsn, app)
+}
+
+func sessionConfig(dsn, app string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// Not wrapped: pgx's message quotes parts of the connection
 		// string. Open has parsed it already, so this is unexpected.

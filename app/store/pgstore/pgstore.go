@@ -75,7 +75,7 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pocketbase/dbx"
 
 	"hearth/app/store"
@@ -159,12 +159,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// connect opens the pool and checks that the server answers.
+// connect opens the pool and checks that the server answers. Pool
+// connections get the same TCP keepalives as the listener and the leader:
+// a node cut off in the middle of a write transaction holds the write lock
+// of every node until the server notices, which keepalives bound to seconds
+// (not the kernel's two hours); an idle-in-transaction limit is the
+// backstop for a node that hangs with its connection alive.
 func connect(ctx context.Context, dsn string) (*dbx.DB, error) {
-	db, err := dbx.Open("pgx", dsn)
+	cfg, err := sessionConfig(dsn, "hearth")
 	if err != nil {
-		return nil, Scrub(fmt.Errorf("pgstore: open: %w", err), dsn)
+		return nil, fmt.Errorf("pgstore: open: %w", err)
 	}
+	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "300000" // ms
+	db := dbx.NewFromDB(stdlib.OpenDB(*cfg), "pgx")
 	sdb := db.DB()
 	sdb.SetMaxOpenConns(maxOpenConns)
 	sdb.SetMaxIdleConns(maxIdleConns)
