@@ -284,8 +284,12 @@ func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, pre
 	if ap.Status == ApptCancelled {
 		return Appointment{}, inputErr("action", "This appointment was cancelled. Ask for a new one if you need it.")
 	}
-	if !ap.StartsAt.After(c.now()) {
-		return Appointment{}, inputErr("action", "This appointment has already started or passed. Call the clinic, or ask for a new appointment.")
+	// A visit of an earlier day takes no more answers (today's still do:
+	// a patient running late may still tap "confirm" on the way).
+	settings, _ := c.Settings(ctx)
+	now := c.now().In(settings.Location())
+	if ap.StartsAt.Before(time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())) {
+		return Appointment{}, inputErr("action", "This appointment has passed. Call the clinic, or ask for a new appointment.")
 	}
 	preferred, err = cleanBody("preferred", preferred, false)
 	if err != nil {

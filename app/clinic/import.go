@@ -283,7 +283,8 @@ func (c *Clinic) createAppointments(ctx context.Context, a Actor, ins []ApptInpu
 	err := c.st.Update(ctx, func(tx store.Tx) error {
 		for _, p := range ps {
 			if _, err := tx.Lookup(ixApptExternal, hashKey("appt-ext:"+p.ap.ExternalID)); err == nil {
-				return fmt.Errorf("clinic: appointment %q was imported meanwhile; run the import again", p.ap.ExternalID)
+				// Not an error with the number in it: that would reach the log.
+				return ErrConflict
 			}
 			tk, pk := apptKeys(p.ap)
 			for _, w := range []func() error{

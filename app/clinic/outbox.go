@@ -68,7 +68,10 @@ func (s Settings) MailConfig() mail.Config {
 }
 
 // MailReady reports whether email can be sent.
-func (s Settings) MailReady() bool { return s.SMTPHost != "" && s.MailFrom != "" }
+func (s Settings) MailReady() bool {
+	// Without the public address, the links in an email would lead nowhere.
+	return s.SMTPHost != "" && s.MailFrom != "" && s.PublicURL != ""
+}
 
 // unsubscribeMAC proves an opt-out link was made by this clinic for this patient.
 func (c *Clinic) unsubscribeMAC(patientID string) string {
@@ -276,7 +279,7 @@ func (c *Clinic) SendTestMail(ctx context.Context, a Actor, to string, send Send
 	if err != nil {
 		return err
 	}
-	if !s.MailReady() {
+	if s.SMTPHost == "" || s.MailFrom == "" { // a test email has no links: the public address can wait
 		return inputErr("smtp_host", "Set the mail server and the sender address first.")
 	}
 	if err := send(ctx, s.MailConfig(), mail.Message{To: to, Subject: "Test email from " + s.ClinicName,
