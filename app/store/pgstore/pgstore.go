@@ -198,6 +198,14 @@ func Scrub(err error, dsn string) error {
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			secrets = append(secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
 		}
+		// The password exactly as written in the URL (its own escaping).
+		if _, rest, ok := strings.Cut(dsn, "://"); ok {
+			if userinfo, _, ok := strings.Cut(rest, "@"); ok {
+				if _, raw, ok := strings.Cut(userinfo, ":"); ok && raw != "" {
+					secrets = append(secrets, raw)
+				}
+			}
+		}
 		if pw := u.Query().Get("password"); pw != "" {
 			secrets = append(secrets, pw, url.QueryEscape(pw))
 		}

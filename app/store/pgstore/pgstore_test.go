@@ -568,3 +568,25 @@ func TestIDsTextCannotHold(t *testing.T) {
 		}
 	}
 }
+
+// TestScrubTakesOutEveryFormOfThePassword: whatever a driver error quotes
+// of the connection string (all of it, its redacted form, the bare or
+// escaped password, a key=value password), Scrub leaves none of it, and
+// errors.Is still sees the original.
+func TestScrubTakesOutEveryFormOfThePassword(t *testing.T) {
+	const dsn = "postgres://hearth:p%40ss%2Fw0rd!@db.example:5432/hearth?sslmode=disable"
+	base := errors.New("driver says")
+	for _, quoted := range []string{dsn, "p@ss/w0rd!", "p%40ss%2Fw0rd!", "postgres://hearth:xxxxx@db.example:5432/hearth?sslmode=disable"} {
+		err := Scrub(fmt.Errorf("%w: cannot use %s", base, quoted), dsn)
+		if strings.Contains(err.Error(), "p@ss/w0rd") || strings.Contains(err.Error(), "p%40ss") {
+			t.Errorf("Scrub left the password in %q", err.Error())
+		}
+		if !errors.Is(err, base) {
+			t.Errorf("Scrub lost the wrapped error of %q", err.Error())
+		}
+	}
+	kv := "host=db user=hearth password=s3cret-pw dbname=hearth"
+	if err := Scrub(errors.New("failed for password=s3cret-pw"), kv); strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("Scrub left a key=value password in %q", err.Error())
+	}
+}
