@@ -336,56 +336,69 @@ func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, pre
 	return ap, nil
 }
 
-// updateAppointment changes one appointment the retry-safe way (as
-// changeStaff does): change runs on a fresh copy, sealing happens outside
-// the transaction, and if another writer changed the record in between (a
-// patient's answer while the reminder job runs) it starts over, so neither
-// undoes the other. change returns false to leave the record as it is; also
-// adds its own writes to the same transaction.
+// updateAppointment changes one appointment the retry-safe way
+// (changeSealed): a patient's answer and the reminder job never undo each
+// other. change returns false to leave the record as it is; also adds its
+// own writes to the same transaction.
 func (c *Clinic) updateAppointment(ctx context.Context, id string, change func(ap *Appointment) (bool, error), also func(tx store.Tx, ap Appointment) error) (Appointment, bool, error) {
+	return changeSealed(ctx, c, bucketAppts, id, func(ap Appointment) string { return ap.PatientID }, change, also)
+}
+
+// changeSealed reads, changes and reseals one sealed record so that no
+// concurrent change is lost: change runs on a fresh copy, sealing happens
+// outside the transaction, and if the stored record changed in between it
+// starts over. change returns false to write nothing; also adds its own
+// writes to the transaction; patientOf names the patient the record is
+// bound to ("" for none). It reports whether it wrote.
+func changeSealed[T any](ctx context.Context, c *Clinic, bucket, id string, patientOf func(T) string,
+	change func(*T) (bool, error), also func(tx store.Tx, rec T) error) (T, bool, error) {
+	var zero T
 	for attempt := 0; attempt < 5; attempt++ {
-		var ap Appointment
+		var rec T
 		var raw []byte
 		err := c.st.View(ctx, func(tx store.Tx) error {
 			var err error
-			if raw, err = tx.Get(bucketAppts, id); err != nil {
+			if raw, err = tx.Get(bucket, id); err != nil {
 				return err
 			}
-			return c.openRaw(bucketAppts, id, "", raw, &ap)
+			return c.openRaw(bucket, id, "", raw, &rec)
 		})
 		if errors.Is(err, store.ErrNotFound) {
-			return Appointment{}, false, ErrNotFound
+			return zero, false, ErrNotFound
 		}
 		if err != nil {
-			return Appointment{}, false, err
+			return zero, false, err
 		}
-		ok, err := change(&ap)
+		ok, err := change(&rec)
 		if err != nil || !ok {
-			return ap, false, err
+			return rec, false, err
 		}
-		sealed, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
+		sealed, err := c.seal(bucket, id, patientOf(rec), rec)
 		if err != nil {
-			return Appointment{}, false, err
+			return zero, false, err
 		}
 		err = c.st.Update(ctx, func(tx store.Tx) error {
-			now, err := tx.Get(bucketAppts, id)
+			now, err := tx.Get(bucket, id)
 			if err != nil {
 				return err
 			}
 			if !bytes.Equal(now, raw) {
 				return errRetry
 			}
-			if err := tx.Put(bucketAppts, id, sealed); err != nil {
+			if err := tx.Put(bucket, id, sealed); err != nil {
 				return err
 			}
-			return also(tx, ap)
+			if also == nil {
+				return nil
+			}
+			return also(tx, rec)
 		})
 		if errors.Is(err, errRetry) {
 			continue
 		}
-		return ap, err == nil, err
+		return rec, err == nil, err
 	}
-	return Appointment{}, false, fmt.Errorf("clinic: appointment %s kept changing", id)
+	return zero, false, fmt.Errorf("clinic: %s record %s kept changing", bucket, id)
 }
 
 // PatientAppointment opens one of the caller's own appointments (for the

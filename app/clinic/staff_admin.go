@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -45,58 +44,25 @@ func (c *Clinic) ListStaff(ctx context.Context, a Actor) ([]Staff, error) {
 	return out, err
 }
 
-// changeStaff reads, changes and reseals one staff record in a retry-safe
-// way: the change runs on a fresh copy, sealing happens outside the
-// transaction, and a concurrent change in between makes it start over.
+// changeStaff reads, changes and reseals one staff record the retry-safe
+// way (changeSealed), audits it as action ("" for none) and drops every
+// node's remembered copy.
 func (c *Clinic) changeStaff(ctx context.Context, a Actor, id, action string, change func(s *Staff) error) (Staff, error) {
-	for attempt := 0; attempt < 5; attempt++ {
-		var cur Staff
-		var raw []byte
-		err := c.st.View(ctx, func(tx store.Tx) error {
-			var err error
-			if raw, err = tx.Get(bucketStaff, id); err != nil {
-				return err
-			}
-			return c.openRaw(bucketStaff, id, "", raw, &cur)
-		})
-		if errors.Is(err, store.ErrNotFound) {
-			return Staff{}, ErrNotFound
-		}
-		if err != nil {
-			return Staff{}, err
-		}
-		next := cur
-		if err := change(&next); err != nil {
-			return Staff{}, err
-		}
-		sealed, err := c.seal(bucketStaff, id, "", next)
-		if err != nil {
-			return Staff{}, err
-		}
-		errRetry := errors.New("retry")
-		err = c.st.Update(ctx, func(tx store.Tx) error {
-			now, err := tx.Get(bucketStaff, id)
-			if err != nil {
-				return err
-			}
-			if subtle.ConstantTimeCompare(now, raw) != 1 {
-				return errRetry
-			}
-			if err := tx.Put(bucketStaff, id, sealed); err != nil {
-				return err
-			}
+	next, wrote, err := changeSealed(ctx, c, bucketStaff, id, func(Staff) string { return "" },
+		func(s *Staff) (bool, error) { return true, change(s) },
+		func(tx store.Tx, _ Staff) error {
 			if action == "" {
 				return nil
 			}
 			return c.audit(tx, a, action, "staff:"+id, "")
 		})
-		if errors.Is(err, errRetry) {
-			continue
-		}
+	if wrote {
 		c.forgetStaff(id)
-		return next, err
 	}
-	return Staff{}, fmt.Errorf("clinic: staff record %s kept changing", id)
+	if err != nil {
+		return Staff{}, err
+	}
+	return next, nil
 }
 
 // StaffUpdate is an owner's change to an account; nil fields stay.
