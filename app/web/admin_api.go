@@ -160,7 +160,7 @@ func (s *Server) handleMyTOTPConfirm(w http.ResponseWriter, r *http.Request, rc 
 func (s *Server) handleMyTOTPOff(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	settings, _ := s.c.Settings(r.Context())
 	if settings.RequireTOTP {
-		return &apiError{http.StatusBadRequest, "invalid", "The clinic requires two-step sign-in for everyone; ask the owner.", ""}
+		return errClinicNeedsTOTP
 	}
 	if err := s.c.DisableTOTP(r.Context(), rc.actor, rc.staff.ID); err != nil {
 		return err
@@ -177,20 +177,20 @@ func auditFilter(r *http.Request) (audit.Filter, error) {
 		switch k {
 		case "after", "before", "order", "actor", "action", "patient", "from", "to", "limit", "format":
 		default:
-			return f, &apiError{http.StatusBadRequest, "bad_request", "Unknown filter " + strconv.Quote(k) + ".", k}
+			return f, errUnknownParam(k)
 		}
 	}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return f, &apiError{http.StatusBadRequest, "bad_request", "after must be an event number.", "after"}
+			return f, errBadParam("after", "an event number")
 		}
 		f.After = n
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 5000 {
-			return f, &apiError{http.StatusBadRequest, "bad_request", "limit must be between 1 and 5000.", "limit"}
+			return f, errBadParam("limit", "between 1 and 5000")
 		}
 		f.Limit = n
 	}
@@ -201,7 +201,7 @@ func auditFilter(r *http.Request) (audit.Filter, error) {
 		if v := q.Get(p.name); v != "" {
 			t, err := time.Parse("2006-01-02", v)
 			if err != nil {
-				return f, &apiError{http.StatusBadRequest, "bad_request", p.name + " must be a date like 2026-11-24.", p.name}
+				return f, errBadParam(p.name, "a date like 2026-11-24")
 			}
 			if p.name == "to" {
 				t = t.Add(24 * time.Hour)
@@ -226,12 +226,12 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request, rc *req
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return &apiError{http.StatusBadRequest, "bad_request", "before must be an event number.", "before"}
+			return errBadParam("before", "an event number")
 		}
 		before = n
 	}
 	if o := q.Get("order"); o != "" && o != "asc" && o != "desc" {
-		return &apiError{http.StatusBadRequest, "bad_request", "order must be asc or desc.", "order"}
+		return errBadParam("order", "asc or desc")
 	}
 	entries, err := s.c.AuditLog(r.Context(), rc.actor, f, q.Get("order") == "desc", before)
 	if err != nil {

@@ -25,7 +25,7 @@ func (s *Server) handleApptCreate(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	t, err := time.Parse(time.RFC3339, in.StartsAt)
 	if err != nil {
-		return &apiError{http.StatusBadRequest, "invalid", "starts_at must be a date and time like 2026-12-01T09:30:00-05:00.", "starts_at"}
+		return errBadStartsAt
 	}
 	ap, created, err := s.c.CreateAppointment(r.Context(), rc.actor, clinic.ApptInput{PatientID: in.PatientID, StartsAt: t, Minutes: in.Minutes,
 		Provider: in.Provider, Location: in.Location, Reason: in.Reason, ExternalID: in.ExternalID})
@@ -58,7 +58,7 @@ func (s *Server) handleApptList(w http.ResponseWriter, r *http.Request, rc *reqC
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
 			if t, err = time.ParseInLocation("2006-01-02", v, loc); err != nil {
-				return &apiError{http.StatusBadRequest, "bad_request", p.name + " must be a date (2026-12-01) or a date and time (RFC 3339).", p.name}
+				return errBadParam(p.name, "a date (2026-12-01) or a date and time (RFC 3339)")
 			}
 		}
 		*p.t = t

@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"hearth/app/clinic"
 	"hearth/app/store"
@@ -14,6 +16,11 @@ import (
 // apiError is an error that is safe to show: a stable code, an HTTP status
 // and a message in plain words. Anything that is not one becomes a 500 whose
 // details go to the log under a request id, and never onto the wire.
+//
+// Every apiError starts in the catalogue below; nothing outside this file
+// writes an apiError literal (errors_test.go checks). Clients (the console,
+// scripts, the tests) branch on Code, so a code and its status never change
+// once shipped; the message may be reworded.
 type apiError struct {
 	Status int    `json:"-"`
 	Code   string `json:"code"`
@@ -23,24 +30,90 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Msg }
 
-// The catalogue.
+// with words one case of a catalogue entry: the same code and status, its
+// own message and field. A client that reads the code sees no difference.
+func (e *apiError) with(field, msg string) *apiError {
+	c := *e
+	c.Field, c.Msg = field, msg
+	return &c
+}
+
+// The catalogue: one entry per code.
 var (
 	errBadRequest     = &apiError{http.StatusBadRequest, "bad_request", "The request could not be read.", ""}
+	errInvalidInput   = &apiError{http.StatusBadRequest, "invalid", "Something in the request is not right.", ""}
 	errUnauthorized   = &apiError{http.StatusUnauthorized, "unauthorized", "Please sign in.", ""}
 	errBadCredentials = &apiError{http.StatusUnauthorized, "bad_credentials", "That email and password do not match an account.", ""}
-	errForbidden      = &apiError{http.StatusForbidden, "forbidden", "You do not have access to this.", ""}
-	errCSRF           = &apiError{http.StatusForbidden, "csrf", "This request did not come from a Hearth page. Reload the page and try again.", ""}
-	errNotFound       = &apiError{http.StatusNotFound, "not_found", "There is nothing here.", ""}
-	errTooLarge       = &apiError{http.StatusRequestEntityTooLarge, "too_large", "That is too large to send.", ""}
-	errTooMany        = &apiError{http.StatusTooManyRequests, "too_many", "Too many tries. Please wait a few minutes and try again.", ""}
-	errMisdirected    = &apiError{http.StatusMisdirectedRequest, "wrong_host", "This server does not answer for that name.", ""}
-	errLocked         = &apiError{http.StatusServiceUnavailable, "locked", "Hearth is locked until an owner unlocks it.", ""}
-	errSetupDone      = &apiError{http.StatusGone, "setup_done", "Setup is already complete. Sign in instead.", ""}
-	errConflict       = &apiError{http.StatusConflict, "conflict", "That already exists.", ""}
 	errTOTPRequired   = &apiError{http.StatusUnauthorized, "totp_required", "Enter the 6-digit code from your authenticator app (or a recovery code).", "totp"}
 	errBadTOTP        = &apiError{http.StatusUnauthorized, "bad_totp", "That code is not right. Codes change every 30 seconds; type the one shown now.", "totp"}
+	errBadPassword    = &apiError{http.StatusUnauthorized, "bad_password", "That password is not right.", "password"}
+	errBadPIN         = &apiError{http.StatusUnauthorized, "bad_pin", "That PIN is not right.", "pin"}
+	errBadPassphrase  = &apiError{http.StatusUnauthorized, "bad_passphrase", "That passphrase is not right.", "passphrase"}
+	errSessionLocked  = &apiError{http.StatusUnauthorized, "session_locked", "The screen is locked. Enter your password to continue.", ""}
+	errForbidden      = &apiError{http.StatusForbidden, "forbidden", "You do not have access to this.", ""}
+	errCSRF           = &apiError{http.StatusForbidden, "csrf", "This request did not come from a Hearth page. Reload the page and try again.", ""}
 	errRestricted     = &apiError{http.StatusForbidden, "setup_required", "Finish setting up your account first (a new password or two-step sign-in).", ""}
+	errBreakGlass     = &apiError{http.StatusForbidden, "break_glass", "This request is outside your queues. To open it anyway, give a reason; the owner will see it.", "reason"}
+	errNotFound       = &apiError{http.StatusNotFound, "not_found", "There is nothing here.", ""}
+	errConflict       = &apiError{http.StatusConflict, "conflict", "That already exists.", ""}
+	errSetupDone      = &apiError{http.StatusGone, "setup_done", "Setup is already complete. Sign in instead.", ""}
+	errTooLarge       = &apiError{http.StatusRequestEntityTooLarge, "too_large", "That is too large to send.", ""}
+	errNotForm        = &apiError{http.StatusUnsupportedMediaType, "not_form", "Send this form from its page.", ""}
+	errMisdirected    = &apiError{http.StatusMisdirectedRequest, "wrong_host", "This server does not answer for that name.", ""}
+	errTooMany        = &apiError{http.StatusTooManyRequests, "too_many", "Too many tries. Please wait a few minutes and try again.", ""}
+	errPINBlocked     = &apiError{http.StatusTooManyRequests, "pin_blocked", "Too many wrong PINs. Unlock with your password.", "password"}
+	errInternal       = &apiError{http.StatusInternalServerError, "internal", "Something went wrong on our side.", ""}
+	errLocked         = &apiError{http.StatusServiceUnavailable, "locked", "Hearth is locked until an owner unlocks it.", ""}
 )
+
+// catalogue lists every entry above, for the test that keeps codes unique.
+var catalogue = []*apiError{
+	errBadRequest, errInvalidInput, errUnauthorized, errBadCredentials, errTOTPRequired, errBadTOTP, errBadPassword, errBadPIN,
+	errBadPassphrase, errSessionLocked, errForbidden, errCSRF, errRestricted, errBreakGlass, errNotFound, errConflict,
+	errSetupDone, errTooLarge, errNotForm, errMisdirected, errTooMany, errPINBlocked, errInternal, errLocked,
+}
+
+// Fixed wordings of catalogue entries for one field or one case.
+var (
+	errNoBody          = errBadRequest.with("", "The request has no body.")
+	errNeedSecret      = errInvalid("password", "Enter your password or PIN.")
+	errNoPatient       = errInvalid("patient_id", "Choose the patient this is for.")
+	errBadStartsAt     = errInvalid("starts_at", "starts_at must be a date and time like 2026-12-01T09:30:00-05:00.")
+	errClinicNeedsTOTP = errInvalid("", "The clinic requires two-step sign-in for everyone; ask the owner.")
+)
+
+// errInvalid is the "invalid" entry for a value that breaks a rule of the
+// domain; msg says which, in words that quote nothing the person typed.
+func errInvalid(field, msg string) *apiError { return errInvalidInput.with(field, msg) }
+
+// errUnknownParam is the "bad_request" entry for a query parameter the
+// endpoint does not take.
+func errUnknownParam(name string) *apiError {
+	return errBadRequest.with(name, "Unknown filter "+strconv.Quote(name)+".")
+}
+
+// errBadParam is the "bad_request" entry for a query parameter that cannot
+// be read: "<name> must be <want>."
+func errBadParam(name, want string) *apiError {
+	return errBadRequest.with(name, name+" must be "+want+".")
+}
+
+// errBadJSON is the "bad_request" entry for a body that is not the JSON the
+// endpoint takes; why comes from safeJSONError and never echoes the input.
+func errBadJSON(why string) *apiError {
+	return errBadRequest.with("", "The request is not the JSON this endpoint takes: "+why)
+}
+
+// errInternalRef is the "internal" entry for an API caller, with the
+// reference under which the details were logged.
+func errInternalRef(ref string) *apiError {
+	return errInternal.with("", "Something went wrong on our side (reference "+ref+").")
+}
+
+// errInternalPage is the "internal" entry as a staff page words it.
+func errInternalPage(ref string) *apiError {
+	return errInternal.with("", "Something went wrong on our side (reference "+ref+"). Please try again, or call the clinic.")
+}
 
 // toAPIError maps domain errors onto the catalogue; nil means "internal".
 func toAPIError(err error) *apiError {
@@ -50,7 +123,7 @@ func toAPIError(err error) *apiError {
 	}
 	var ie *clinic.InputError
 	if errors.As(err, &ie) {
-		return &apiError{http.StatusBadRequest, "invalid", ie.Msg, ie.Field}
+		return errInvalid(ie.Field, ie.Msg)
 	}
 	var mbe *http.MaxBytesError
 	switch {
@@ -86,25 +159,48 @@ func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 	if ae == nil {
 		id := requestID()
 		s.log.Error("request failed", "route", routeOf(r), "request_id", id, "err", err)
-		ae = &apiError{http.StatusInternalServerError, "internal", "Something went wrong on our side (reference " + id + ").", ""}
+		ae = errInternalRef(id)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(ae.Status)
-	json.NewEncoder(w).Encode(ae)
+	s.lostResponse(r, json.NewEncoder(w).Encode(ae))
+}
+
+// lostResponse notes a response body the client did not take. The status
+// is already sent, so nothing else can be told to anyone: it is logged at
+// debug level (a closed tab or a dropped connection is routine).
+func (s *Server) lostResponse(r *http.Request, err error) {
+	if err != nil {
+		s.log.Debug("response not delivered", "route", routeOf(r), "err", err)
+	}
+}
+
+// encodeJSON encodes v the way json.Encoder does (newline-terminated). A
+// value that cannot be encoded is a bug in this package: it panics before
+// anything is written, and recoverPanics logs it and answers the
+// catalogue's 500.
+func encodeJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Errorf("web: response does not encode as JSON: %w", err))
+	}
+	return append(b, '\n')
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b := encodeJSON(v)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b) // the status is sent: a failed write is the client gone, and there is no one left to tell
 }
 
 // writeJSONCached writes JSON without overriding the caller's Cache-Control
 // (for public, non-PHI data).
 func writeJSONCached(w http.ResponseWriter, v any) {
+	b := encodeJSON(v)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b) // the status is sent: a failed write is the client gone, and there is no one left to tell
 }

@@ -48,7 +48,7 @@ func (s *Server) handleItemList(w http.ResponseWriter, r *http.Request, rc *reqC
 	q := r.URL.Query()
 	for k := range q {
 		if !itemParams[k] {
-			return &apiError{http.StatusBadRequest, "bad_request", "Unknown filter " + strconv.Quote(k) + ".", k}
+			return errUnknownParam(k)
 		}
 	}
 	f := clinic.ItemFilter{Queue: q.Get("queue"), Status: q.Get("status"), Type: q.Get("type"), Priority: q.Get("priority"),
@@ -59,7 +59,7 @@ func (s *Server) handleItemList(w http.ResponseWriter, r *http.Request, rc *reqC
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
-			return &apiError{http.StatusBadRequest, "bad_request", "limit must be between 1 and 200.", "limit"}
+			return errBadParam("limit", "between 1 and 200")
 		}
 		f.Limit = n
 	}
@@ -94,8 +94,6 @@ func (s *Server) handleItemGet(w http.ResponseWriter, r *http.Request, rc *reqCt
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
-
-var errBreakGlass = &apiError{http.StatusForbidden, "break_glass", "This request is outside your queues. To open it anyway, give a reason; the owner will see it.", "reason"}
 
 func (s *Server) handleItemMessage(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var in struct {
@@ -219,7 +217,7 @@ func (s *Server) handleItemCreate(w http.ResponseWriter, r *http.Request, rc *re
 		return err
 	}
 	if _, err := s.c.Patient(r.Context(), rc.actor, in.PatientID); err != nil {
-		return &apiError{http.StatusBadRequest, "invalid", "Choose the patient this is for.", "patient_id"}
+		return errNoPatient
 	}
 	ack, err := s.c.CreateItem(r.Context(), rc.actor, clinic.NewItem{Type: in.Type, Body: in.Body, Fields: in.Fields, PatientID: in.PatientID})
 	if err != nil {

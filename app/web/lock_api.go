@@ -24,7 +24,7 @@ func (s *Server) handleVaultUnlock(w http.ResponseWriter, r *http.Request, rc *r
 	if errors.Is(err, clinic.ErrBadCredential) {
 		s.limits.fail(client)
 		s.limits.fail("vault")
-		return &apiError{http.StatusUnauthorized, "bad_passphrase", "That passphrase is not right.", "passphrase"}
+		return errBadPassphrase
 	}
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err erro
 	if ae == nil {
 		id := requestID()
 		s.log.Error("request failed", "route", routeOf(r), "request_id", id, "err", err)
-		ae = &apiError{http.StatusInternalServerError, "internal", "Something went wrong on our side (reference " + id + "). Please try again, or call the clinic.", ""}
+		ae = errInternalPage(id)
 	}
 	if rerr := s.render(w, r, ae.Status, "error.html", page{Title: http.StatusText(ae.Status), Data: ae}); rerr != nil {
 		http.Error(w, ae.Msg, ae.Status)

@@ -133,8 +133,6 @@ func (s *Server) pp(h patientHandler) handler {
 	}
 }
 
-var errNotForm = &apiError{http.StatusUnsupportedMediaType, "not_form", "Send this form from its page.", ""}
-
 func (pc *pctx) start() error {
 	ctx := pc.r.Context()
 	st, err := pc.s.c.Settings(ctx)

@@ -270,5 +270,3 @@ func (s *Server) needsAccountSetup(r *http.Request, st clinic.Staff) bool {
 	settings, _ := s.c.Settings(r.Context())
 	return settings.RequireTOTP && !st.TOTPEnabled
 }
-
-var errSessionLocked = &apiError{http.StatusUnauthorized, "session_locked", "The screen is locked. Enter your password to continue.", ""}

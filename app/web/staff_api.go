@@ -23,9 +23,9 @@ func decodeJSON(r *http.Request, v any) error {
 			return errTooLarge
 		}
 		if errors.Is(err, io.EOF) {
-			return &apiError{http.StatusBadRequest, "bad_request", "The request has no body.", ""}
+			return errNoBody
 		}
-		return &apiError{http.StatusBadRequest, "bad_request", "The request is not the JSON this endpoint takes: " + safeJSONError(err), ""}
+		return errBadJSON(safeJSONError(err))
 	}
 	return nil
 }
@@ -163,7 +163,7 @@ func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return err
 	}
 	if in.Password == "" && in.PIN == "" {
-		return &apiError{http.StatusBadRequest, "invalid", "Enter your password or PIN.", "password"}
+		return errNeedSecret
 	}
 	acct, pinKey, client := "unlock:"+rc.staff.ID, "pin:"+rc.staff.ID, "ip:"+clientAddr(r)
 	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
@@ -171,7 +171,7 @@ func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	if in.PIN != "" && s.limits.blocked(pinKey, pinTries) {
 		// A PIN is short: after a few misses only the password resumes.
-		return &apiError{http.StatusTooManyRequests, "pin_blocked", "Too many wrong PINs. Unlock with your password.", "password"}
+		return errPINBlocked
 	}
 	err := s.c.UnlockSession(r.Context(), rc.token, in.Password, in.PIN, clientAddr(r))
 	if errors.Is(err, clinic.ErrBadCredential) {
@@ -179,9 +179,9 @@ func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.limits.fail(client)
 		if in.PIN != "" {
 			s.limits.fail(pinKey)
-			return &apiError{http.StatusUnauthorized, "bad_pin", "That PIN is not right.", "pin"}
+			return errBadPIN
 		}
-		return &apiError{http.StatusUnauthorized, "bad_password", "That password is not right.", "password"}
+		return errBadPassword
 	}
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	if v := r.URL.Query().Get("since"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return &apiError{http.StatusBadRequest, "bad_request", "since must be a sequence number.", "since"}
+			return errBadParam("since", "a sequence number")
 		}
 		since = n
 	}
