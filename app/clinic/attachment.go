@@ -171,13 +171,15 @@ func (c *Clinic) File(ctx context.Context, a Actor, id string) (Attachment, []by
 		return Attachment{}, nil, ErrNotFound
 	}
 	var f fileRecord
+	// Only a missing record is ErrNotFound; a store or key failure is the
+	// caller's 500, not a "no such file".
 	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketFiles, id, "", &f) })
 	if err != nil {
-		return Attachment{}, nil, ErrNotFound
+		return Attachment{}, nil, err
 	}
 	var m ItemMeta
 	if err := c.st.View(ctx, func(tx store.Tx) error { var err error; m, err = getMetaRec(tx, f.ItemID); return err }); err != nil {
-		return Attachment{}, nil, ErrNotFound
+		return Attachment{}, nil, err
 	}
 	switch a.Kind {
 	case "staff":
@@ -187,7 +189,9 @@ func (c *Clinic) File(ctx context.Context, a Actor, id string) (Attachment, []by
 			}
 			return Attachment{}, nil, ErrNotFound
 		}
-		c.st.Update(ctx, func(tx store.Tx) error { return c.audit(tx, a, "file.read", "file:"+id, m.PatientID) })
+		if err := c.st.Update(ctx, func(tx store.Tx) error { return c.audit(tx, a, "file.read", "file:"+id, m.PatientID) }); err != nil {
+			return Attachment{}, nil, err // no audit event, no read
+		}
 	case "patient", "caregiver":
 		if m.PatientID == "" || m.PatientID != a.Patient {
 			return Attachment{}, nil, ErrNotFound

@@ -167,7 +167,10 @@ func TestCSRF(t *testing.T) {
 func TestSecurityHeadersEverywhere(t *testing.T) {
 	e := newEnv(t)
 	u := e.anon()
-	css, _ := e.web.static.url("hearth.css")
+	css, err := e.web.static.url("hearth.css")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []string{"/healthz", "/api/v1/items", "/no/such/page", "/staff/", css, "/api/v1/session"} {
 		r := u.req("GET", p, nil)
 		csp := r.h.Get("Content-Security-Policy")
@@ -196,13 +199,7 @@ func TestHostCheck(t *testing.T) {
 	e := newEnv(t)
 	u := e.anon()
 	for _, p := range []string{"/healthz", "/api/v1/login", "/"} {
-		req, _ := http.NewRequest("GET", e.srv.URL+p, nil)
-		req.Host = "evil.example"
-		res, err := u.hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		res := hostGet(t, u, e.srv.URL+p, "evil.example")
 		if res.StatusCode != http.StatusMisdirectedRequest {
 			t.Errorf("%s with Host evil.example: %d", p, res.StatusCode)
 		}
@@ -212,13 +209,28 @@ func TestHostCheck(t *testing.T) {
 	if r := owner.req("PUT", "/api/v1/settings", map[string]any{"host_names": []string{"portal.maple.example"}}); r.code != 200 {
 		t.Fatalf("settings: %d %s", r.code, r.body)
 	}
-	req, _ := http.NewRequest("GET", e.srv.URL+"/healthz", nil)
-	req.Host = "portal.maple.example"
-	res, _ := u.hc.Do(req)
-	res.Body.Close()
-	if res.StatusCode != 200 {
+	if res := hostGet(t, u, e.srv.URL+"/healthz", "portal.maple.example"); res.StatusCode != 200 {
 		t.Errorf("configured host: %d", res.StatusCode)
 	}
+}
+
+// hostGet fetches url with the given Host header; only the status and
+// headers are kept.
+func hostGet(t *testing.T, u *user, url, host string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	res, err := u.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // TestBodyLimit: a huge body is 413, not read.

@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/base64"
 	"encoding/csv"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -158,7 +160,11 @@ func (s *Server) handleMyTOTPConfirm(w http.ResponseWriter, r *http.Request, rc 
 }
 
 func (s *Server) handleMyTOTPOff(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	settings, _ := s.c.Settings(r.Context())
+	// Unknown settings must not read as "two-step sign-in not required".
+	settings, err := s.c.Settings(r.Context())
+	if err != nil {
+		return err
+	}
 	if settings.RequireTOTP {
 		return errClinicNeedsTOTP
 	}
@@ -241,14 +247,28 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request, rc *req
 		writeJSON(w, http.StatusOK, map[string]any{"events": entries})
 		return nil
 	}
-	s.c.Audit(r.Context(), rc.actor, "audit.export", "audit", "", "")
+	// The export is a read of patient data: it is recorded, or nothing is sent.
+	if err := s.c.Audit(r.Context(), rc.actor, "audit.export", "audit", "", ""); err != nil {
+		return fmt.Errorf("web: audit the audit export: %w", err)
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="hearth-audit.csv"`)
+	s.lostResponse(r, writeAuditCSV(w, entries))
+	return nil
+}
+
+// writeAuditCSV writes the export's rows. Its only failure is the client
+// going away mid-download (csv buffers, and the status is already sent).
+func writeAuditCSV(w io.Writer, entries []clinic.AuditEntry) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"seq", "time_utc", "staff_or_actor", "role", "action", "object", "patient_id", "client", "severity", "outcome"})
+	if err := cw.Write([]string{"seq", "time_utc", "staff_or_actor", "role", "action", "object", "patient_id", "client", "severity", "outcome"}); err != nil {
+		return err
+	}
 	for _, e := range entries {
-		cw.Write([]string{strconv.FormatUint(e.Seq, 10), e.At.UTC().Format(time.RFC3339), csvSafe(e.ActorName), e.ActorRole, e.Action,
-			e.Object, e.Patient, e.Client, e.Severity, e.Outcome})
+		if err := cw.Write([]string{strconv.FormatUint(e.Seq, 10), e.At.UTC().Format(time.RFC3339), csvSafe(e.ActorName), e.ActorRole, e.Action,
+			e.Object, e.Patient, e.Client, e.Severity, e.Outcome}); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()

@@ -42,7 +42,10 @@ func (s *Server) handleApptCreate(w http.ResponseWriter, r *http.Request, rc *re
 
 func (s *Server) handleApptList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	q := r.URL.Query()
-	settings, _ := s.c.Settings(r.Context())
+	settings, err := s.c.Settings(r.Context())
+	if err != nil {
+		return err
+	}
 	loc := settings.Location()
 	y, m, d := s.c.Now().In(loc).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, loc)
@@ -118,7 +121,8 @@ func (s *Server) pageApptICS(pc *pctx) error {
 	h := pc.w.Header()
 	h.Set("Content-Type", "text/calendar; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="appointment.ics"`)
-	pc.w.Write([]byte(clinic.ICS(ap, pc.st.ClinicName, pc.st.Phone, s.c.Now())))
+	_, err = pc.w.Write([]byte(clinic.ICS(ap, pc.st.ClinicName, pc.st.Phone, s.c.Now())))
+	s.lostResponse(pc.r, err)
 	return nil
 }
 
@@ -163,7 +167,11 @@ func (s *Server) handleApptImport(w http.ResponseWriter, r *http.Request, rc *re
 		return err
 	}
 	if in.Commit && res.Bad == 0 {
-		s.c.RememberImportMapping(r.Context(), in.Mapping)
+		// The rows are in; only next time's default mapping is lost, so the
+		// answer stays a success and the log says what happened.
+		if err := s.c.RememberImportMapping(r.Context(), in.Mapping); err != nil {
+			s.log.Warn("import mapping not remembered", "err", err)
+		}
 	}
 	status := http.StatusOK
 	if in.Commit && res.Bad > 0 {

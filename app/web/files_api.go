@@ -11,7 +11,7 @@ import (
 // serveFile sends an attachment so a browser can never run it: always a
 // download by default, its sniffed type fixed, its name sanitised, and a
 // sandboxing CSP on top of the site-wide one.
-func serveFile(w http.ResponseWriter, a clinic.Attachment, data []byte, inline bool) {
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, a clinic.Attachment, data []byte, inline bool) {
 	h := w.Header()
 	h.Set("Content-Type", a.Type)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -23,7 +23,8 @@ func serveFile(w http.ResponseWriter, a clinic.Attachment, data []byte, inline b
 	}
 	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": a.Name}))
 	h.Set("Content-Length", strconv.Itoa(len(data)))
-	w.Write(data)
+	_, err := w.Write(data)
+	s.lostResponse(r, err)
 }
 
 func (s *Server) handleFileGet(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -31,6 +32,6 @@ func (s *Server) handleFileGet(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if err != nil {
 		return err
 	}
-	serveFile(w, a, data, r.URL.Query().Get("inline") == "1")
+	s.serveFile(w, r, a, data, r.URL.Query().Get("inline") == "1")
 	return nil
 }

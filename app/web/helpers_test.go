@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -14,11 +15,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"hearth/app/clinic"
 	"hearth/app/realtime"
+	"hearth/app/store"
 	"hearth/app/store/boltstore"
 	"hearth/app/vault"
 	"log/slog"
@@ -45,6 +48,8 @@ type env struct {
 	dir   string
 	st    *boltstore.Store
 	files fs.FS
+	// faults sits between the clinic and st: tests make its writes fail.
+	faults *faultStore
 }
 
 const ownerEmail, ownerPass = "owner@maple.test", "Owner-Password-123"
@@ -60,7 +65,12 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	faults := &faultStore{Store: st}
 	ck := &clock{t: time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
 	if err := clinic.Init(ctx, st, v, ck.Now()); err != nil {
@@ -70,7 +80,7 @@ func newEnv(t *testing.T) *env {
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logBuf}, nil))
 	hub := realtime.NewHub(log)
 	files := os.DirFS(filepath.Join("..", "..", "embed"))
-	c, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Now: ck.Now, Log: log, Events: hub, Files: files, Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
+	c, err := clinic.Open(ctx, clinic.Deps{Store: faults, Vault: v, Now: ck.Now, Log: log, Events: hub, Files: files, Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +95,49 @@ func newEnv(t *testing.T) *env {
 	}
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, web: w, c: c, clock: ck, hub: hub, log: logBuf, dir: dir, st: st, files: files}
+	return &env{t: t, srv: srv, web: w, c: c, clock: ck, hub: hub, log: logBuf, dir: dir, st: st, files: files, faults: faults}
+}
+
+// faultStore passes everything to the real store, except that while
+// failAudit is set any write to an audit bucket fails (and with it the
+// transaction that carries it), and while broken names a bucket every read
+// of a record in it fails as a damaged database would.
+type faultStore struct {
+	store.Store
+	failAudit atomic.Bool
+	broken    atomic.Pointer[string]
+}
+
+var (
+	errAuditRefused = errors.New("test: audit write refused")
+	errBrokenBucket = errors.New("test: bucket unreadable")
+)
+
+func (f *faultStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return f.Store.Update(ctx, func(tx store.Tx) error { return fn(faultTx{tx, f}) })
+}
+
+func (f *faultStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	return f.Store.View(ctx, func(tx store.Tx) error { return fn(faultTx{tx, f}) })
+}
+
+type faultTx struct {
+	store.Tx
+	f *faultStore
+}
+
+func (t faultTx) Put(bucket, id string, value []byte) error {
+	if t.f.failAudit.Load() && strings.HasPrefix(bucket, "audit") {
+		return errAuditRefused
+	}
+	return t.Tx.Put(bucket, id, value)
+}
+
+func (t faultTx) Get(bucket, id string) ([]byte, error) {
+	if b := t.f.broken.Load(); b != nil && *b == bucket {
+		return nil, errBrokenBucket
+	}
+	return t.Tx.Get(bucket, id)
 }
 
 type lockedWriter struct {
@@ -108,7 +160,10 @@ type user struct {
 }
 
 func (e *env) anon() *user {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	return &user{e: e, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -136,10 +191,16 @@ func (u *user) req(method, path string, body any, hdr ...string) resp {
 		rd = strings.NewReader(b)
 		ctype = "application/x-www-form-urlencoded"
 	default:
-		j, _ := json.Marshal(b)
+		j, err := json.Marshal(b)
+		if err != nil {
+			u.e.t.Fatalf("%s %s: %v", method, path, err)
+		}
 		rd = bytes.NewReader(j)
 	}
-	r, _ := http.NewRequest(method, u.e.srv.URL+path, rd)
+	r, err := http.NewRequest(method, u.e.srv.URL+path, rd)
+	if err != nil {
+		u.e.t.Fatalf("%s %s: %v", method, path, err)
+	}
 	r.Header.Set("Content-Type", ctype)
 	if u.csrf != "" {
 		r.Header.Set("X-CSRF-Token", u.csrf)
@@ -151,8 +212,13 @@ func (u *user) req(method, path string, body any, hdr ...string) resp {
 	if err != nil {
 		u.e.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if cerr := res.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		u.e.t.Fatalf("%s %s: reading the answer: %v", method, path, err)
+	}
 	return resp{res.StatusCode, string(b), res.Header}
 }
 
@@ -203,4 +269,10 @@ func (e *env) addPatient(u *user, name, dob string) string {
 	return out.ID
 }
 
-func mustParse(s string) *url.URL { u, _ := url.Parse(s); return u }
+func mustParse(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err) // the tests pass only the test server's own URL
+	}
+	return u
+}

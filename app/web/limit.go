@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -55,12 +56,13 @@ type limiter struct {
 	Limits
 	now    func() time.Time
 	shared Counters // nil on a single node: the counts live in m
+	log    *slog.Logger
 	mu     sync.Mutex
 	m      map[string]*window
 }
 
-func newLimiter(l Limits, now func() time.Time, shared Counters) *limiter {
-	return &limiter{Limits: l.withDefaults(), now: now, shared: shared, m: map[string]*window{}}
+func newLimiter(l Limits, now func() time.Time, shared Counters, log *slog.Logger) *limiter {
+	return &limiter{Limits: l.withDefaults(), now: now, shared: shared, log: log, m: map[string]*window{}}
 }
 
 // sharedKey hashes a throttling key for the shared table.
@@ -95,7 +97,11 @@ func (l *limiter) fail(key string) {
 	if l.shared != nil {
 		ctx, cancel := sharedCtx()
 		defer cancel()
-		l.shared.Hit(ctx, sharedKey(key), l.Window)
+		if _, err := l.shared.Hit(ctx, sharedKey(key), l.Window); err != nil {
+			// As in blocked: a database that cannot count cannot serve the
+			// sign-in either. The key is not logged (it names an account).
+			l.log.Warn("throttle: a failure was not counted", "err", err)
+		}
 		return
 	}
 	l.mu.Lock()
@@ -134,7 +140,11 @@ func (l *limiter) reset(key string) {
 	if l.shared != nil {
 		ctx, cancel := sharedCtx()
 		defer cancel()
-		l.shared.ResetHits(ctx, sharedKey(key))
+		if err := l.shared.ResetHits(ctx, sharedKey(key)); err != nil {
+			// The failures stay until their window ends: the person may wait
+			// sooner than they should, never the other way round.
+			l.log.Warn("throttle: failures were not forgotten", "err", err)
+		}
 		return
 	}
 	l.mu.Lock()

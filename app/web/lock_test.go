@@ -73,12 +73,13 @@ func TestSealedModeLockedAfterRestart(t *testing.T) {
 		t.Fatalf("the locked-time message after unlock: %d", r.code)
 	}
 	// The audit events written while locked are chained and verify.
-	key, _ := l.c.Vault().AuditKey()
+	key, err := l.c.Vault().AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var n int
-	var verr error
-	l.st.View(context.Background(), func(tx store.Tx) error { n, verr = audit.Verify(tx, key); return nil })
-	if verr != nil || n == 0 {
-		t.Fatalf("audit after unlock: %d %v", n, verr)
+	if err := l.st.View(context.Background(), func(tx store.Tx) error { var err error; n, err = audit.Verify(tx, key); return err }); err != nil || n == 0 {
+		t.Fatalf("audit after unlock: %d %v", n, err)
 	}
 	rep, err := l.c.Verify(context.Background())
 	if err != nil || !rep.OK() {

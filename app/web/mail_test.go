@@ -107,7 +107,9 @@ func TestSignInLinkByEmail(t *testing.T) {
 	}
 	// An unused link expires after 15 minutes.
 	e.anon().form("/link", "/link", map[string][]string{"email": {"rosa@example.com"}})
-	e.c.SendDueMail(context.Background(), mail.Send)
+	if n, err := e.c.SendDueMail(context.Background(), mail.Send); err != nil || n != 1 {
+		t.Fatalf("second link mail: %d sent, %v", n, err)
+	}
 	m2 := regexp.MustCompile(`(/l/[A-Za-z0-9_-]+)`).FindStringSubmatch(srv.Messages()[1])
 	e.clock.Add(16 * time.Minute)
 	if r := e.anon().get(m2[1]); r.code == 200 && strings.Contains(r.body, `name="dob`) {

@@ -68,7 +68,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	_, err := w.Write(buf.Bytes())
+	s.lostResponse(r, err)
 	return nil
 }
 

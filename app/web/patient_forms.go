@@ -141,7 +141,9 @@ func (pc *pctx) uploads() ([]clinic.Upload, error) {
 			return nil, err
 		}
 		b, err := io.ReadAll(io.LimitReader(f, clinic.MaxAttachmentSize+1))
-		f.Close()
+		if cerr := f.Close(); err == nil {
+			err = cerr // a spooled upload the server cannot close is a server fault
+		}
 		if err != nil {
 			return nil, err
 		}

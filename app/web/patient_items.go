@@ -535,7 +535,7 @@ func (s *Server) pageFile(pc *pctx) error {
 	if err != nil {
 		return err
 	}
-	serveFile(pc.w, a, data, false)
+	s.serveFile(pc.w, pc.r, a, data, false)
 	return nil
 }
 

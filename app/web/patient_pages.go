@@ -158,7 +158,10 @@ func (pc *pctx) start() error {
 	}
 	lang := pc.s.pickLang(pc.w, pc.r, pc.cat, saved)
 	if pc.r.URL.Query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == "patient" {
-		pc.s.c.SetPatientLang(ctx, pc.sess.actor, lang) // best effort: the cookie remembers it anyway
+		// Best effort: the cookie remembers the choice anyway.
+		if err := pc.s.c.SetPatientLang(ctx, pc.sess.actor, lang); err != nil {
+			pc.s.log.Warn("patient language not saved", "route", routeOf(pc.r), "err", err)
+		}
 	}
 	pc.tr = pc.cat.tr(lang, st.Location(), pc.s.c.Now())
 	if isSafeMethod(pc.r.Method) {

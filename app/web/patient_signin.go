@@ -487,7 +487,11 @@ func (s *Server) pageSignOut(pc *pctx) error {
 		}
 	}
 	if ck, err := pc.r.Cookie(s.cookieName(contactCookieName)); err == nil && ck.Value != "" {
-		s.c.EndContactSession(pc.r.Context(), ck.Value)
+		// The cookie is cleared below either way; a session left behind
+		// ends at its own expiry.
+		if err := s.c.EndContactSession(pc.r.Context(), ck.Value); err != nil {
+			s.log.Warn("contact session not ended at sign-out", "err", err)
+		}
 	}
 	pc.setSessionCookie(deviceCookieName, "", -1)
 	pc.setSessionCookie(contactCookieName, "", -1)

@@ -318,7 +318,10 @@ func TestPatientComposeEachType(t *testing.T) {
 				}
 			}
 			tr := e.web.mustCatalog(t).tr("en", time.UTC, e.clock.Now())
-			tr.loc, _ = time.LoadLocation("America/New_York")
+			var err error
+			if tr.loc, err = time.LoadLocation("America/New_York"); err != nil {
+				t.Fatal(err)
+			}
 			tr.now = e.clock.Now().In(tr.loc)
 			due := tr.When(item.Item.Due)
 			mustContain(t, "acknowledgement", ack.body, "We got your message", "A person at Maple Street Family Clinic will answer by "+due,
@@ -686,7 +689,10 @@ func TestPatientPageWeight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, _ := os.ReadFile(filepath.Join("..", "..", "embed", "web", "patient.js"))
+	js, err := os.ReadFile(filepath.Join("..", "..", "embed", "web", "patient.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	anon := e.anon()
 	pages := map[string]*user{"/": anon, "/contact": anon, "/letter": anon, "/?lang=es": anon, "/me": u, "/me/access": u,
 		"/t/" + id + "?sent=1": u, "/new?type=message": u, "/new?type=refill": u, "/new?type=appointment": u, "/new?type=callback": u}
@@ -724,13 +730,25 @@ func TestPatientTranslations(t *testing.T) {
 	}
 	// Keys named in templates and code exist.
 	used := regexp.MustCompile(`\.T "([a-z0-9_.]+)"|T\("([a-z0-9_.]+)"|"(form\.[a-z_.]+|thread\.reply|letter\.note)"`)
-	files, _ := filepath.Glob(filepath.Join("..", "..", "embed", "templates", "*.html"))
-	gofiles, _ := filepath.Glob("patient_*.go")
+	files, err := filepath.Glob(filepath.Join("..", "..", "embed", "templates", "*.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gofiles, err := filepath.Glob("patient_*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 || len(gofiles) == 0 {
+		t.Fatalf("found %d templates and %d patient_*.go files", len(files), len(gofiles))
+	}
 	for _, f := range append(files, gofiles...) {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		b, _ := os.ReadFile(f)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, m := range used.FindAllStringSubmatch(string(b), -1) {
 			k := m[1] + m[2] + m[3]
 			if strings.HasSuffix(k, ".") {
@@ -798,7 +816,10 @@ func (s *Server) mustCatalog(t *testing.T) *catalog {
 }
 
 func TestPatientDateWords(t *testing.T) {
-	ny, _ := time.LoadLocation("America/New_York")
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, ny) // a Monday
 	cat := &catalog{msgs: map[string]map[string]string{"en": {"time.today": "today", "time.noon": "noon", "time.midnight": "midnight"},
 		"es": {"time.today": "hoy", "time.noon": "mediodía", "time.midnight": "medianoche"}}}
@@ -833,17 +854,41 @@ func TestPatientAttachment(t *testing.T) {
 	owner := e.owner()
 	u, _ := e.patient(owner, "Rosa Delgado", "1961-03-14")
 	other, _ := e.patient(owner, "Bo Example", "1980-01-01")
+	link := e.sendPhoto(t, u)
+	f := u.get(link)
+	if f.code != 200 || f.h.Get("Content-Type") != "image/png" || !strings.HasPrefix(f.h.Get("Content-Disposition"), "attachment") || f.h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("download: %d %v", f.code, f.h)
+	}
+	if r := other.get(link); r.code != 404 || strings.Contains(r.body, "rash") {
+		t.Fatalf("another patient fetched the file: %d", r.code)
+	}
+	if r := owner.req("GET", "/api/v1"+strings.Replace(link, "/f/", "/files/", 1), nil); r.code != 200 {
+		t.Fatalf("staff download: %d", r.code)
+	}
+}
+
+// sendPhoto has the patient send a message with a small PNG attached, and
+// returns the attachment's link on the thread ("/f/{id}").
+func (e *env) sendPhoto(t *testing.T, u *user) string {
+	t.Helper()
 	page := u.get("/new?type=message")
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	for k, vs := range hiddenInputs(page.body) {
-		mw.WriteField(k, vs[0])
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	mw.WriteField("body", "Here is the rash")
+	for k, vs := range hiddenInputs(page.body) {
+		must(mw.WriteField(k, vs[0]))
+	}
+	must(mw.WriteField("body", "Here is the rash"))
 	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	fw, _ := mw.CreateFormFile("files", "rash photo.png")
-	png.Encode(fw, img)
-	mw.Close()
+	fw, err := mw.CreateFormFile("files", "rash photo.png")
+	must(err)
+	must(png.Encode(fw, img))
+	must(mw.Close())
 	r := u.req("POST", "/new", body.String(), "Content-Type", mw.FormDataContentType(), "Origin", e.srv.URL)
 	loc := location(t, r, "/t/")
 	thread := u.get(loc)
@@ -851,16 +896,7 @@ func TestPatientAttachment(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no attachment link on the thread:\n%.800s", thread.body)
 	}
-	f := u.get(m[1])
-	if f.code != 200 || f.h.Get("Content-Type") != "image/png" || !strings.HasPrefix(f.h.Get("Content-Disposition"), "attachment") || f.h.Get("X-Content-Type-Options") != "nosniff" {
-		t.Fatalf("download: %d %v", f.code, f.h)
-	}
-	if r := other.get(m[1]); r.code != 404 || strings.Contains(r.body, "rash") {
-		t.Fatalf("another patient fetched the file: %d", r.code)
-	}
-	if r := owner.req("GET", "/api/v1"+strings.Replace(m[1], "/f/", "/files/", 1), nil); r.code != 200 {
-		t.Fatalf("staff download: %d", r.code)
-	}
+	return m[1]
 }
 
 func TestUrgentWordsWhileTyping(t *testing.T) {
@@ -888,7 +924,9 @@ func TestCatalogsHaveNoDuplicateKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.Token() // {
+		if _, err := dec.Token(); err != nil { // {
+			t.Fatal(err)
+		}
 		seen := map[string]bool{}
 		for dec.More() {
 			k, err := dec.Token()

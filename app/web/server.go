@@ -88,7 +88,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.hosts = newHostAllow(o.Addr)
-	s.limits = newLimiter(o.Limits, o.Clinic.Now, o.Counters)
+	s.limits = newLimiter(o.Limits, o.Clinic.Now, o.Counters, s.log)
 	s.mux = http.NewServeMux()
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {

@@ -18,6 +18,16 @@ func sessionCookie(u *user, e *env) *http.Cookie {
 	return nil
 }
 
+// totpCode is the authenticator app's code for secret at now.
+func totpCode(t *testing.T, secret string, now time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCode(secret, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
 func TestSessionCookieAndFixation(t *testing.T) {
 	e := newEnv(t)
 	u := e.anon()
@@ -168,7 +178,7 @@ func TestTOTP(t *testing.T) {
 	if r.code != 200 || en.Secret == "" || !strings.HasPrefix(en.QR, "data:image/png") {
 		t.Fatalf("start: %d %s", r.code, r.body)
 	}
-	code, _ := totp.GenerateCode(en.Secret, e.clock.Now())
+	code := totpCode(t, en.Secret, e.clock.Now())
 	r = owner.req("POST", "/api/v1/me/totp/confirm", map[string]string{"code": code})
 	var conf struct {
 		RecoveryCodes []string `json:"recovery_codes"`
@@ -191,7 +201,7 @@ func TestTOTP(t *testing.T) {
 		t.Fatalf("replayed code: %d", r.code)
 	}
 	e.clock.Add(30 * time.Second)
-	next, _ := totp.GenerateCode(en.Secret, e.clock.Now())
+	next := totpCode(t, en.Secret, e.clock.Now())
 	if r := login(next); r.code != 200 {
 		t.Fatalf("right code: %d %s", r.code, r.body)
 	}
@@ -206,7 +216,7 @@ func TestTOTP(t *testing.T) {
 	fran := e.addStaff(owner, "Fran Front", "fran@maple.test", "frontdesk")
 	owner = e.anon()
 	e.clock.Add(30 * time.Second)
-	now, _ := totp.GenerateCode(en.Secret, e.clock.Now())
+	now := totpCode(t, en.Secret, e.clock.Now())
 	r = owner.req("POST", "/api/v1/login", map[string]string{"email": ownerEmail, "password": ownerPass, "totp": now})
 	var li struct{ CSRF string }
 	r.json(t, &li)

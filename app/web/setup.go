@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 
@@ -66,6 +67,32 @@ type kitData struct {
 	Clinic   string
 }
 
+// takeKit hands the recovery key over, once. Its showing is audited first:
+// if the audit or the QR code fails, the key stays for the next try rather
+// than being shown unrecorded or lost.
+func (s *Server) takeKit(r *http.Request, rc *reqCtx) (kitData, error) {
+	s.setup.mu.Lock()
+	defer s.setup.mu.Unlock()
+	d := kitData{Shown: s.setup.shown}
+	if s.setup.shown {
+		return d, nil
+	}
+	if s.setup.Recovery != "" {
+		code, err := qr.Encode(s.setup.Recovery, qr.M)
+		if err != nil {
+			return d, err
+		}
+		if err := s.c.Audit(r.Context(), rc.actor, "setup.kit_shown", "keys", "", ""); err != nil {
+			return d, fmt.Errorf("web: audit the emergency kit: %w", err)
+		}
+		d.Recovery = s.setup.Recovery
+		d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(code.PNG()))
+	}
+	s.setup.shown = true
+	s.setup.Recovery = ""
+	return d, nil
+}
+
 // handleSetupKit shows the emergency kit (the recovery key as text and QR
 // code) exactly once, after setup; it is never stored and cannot be shown
 // again.
@@ -74,21 +101,9 @@ func (s *Server) handleSetupKit(w http.ResponseWriter, r *http.Request, rc *reqC
 		http.Redirect(w, r, "/setup/"+s.setup.Token, http.StatusSeeOther)
 		return nil
 	}
-	s.setup.mu.Lock()
-	d := kitData{Shown: s.setup.shown}
-	if !s.setup.shown {
-		d.Recovery = s.setup.Recovery
-		s.setup.shown = true
-		s.setup.Recovery = ""
-	}
-	s.setup.mu.Unlock()
-	if d.Recovery != "" {
-		code, err := qr.Encode(d.Recovery, qr.M)
-		if err != nil {
-			return err
-		}
-		d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(code.PNG()))
-		s.c.Audit(r.Context(), rc.actor, "setup.kit_shown", "keys", "", "")
+	d, err := s.takeKit(r, rc)
+	if err != nil {
+		return err
 	}
 	st, _ := s.c.Settings(r.Context())
 	d.Clinic = st.ClinicName

@@ -78,7 +78,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	acct, client := accountKey(in.Email), "ip:"+clientAddr(r)
 	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
-		s.c.Audit(r.Context(), rc.actor, "staff.signin", "", "", "throttled")
+		if err := s.c.Audit(r.Context(), rc.actor, "staff.signin", "", "", "throttled"); err != nil {
+			s.log.Error("throttled sign-in not audited", "err", err)
+		}
 		return errTooMany
 	}
 	st, err := s.c.SignIn(r.Context(), in.Email, in.Password, in.TOTP, clientAddr(r))
@@ -101,8 +103,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	// PC), and sign-in always starts a new one (no fixation).
 	if old, err := r.Cookie(s.sessionCookie()); err == nil {
 		if _, pst, err := s.c.SessionFor(r.Context(), old.Value, false); err == nil {
-			s.c.EndSession(r.Context(), old.Value)
-			s.c.Audit(r.Context(), clinic.Actor{Kind: "staff", ID: pst.ID, Client: clientAddr(r)}, "staff.switch_out", "staff:"+pst.ID, "", "")
+			// The browser gets a new cookie either way; a session left
+			// behind ends at its own idle or absolute limit.
+			if err := s.c.EndSession(r.Context(), old.Value); err != nil {
+				s.log.Warn("previous staff session not ended at sign-in", "err", err)
+			} else if err := s.c.Audit(r.Context(), clinic.Actor{Kind: "staff", ID: pst.ID, Client: clientAddr(r)}, "staff.switch_out", "staff:"+pst.ID, "", ""); err != nil {
+				s.log.Error("switch of user not audited", "err", err)
+			}
 		}
 	}
 	token, sess, err := s.c.StartSession(r.Context(), st)
@@ -125,7 +132,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return err
 	}
 	s.hub.CloseSession(rc.session.ID)
-	s.c.Audit(r.Context(), rc.actor, "staff.signout", "staff:"+rc.staff.ID, "", "")
+	// The session has ended whatever happens to the audit event.
+	if err := s.c.Audit(r.Context(), rc.actor, "staff.signout", "staff:"+rc.staff.ID, "", ""); err != nil {
+		s.log.Error("sign-out not audited", "err", err)
+	}
 	s.clearSessionCookie(w)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	return nil
@@ -149,7 +159,10 @@ func (s *Server) handleLock(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	if err := s.c.LockSession(r.Context(), rc.token); err != nil {
 		return err
 	}
-	s.c.Audit(r.Context(), rc.actor, "session.lock", "staff:"+rc.staff.ID, "", "")
+	// The screen is locked whatever happens to the audit event.
+	if err := s.c.Audit(r.Context(), rc.actor, "session.lock", "staff:"+rc.staff.ID, "", ""); err != nil {
+		s.log.Error("screen lock not audited", "err", err)
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": true})
 	return nil
 }

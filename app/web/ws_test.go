@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +37,57 @@ func (u *user) dialWS(t *testing.T, origin string, since uint64) (*websocket.Con
 	return websocket.DefaultDialer.Dial(url, hdr)
 }
 
-func itoa(n uint64) string { b, _ := json.Marshal(n); return string(b) }
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// mustDialWS opens u's socket; it is closed when the test ends.
+func (u *user) mustDialWS(t *testing.T) *websocket.Conn {
+	t.Helper()
+	c, _, err := u.dialWS(t, u.e.srv.URL, 0)
+	if err != nil {
+		t.Fatalf("dial websocket: %v", err)
+	}
+	t.Cleanup(func() { closeWS(t, c) })
+	return c
+}
+
+// closeWS closes a socket the test opened; the server closing its end
+// first does not make the local close fail.
+func closeWS(t *testing.T, c *websocket.Conn) {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Errorf("close websocket: %v", err)
+	}
+}
+
+// readWithin sets c's read deadline.
+func readWithin(t *testing.T, c *websocket.Conn, d time.Duration) {
+	t.Helper()
+	if err := c.SetReadDeadline(time.Now().Add(d)); err != nil {
+		t.Fatalf("set read deadline: %v", err)
+	}
+}
+
+// sendWS writes one JSON frame.
+func sendWS(t *testing.T, c *websocket.Conn, v any) {
+	t.Helper()
+	if err := c.WriteJSON(v); err != nil {
+		t.Fatalf("write frame: %v", err)
+	}
+}
+
+// decodeFrame reads a frame the server sent as JSON.
+func decodeFrame(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("frame is not JSON: %v: %.200s", err, b)
+	}
+}
 
 func readEvent(t *testing.T, c *websocket.Conn, within time.Duration) (wsEvent, error) {
-	c.SetReadDeadline(time.Now().Add(within))
 	var e wsEvent
+	if err := c.SetReadDeadline(time.Now().Add(within)); err != nil {
+		return e, err
+	}
 	_, b, err := c.ReadMessage()
 	if err != nil {
 		return e, err
@@ -64,7 +111,7 @@ func TestWebsocketAuthAndOrigin(t *testing.T) {
 	for _, o := range []string{"", "null", "https://evil.example"} {
 		c, resp, err := owner.dialWS(t, o, 0)
 		if err == nil {
-			c.Close()
+			closeWS(t, c)
 			t.Errorf("Origin %q: upgraded", o)
 		} else if resp == nil || resp.StatusCode != 403 {
 			t.Errorf("Origin %q: %v", o, err)
@@ -77,7 +124,7 @@ func TestWebsocketAuthAndOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("same origin with a session: %v", err)
 	}
-	c.Close()
+	closeWS(t, c)
 }
 
 func TestWebsocketEventsFilteringAndReplay(t *testing.T) {
@@ -85,16 +132,8 @@ func TestWebsocketEventsFilteringAndReplay(t *testing.T) {
 	owner := e.owner()
 	fran := e.addStaff(owner, "Fran Front", "fran@maple.test", "frontdesk")
 	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
-	oc, _, err := owner.dialWS(t, e.srv.URL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer oc.Close()
-	fc, _, err := fran.dialWS(t, e.srv.URL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fc.Close()
+	oc := owner.mustDialWS(t)
+	fc := fran.mustDialWS(t)
 	time.Sleep(50 * time.Millisecond)
 
 	ack := e.patientItem(t, pid, "Is the flu shot available this week?")
@@ -121,10 +160,10 @@ func TestWebsocketEventsFilteringAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
+	defer closeWS(t, rc)
 	got := map[string]bool{}
 	for i := 0; i < 5; i++ {
-		rc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		readWithin(t, rc, 500*time.Millisecond)
 		_, b, err := rc.ReadMessage()
 		if err != nil {
 			break
@@ -133,7 +172,7 @@ func TestWebsocketEventsFilteringAndReplay(t *testing.T) {
 			t.Fatalf("PHI in a frame: %s", b)
 		}
 		var ev wsEvent
-		json.Unmarshal(b, &ev)
+		decodeFrame(t, b, &ev)
 		got[ev.ItemID] = true
 	}
 	if !got[urgent.Item.ID] || got[ack.Item.ID] {
@@ -145,21 +184,15 @@ func TestWebsocketClosesOnSignOutAndDisable(t *testing.T) {
 	e := newEnv(t)
 	owner := e.owner()
 	fran := e.addStaff(owner, "Fran Front", "fran@maple.test", "frontdesk")
-	fc, _, err := fran.dialWS(t, e.srv.URL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	oc, _, err := owner.dialWS(t, e.srv.URL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fc := fran.mustDialWS(t)
+	oc := owner.mustDialWS(t)
 	owner.req("PATCH", "/api/v1/staff/"+fran.id, map[string]any{"disabled": true})
-	fc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	readWithin(t, fc, 2*time.Second)
 	if _, _, err := fc.ReadMessage(); err == nil || strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("the disabled account's socket stayed open: %v", err)
 	}
 	owner.req("POST", "/api/v1/logout", nil)
-	oc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	readWithin(t, oc, 2*time.Second)
 	if _, _, err := oc.ReadMessage(); err == nil || strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("the signed-out session's socket stayed open: %v", err)
 	}
@@ -169,11 +202,7 @@ func TestWebsocketSlowClientDropped(t *testing.T) {
 	e := newEnv(t)
 	owner := e.owner()
 	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
-	slow, _, err := owner.dialWS(t, e.srv.URL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
+	owner.mustDialWS(t) // never read
 	time.Sleep(50 * time.Millisecond)
 	if e.hub.Count() != 1 {
 		t.Fatalf("sockets: %d", e.hub.Count())
@@ -197,20 +226,18 @@ func TestWebsocketPresence(t *testing.T) {
 	fran := e.addStaff(owner, "Maria Front", "maria@maple.test", "frontdesk")
 	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
 	ack := e.patientItem(t, pid, "Question")
-	oc, _, _ := owner.dialWS(t, e.srv.URL, 0)
-	defer oc.Close()
-	fc, _, _ := fran.dialWS(t, e.srv.URL, 0)
-	defer fc.Close()
+	oc := owner.mustDialWS(t)
+	fc := fran.mustDialWS(t)
 	time.Sleep(50 * time.Millisecond)
-	fc.WriteJSON(map[string]string{"type": "typing", "item_id": ack.Item.ID})
-	oc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	sendWS(t, fc, map[string]string{"type": "typing", "item_id": ack.Item.ID})
+	readWithin(t, oc, 2*time.Second)
 	var p struct{ Type, ItemID, Name, State string }
 	for {
 		_, b, err := oc.ReadMessage()
 		if err != nil {
 			t.Fatalf("no presence frame: %v", err)
 		}
-		json.Unmarshal(b, &p)
+		decodeFrame(t, b, &p)
 		if p.Type == "presence" {
 			break
 		}
@@ -219,14 +246,14 @@ func TestWebsocketPresence(t *testing.T) {
 		t.Fatalf("presence: %+v", p)
 	}
 	// The owner opens the item and learns Maria is there.
-	oc.WriteJSON(map[string]string{"type": "viewing", "item_id": ack.Item.ID})
-	fc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	sendWS(t, oc, map[string]string{"type": "viewing", "item_id": ack.Item.ID})
+	readWithin(t, fc, 2*time.Second)
 	for {
 		_, b, err := fc.ReadMessage()
 		if err != nil {
 			t.Fatalf("Maria was not told: %v", err)
 		}
-		json.Unmarshal(b, &p)
+		decodeFrame(t, b, &p)
 		if p.Type == "presence" {
 			break
 		}
@@ -235,14 +262,14 @@ func TestWebsocketPresence(t *testing.T) {
 		t.Fatalf("presence to Maria: %+v", p)
 	}
 	// and the newcomer is told who was already there.
-	oc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	readWithin(t, oc, 2*time.Second)
 	if _, b, err := oc.ReadMessage(); err != nil || !strings.Contains(string(b), `"state":"typing"`) {
 		t.Fatalf("the owner was not told Maria is typing: %s %v", b, err)
 	}
 	// Unknown frame types and junk ids are ignored, not echoed.
-	fc.WriteJSON(map[string]string{"type": "delete_everything", "item_id": ack.Item.ID})
-	fc.WriteJSON(map[string]string{"type": "typing", "item_id": "../../etc"})
-	oc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	sendWS(t, fc, map[string]string{"type": "delete_everything", "item_id": ack.Item.ID})
+	sendWS(t, fc, map[string]string{"type": "typing", "item_id": "../../etc"})
+	readWithin(t, oc, 300*time.Millisecond)
 	if _, b, err := oc.ReadMessage(); err == nil {
 		t.Fatalf("a junk frame was relayed: %s", b)
 	}
@@ -256,13 +283,11 @@ func TestPresenceStaysInTheQueue(t *testing.T) {
 	fran := e.addStaff(owner, "Fran Front", "fran@maple.test", "frontdesk")
 	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
 	urgent := e.patientItem(t, pid, "I have crushing chest pain")
-	fc, _, _ := fran.dialWS(t, e.srv.URL, 0)
-	defer fc.Close()
-	oc, _, _ := owner.dialWS(t, e.srv.URL, 0)
-	defer oc.Close()
+	fc := fran.mustDialWS(t)
+	oc := owner.mustDialWS(t)
 	time.Sleep(50 * time.Millisecond)
-	oc.WriteJSON(map[string]string{"type": "typing", "item_id": urgent.Item.ID})
-	fc.SetReadDeadline(time.Now().Add(400 * time.Millisecond))
+	sendWS(t, oc, map[string]string{"type": "typing", "item_id": urgent.Item.ID})
+	readWithin(t, fc, 400*time.Millisecond)
 	if _, b, err := fc.ReadMessage(); err == nil {
 		t.Fatalf("the front desk heard about a clinical item: %s", b)
 	}
