@@ -141,8 +141,8 @@ func (l *limiter) reset(key string) {
 		ctx, cancel := sharedCtx()
 		defer cancel()
 		if err := l.shared.ResetHits(ctx, sharedKey(key)); err != nil {
-			// The failures stay until their window ends: the person may wait
-			// sooner than they should, never the other way round.
+			// The failures stay until their window ends: the person may be
+			// held back longer than they should, never let in sooner.
 			l.log.Warn("throttle: failures were not forgotten", "err", err)
 		}
 		return
