@@ -99,8 +99,9 @@ var importRE = regexp.MustCompile(`(?m)^\s*(?:import\s+(?:[^;'"]*?\bfrom\s*)?|ex
 
 // TestConsoleModulesResolve loads the console page, follows every relative
 // import from its entry module the way a browser does, and checks that each
-// one is served as JavaScript under the same build hash, and that every
-// module of the console is reached (none is left behind unused).
+// one is served as JavaScript under the same build hash, that every module
+// of the console is reached (none is left behind unused), and that none
+// builds HTML from strings.
 func TestConsoleModulesResolve(t *testing.T) {
 	e := newEnv(t)
 	u := e.anon()
@@ -130,6 +131,16 @@ func TestConsoleModulesResolve(t *testing.T) {
 		if r.code != 200 || !strings.HasPrefix(r.h.Get("Content-Type"), "text/javascript") {
 			t.Errorf("GET %s: %d %q", cur.Path, r.code, r.h.Get("Content-Type"))
 			continue
+		}
+		// The console's XSS discipline: text goes in as text, never parsed
+		// as HTML. And no module grows back into a monolith.
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("} {
+			if strings.Contains(r.body, bad) {
+				t.Errorf("%s uses %s", cur.Path, bad)
+			}
+		}
+		if n := strings.Count(r.body, "\n"); n > 800 {
+			t.Errorf("%s has %d lines; split it (about 800 at most)", cur.Path, n)
 		}
 		for _, im := range importRE.FindAllStringSubmatch(r.body, -1) {
 			spec := im[1]
