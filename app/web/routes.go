@@ -79,6 +79,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/settings/test-email", ownerOnly, s.handleTestMail},
 		{"POST", "/api/v1/logout", lockedOK, s.handleLogout},
 		{"GET", "/api/v1/session", lockedOK, s.handleSession},
+		{"GET", "/api/v1/meta", anyStaff, s.handleMeta},
 		{"POST", "/api/v1/session/lock", lockedOK, s.handleLock},
 		{"POST", "/api/v1/session/unlock", lockedOK, s.handleUnlock},
 		{"POST", "/api/v1/me/password", accountOK, s.handleMyPassword},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -9,18 +10,22 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 )
 
-// staticFiles serves embed/web/ under content-hash URLs (/s/HASH/name), so a
-// browser may cache each file for a year and still never run a stale one.
+// staticFiles serves embed/web/ under one build-wide content hash
+// (/s/HASH/path). A browser may cache every file for a year, and files may
+// refer to each other by relative URL (the console's ES modules import
+// './api.js'): a new build has a new hash, so no page ever mixes files of
+// two builds.
 type staticFiles struct {
-	files map[string]staticFile // by name, e.g. "patient.css"
+	hash  string                // over every file's name and bytes
+	files map[string]staticFile // by path under web/, e.g. "console/app.js"
 }
 
 type staticFile struct {
 	body  []byte
-	hash  string
 	ctype string
 }
 
@@ -34,7 +39,6 @@ func loadStatic(files fs.FS) (*staticFiles, error) {
 		if err != nil {
 			return err
 		}
-		h := sha256.Sum256(b)
 		name := strings.TrimPrefix(p, "web/")
 		ct := mime.TypeByExtension(path.Ext(name))
 		if strings.HasSuffix(name, ".js") {
@@ -43,7 +47,7 @@ func loadStatic(files fs.FS) (*staticFiles, error) {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		sf.files[name] = staticFile{body: b, hash: hex.EncodeToString(h[:6]), ctype: ct}
+		sf.files[name] = staticFile{body: b, ctype: ct}
 		return nil
 	})
 	if err != nil {
@@ -54,22 +58,50 @@ func loadStatic(files fs.FS) (*staticFiles, error) {
 			return nil, fmt.Errorf("web: embedded file web/%s is missing", need)
 		}
 	}
+	sf.hash = buildHash(sf.files)
 	return sf, nil
 }
 
-// url returns the hashed URL of a static file; a missing name panics at
-// template execution, which New's test of every template catches.
-func (sf *staticFiles) url(name string) (string, error) {
-	f, ok := sf.files[name]
-	if !ok {
-		return "", fmt.Errorf("web: no static file %q", name)
+// buildHash hashes every file in name order, each name and body prefixed by
+// its length, so no two different sets of files share a hash by
+// concatenation.
+func buildHash(files map[string]staticFile) string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
 	}
-	return "/s/" + f.hash + "/" + (&url.URL{Path: name}).EscapedPath(), nil
+	slices.Sort(names)
+	h := sha256.New()
+	var n [8]byte
+	for _, name := range names {
+		for _, part := range [][]byte{[]byte(name), files[name].body} {
+			binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+			h.Write(n[:])
+			h.Write(part)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
+// url returns the URL of a static file under the build's hash. Templates
+// call it as {{static "name"}}; a missing name fails the template, which
+// New's test of every template catches.
+func (sf *staticFiles) url(name string) (string, error) {
+	if _, ok := sf.files[name]; !ok {
+		return "", fmt.Errorf("web: no static file %q", name)
+	}
+	return "/s/" + sf.hash + "/" + (&url.URL{Path: name}).EscapedPath(), nil
+}
+
+// handleStatic answers only the current build's hash: an older hash is a
+// page of an earlier build, and answering it with today's files would mix
+// builds under a year-long cache.
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
+	if r.PathValue("hash") != s.static.hash {
+		return errNotFound
+	}
 	f, ok := s.static.files[r.PathValue("file")]
-	if !ok || f.hash != r.PathValue("hash") {
+	if !ok {
 		return errNotFound
 	}
 	w.Header().Set("Content-Type", f.ctype)

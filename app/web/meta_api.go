@@ -1,0 +1,44 @@
+package web
+
+import (
+	"net/http"
+
+	"hearth/app/clinic"
+)
+
+// metaJSON is GET /api/v1/meta: the domain tables the staff console needs,
+// taken from app/clinic so the browser keeps no copy of its own. It holds no
+// PHI and nothing about the clinic's settings: the defaults here are what a
+// clinic has until the owner changes them (settings answer null for a part
+// never saved).
+type metaJSON struct {
+	ItemTypes      []string            `json:"item_types"`      // every kind of request, in display order
+	Statuses       []string            `json:"statuses"`        // in the order staff work them
+	Outcomes       map[string][]string `json:"outcomes"`        // item type -> the outcomes that close it
+	Fields         map[string][]string `json:"fields"`          // item type -> its structured fields, in reading order
+	ImportFields   []string            `json:"import_fields"`   // what an appointment import mapping can name
+	DefaultTargets map[string]int      `json:"default_targets"` // item type (or "other") -> business minutes
+	DefaultRoutes  map[string]string   `json:"default_routes"`  // item type -> queue id
+	DefaultQueues  []clinic.Queue      `json:"default_queues"`
+	UrgentQueue    string              `json:"urgent_queue"` // where urgent requests go whatever their type
+}
+
+func metaTables() metaJSON {
+	return metaJSON{
+		ItemTypes:      clinic.ItemTypes,
+		Statuses:       clinic.Statuses,
+		Outcomes:       clinic.Outcomes,
+		Fields:         clinic.TypeFields(),
+		ImportFields:   clinic.ImportFields,
+		DefaultTargets: clinic.DefaultTargets(),
+		DefaultRoutes:  clinic.DefaultRoutes(),
+		DefaultQueues:  clinic.DefaultQueues(),
+		UrgentQueue:    clinic.UrgentQueue,
+	}
+}
+
+// handleMeta answers the console's domain tables to any signed-in staff.
+func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
+	writeJSON(w, http.StatusOK, metaTables())
+	return nil
+}

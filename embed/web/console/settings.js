@@ -1,0 +1,250 @@
+// Settings (owner): the clinic, sign-in, backups, email, urgent words and
+// the passphrase. The sections about how work flows are in
+// settings_work.js.
+
+import { api } from './api.js';
+import { add, doc, errorBox, fieldError, h, icon, makeForm, okMessage, put, viewHead } from './dom.js';
+import { formatTime, hourLabel } from './format.js';
+import { enter, refreshMe } from './session.js';
+import { hoursCard, queuesCard, sectionCard, targetsCard, templatesCard } from './settings_work.js';
+import { state } from './state.js';
+
+// --- Settings (owner)
+
+export function viewSettings(c, ctx) {
+  const holder = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
+  const toc = h('nav', { class: 'toc', 'aria-label': 'Settings sections' }, h('ul', null,
+    [['set-clinic', 'Clinic'], ['set-email', 'Email'], ['set-hours', 'Office hours'], ['set-targets', 'Reply targets'], ['set-queues', 'Queues'],
+      ['set-templates', 'Templates'], ['set-words', 'Urgent words'], ['set-passphrase', 'Passphrase']].map(([id, t]) => h('li', null,
+      h('a', { href: `#/settings`, onclick: (e) => { e.preventDefault(); const el = doc.getElementById(`${id}-title`) || doc.getElementById(id); if (el) { el.scrollIntoView(); el.focus(); } } }, t)))));
+  add(c, viewHead('Settings'), toc, holder);
+  Promise.all([
+    api('GET', '/api/v1/settings'),
+    api('GET', '/api/v1/backup/status').catch((err) => ({ failed: err })),
+    api('GET', '/api/v1/templates').catch(() => ({ templates: [] })),
+    api('GET', '/api/v1/workload').catch(() => ({ queues: [] })),
+  ]).then(([s, b, tp, wl]) => {
+    if (!ctx.alive()) return;
+    put(holder, h('div', { class: 'settings-stack' },
+      h('div', { id: 'set-clinic' }, settingsForm(s, b, ctx)),
+      emailCard(s), hoursCard(s), targetsCard(s), queuesCard(s, (wl.queues || []).map((q) => q.queue)),
+      templatesCard(s, tp.templates), wordsCard(s), passphraseCard()));
+  }).catch((err) => {
+    if (ctx.alive() && !err.handled) put(holder, errorBox(err.message));
+  });
+  return null;
+}
+
+function backupStatus(b) {
+  const box = h('div', { id: 'backup-status' });
+  if (b.failed) {
+    if (!b.failed.handled) add(box, errorBox(`The backup status could not be read: ${b.failed.message}`));
+    return box;
+  }
+  if (b.last_error) {
+    add(box, h('div', { class: 'alert-box', role: 'alert' }, h('strong', null, 'The last backup failed. '), b.last_error));
+  }
+  add(box, h('p', null, 'Last good backup: ',
+    b.last_ok ? h('strong', null, h('time', { datetime: b.last_ok }, formatTime(b.last_ok))) : h('strong', null, 'none yet')));
+  return box;
+}
+
+function settingsForm(s, b, ctx) {
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const hours = Array.from({ length: 24 }, (_, i) => [String(i), hourLabel(i)]);
+  const f = makeForm('settings', [
+    { group: 'Clinic', items: [
+      { name: 'clinic_name', label: 'Clinic name, as patients know it', value: s.clinic_name, attrs: { maxlength: 120 } },
+      { name: 'phone', label: 'Clinic phone', type: 'tel', value: s.phone },
+      { name: 'emergency_number', label: 'Emergency number shown to patients', type: 'tel', value: s.emergency_number, hint: 'For example 911.' },
+      { name: 'time_zone', label: 'Time zone', value: s.time_zone, hint: 'Like America/Chicago. Office hours, due times and the nightly backup use it.',
+        attrs: { list: 'tz-list', spellcheck: 'false' } },
+      { node: h('datalist', { id: 'tz-list' }, zones.map((z) => h('option', { value: z }))) },
+      { name: 'public_url', label: 'Address patients use', type: 'url', value: s.public_url,
+        hint: 'The link in invitations, like https://portal.mapleclinic.example. Leave empty if patients use the office network only.',
+        attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+      { name: 'host_names', label: 'Other names for this computer', type: 'textarea', value: (s.host_names || []).join('\n'),
+        hint: 'Names staff type to reach Hearth, one per line (for example hearth.local). The computer\u2019s own names always work.',
+        attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+    ] },
+    { group: 'Sign-in and screen lock', items: [
+      { name: 'idle_lock_minutes', label: 'Lock idle screens after (minutes)', type: 'number', value: String(s.idle_lock_minutes),
+        hint: 'Between 1 and 240. Staff unlock with their PIN or password.', attrs: { min: 1, max: 240, step: 1, inputmode: 'numeric' } },
+      { name: 'require_totp', label: 'Require two-step sign-in for everyone', type: 'checkbox', value: s.require_totp,
+        hint: 'Staff without it must turn it on at their next sign-in (you too, right away, if yours is off).' },
+    ] },
+    { group: 'Nightly backups', intro: 'Backups are sealed to the recovery key: only the emergency kit can open them.', items: [
+      { node: backupStatus(b) },
+      { name: 'backup_dir', label: 'Backup folder', value: s.backup_dir,
+        hint: 'A folder on another disk or a network share, like /mnt/backup/hearth or D:\\HearthBackups.', attrs: { spellcheck: 'false' } },
+      { name: 'backup_keep', label: 'Backups to keep', type: 'number', value: String(s.backup_keep), hint: 'Between 1 and 365.',
+        attrs: { min: 1, max: 365, step: 1, inputmode: 'numeric' } },
+      { name: 'backup_hour', label: 'Time of the nightly backup', type: 'select', options: hours, value: String(s.backup_hour) },
+    ] },
+  ], {
+    submit: 'Save settings', label: 'Settings',
+    async onSubmit(v) {
+      const num = (x) => (x.trim() === '' ? 0 : Number(x));
+      const out = {
+        clinic_name: v.clinic_name, phone: v.phone, time_zone: v.time_zone.trim(), emergency_number: v.emergency_number,
+        public_url: v.public_url.trim(), host_names: v.host_names.split(/[\s,]+/).filter(Boolean),
+        idle_lock_minutes: num(v.idle_lock_minutes), backup_dir: v.backup_dir.trim(), backup_keep: num(v.backup_keep),
+        backup_hour: num(v.backup_hour), require_totp: v.require_totp,
+      };
+      for (const k of ['idle_lock_minutes', 'backup_keep']) {
+        if (!Number.isInteger(out[k])) throw fieldError(k, 'Type a whole number.');
+      }
+      const saved = await api('PUT', '/api/v1/settings', out);
+      state.clinic = saved.clinic_name;
+      for (const el of doc.querySelectorAll('.top .clinic')) el.textContent = saved.clinic_name;
+      const me = await refreshMe();
+      if (me.must_enroll_totp) { enter(); return; }
+      if (!ctx.alive()) return;
+      const m = okMessage('Settings saved.');
+      f.el.querySelector('.form-msg').replaceChildren(m);
+      m.focus();
+    },
+  });
+  return h('div', { class: 'card wide' }, f.el);
+}
+
+// emailCard: the mail server for invitations, sign-in links and
+// appointment reminders, and a test send. The password is write-only:
+// the server answers smtp_password_set, and an empty field keeps it.
+const smtpModes = [['starttls', 'STARTTLS (recommended)'], ['tls', 'TLS'], ['none', 'None \u2014 only for a mail server on this computer']];
+
+function emailCard(s) {
+  let pwSet = !!s.smtp_password_set;
+  const pwHint = () => (pwSet ? 'Saved. Leave empty to keep it; type a new one to replace it.' : 'The password of the mail account, if the server asks for one.');
+  const f = makeForm('email', [
+    { group: 'Mail server', items: [
+      { name: 'smtp_host', label: 'Mail server (SMTP host)', value: s.smtp_host || '', hint: 'Like smtp.example.com, from your email provider.',
+        attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+      { name: 'smtp_port', label: 'Port', type: 'number', value: s.smtp_port ? String(s.smtp_port) : '',
+        hint: 'Leave empty for the usual port of the security you choose (587 for STARTTLS, 465 for TLS).',
+        attrs: { min: 1, max: 65535, step: 1, inputmode: 'numeric' } },
+      { name: 'smtp_mode', label: 'Security', type: 'select', options: smtpModes, value: s.smtp_mode || 'starttls' },
+      { name: 'smtp_user', label: 'User name', value: s.smtp_user || '', autocomplete: 'off', attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+      { name: 'smtp_password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: pwHint(),
+        attrs: { placeholder: pwSet ? '\u2022\u2022\u2022\u2022\u2022\u2022 (saved)' : null } },
+      { name: 'mail_from', label: 'Sender address', type: 'email', value: s.mail_from || '', hint: 'The From address patients see, like frontdesk@mapleclinic.example.',
+        attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+    ] },
+    { group: 'Appointment reminders', items: [
+      { name: 'reminder_hours', label: 'Send reminders this many hours before', value: (s.reminder_hours || [48, 24]).join(', '),
+        hint: 'Hours, separated by commas, like 48, 24. Leave empty to send no reminders.', attrs: { inputmode: 'numeric', spellcheck: 'false' } },
+    ] },
+  ], {
+    submit: 'Save email settings', label: 'Email settings',
+    async onSubmit(v) {
+      const port = v.smtp_port.trim();
+      if (port && !/^\d+$/.test(port)) throw fieldError('smtp_port', 'Type a whole number, like 587, or leave it empty.');
+      const parts = v.reminder_hours.split(/[\s,;]+/).filter(Boolean);
+      const bad = parts.find((x) => !/^\d+$/.test(x) || Number(x) < 1 || Number(x) > 336);
+      if (bad !== undefined) throw fieldError('reminder_hours', `\u201c${bad}\u201d is not a number of hours between 1 and 336 (14 days).`);
+      const out = {
+        smtp_host: v.smtp_host.trim(), smtp_port: port ? Number(port) : 0, smtp_mode: v.smtp_mode, smtp_user: v.smtp_user.trim(),
+        mail_from: v.mail_from.trim(), reminder_hours: [...new Set(parts.map(Number))].sort((a, b) => b - a),
+      };
+      if (v.smtp_password) out.smtp_password = v.smtp_password;
+      const saved = await api('PUT', '/api/v1/settings', out);
+      pwSet = !!saved.smtp_password_set;
+      const pw = f.fields.smtp_password.input;
+      pw.value = '';
+      if (pwSet) pw.setAttribute('placeholder', '\u2022\u2022\u2022\u2022\u2022\u2022 (saved)');
+      else pw.removeAttribute('placeholder');
+      const hint = doc.getElementById('email-smtp_password-hint');
+      if (hint) hint.textContent = pwHint();
+      f.fields.reminder_hours.input.value = (saved.reminder_hours || []).join(', ');
+      const m = okMessage('Email settings saved.');
+      f.el.querySelector('.form-msg').replaceChildren(m);
+      m.focus();
+    },
+  });
+
+  const answer = h('div', { class: 'mail-answer', id: 'mailtest-answer' });
+  const t = makeForm('mailtest', [
+    { name: 'to', label: 'Send it to', type: 'email', value: (state.me && state.me.email) || '', autocomplete: 'email',
+      hint: 'Save the settings above first: the test uses the saved ones.', attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+  ], {
+    submit: 'Send a test email', submitClass: 'mail-test-btn', label: 'Send a test email',
+    // Every refusal is the mail server's answer: show it in the answer box.
+    onError(err) {
+      if (err.field === 'to') return false;
+      put(answer, h('div', { class: 'alert-box', role: 'alert' }, h('strong', null, 'The test email was not sent. '), err.message));
+      return true;
+    },
+    async onSubmit(v) {
+      put(answer);
+      const to = v.to.trim();
+      if (!to || !/^[^\s@]+@[^\s@]+$/.test(to)) throw fieldError('to', 'Type an email address, like you@example.com.');
+      const r = await api('POST', '/api/v1/settings/test-email', { to });
+      const m = h('p', { class: 'ok-msg', role: 'status', tabindex: '-1' }, (r && r.answer) || 'The mail server accepted the message.');
+      put(answer, m);
+      m.focus();
+    },
+  });
+  // The answer sits right above the button, where the eye already is.
+  t.el.insertBefore(answer, t.el.querySelector('.form-msg'));
+
+  return sectionCard('set-email', 'Email', '',
+    h('p', { class: 'muted', id: 'email-privacy' }, 'Emails carry only the patient\u2019s first name and the clinic\u2019s name, with a link to sign in. Patients choose whether to receive them.'),
+    f.el, h('h3', { id: 'mailtest-title' }, 'Send a test email'), t.el);
+}
+
+function wordsCard(s) {
+  const f = makeForm('urgent', [
+    { name: 'urgent_words', label: 'Extra urgent words', type: 'textarea', rows: 5, value: (s.urgent_words || []).join('\n'),
+      hint: 'One phrase per line. A request containing one is marked urgent and goes to Clinical. Optionally start with a category and a colon, like “cardiac: pressure in my chest”. Hearth\u2019s built-in lists stay on.',
+      attrs: { spellcheck: 'false' } },
+    { name: 'after_hours_text', label: 'After-hours message', type: 'textarea', rows: 3, value: s.after_hours_text || '',
+      hint: 'What patients read when they write while the office is closed. Leave empty for Hearth\u2019s wording, which gives the opening time and the emergency number.' },
+  ], {
+    submit: 'Save', label: 'Urgent words and after-hours message',
+    async onSubmit(v) {
+      const words = v.urgent_words.split('\n').map((x) => x.trim()).filter(Boolean);
+      await api('PUT', '/api/v1/settings', { urgent_words: words, after_hours_text: v.after_hours_text.trim() });
+      const m = okMessage('Saved. New requests are checked with these words.');
+      f.el.querySelector('.form-msg').replaceChildren(m);
+      m.focus();
+    },
+  });
+  return sectionCard('set-words', 'Urgent words and after hours', '', f.el);
+}
+
+function passphraseCard() {
+  const status = h('div', { id: 'passphrase-status' });
+  const off = h('button', { type: 'button', class: 'danger', id: 'passphrase-off' }, 'Turn the passphrase off');
+  const f = makeForm('passphrase', [
+    { name: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password', hint: 'To confirm it is you.' },
+    { name: 'passphrase', label: 'Clinic passphrase', type: 'password', autocomplete: 'new-password',
+      hint: 'At least 12 characters: several unrelated words. It guards every record. Write it down and keep it with the emergency kit.' },
+    { name: 'passphrase_again', label: 'Clinic passphrase again', type: 'password', autocomplete: 'new-password' },
+  ], {
+    submit: 'Protect with this passphrase', label: 'Clinic passphrase', secondary: off,
+    async onSubmit(v) {
+      if (!v.password) throw fieldError('password', 'Type your password.');
+      if (!v.passphrase) throw fieldError('passphrase', 'Choose a passphrase.');
+      if (v.passphrase !== v.passphrase_again) throw fieldError('passphrase_again', 'The two passphrases are not the same.');
+      await api('POST', '/api/v1/settings/passphrase', { password: v.password, passphrase: v.passphrase });
+      f.el.reset();
+      const m = okMessage('The clinic key is now protected by the passphrase. After a restart, someone must type it before staff can work.');
+      put(status, m);
+      m.focus();
+    },
+  });
+  off.addEventListener('click', () => f.run(async (v) => {
+    if (!v.password) throw fieldError('password', 'Type your password to turn the passphrase off.');
+    if (!window.confirm('Turn the passphrase off? Hearth will start unlocked after a restart, and a stolen disk would open without it.')) return;
+    await api('POST', '/api/v1/settings/passphrase', { password: v.password, passphrase: '' });
+    f.el.reset();
+    const m = okMessage('The passphrase is off. Hearth starts unlocked after a restart.');
+    put(status, m);
+    m.focus();
+  }));
+  return sectionCard('set-passphrase', 'Protect the clinic key with a passphrase', '',
+    h('p', null, 'With a passphrase, the key that opens every record is stored only in a form the passphrase unlocks, so a stolen computer or disk reveals nothing.'),
+    h('p', { class: 'warn-banner' }, h('span', { class: 'icon', 'aria-hidden': 'true' }, icon('alert', 20)),
+      h('span', null, 'After every restart of Hearth (a power cut, an update), someone must type the passphrase on the sign-in page before staff can work. Patients can still send messages meanwhile.')),
+    status, f.el);
+}
