@@ -5,16 +5,18 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"hearth/app/i18n"
 )
 
 // realTr speaks lang with the real catalogue in embed/i18n.
 func realTr(t *testing.T, lang string, loc *time.Location, now time.Time) *tr {
 	t.Helper()
-	cat, err := loadCatalog(os.DirFS("../../embed"))
+	cat, err := i18n.Load(os.DirFS("../../embed"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cat.tr(lang, loc, now)
+	return speak(cat, lang, loc, now)
 }
 
 // TestDateWordsPinned pins how dates and times read on the patient pages,
