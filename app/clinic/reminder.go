@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"hearth/app/i18n"
 	"hearth/app/store"
 )
 
@@ -72,9 +71,7 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 		var out *OutMail
 		var sealedOut []byte
 		if p.Email != "" && p.EmailReplies {
-			// Reminders have always gone out in English; the catalogue holds
-			// both languages.
-			tr, err := c.mailTr(s, i18n.Default)
+			tr, err := c.mailTr(s, p.Lang)
 			if err != nil {
 				return queued, err
 			}
