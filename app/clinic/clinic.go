@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"hearth/app/audit"
+	"hearth/app/i18n"
 	"hearth/app/store"
 	"hearth/app/vault"
 )
@@ -99,7 +100,7 @@ type Deps struct {
 	// Peers hears what this node changed that other nodes of a clinic
 	// group remember (nil on a single node).
 	Peers Peers
-	// Files is the embed/ folder (urgent-word lists).
+	// Files is the embed/ folder (urgent-word lists, the message catalogue).
 	Files fs.FS
 	// Argon2 lets tests use cheap password hashing; zero means production.
 	Argon2 Argon2Params
@@ -129,6 +130,7 @@ type Clinic struct {
 	triageFor  string
 	triageVal  *Triage
 	files      fs.FS
+	words      *i18n.Catalog // what emails say, in each language (nil without Files)
 
 	overdueMu sync.Mutex
 	overdue   map[string]int
@@ -168,6 +170,13 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, peers: d.Peers, argon: d.Argon2,
 		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{},
 		items: newLRU[Item](5_000), patients: newLRU[Patient](10_000), devices: newLRU[Device](50_000), files: d.Files}
+	if d.Files != nil {
+		w, err := i18n.Load(d.Files)
+		if err != nil {
+			return nil, fmt.Errorf("clinic: %w", err)
+		}
+		c.words = w
+	}
 	var rec, schema []byte
 	err := d.Store.View(ctx, func(tx store.Tx) error {
 		var err error

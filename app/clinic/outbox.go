@@ -103,15 +103,15 @@ func (c *Clinic) replyMail(ctx context.Context, it *Item) (*OutMail, []byte, err
 	if err != nil || p.Email == "" || !p.EmailReplies {
 		return nil, nil, nil
 	}
-	base := strings.TrimRight(s.PublicURL, "/")
-	hello, line, link, stop := "Hello", "You have a new reply from", "Read it here:", "To stop these emails:"
-	if p.Lang == "es" {
-		hello, line, link, stop = "Hola", "Tiene una nueva respuesta de", "Léala aquí:", "Para no recibir más estos correos:"
+	tr, err := c.mailTr(s, p.Lang)
+	if err != nil {
+		return nil, nil, err
 	}
-	body := fmt.Sprintf("%s %s,\n\n%s %s.\n%s %s/t/%s\n\n%s %s%s\n", hello, p.FirstName(), line, s.ClinicName, link, base, it.ID,
-		stop, base, c.UnsubscribeLink(p.ID))
+	base := strings.TrimRight(s.PublicURL, "/")
+	body := tr.T("mail.reply.body", "name", p.FirstName(), "clinic", s.ClinicName, "link", base+"/t/"+it.ID,
+		"unsubscribe", base+c.UnsubscribeLink(p.ID))
 	now := c.now().UTC()
-	m := &OutMail{ID: newTimeID(), PatientID: p.ID, ItemID: it.ID, To: p.Email, Subject: line + " " + s.ClinicName,
+	m := &OutMail{ID: newTimeID(), PatientID: p.ID, ItemID: it.ID, To: p.Email, Subject: tr.T("mail.reply.subject", "clinic", s.ClinicName),
 		Body: body, State: MailQueued, NextAt: now, Created: now}
 	sealed, err := c.seal(bucketOutbox, m.ID, p.ID, m)
 	return m, sealed, err

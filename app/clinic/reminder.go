@@ -2,7 +2,6 @@ package clinic
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -72,12 +71,15 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 		var out *OutMail
 		var sealedOut []byte
 		if p.Email != "" && p.EmailReplies {
-			loc := s.Location()
-			when := ap.StartsAt.In(loc).Format("Monday, January 2 at 3:04 pm")
-			body := fmt.Sprintf("Hello %s,\n\nYou have an appointment at %s on %s.\nConfirm it, or ask for another time, here: %s/me\n\nTo stop these emails: %s%s\n",
-				p.FirstName(), s.ClinicName, when, strings.TrimRight(s.PublicURL, "/"), strings.TrimRight(s.PublicURL, "/"), c.UnsubscribeLink(p.ID))
+			tr, err := c.mailTr(s, p.Lang)
+			if err != nil {
+				return queued, err
+			}
+			base := strings.TrimRight(s.PublicURL, "/")
+			body := tr.T("mail.reminder.body", "name", p.FirstName(), "clinic", s.ClinicName, "when", tr.Format("mail.reminder.when", ap.StartsAt),
+				"link", base+"/me", "unsubscribe", base+c.UnsubscribeLink(p.ID))
 			n := c.now().UTC()
-			out = &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: "Your appointment at " + s.ClinicName,
+			out = &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: tr.T("mail.reminder.subject", "clinic", s.ClinicName),
 				Body: body, State: MailQueued, NextAt: n, Created: n}
 			if sealedOut, err = c.seal(bucketOutbox, out.ID, p.ID, out); err != nil {
 				return queued, err

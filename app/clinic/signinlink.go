@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -67,13 +66,14 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 	token := RandomToken()
 	now := c.now().UTC()
 	b, _ := json.Marshal(signInLink{PatientID: p.ID, Expires: now.Add(SignInLinkLife)})
-	base := strings.TrimRight(s.PublicURL, "/")
-	hello, line, valid := "Hello", "Here is your link to sign in to", "It works once, for 15 minutes. If you did not ask for it, you can ignore this email."
-	if p.Lang == "es" {
-		hello, line, valid = "Hola", "Aquí tiene su enlace para entrar en", "Sirve una vez, durante 15 minutos. Si no lo pidió, puede ignorar este correo."
+	tr, err := c.mailTr(s, p.Lang)
+	if err != nil {
+		return err
 	}
-	m := &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: line + " " + s.ClinicName,
-		Body:  fmt.Sprintf("%s %s,\n\n%s %s:\n%s/l/%s\n\n%s\n", hello, p.FirstName(), line, s.ClinicName, base, token, valid),
+	base := strings.TrimRight(s.PublicURL, "/")
+	m := &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: tr.T("mail.signin.subject", "clinic", s.ClinicName),
+		Body: tr.T("mail.signin.body", "name", p.FirstName(), "clinic", s.ClinicName, "link", base+"/l/"+token,
+			"minutes", int(SignInLinkLife/time.Minute)),
 		State: MailQueued, NextAt: now, Created: now}
 	sealed, err := c.seal(bucketOutbox, m.ID, p.ID, m)
 	if err != nil {

@@ -161,7 +161,7 @@ func (pc *pctx) area(name, label string, required bool) *field {
 // dobField is the birth-date question, filled back from a posted form.
 func (pc *pctx) dobField() *field {
 	f := &field{Name: "dob", Kind: "dob", Label: pc.T("form.dob"), Hint: pc.T("form.dob.hint"), Required: true,
-		DayFirst: pc.tr.lang == "es", MonthL: pc.T("form.month"), DayL: pc.T("form.day"), YearL: pc.T("form.year")}
+		DayFirst: pc.tr.DayFirst(), MonthL: pc.T("form.month"), DayL: pc.T("form.day"), YearL: pc.T("form.year")}
 	if pc.r.PostForm != nil {
 		f.Month, f.Day, f.Year = pc.form("dob_month"), pc.form("dob_day"), pc.form("dob_year")
 	}
@@ -243,7 +243,7 @@ func (pc *pctx) itemFields(typ string, withPhone bool, phone string) []*field {
 
 // itemInput collects a posted request of type typ.
 func (pc *pctx) itemInput(typ string, fs []*field) clinic.NewItem {
-	in := clinic.NewItem{Type: typ, Body: pc.form("body"), Fields: map[string]string{}, Lang: pc.tr.lang}
+	in := clinic.NewItem{Type: typ, Body: pc.form("body"), Fields: map[string]string{}, Lang: pc.tr.Lang()}
 	for _, f := range fs {
 		if f.Name != "body" {
 			in.Fields[f.Name] = pc.form(f.Name)

@@ -396,7 +396,7 @@ func (s *Server) pageCallback(pc *pctx) error {
 		tp.Callback.General = pc.T("err.toomany.writes")
 		return pc.render(http.StatusTooManyRequests, "p_thread.html", tp.Title, tp)
 	}
-	in := clinic.NewItem{Type: clinic.TypeCallback, Linked: tp.ID, Lang: pc.tr.lang,
+	in := clinic.NewItem{Type: clinic.TypeCallback, Linked: tp.ID, Lang: pc.tr.Lang(),
 		Fields: map[string]string{"phone": pc.form("phone"), "best_time": pc.form("best_time")}}
 	ack, err := s.c.CreateItem(pc.r.Context(), pc.actor(), in)
 	if pc.inputError(tp.Callback, err) {

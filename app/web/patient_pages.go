@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"hearth/app/clinic"
+	"hearth/app/i18n"
 )
 
 // The patient side: server-rendered pages and plain forms that work with
@@ -100,7 +101,7 @@ type pctx struct {
 	s     *Server
 	w     http.ResponseWriter
 	r     *http.Request
-	cat   *catalog
+	cat   *i18n.Catalog
 	tr    *tr
 	st    clinic.Settings
 	sess  patientSession
@@ -117,10 +118,10 @@ type patientHandler func(pc *pctx) error
 // picks the language, checks POSTed forms (form encoding and the csrf
 // token), and writes every error as a page in the patient's language.
 func (s *Server) pp(h patientHandler) handler {
-	cat, catErr := loadCatalog(s.files)
+	cat := s.c.Words()
 	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		if catErr != nil {
-			return catErr
+		if cat == nil {
+			return errNoCatalog
 		}
 		pc := &pctx{s: s, w: w, r: r, cat: cat, known: rc.patient}
 		if err := pc.start(); err != nil {
@@ -132,6 +133,10 @@ func (s *Server) pp(h patientHandler) handler {
 		return nil
 	}
 }
+
+// errNoCatalog: the clinic was opened without the embed/ folder
+// (clinic.Deps.Files), so it has no words for the patient pages.
+var errNoCatalog = errors.New("web: the clinic has no message catalogue")
 
 func (pc *pctx) start() error {
 	ctx := pc.r.Context()
@@ -163,7 +168,7 @@ func (pc *pctx) start() error {
 			pc.s.log.Warn("patient language not saved", "route", routeOf(pc.r), "err", err)
 		}
 	}
-	pc.tr = pc.cat.tr(lang, st.Location(), pc.s.c.Now())
+	pc.tr = speak(pc.cat, lang, st.Location(), pc.s.c.Now())
 	if isSafeMethod(pc.r.Method) {
 		return nil
 	}
@@ -323,8 +328,8 @@ func (pc *pctx) view(data any) *pview {
 	case pc.sess.contact != nil:
 		v.FirstName, _, _ = strings.Cut(pc.sess.contact.Name, " ")
 	}
-	for _, l := range pc.cat.langs {
-		if l == pc.tr.lang {
+	for _, l := range pc.cat.Langs() {
+		if l == pc.tr.Lang() {
 			continue
 		}
 		u := *pc.r.URL
@@ -334,7 +339,8 @@ func (pc *pctx) view(data any) *pview {
 			q = url.Values{"lang": {l}}
 		}
 		u.RawQuery = q.Encode()
-		v.Langs = append(v.Langs, langLink{Lang: l, Label: pc.cat.msgs[l]["lang.name"], URL: u.RequestURI()})
+		name, _ := pc.cat.Text(l, "lang.name")
+		v.Langs = append(v.Langs, langLink{Lang: l, Label: name, URL: u.RequestURI()})
 	}
 	return v
 }
@@ -342,7 +348,7 @@ func (pc *pctx) view(data any) *pview {
 // render writes a patient page.
 func (pc *pctx) render(status int, name, title string, data any) error {
 	v := pc.view(data)
-	return pc.s.render(pc.w, pc.r, status, name, page{Title: title, Clinic: v.Clinic, Lang: pc.tr.lang, Data: v})
+	return pc.s.render(pc.w, pc.r, status, name, page{Title: title, Clinic: v.Clinic, Lang: pc.tr.Lang(), Data: v})
 }
 
 // errorPage is p_error.html's data.
@@ -360,7 +366,7 @@ func (pc *pctx) fail(err error) error {
 		return pc.redirect("/?signin=1")
 	}
 	if pc.tr == nil { // settings failed: no language yet
-		pc.tr = pc.cat.tr(defaultLang, nil, pc.s.c.Now())
+		pc.tr = speak(pc.cat, defaultLang, nil, pc.s.c.Now())
 	}
 	status, head, msg, ref := http.StatusInternalServerError, "err.server.title", "err.server", ""
 	var ie *clinic.InputError

@@ -403,7 +403,7 @@ func (s *Server) pageContactSend(pc *pctx) error {
 		cp.Form.setError("dob", pc.T(problem))
 		return pc.render(http.StatusBadRequest, "p_contact.html", cp.Heading, cp)
 	}
-	in := clinic.PatientInput{Name: pc.form("name"), DOB: dob, Phone: pc.form("phone"), Email: pc.form("email"), Lang: pc.tr.lang}
+	in := clinic.PatientInput{Name: pc.form("name"), DOB: dob, Phone: pc.form("phone"), Email: pc.form("email"), Lang: pc.tr.Lang()}
 	item := pc.itemInput(typ, cp.Form.Fields[4:])
 	if typ == clinic.TypeCallback {
 		item.Fields["phone"] = in.Phone
@@ -464,7 +464,7 @@ func (s *Server) pageLetterSend(pc *pctx) error {
 		lp.Form.setError("dob", pc.T(problem))
 		return pc.render(http.StatusBadRequest, "p_letter.html", pc.T("letter.title"), lp)
 	}
-	in := clinic.PatientInput{Name: pc.form("name"), DOB: dob, Phone: pc.form("phone"), Lang: pc.tr.lang}
+	in := clinic.PatientInput{Name: pc.form("name"), DOB: dob, Phone: pc.form("phone"), Lang: pc.tr.Lang()}
 	ack, _, err := s.c.RequestInvite(pc.r.Context(), in, pc.form("body"), clientAddr(pc.r))
 	if pc.inputError(lp.Form, err) {
 		return pc.render(http.StatusBadRequest, "p_letter.html", pc.T("letter.title"), lp)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"hearth/app/clinic"
+	"hearth/app/i18n"
 )
 
 // Patient pages, over the real HTTP server: invites and birth dates,
@@ -317,12 +318,11 @@ func TestPatientComposeEachType(t *testing.T) {
 					t.Errorf("field %s = %q, want %q", k, item.Item.Fields[k], v)
 				}
 			}
-			tr := e.web.mustCatalog(t).tr("en", time.UTC, e.clock.Now())
-			var err error
-			if tr.loc, err = time.LoadLocation("America/New_York"); err != nil {
+			ny, err := time.LoadLocation("America/New_York")
+			if err != nil {
 				t.Fatal(err)
 			}
-			tr.now = e.clock.Now().In(tr.loc)
+			tr := e.web.mustCatalog(t).Tr("en", ny, e.clock.Now())
 			due := tr.When(item.Item.Due)
 			mustContain(t, "acknowledgement", ack.body, "We got your message", "A person at Maple Street Family Clinic will answer by "+due,
 				"If it gets worse before then, call us:", "(555) 201-0000")
@@ -716,14 +716,14 @@ func TestPatientPageWeight(t *testing.T) {
 func TestPatientTranslations(t *testing.T) {
 	e := newEnv(t)
 	cat := e.web.mustCatalog(t)
-	for _, l := range cat.langs {
-		for k := range cat.msgs[defaultLang] {
-			if _, ok := cat.msgs[l][k]; !ok {
+	for _, l := range cat.Langs() {
+		for _, k := range cat.Keys(defaultLang) {
+			if _, ok := cat.Text(l, k); !ok {
 				t.Errorf("%s.json lacks %q", l, k)
 			}
 		}
-		for k := range cat.msgs[l] {
-			if _, ok := cat.msgs[defaultLang][k]; !ok {
+		for _, k := range cat.Keys(l) {
+			if _, ok := cat.Text(defaultLang, k); !ok {
 				t.Errorf("%s.json has %q, which en.json does not", l, k)
 			}
 		}
@@ -754,32 +754,32 @@ func TestPatientTranslations(t *testing.T) {
 			if strings.HasSuffix(k, ".") {
 				continue
 			}
-			if _, ok := cat.msgs[defaultLang][k]; !ok {
+			if _, ok := cat.Text(defaultLang, k); !ok {
 				t.Errorf("%s uses %q, which en.json lacks", f, k)
 			}
 		}
 	}
 	for _, prefix := range []string{"action.", "new.title.", "new.lead.", "contact.title."} {
 		for _, typ := range clinic.PatientTypes {
-			if _, ok := cat.msgs[defaultLang][prefix+typ]; !ok {
+			if _, ok := cat.Text(defaultLang, prefix+typ); !ok {
 				t.Errorf("en.json lacks %s%s", prefix, typ)
 			}
 		}
 	}
 	for _, typ := range clinic.ItemTypes {
-		if _, ok := cat.msgs[defaultLang]["type."+typ]; !ok {
+		if _, ok := cat.Text(defaultLang, "type."+typ); !ok {
 			t.Errorf("en.json lacks type.%s", typ)
 		}
 	}
 	for _, outs := range clinic.Outcomes {
 		for _, o := range outs {
-			if _, ok := cat.msgs[defaultLang]["outcome."+o]; !ok {
+			if _, ok := cat.Text(defaultLang, "outcome."+o); !ok {
 				t.Errorf("en.json lacks outcome.%s", o)
 			}
 		}
 	}
 	for _, r := range []string{clinic.RoleOwner, clinic.RoleClinician, clinic.RoleFrontDesk} {
-		if _, ok := cat.msgs[defaultLang]["role."+r]; !ok {
+		if _, ok := cat.Text(defaultLang, "role."+r); !ok {
 			t.Errorf("en.json lacks role.%s", r)
 		}
 	}
@@ -788,7 +788,7 @@ func TestPatientTranslations(t *testing.T) {
 	u, _ := e.patient(owner, "Rosa Delgado", "1961-03-14")
 	id, _ := u.send("message", url.Values{"body": {"I have crushing chest pain"}})
 	rawKey := regexp.MustCompile(`>[^<]*\b(?:form|thread|access|err|me|landing|status|sos|ack|urgent|verify|contact|new|sent|letter|notice|hours|time|type|role|field)\.[a-z_]+[^<]*<`)
-	for _, l := range cat.langs {
+	for _, l := range cat.Langs() {
 		for _, path := range []string{"/", "/contact?type=callback", "/letter", "/me", "/me/access", "/t/" + id + "?sent=1", "/new?type=refill", "/new?type=appointment"} {
 			sep := "?"
 			if strings.Contains(path, "?") {
@@ -805,12 +805,12 @@ func TestPatientTranslations(t *testing.T) {
 	}
 }
 
-// mustCatalog loads the translations the way the pages do.
-func (s *Server) mustCatalog(t *testing.T) *catalog {
+// mustCatalog is the translations the pages speak: the clinic's catalogue.
+func (s *Server) mustCatalog(t *testing.T) *i18n.Catalog {
 	t.Helper()
-	c, err := loadCatalog(s.files)
-	if err != nil {
-		t.Fatal(err)
+	c := s.c.Words()
+	if c == nil {
+		t.Fatal("the clinic has no message catalogue")
 	}
 	return c
 }
@@ -821,9 +821,11 @@ func TestPatientDateWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, ny) // a Monday
-	cat := &catalog{msgs: map[string]map[string]string{"en": {"time.today": "today", "time.noon": "noon", "time.midnight": "midnight"},
-		"es": {"time.today": "hoy", "time.noon": "mediodía", "time.midnight": "medianoche"}}}
-	en, es := cat.tr("en", ny, now), cat.tr("es", ny, now)
+	cat, err := i18n.Load(os.DirFS("../../embed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, es := cat.Tr("en", ny, now), cat.Tr("es", ny, now)
 	cases := []struct{ got, want string }{
 		{en.When(time.Date(2026, 3, 3, 17, 0, 0, 0, ny)), "5\u00a0pm tomorrow"},
 		{en.When(time.Date(2026, 3, 2, 16, 30, 0, 0, ny)), "4:30\u00a0pm today"},
@@ -844,7 +846,7 @@ func TestPatientDateWords(t *testing.T) {
 			t.Errorf("got %q, want %q", c.got, c.want)
 		}
 	}
-	if l := cat.fromAcceptLanguage("fr-CA, es;q=0.8, en;q=0.9"); l != "en" {
+	if l := cat.FromAcceptLanguage("fr-CA, es;q=0.8, en;q=0.9"); l != "en" {
 		t.Errorf("Accept-Language pick: %q", l)
 	}
 }
