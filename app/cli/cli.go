@@ -19,6 +19,7 @@ import (
 
 	"hearth/app/clinic"
 	"hearth/app/config"
+	"hearth/app/group"
 	"hearth/app/store"
 	"hearth/app/vault"
 )
@@ -188,7 +189,7 @@ func openNode(ctx context.Context, c config.Config, env Env, timeout time.Durati
 	if err != nil {
 		return nil, err
 	}
-	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: peersOf(events), Argon2: env.Argon2, Files: env.Files})
+	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: group.PeersOf(events), Argon2: env.Argon2, Files: env.Files})
 	if err != nil {
 		st.Close()
 		if errors.Is(err, clinic.ErrWrongKeys) {
@@ -239,7 +240,7 @@ func createNode(ctx context.Context, c config.Config, env Env, log *slog.Logger,
 		}
 		return nil, "", err
 	}
-	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: peersOf(events), Argon2: env.Argon2, Files: env.Files})
+	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: group.PeersOf(events), Argon2: env.Argon2, Files: env.Files})
 	if err != nil {
 		st.Close()
 		return nil, "", err

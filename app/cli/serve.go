@@ -20,6 +20,7 @@ import (
 
 	"hearth/app/clinic"
 	"hearth/app/config"
+	"hearth/app/group"
 	"hearth/app/mail"
 	"hearth/app/realtime"
 	"hearth/app/store"
@@ -53,11 +54,11 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 	hub := realtime.NewHub(log)
 	// On a single node the clinic tells the hub directly; in a clinic
-	// group it tells every node through the shared store (group.go).
+	// group it tells every node through the shared store (app/group).
 	var events clinic.Publisher = hub
-	var grp *group
+	var grp *group.Node
 	if env.Backend.Kind(c) == "postgres" {
-		grp = newGroup(log, hub)
+		grp = group.New(log, hub)
 		events = grp
 	}
 	var n *node
@@ -76,13 +77,15 @@ func serve(ctx context.Context, args []string, env Env) error {
 	hub.SetSource(cl)
 	hub.SetQueueOf(cl.ItemQueue)
 	var counters web.Counters
+	var cluster store.Cluster
 	if grp != nil {
 		cs, ok := n.store.(store.Cluster)
 		if !ok {
 			return errors.New("this store cannot be shared by several nodes")
 		}
-		grp.cluster, grp.clinic, counters = cs, cl, cs
-		hub.SetRelay(grp.sharePresence)
+		grp.Join(cs, cl)
+		cluster, counters = cs, cs
+		hub.SetRelay(grp.SharePresence)
 	}
 
 	var setupState *web.SetupState
@@ -161,13 +164,13 @@ func serve(ctx context.Context, args []string, env Env) error {
 		go func() { defer wg.Done(); periodicJobs(jobs, cl, env, log, c) }()
 	} else {
 		wg.Add(1)
-		go func() { defer wg.Done(); grp.run(jobs) }()
+		go func() { defer wg.Done(); grp.Run(jobs) }()
 		// The clinic's periodic jobs run on exactly one node of the group:
 		// the one holding the store's leadership. When it dies, another
 		// takes over within seconds.
 		go func() {
 			defer wg.Done()
-			err := grp.cluster.Lead(jobs, "periodic_jobs", func(ctx context.Context) {
+			err := cluster.Lead(jobs, "periodic_jobs", func(ctx context.Context) {
 				log.Info("this node now runs the clinic's periodic jobs (overdue alerts, reminders, email, backups)")
 				periodicJobs(ctx, cl, env, log, c)
 				log.Info("this node no longer runs the periodic jobs")
