@@ -54,8 +54,7 @@ func (t *tx) exportRecords(fn func(store.Entry) error) error {
 			var e store.Entry
 			var rid string
 			if err := rows.Scan(&e.Name, &rid, &e.Value); err != nil {
-				rows.Close()
-				return fmt.Errorf("pgstore: export records: %w", err)
+				return errors.Join(fmt.Errorf("pgstore: export records: %w", err), rows.Close())
 			}
 			e.Kind, e.Key = store.KindRecord, []byte(rid)
 			if e.Value == nil {
@@ -89,8 +88,7 @@ func (t *tx) exportIndex(fn func(store.Entry) error) error {
 			var e store.Entry
 			var id string
 			if err := rows.Scan(&e.Name, &e.Key, &id); err != nil {
-				rows.Close()
-				return fmt.Errorf("pgstore: export index: %w", err)
+				return errors.Join(fmt.Errorf("pgstore: export index: %w", err), rows.Close())
 			}
 			e.Kind, e.Value = store.KindIndex, []byte(id)
 			page = append(page, e)
@@ -121,12 +119,10 @@ func (t *tx) exportSeqs(fn func(store.Entry) error) error {
 			var e store.Entry
 			var v int64
 			if err := rows.Scan(&e.Name, &v); err != nil {
-				rows.Close()
-				return fmt.Errorf("pgstore: export counters: %w", err)
+				return errors.Join(fmt.Errorf("pgstore: export counters: %w", err), rows.Close())
 			}
 			if v < 0 {
-				rows.Close()
-				return fmt.Errorf("pgstore: export counter %s: %w (value %d)", e.Name, store.ErrCorrupt, v)
+				return errors.Join(fmt.Errorf("pgstore: export counter %s: %w (value %d)", e.Name, store.ErrCorrupt, v), rows.Close())
 			}
 			e.Kind, e.Value = store.KindSeq, binary.BigEndian.AppendUint64(nil, uint64(v))
 			page = append(page, e)
