@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -174,7 +173,7 @@ func TestBackupWhileServingRestoresWithRecoveryKey(t *testing.T) {
 	in.stop()
 
 	keyFile := filepath.Join(t.TempDir(), "recovery.txt")
-	os.WriteFile(keyFile, []byte(in.recovery+"\n"), 0o600)
+	writeTestFile(t, keyFile, []byte(in.recovery+"\n"))
 
 	// Damaged copies are refused and leave nothing behind.
 	raw, _ := os.ReadFile(backup)
@@ -182,7 +181,7 @@ func TestBackupWhileServingRestoresWithRecoveryKey(t *testing.T) {
 	flipped[len(flipped)/2] ^= 0x01
 	for name, b := range map[string][]byte{"flipped": flipped, "truncated": raw[:len(raw)*2/3]} {
 		f := filepath.Join(t.TempDir(), name+".backup")
-		os.WriteFile(f, b, 0o600)
+		writeTestFile(t, f, b)
 		dst := filepath.Join(t.TempDir(), "restored-"+name)
 		out, err := hearth(t, "", "restore", "--data", dst, "--recovery-key", keyFile, f)
 		if err == nil {
@@ -198,7 +197,7 @@ func TestBackupWhileServingRestoresWithRecoveryKey(t *testing.T) {
 	// The wrong recovery key is refused too.
 	wrong := filepath.Join(t.TempDir(), "wrong.txt")
 	other := newClinic(t)
-	os.WriteFile(wrong, []byte(other.recovery), 0o600)
+	writeTestFile(t, wrong, []byte(other.recovery))
 	if out, err := hearth(t, "", "restore", "--data", filepath.Join(t.TempDir(), "w"), "--recovery-key", wrong, backup); err == nil {
 		t.Fatalf("restore with another clinic's recovery key succeeded:\n%s", out)
 	}
@@ -275,11 +274,20 @@ func TestMissingOrWrongKeysRefuseToStart(t *testing.T) {
 }
 
 func copyDir(t *testing.T, from, to string) {
-	os.MkdirAll(to, 0o700)
-	ents, _ := os.ReadDir(from)
+	t.Helper()
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range ents {
-		b, _ := os.ReadFile(filepath.Join(from, e.Name()))
-		os.WriteFile(filepath.Join(to, e.Name()), b, 0o600)
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(to, e.Name()), b)
 	}
 }
 
@@ -331,9 +339,7 @@ func TestFirstRunInTheBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return resp.StatusCode, readBody(t, resp)
 	}
 	if code, _ := get("/setup/wrongtoken"); code != 404 {
 		t.Errorf("a wrong setup token answered %d", code)
@@ -353,9 +359,7 @@ func TestFirstRunInTheBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return resp.StatusCode, readBody(t, resp)
 	}
 	form := map[string]string{"clinic_name": "Birch Lane Clinic", "owner_name": "Bea Birch", "owner_email": "bea@birch.test",
 		"password": "short", "password_again": "short"}
@@ -384,7 +388,7 @@ func TestFirstRunInTheBrowser(t *testing.T) {
 	}
 	in.stop()
 	kf := filepath.Join(t.TempDir(), "k.txt")
-	os.WriteFile(kf, []byte(key), 0o600)
+	writeTestFile(t, kf, []byte(key))
 	if out, err := hearth(t, "", "restore", "--data", filepath.Join(t.TempDir(), "r"), "--recovery-key", kf, backup); err != nil {
 		t.Fatalf("the key shown on the kit does not restore the backup: %v\n%s", err, out)
 	}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -48,7 +49,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	pgtest.Stop()
-	os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "remove the test binary: %v\n", err)
+	}
 	os.Exit(code)
 }
 
@@ -74,7 +77,8 @@ type instance struct {
 	recovery string
 	cmd      *exec.Cmd
 	log      *syncBuffer
-	done     chan struct{}
+	done     chan struct{} // closed when the process has exited
+	exit     error         // how it exited (cmd.Wait), once done is closed
 	// extra serve flags and the HTTP client that reaches the server (for TLS).
 	extra  []string
 	scheme string
@@ -119,8 +123,11 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
 
 func (in *instance) base() string {
@@ -158,18 +165,20 @@ func (in *instance) tryStart() error {
 		return err
 	}
 	in.done = make(chan struct{})
-	go func() { in.cmd.Wait(); close(in.done) }()
+	go func() { in.exit = in.cmd.Wait(); close(in.done) }()
 	in.t.Cleanup(in.kill)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-in.done:
-			return fmt.Errorf("hearth serve exited: %s", in.log.String())
+			return fmt.Errorf("hearth serve exited (%v): %s", in.exit, in.log.String())
 		default:
 		}
 		resp, err := in.httpClient().Get(in.base() + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			if err := resp.Body.Close(); err != nil {
+				return err
+			}
 			if resp.StatusCode == 200 {
 				return nil
 			}
@@ -181,7 +190,10 @@ func (in *instance) tryStart() error {
 
 func (in *instance) kill() {
 	if in.cmd != nil && in.cmd.Process != nil {
-		syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
+		// ESRCH: the process group is gone already.
+		if err := syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			in.t.Errorf("kill hearth serve: %v", err)
+		}
 		<-in.done
 		in.cmd = nil
 	}
@@ -193,7 +205,9 @@ func (in *instance) stop() {
 	if in.cmd == nil {
 		return
 	}
-	in.cmd.Process.Signal(syscall.SIGTERM)
+	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		in.t.Errorf("signal hearth serve: %v", err)
+	}
 	select {
 	case <-in.done:
 	case <-time.After(20 * time.Second):
@@ -231,8 +245,10 @@ func (c *client) do(method, path string, body any) (int, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
 	return resp.StatusCode, b, err
 }
 
@@ -267,13 +283,17 @@ func (in *instance) owner() *client { return in.login("owner@maple.test", ownerP
 
 // dataFiles returns every regular file under the data folder.
 func dataFiles(t *testing.T, dir string) []string {
+	t.Helper()
 	var out []string
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil && fi.Mode().IsRegular() {
 			out = append(out, p)
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 
@@ -295,7 +315,11 @@ func staffSocket(t *testing.T, in *instance, c *client) *websocket.Conn {
 		}
 		t.Fatalf("staff websocket on %s: %v (HTTP %d)", in.base(), err, code)
 	}
-	t.Cleanup(func() { ws.Close() })
+	t.Cleanup(func() {
+		if err := ws.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Errorf("close the staff websocket: %v", err)
+		}
+	})
 	return ws
 }
 
@@ -321,4 +345,25 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// writeTestFile writes b to path (mode 0600); a failure fails the test.
+func writeTestFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readBody reads and closes resp's body; a failure fails the test.
+func readBody(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -56,9 +55,7 @@ func (p *inboxPatient) get(path string) (int, string) {
 	if err != nil {
 		p.t.Fatalf("GET %s: %v", path, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, readBody(p.t, resp)
 }
 
 // post submits a form found in page (its hidden inputs) with fields added.
@@ -77,9 +74,7 @@ func (p *inboxPatient) post(path, page string, fields url.Values) (int, string, 
 	if err != nil {
 		p.t.Fatalf("POST %s: %v", path, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Request.URL.Path, string(b)
+	return resp.StatusCode, resp.Request.URL.Path, readBody(p.t, resp)
 }
 
 // send composes a request at /new and returns the new item's id.

@@ -90,7 +90,11 @@ func tableCounts(t *testing.T, dsn string) map[string]int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() {
+		if err := conn.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
 	rows, err := conn.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +215,7 @@ func TestPostgresBackupRestoreVerify(t *testing.T) {
 	in.stop()
 
 	keyFile := filepath.Join(t.TempDir(), "recovery.txt")
-	os.WriteFile(keyFile, []byte(in.recovery+"\n"), 0o600)
+	writeTestFile(t, keyFile, []byte(in.recovery+"\n"))
 
 	// A clinic group going back to one PC: the PostgreSQL backup restores
 	// into a data folder's built-in database, verifies, and serves.
@@ -258,7 +262,7 @@ func TestPostgresBackupRestoreVerify(t *testing.T) {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
 	oneKey := filepath.Join(t.TempDir(), "one.txt")
-	os.WriteFile(oneKey, []byte(one.recovery), 0o600)
+	writeTestFile(t, oneKey, []byte(one.recovery))
 	out, err = hearth(t, "", "restore", "--data", filepath.Join(t.TempDir(), "x"), "--store", pgtest.DSN(t), "--recovery-key", oneKey, oneBackup)
 	if err == nil || !strings.Contains(out, "migrate-store") {
 		t.Fatalf("restore of a one-PC backup into PostgreSQL: %v\n%s", err, out)
@@ -279,7 +283,11 @@ func TestPostgresVerifyFindsDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() {
+		if err := conn.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
 	// Flip one byte in the middle of the owner's sealed staff record.
 	var id string
 	err = conn.QueryRow(ctx, `UPDATE hearth_records SET value = set_byte(value, length(value)/2, get_byte(value, length(value)/2) # 1)

@@ -31,10 +31,13 @@ func writeCert(t *testing.T, dir, cn string) (string, string) {
 	kb, _ := x509.MarshalECPrivateKey(key)
 	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	// Write to temp names and rename, as certificate tools do.
-	os.WriteFile(cf+".tmp", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(kf+".tmp", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	os.Rename(kf+".tmp", kf)
-	os.Rename(cf+".tmp", cf)
+	writeTestFile(t, cf+".tmp", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	writeTestFile(t, kf+".tmp", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
+	for _, f := range []string{kf, cf} {
+		if err := os.Rename(f+".tmp", f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return cf, kf
 }
 
@@ -43,8 +46,8 @@ func servedCN(t *testing.T, addr string, maxVersion uint16) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close()
-	return conn.ConnectionState().PeerCertificates[0].Subject.CommonName, nil
+	cn := conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+	return cn, conn.Close()
 }
 
 // TestHTTPS: TLS 1.2+ only, HSTS set, and a renewed certificate is served
@@ -62,7 +65,7 @@ func TestHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	readBody(t, resp)
 	if !strings.Contains(resp.Header.Get("Strict-Transport-Security"), "max-age=31536000") {
 		t.Errorf("no HSTS under TLS: %q", resp.Header.Get("Strict-Transport-Security"))
 	}

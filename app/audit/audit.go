@@ -290,9 +290,12 @@ func ListNewest(tx store.Tx, f Filter, before uint64) ([]Event, error) {
 		f.Limit = 500
 	}
 	var h head
-	if b, err := tx.Get(headBucket, "head"); err == nil {
-		json.Unmarshal(b, &h)
-	} else if !errors.Is(err, store.ErrNotFound) {
+	switch b, err := tx.Get(headBucket, "head"); {
+	case err == nil:
+		if err := json.Unmarshal(b, &h); err != nil {
+			return nil, fmt.Errorf("audit: list: read head: %w", err)
+		}
+	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
 	seq := h.Seq

@@ -17,7 +17,11 @@ func openStore(t *testing.T) store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
 	return st
 }
 
@@ -36,21 +40,41 @@ func appendN(t *testing.T, st store.Store, k []byte, n int, actor string) {
 	}
 }
 
-func verify(st store.Store, k []byte) (int, error) {
+// verify runs audit.Verify in a read transaction; a failure of the
+// transaction itself fails the test.
+func verify(t *testing.T, st store.Store, k []byte) (int, error) {
+	t.Helper()
 	var n int
 	var verr error
-	st.View(context.Background(), func(tx store.Tx) error { n, verr = audit.Verify(tx, k); return nil })
+	if err := st.View(context.Background(), func(tx store.Tx) error { n, verr = audit.Verify(tx, k); return nil }); err != nil {
+		t.Fatal(err)
+	}
 	return n, verr
+}
+
+// list runs audit.List in a read transaction.
+func list(t *testing.T, st store.Store, f audit.Filter) []audit.Event {
+	t.Helper()
+	var listed []audit.Event
+	err := st.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		listed, err = audit.List(tx, f)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return listed
 }
 
 func TestChainVerifies(t *testing.T) {
 	st := openStore(t)
 	appendN(t, st, key, 10, "staff:a")
-	n, err := verify(st, key)
+	n, err := verify(t, st, key)
 	if err != nil || n != 10 {
 		t.Fatalf("verify = %d, %v", n, err)
 	}
-	if _, err := verify(st, []byte("another key.....................")); !errors.Is(err, audit.ErrChain) {
+	if _, err := verify(t, st, []byte("another key.....................")); !errors.Is(err, audit.ErrChain) {
 		t.Fatalf("verify with another key: %v", err)
 	}
 }
@@ -58,8 +82,10 @@ func TestChainVerifies(t *testing.T) {
 func TestTailTruncationDetected(t *testing.T) {
 	st := openStore(t)
 	appendN(t, st, key, 5, "staff:a")
-	st.Update(context.Background(), func(tx store.Tx) error { return tx.Delete("audit", "0000000000000005") })
-	if _, err := verify(st, key); !errors.Is(err, audit.ErrChain) {
+	if err := st.Update(context.Background(), func(tx store.Tx) error { return tx.Delete("audit", "0000000000000005") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify(t, st, key); !errors.Is(err, audit.ErrChain) {
 		t.Fatalf("removing the newest event went unnoticed: %v", err)
 	}
 }
@@ -69,22 +95,26 @@ func TestPendingWhileLockedThenSettled(t *testing.T) {
 	ctx := context.Background()
 	appendN(t, st, key, 2, "staff:a")
 	appendN(t, st, nil, 3, "patient:p") // locked: no key
-	var listed []audit.Event
-	st.View(ctx, func(tx store.Tx) error { listed, _ = audit.List(tx, audit.Filter{}); return nil })
-	if len(listed) != 2 {
+	if listed := list(t, st, audit.Filter{}); len(listed) != 2 {
 		t.Fatalf("pending events are listed before they are chained: %d", len(listed))
 	}
 	var settled int
-	st.Update(ctx, func(tx store.Tx) error { settled, _ = audit.Settle(tx, key); return nil })
+	err := st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		settled, err = audit.Settle(tx, key)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if settled != 3 {
 		t.Fatalf("settled %d", settled)
 	}
-	n, err := verify(st, key)
+	n, err := verify(t, st, key)
 	if err != nil || n != 5 {
 		t.Fatalf("after settle: %d, %v", n, err)
 	}
-	st.View(ctx, func(tx store.Tx) error { listed, _ = audit.List(tx, audit.Filter{Actor: "patient:p"}); return nil })
-	if len(listed) != 3 {
+	if listed := list(t, st, audit.Filter{Actor: "patient:p"}); len(listed) != 3 {
 		t.Fatalf("filter by actor: %d", len(listed))
 	}
 }

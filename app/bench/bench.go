@@ -12,6 +12,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -141,10 +142,12 @@ var targets = []target{
 
 // server is the child `hearth serve` process.
 type server struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-	log  *os.File
+	cmd     *exec.Cmd
+	addr    string
+	done    chan struct{} // closed when the process has exited
+	exit    error         // how it exited (cmd.Wait), once done is closed
+	log     *os.File
+	stopped bool
 }
 
 func freeAddr() (string, error) {
@@ -152,8 +155,11 @@ func freeAddr() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		return "", err
+	}
+	return addr, nil
 }
 
 func (c Config) start(ctx context.Context) (*server, time.Duration, error) {
@@ -161,7 +167,10 @@ func (c Config) start(ctx context.Context) (*server, time.Duration, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	lf, _ := os.CreateTemp("", "hearth-bench-log-")
+	lf, err := os.CreateTemp("", "hearth-bench-log-")
+	if err != nil {
+		return nil, 0, fmt.Errorf("the server's log file: %w", err)
+	}
 	args := []string{"serve", "--data", c.Data, "--addr", addr}
 	if c.Store != "" {
 		args = append(args, "--store", c.Store)
@@ -175,25 +184,26 @@ func (c Config) start(ctx context.Context) (*server, time.Duration, error) {
 	if err := s.cmd.Start(); err != nil {
 		return nil, 0, err
 	}
-	go func() { s.cmd.Wait(); close(s.done) }()
+	go func() { s.exit = s.cmd.Wait(); close(s.done) }()
 	hc := &http.Client{Timeout: time.Second}
 	for time.Since(start) < 60*time.Second {
 		select {
 		case <-s.done:
-			b, _ := os.ReadFile(lf.Name())
-			return nil, 0, fmt.Errorf("the server exited: %s", lastLines(string(b), 3))
+			b, err := os.ReadFile(lf.Name())
+			if err != nil {
+				return nil, 0, fmt.Errorf("the server exited (%v), and its log cannot be read: %w", s.exit, err)
+			}
+			return nil, 0, fmt.Errorf("the server exited (%v): %s", s.exit, lastLines(string(b), 3))
 		default:
 		}
 		if resp, err := hc.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if err := resp.Body.Close(); err == nil && resp.StatusCode == 200 {
 				return s, time.Since(start), nil
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	s.stop()
-	return nil, 0, fmt.Errorf("the server did not answer within 60 s")
+	return nil, 0, errors.Join(errors.New("the server did not answer within 60 s"), s.stop())
 }
 
 func lastLines(s string, n int) string {
@@ -204,19 +214,27 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, " | ")
 }
 
-func (s *server) stop() {
-	if s == nil || s.cmd.Process == nil {
-		return
+// stop ends the server (SIGTERM, then SIGKILL to its process group after
+// 20 s) and removes its log. A second call does nothing.
+func (s *server) stop() error {
+	if s == nil || s.cmd.Process == nil || s.stopped {
+		return nil
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.stopped = true
+	var errs []error
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		errs = append(errs, fmt.Errorf("stopping the server: %w", err))
+	}
 	select {
 	case <-s.done:
 	case <-time.After(20 * time.Second):
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		if err := syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			errs = append(errs, fmt.Errorf("killing the server: %w", err))
+		}
 		<-s.done
 	}
-	s.log.Close()
-	os.Remove(s.log.Name())
+	errs = append(errs, s.log.Close(), os.Remove(s.log.Name()))
+	return errors.Join(errs...)
 }
 
 // memMB reads the server's resident memory: all of it (VmRSS), the part
@@ -310,7 +328,9 @@ func (c *client) do(method, path string, body io.Reader, ctype string) (int, []b
 		return 0, nil, nil, err
 	}
 	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
 	return resp.StatusCode, b, resp.Header, err
 }
 
@@ -386,8 +406,7 @@ func (c *client) form(page, action string, fields url.Values) (int, http.Header,
 }
 
 // Run starts the server on cfg.Data, drives it, and reports.
-func Run(ctx context.Context, cfg Config) (Result, error) {
-	var res Result
+func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if cfg.Sockets == 0 {
 		cfg.Sockets = 500
 	}
@@ -406,8 +425,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("%s was not made by `hearth bench` (no bench.json): %w", cfg.Data, err)
 	}
-	json.Unmarshal(b, &creds)
-	res.Machine = machine(cfg.Data)
+	if err := json.Unmarshal(b, &creds); err != nil {
+		return res, fmt.Errorf("%s is damaged: %w", CredsPath(cfg.Data), err)
+	}
+	res.Machine = machine(cfg.Data, logf)
 
 	// Start-up time, and the inbox's first load after it.
 	logf("starting the server")
@@ -415,7 +436,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	defer srv.stop()
+	defer func() { err = errors.Join(err, srv.stop()) }()
 	res.StartupS = startup.Seconds()
 	base := "http://" + srv.addr
 	owner := newClient(base, nil)
@@ -489,11 +510,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	hub := newListener()
 	var conns []*websocket.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
+	defer func() { err = errors.Join(err, closeSockets(conns)) }()
 	for i := 0; i < cfg.Sockets; i++ {
 		c, err := dialWS(base, sessions[i%len(sessions)])
 		if err != nil {
@@ -533,8 +550,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	// fast the hub writes frames), and the ingest figure is about durable
 	// acknowledgement. With them open, each item also costs one frame write
 	// per socket.
-	for _, c := range conns {
-		c.Close()
+	if err := closeSockets(conns); err != nil {
+		return res, err
 	}
 	conns = nil
 
@@ -573,7 +590,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.IngestPerS = float64(acked.Load()) / cfg.IngestFor.Seconds()
 	res.Detail.Acked, res.Detail.Refused, res.Detail.Throttled = int(acked.Load()), int(refused.Load()), int(throttled.Load())
 	res.Detail.Ingest = summarize(ackLat)
-	srv.stop()
+	if err := srv.stop(); err != nil {
+		return res, err
+	}
 
 	res.Detail.Messages = creds.Messages + 100 + int(acked.Load())
 	if cfg.SizeBytes != nil {
@@ -611,8 +630,10 @@ func (d *device) send(body string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	if err := errors.Join(err, resp.Body.Close()); err != nil {
+		return "", err
+	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		return "", errThrottled
 	}
@@ -757,8 +778,18 @@ func (l *listener) wait(id string, start time.Time, sockets int, within time.Dur
 	return out, sockets - len(out)
 }
 
-// machine measures what the figures depend on.
-func machine(dir string) Machine {
+// closeSockets closes the staff sockets.
+func closeSockets(conns []*websocket.Conn) error {
+	var errs []error
+	for _, c := range conns {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// machine measures what the figures depend on. A failed disk probe leaves
+// FsyncMs at 0 and says why through logf.
+func machine(dir string, logf func(string, ...any)) Machine {
 	m := Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
@@ -769,35 +800,57 @@ func machine(dir string) Machine {
 			}
 		}
 	}
-	f, err := os.CreateTemp(dir, ".fsync-probe-")
-	if err == nil {
-		defer os.Remove(f.Name())
-		defer f.Close()
-		buf := make([]byte, 4096)
-		var ds []time.Duration
-		for i := 0; i < 50; i++ {
-			rand.Shuffle(len(buf), func(a, b int) { buf[a], buf[b] = buf[b], buf[a] })
-			f.WriteAt(buf, int64(i)*4096)
-			t := time.Now()
-			f.Sync()
-			ds = append(ds, time.Since(t))
-		}
-		m.FsyncMs = summarize(ds).P50
+	ms, err := fsyncMs(dir)
+	if err != nil {
+		logf("could not measure the disk's fsync time: %v", err)
 	}
+	m.FsyncMs = ms
 	return m
 }
 
-// Print writes the table (or JSON) with a verdict per figure.
-func Print(w io.Writer, r Result, asJSON bool) {
+// fsyncMs is the median time of 50 fsyncs of a freshly written 4 KiB page
+// in dir.
+func fsyncMs(dir string) (float64, error) {
+	f, err := os.CreateTemp(dir, ".fsync-probe-")
+	if err != nil {
+		return 0, err
+	}
+	ds, err := fsyncTimes(f)
+	if err := errors.Join(err, f.Close(), os.Remove(f.Name())); err != nil {
+		return 0, err
+	}
+	return summarize(ds).P50, nil
+}
+
+func fsyncTimes(f *os.File) ([]time.Duration, error) {
+	buf := make([]byte, 4096)
+	var ds []time.Duration
+	for i := 0; i < 50; i++ {
+		rand.Shuffle(len(buf), func(a, b int) { buf[a], buf[b] = buf[b], buf[a] })
+		if _, err := f.WriteAt(buf, int64(i)*4096); err != nil {
+			return nil, err
+		}
+		t := time.Now()
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+		ds = append(ds, time.Since(t))
+	}
+	return ds, nil
+}
+
+// Print writes the table (or JSON) with a verdict per figure, and returns
+// the first write error.
+func Print(w io.Writer, r Result, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		enc.Encode(r)
-		return
+		return enc.Encode(r)
 	}
-	fmt.Fprintf(w, "machine: %d cores, %s, %s, %s, fsync p50 %.2f ms\n", r.Machine.Cores, r.Machine.CPU, r.Machine.GoVersion, r.Machine.OS, r.Machine.FsyncMs)
-	fmt.Fprintf(w, "store: %d messages, %d bytes; %d staff sockets\n\n", r.Detail.Messages, r.Detail.DBBytes, r.Detail.Sockets)
-	fmt.Fprintf(w, "%-64s %12s %12s  %s\n", "figure", "measured", "target", "verdict")
+	p := &printer{w: w}
+	p.printf("machine: %d cores, %s, %s, %s, fsync p50 %.2f ms\n", r.Machine.Cores, r.Machine.CPU, r.Machine.GoVersion, r.Machine.OS, r.Machine.FsyncMs)
+	p.printf("store: %d messages, %d bytes; %d staff sockets\n\n", r.Detail.Messages, r.Detail.DBBytes, r.Detail.Sockets)
+	p.printf("%-64s %12s %12s  %s\n", "figure", "measured", "target", "verdict")
 	for _, t := range targets {
 		v := t.get(r)
 		ok := v <= t.limit
@@ -813,17 +866,30 @@ func Print(w io.Writer, r Result, asJSON bool) {
 		if v < 10 {
 			prec = 2
 		}
-		fmt.Fprintf(w, "%-64s %10.*f%-2s %s%9.0f%-2s  %s\n", t.name, prec, v, t.unit, cmp, t.limit, t.unit, verdict)
+		p.printf("%-64s %10.*f%-2s %s%9.0f%-2s  %s\n", t.name, prec, v, t.unit, cmp, t.limit, t.unit, verdict)
 	}
 	d := r.Detail
-	fmt.Fprintf(w, "\nlatencies (ms)          p50      p95      p99        n\n")
+	p.printf("\nlatencies (ms)          p50      p95      p99        n\n")
 	for _, l := range []struct {
 		n string
 		l Latency
 	}{{"ingest ack", d.Ingest}, {"alert", d.Alert}, {"inbox warm", d.InboxWarm}, {"inbox cold", d.InboxCold}, {"search", d.Search}} {
-		fmt.Fprintf(w, "%-18s %8.2f %8.2f %8.2f %8d\n", l.n, l.l.P50, l.l.P95, l.l.P99, l.l.N)
+		p.printf("%-18s %8.2f %8.2f %8.2f %8d\n", l.n, l.l.P50, l.l.P95, l.l.P99, l.l.N)
 	}
-	fmt.Fprintf(w, "\ningest: %d acknowledged, %d refused, %d throttled; alerts missed: %d\n", d.Acked, d.Refused, d.Throttled, d.AlertMissed)
-	fmt.Fprintf(w, "memory: %.0f MB resident = %.0f MB heap and stacks + %.0f MB of database pages mapped from the file + %.0f MB of the program's own code\n",
+	p.printf("\ningest: %d acknowledged, %d refused, %d throttled; alerts missed: %d\n", d.Acked, d.Refused, d.Throttled, d.AlertMissed)
+	p.printf("memory: %.0f MB resident = %.0f MB heap and stacks + %.0f MB of database pages mapped from the file + %.0f MB of the program's own code\n",
 		r.RSSMB, d.RSSAnonMB, d.RSSDBMB, d.RSSFileMB-d.RSSDBMB)
+	return p.err
+}
+
+// printer writes formatted lines until one fails, and keeps that error.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, a ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, a...)
+	}
 }

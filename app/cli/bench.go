@@ -17,7 +17,7 @@ import (
 )
 
 // benchCmd: hearth bench [--data DIR] [--patients N] [--messages N] [--staff N] [--json]
-func benchCmd(ctx context.Context, args []string, env Env) error {
+func benchCmd(ctx context.Context, args []string, env Env) (err error) {
 	fs := flag.NewFlagSet("hearth bench", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	var data, storeURL string
@@ -51,13 +51,14 @@ func benchCmd(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(d)
+		defer func() { err = errors.Join(err, os.RemoveAll(d)) }()
 		data = filepath.Join(d, "data")
 	}
 	c := config.Config{Data: data, Store: storeURL}
 	say := func(format string, a ...any) {
 		if !asJSON {
-			fmt.Fprintf(env.Stderr, "bench: "+format+"\n", a...)
+			// Progress notes only: a failed one must not stop a measurement.
+			_, _ = fmt.Fprintf(env.Stderr, "bench: "+format+"\n", a...)
 		}
 	}
 	if _, err := os.Stat(bench.CredsPath(data)); err != nil {
@@ -76,25 +77,27 @@ func benchCmd(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	bench.Print(env.Stdout, res, asJSON)
-	return nil
+	return bench.Print(env.Stdout, res, asJSON)
 }
 
 // benchFill sets up a clinic and fills it with synthetic patients, items
 // and messages through the clinic's own record code.
-func benchFill(ctx context.Context, c config.Config, env Env, patients, items, messages int, say func(string, ...any)) error {
+func benchFill(ctx context.Context, c config.Config, env Env, patients, items, messages int, say func(string, ...any)) (err error) {
 	log := logger(io.Discard)
 	n, _, err := createNode(ctx, c, env, log, nil)
 	if err != nil {
 		return err
 	}
-	defer n.Close()
+	defer closeAfter(&err, n)
 	creds := bench.Creds{Email: "owner@bench.test", Password: clinic.RandomToken(), Messages: messages}
 	if _, err := n.clinic.Setup(ctx, clinic.SetupInput{ClinicName: "Bench Street Clinic", OwnerName: "Bench Owner", OwnerEmail: creds.Email, Password: creds.Password}, nil, "bench"); err != nil {
 		return err
 	}
 	// Open around the clock, so the after-hours path does not depend on when the bench runs.
-	s, _ := n.clinic.Settings(ctx)
+	s, err := n.clinic.Settings(ctx)
+	if err != nil {
+		return err
+	}
 	h := clinic.DefaultHours()
 	for d := range h.Weekly {
 		h.Weekly[d] = []clinic.Span{{Open: "00:00", Close: "24:00"}}

@@ -19,6 +19,7 @@ import (
 
 	"hearth/app/clinic"
 	"hearth/app/config"
+	"hearth/app/group"
 	"hearth/app/store"
 	"hearth/app/vault"
 )
@@ -107,21 +108,31 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "migrate-store":
 		err = migrateStore(ctx, args, env)
 	case "version", "--version", "-v":
-		fmt.Fprintf(env.Stdout, "hearth %s\n", Version)
+		_, err = fmt.Fprintf(env.Stdout, "hearth %s\n", Version)
 	case "help", "--help", "-h":
-		fmt.Fprint(env.Stdout, usage)
+		_, err = fmt.Fprint(env.Stdout, usage)
 	default:
-		fmt.Fprintf(env.Stderr, "hearth: unknown command %q\n\n%s", cmd, usage)
+		// The exit code says it if standard error cannot.
+		_, _ = fmt.Fprintf(env.Stderr, "hearth: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
 	if err != nil {
 		if errors.Is(err, errUsage) {
 			return 2
 		}
-		fmt.Fprintf(env.Stderr, "hearth %s: %v\n", cmd, err)
+		// The exit code says it if standard error cannot.
+		_, _ = fmt.Fprintf(env.Stderr, "hearth %s: %v\n", cmd, err)
 		return 1
 	}
 	return 0
+}
+
+// closeAfter closes c as a command ends; if the command had succeeded,
+// the close's error becomes the command's (*err).
+func closeAfter(err *error, c io.Closer) {
+	if cerr := c.Close(); cerr != nil && *err == nil {
+		*err = cerr
+	}
 }
 
 var errUsage = errors.New("usage")
@@ -188,13 +199,12 @@ func openNode(ctx context.Context, c config.Config, env Env, timeout time.Durati
 	if err != nil {
 		return nil, err
 	}
-	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: peersOf(events), Argon2: env.Argon2, Files: env.Files})
+	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: group.PeersOf(events), Argon2: env.Argon2, Files: env.Files})
 	if err != nil {
-		st.Close()
 		if errors.Is(err, clinic.ErrWrongKeys) {
-			return nil, fmt.Errorf("%w\n(keys: %s)", err, c.KeysDir())
+			err = fmt.Errorf("%w\n(keys: %s)", err, c.KeysDir())
 		}
-		return nil, err
+		return nil, errors.Join(err, st.Close())
 	}
 	return &node{cfg: c, vault: v, store: st, clinic: cl}, nil
 }
@@ -225,24 +235,20 @@ func createNode(ctx context.Context, c config.Config, env Env, log *slog.Logger,
 	}
 	// Keys made here belong to no database until Init records them; if that
 	// fails they go, so the next attempt starts clean.
-	dropKeys := func() { os.RemoveAll(c.KeysDir()) }
+	dropKeys := func() error { return os.RemoveAll(c.KeysDir()) }
 	st, err := env.Backend.Open(ctx, c, time.Second, log)
 	if err != nil {
-		dropKeys()
-		return nil, "", err
+		return nil, "", errors.Join(err, dropKeys())
 	}
 	if err := clinic.Init(ctx, st, v, env.Now()); err != nil {
-		st.Close()
-		dropKeys()
 		if errors.Is(err, clinic.ErrConflict) {
-			return nil, "", fmt.Errorf("%s was given a clinic by another node just now; copy that node's keys folder into %s and start again", c.Where(), c.Data)
+			err = fmt.Errorf("%s was given a clinic by another node just now; copy that node's keys folder into %s and start again", c.Where(), c.Data)
 		}
-		return nil, "", err
+		return nil, "", errors.Join(err, st.Close(), dropKeys())
 	}
-	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: peersOf(events), Argon2: env.Argon2, Files: env.Files})
+	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: group.PeersOf(events), Argon2: env.Argon2, Files: env.Files})
 	if err != nil {
-		st.Close()
-		return nil, "", err
+		return nil, "", errors.Join(err, st.Close())
 	}
 	return &node{cfg: c, vault: v, store: st, clinic: cl}, recovery, nil
 }
@@ -261,9 +267,10 @@ func readPassword(r io.Reader) (string, error) {
 	return p, nil
 }
 
-// printRecovery shows the recovery key with what to do with it.
-func printRecovery(w io.Writer, secret string) {
-	fmt.Fprintf(w, `
+// printRecovery shows the recovery key with what to do with it. It is shown
+// only this once, so a failed write is the command's failure.
+func printRecovery(w io.Writer, secret string) error {
+	_, err := fmt.Fprintf(w, `
 RECOVERY KEY — print this or write it down, and keep it away from this computer
 (a safe, a locked drawer at home). With it and a backup file you can restore
 every record if this computer dies or is stolen. Hearth does not keep it and
@@ -272,4 +279,5 @@ cannot show it again.
     %s
 
 `, secret)
+	return err
 }

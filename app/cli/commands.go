@@ -21,7 +21,7 @@ import (
 )
 
 // setup: hearth setup --data DIR [--store URL] --clinic NAME --owner-name NAME --owner-email EMAIL
-func setup(ctx context.Context, args []string, env Env) error {
+func setup(ctx context.Context, args []string, env Env) (err error) {
 	var clinicName, ownerName, ownerEmail string
 	c, err := parse("setup", args, config.Flags{Store: true, More: func(fs *flag.FlagSet, _ *config.Config) {
 		fs.StringVar(&clinicName, "clinic", "", "the clinic's name, as patients know it")
@@ -50,7 +50,7 @@ func setup(ctx context.Context, args []string, env Env) error {
 		if n, err = openNode(ctx, c, env, time.Second, log, nil); err != nil {
 			return err
 		}
-		defer n.Close()
+		defer closeAfter(&err, n)
 		if n.clinic.IsSetUp(ctx) {
 			if c.Store != "" {
 				return fmt.Errorf("the clinic in the %s is already set up; sign in at the server instead", c.Where())
@@ -64,7 +64,7 @@ func setup(ctx context.Context, args []string, env Env) error {
 		if n, recovery, err = createNode(ctx, c, env, log, nil); err != nil {
 			return err
 		}
-		defer n.Close()
+		defer closeAfter(&err, n)
 	}
 	if _, err := n.clinic.Setup(ctx, in, common, "cli"); err != nil {
 		var ie *clinic.InputError
@@ -73,13 +73,25 @@ func setup(ctx context.Context, args []string, env Env) error {
 		}
 		return err
 	}
-	os.Remove(c.SetupLinkPath())
+	if err := removeSetupLink(c); err != nil {
+		// The link is spent (setup is done), so this is only untidy.
+		_, _ = fmt.Fprintf(env.Stderr, "note: %v\n", err)
+	}
 	where := data
 	if c.Store != "" {
 		where = fmt.Sprintf("the %s (keys in %s)", c.Where(), c.KeysDir())
 	}
-	fmt.Fprintf(env.Stdout, "Hearth is set up for %s in %s.\nThe owner signs in as %s.\n", clinicName, where, strings.ToLower(ownerEmail))
-	printRecovery(env.Stdout, recovery)
+	if _, err := fmt.Fprintf(env.Stdout, "Hearth is set up for %s in %s.\nThe owner signs in as %s.\n", clinicName, where, strings.ToLower(ownerEmail)); err != nil {
+		return err
+	}
+	return printRecovery(env.Stdout, recovery)
+}
+
+// removeSetupLink removes the file holding the one-time setup link, if any.
+func removeSetupLink(c config.Config) error {
+	if err := os.Remove(c.SetupLinkPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("could not remove the spent setup link file: %w", err)
+	}
 	return nil
 }
 
@@ -87,7 +99,7 @@ func setup(ctx context.Context, args []string, env Env) error {
 // file's lock, so when it is running the backup is streamed through its
 // control socket. PostgreSQL lets this process read beside the serving
 // nodes, so it reads a consistent snapshot itself.
-func backup(ctx context.Context, args []string, env Env) error {
+func backup(ctx context.Context, args []string, env Env) (err error) {
 	c, err := parse("backup", args, config.Flags{Store: true}, env)
 	if err != nil {
 		return err
@@ -106,7 +118,7 @@ func backup(ctx context.Context, args []string, env Env) error {
 	case err != nil:
 		return err
 	default:
-		defer n.Close()
+		defer closeAfter(&err, n)
 		err = clinic.WriteFileAtomic(out, func(w io.Writer) error {
 			return n.clinic.Backup(ctx, w, Version, env.Backend.Kind(c))
 		})
@@ -114,24 +126,30 @@ func backup(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	st, _ := os.Stat(out)
-	fmt.Fprintf(env.Stdout, "Backup written to %s (%d bytes), sealed to the clinic's recovery key.\n", out, st.Size())
-	return nil
+	st, err := os.Stat(out)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(env.Stdout, "Backup written to %s (%d bytes), sealed to the clinic's recovery key.\n", out, st.Size())
+	return err
 }
 
 // backupThroughServer asks the running server for a backup over the control
 // socket in the data folder (a Unix socket only the service's user can open).
-func backupThroughServer(ctx context.Context, c config.Config, w io.Writer) error {
+func backupThroughServer(ctx context.Context, c config.Config, w io.Writer) (err error) {
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", c.ControlPath())
 	}}}
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://hearth-control/backup", nil)
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://hearth-control/backup", nil)
+	if err != nil {
+		return err
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("the database is in use, but the running server did not answer on %s: %v", c.ControlPath(), err)
 	}
-	defer resp.Body.Close()
+	defer closeAfter(&err, resp.Body)
 	if resp.StatusCode != 200 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 		return fmt.Errorf("the running server could not make a backup: %s", strings.TrimSpace(string(msg)))
@@ -146,7 +164,7 @@ func backupThroughServer(ctx context.Context, c config.Config, w io.Writer) erro
 }
 
 // restore: hearth restore --data DIR [--store URL] [--recovery-key F] FILE
-func restore(ctx context.Context, args []string, env Env) error {
+func restore(ctx context.Context, args []string, env Env) (err error) {
 	var keyFile string
 	c, err := parse("restore", args, config.Flags{Store: true, More: func(fs *flag.FlagSet, _ *config.Config) {
 		fs.StringVar(&keyFile, "recovery-key", "", "file holding the recovery key (otherwise it is read from standard input)")
@@ -173,7 +191,9 @@ func restore(ctx context.Context, args []string, env Env) error {
 	if keyFile != "" {
 		secret, err = os.ReadFile(keyFile)
 	} else {
-		fmt.Fprintln(env.Stderr, "Type or paste the recovery key (AGE-SECRET-KEY-1...) and press Enter:")
+		if _, err := fmt.Fprintln(env.Stderr, "Type or paste the recovery key (AGE-SECRET-KEY-1...) and press Enter:"); err != nil {
+			return err
+		}
 		secret, err = io.ReadAll(io.LimitReader(env.Stdin, 4096))
 	}
 	if err != nil {
@@ -187,7 +207,7 @@ func restore(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer closeAfter(&err, f)
 	hdr, snapshot, err := clinic.ReadBackup(recovery, f)
 	if err != nil {
 		return err
@@ -198,29 +218,34 @@ func restore(ctx context.Context, args []string, env Env) error {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return err
 	}
-	cleanup := func() {
-		os.RemoveAll(c.KeysDir())
+	// cleanup removes what a failed restore wrote, so the next attempt
+	// starts clean.
+	cleanup := func() error {
+		err := os.RemoveAll(c.KeysDir())
 		if c.Store == "" {
-			os.Remove(c.DBPath())
+			if rerr := os.Remove(c.DBPath()); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				err = errors.Join(err, rerr)
+			}
 		}
+		if err != nil {
+			return fmt.Errorf("and what it wrote could not all be removed: %w", err)
+		}
+		return nil
 	}
 	if err := env.Backend.Restore(ctx, c, snapshot); err != nil {
-		cleanup()
 		if errors.Is(err, clinic.ErrBackupDamaged) || errors.Is(err, store.ErrDumpDamaged) {
-			return clinic.ErrBackupDamaged
+			return errors.Join(clinic.ErrBackupDamaged, cleanup())
 		}
-		return fmt.Errorf("restore the database: %w", err)
+		return errors.Join(fmt.Errorf("restore the database: %w", err), cleanup())
 	}
 	if _, err := vault.Install(c.KeysDir(), hdr.ClinicIdentity, hdr.RecoveryRecipient); err != nil {
-		cleanup()
-		return fmt.Errorf("restore the keys: %w", err)
+		return errors.Join(fmt.Errorf("restore the keys: %w", err), cleanup())
 	}
 	n, err := openNode(ctx, c, env, time.Second, logger(io.Discard), nil)
 	if err != nil {
-		cleanup()
-		return err
+		return errors.Join(err, cleanup())
 	}
-	defer n.Close()
+	defer closeAfter(&err, n)
 	rep, err := n.clinic.Verify(ctx)
 	if err != nil {
 		return err
@@ -228,16 +253,19 @@ func restore(ctx context.Context, args []string, env Env) error {
 	if !rep.OK() {
 		return fmt.Errorf("restored, but verify found problems:\n  %s", strings.Join(rep.Problems, "\n  "))
 	}
-	abs, _ := filepath.Abs(data)
+	abs, err := filepath.Abs(data)
+	if err != nil {
+		return err
+	}
 	if c.Store != "" {
-		fmt.Fprintf(env.Stdout, "Restored the backup of %s into the %s, with its keys in %s: %d records, audit trail intact.\n"+
+		_, err = fmt.Fprintf(env.Stdout, "Restored the backup of %s into the %s, with its keys in %s: %d records, audit trail intact.\n"+
 			"Copy %s to every node, and start each with: hearth serve --data DIR --store URL (this database's URL)\n",
 			hdr.Created.Format(time.RFC1123), c.Where(), filepath.Join(abs, "keys"), rep.Records, filepath.Join(abs, "keys"))
-		return nil
+		return err
 	}
-	fmt.Fprintf(env.Stdout, "Restored the backup of %s into %s: %d records, audit trail intact.\nStart it with: hearth serve --data %s\n",
+	_, err = fmt.Fprintf(env.Stdout, "Restored the backup of %s into %s: %d records, audit trail intact.\nStart it with: hearth serve --data %s\n",
 		hdr.Created.Format(time.RFC1123), abs, rep.Records, data)
-	return nil
+	return err
 }
 
 // sameKind refuses a backup of one kind of store restored into the other:
@@ -261,7 +289,7 @@ func sameKind(backupKind, target string) error {
 }
 
 // verify: every record opens, every index entry resolves, the audit chain holds.
-func verify(ctx context.Context, args []string, env Env) error {
+func verify(ctx context.Context, args []string, env Env) (err error) {
 	c, err := parse("verify", args, config.Flags{Store: true}, env)
 	if err != nil {
 		return err
@@ -275,7 +303,7 @@ func verify(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	defer n.Close()
+	defer closeAfter(&err, n)
 	if n.vault.Locked() {
 		return errors.New("the keys are sealed with a passphrase; unlock them in the browser first, or verify a restored copy")
 	}
@@ -283,14 +311,21 @@ func verify(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "checked %d records, %d index entries, %d audit events\n", rep.Records, rep.IndexKeys, rep.AuditEvents)
-	if !rep.OK() {
-		fmt.Fprintf(env.Stdout, "PROBLEMS (%d):\n", len(rep.Problems))
+	var out strings.Builder
+	fmt.Fprintf(&out, "checked %d records, %d index entries, %d audit events\n", rep.Records, rep.IndexKeys, rep.AuditEvents)
+	if rep.OK() {
+		out.WriteString("all good\n")
+	} else {
+		fmt.Fprintf(&out, "PROBLEMS (%d):\n", len(rep.Problems))
 		for _, p := range rep.Problems {
-			fmt.Fprintf(env.Stdout, "  - %s\n", p)
+			fmt.Fprintf(&out, "  - %s\n", p)
 		}
+	}
+	if _, err := io.WriteString(env.Stdout, out.String()); err != nil {
+		return err
+	}
+	if !rep.OK() {
 		return errors.New("verify failed: restore from the latest good backup, or call for help with this report")
 	}
-	fmt.Fprintln(env.Stdout, "all good")
 	return nil
 }

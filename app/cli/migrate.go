@@ -43,7 +43,7 @@ const (
 )
 
 // migrateStore: hearth migrate-store --from DIR --to postgres://...
-func migrateStore(ctx context.Context, args []string, env Env) error {
+func migrateStore(ctx context.Context, args []string, env Env) (err error) {
 	batch, sample := migrateBatch, migrateSample
 	c, err := parse("migrate-store", args, config.Flags{Store: true, More: func(fs *flag.FlagSet, c *config.Config) {
 		fs.StringVar(&c.Data, "from", c.Data, "the data folder of the one-PC clinic to copy (same as --data)")
@@ -60,7 +60,14 @@ func migrateStore(ctx context.Context, args []string, env Env) error {
 	if len(c.Args) > 0 || batch < 1 || sample < 0 {
 		return errors.New("usage: hearth migrate-store --from DIR --to postgres://USER:PASSWORD@HOST/DATABASE [--batch N] [--sample N]")
 	}
-	say := func(format string, a ...any) { fmt.Fprintf(env.Stdout, format+"\n", a...) }
+	// say reports progress; the first failed write becomes the command's
+	// error once the copy is done (a copy is never stopped half-way for it).
+	var sayErr error
+	say := func(format string, a ...any) {
+		if sayErr == nil {
+			_, sayErr = fmt.Fprintf(env.Stdout, format+"\n", a...)
+		}
+	}
 	from, to := c, c
 	from.Store = ""
 	log := logger(io.Discard)
@@ -88,7 +95,7 @@ func migrateStore(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	defer src.Close()
+	defer closeAfter(&err, src)
 	srcRecipient, err := getMeta(ctx, src, recipientKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%s holds no clinic (it was not made by `hearth setup` or `hearth serve`); nothing to copy", from.DBPath())
@@ -108,7 +115,7 @@ func migrateStore(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	defer dst.Close()
+	defer closeAfter(&err, dst)
 	// Another clinic's database is refused before anything is read.
 	switch got, err := getMeta(ctx, dst, recipientKey); {
 	case err == nil && !bytes.Equal(got, srcRecipient):
@@ -198,7 +205,10 @@ func migrateStore(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("the %s did not keep the clinic's key record (%v); run the same migrate-store again", to.Where(), err)
 	}
 
-	keys, _ := filepath.Abs(from.KeysDir())
+	keys, err := filepath.Abs(from.KeysDir())
+	if err != nil {
+		return err
+	}
 	say(`
 Done. The %s now holds this clinic:
   %d records in %d buckets, %d index entries and %d counters, the same as in %s;
@@ -214,12 +224,14 @@ Next steps:
   4. Take a backup from any node with: hearth backup --data DIR --store URL FILE`,
 		to.Where(), have.records(), have.buckets(), have.indexEntries(), len(have.seqs), from.DBPath(),
 		opened, from.Data, keys)
-	return nil
+	return sayErr
 }
 
 // unlockFromStdin asks for the passphrase that seals the clinic's keys.
 func unlockFromStdin(v *vault.Vault, env Env) error {
-	fmt.Fprintln(env.Stderr, "The clinic's keys are sealed with a passphrase. Type it and press Enter:")
+	if _, err := fmt.Fprintln(env.Stderr, "The clinic's keys are sealed with a passphrase. Type it and press Enter:"); err != nil {
+		return err
+	}
 	sc := bufio.NewScanner(env.Stdin)
 	if !sc.Scan() {
 		return errors.New("the keys are sealed with a passphrase, and none was given on standard input")

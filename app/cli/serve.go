@@ -20,13 +20,14 @@ import (
 
 	"hearth/app/clinic"
 	"hearth/app/config"
+	"hearth/app/group"
 	"hearth/app/mail"
 	"hearth/app/realtime"
 	"hearth/app/store"
 	"hearth/app/web"
 )
 
-func serve(ctx context.Context, args []string, env Env) error {
+func serve(ctx context.Context, args []string, env Env) (err error) {
 	c, err := parse("serve", args, config.Flags{Addr: true, TLS: true, Store: true}, env)
 	if err != nil {
 		return err
@@ -35,9 +36,15 @@ func serve(ctx context.Context, args []string, env Env) error {
 	if path := env.Getenv("HEARTH_CPUPROFILE"); path != "" {
 		// For diagnosing speed (docs/PERFORMANCE.md): a CPU profile written
 		// to a local file until the server stops. Never served over HTTP.
-		if f, err := os.Create(path); err == nil {
-			pprof.StartCPUProfile(f)
-			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		if f, err := startCPUProfile(path); err != nil {
+			log.Warn("cannot write a CPU profile", "err", err)
+		} else {
+			defer func() {
+				pprof.StopCPUProfile()
+				if err := f.Close(); err != nil {
+					log.Warn("the CPU profile is incomplete", "err", err)
+				}
+			}()
 		}
 	}
 	if env.Getenv("GOMEMLIMIT") == "" {
@@ -53,11 +60,11 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 	hub := realtime.NewHub(log)
 	// On a single node the clinic tells the hub directly; in a clinic
-	// group it tells every node through the shared store (group.go).
+	// group it tells every node through the shared store (app/group).
 	var events clinic.Publisher = hub
-	var grp *group
+	var grp *group.Node
 	if env.Backend.Kind(c) == "postgres" {
-		grp = newGroup(log, hub)
+		grp = group.New(log, hub)
 		events = grp
 	}
 	var n *node
@@ -71,18 +78,20 @@ func serve(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	defer n.Close()
+	defer closeAfter(&err, n)
 	cl := n.clinic
 	hub.SetSource(cl)
 	hub.SetQueueOf(cl.ItemQueue)
 	var counters web.Counters
+	var cluster store.Cluster
 	if grp != nil {
 		cs, ok := n.store.(store.Cluster)
 		if !ok {
 			return errors.New("this store cannot be shared by several nodes")
 		}
-		grp.cluster, grp.clinic, counters = cs, cl, cs
-		hub.SetRelay(grp.sharePresence)
+		grp.Join(cs, cl)
+		cluster, counters = cs, cs
+		hub.SetRelay(grp.SharePresence)
 	}
 
 	var setupState *web.SetupState
@@ -94,7 +103,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 				return err
 			}
 		}
-		setupState = &web.SetupState{Token: randomToken(), Recovery: recovery, Done: func() { os.Remove(c.SetupLinkPath()) }}
+		setupState = &web.SetupState{Token: randomToken(), Recovery: recovery, Done: func() { removeSetupLinkOrWarn(c, log) }}
 	}
 
 	srv, err := web.New(web.Options{
@@ -128,8 +137,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	if c.TLS() {
 		cert, err := newCertReloader(c.TLSCert, c.TLSKey)
 		if err != nil {
-			ln.Close()
-			return err
+			return errors.Join(err, ln.Close())
 		}
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get}
 		ln = tls.NewListener(ln, hs.TLSConfig)
@@ -140,17 +148,20 @@ func serve(ctx context.Context, args []string, env Env) error {
 
 	ctl, err := serveControl(c, cl, env, log)
 	if err != nil {
-		ln.Close()
-		return err
+		return errors.Join(err, ln.Close())
 	}
-	defer ctl.Close()
+	defer closeAfter(&err, ctl)
 
 	base := scheme + "://" + displayAddr(ln.Addr().String())
 	log.Info("hearth is serving", "url", base, "data", c.Data, "version", Version)
 	if setupState != nil {
 		link := base + "/setup/" + setupState.Token
-		os.WriteFile(c.SetupLinkPath(), []byte(link+"\n"), 0o600)
-		fmt.Fprintf(env.Stdout, "\nHearth is running. To finish setting up, open this one-time link in a browser:\n\n    %s\n\n", link)
+		if err := os.WriteFile(c.SetupLinkPath(), []byte(link+"\n"), 0o600); err != nil {
+			log.Warn("could not write the setup link to its file; it is printed on standard output only", "err", err)
+		}
+		if _, err := fmt.Fprintf(env.Stdout, "\nHearth is running. To finish setting up, open this one-time link in a browser:\n\n    %s\n\n", link); err != nil {
+			log.Warn("could not print the setup link; it is in its file only", "path", c.SetupLinkPath(), "err", err)
+		}
 	}
 
 	jobs, stopJobs := context.WithCancel(ctx)
@@ -161,13 +172,13 @@ func serve(ctx context.Context, args []string, env Env) error {
 		go func() { defer wg.Done(); periodicJobs(jobs, cl, env, log, c) }()
 	} else {
 		wg.Add(1)
-		go func() { defer wg.Done(); grp.run(jobs) }()
+		go func() { defer wg.Done(); grp.Run(jobs) }()
 		// The clinic's periodic jobs run on exactly one node of the group:
 		// the one holding the store's leadership. When it dies, another
 		// takes over within seconds.
 		go func() {
 			defer wg.Done()
-			err := grp.cluster.Lead(jobs, "periodic_jobs", func(ctx context.Context) {
+			err := cluster.Lead(jobs, "periodic_jobs", func(ctx context.Context) {
 				log.Info("this node now runs the clinic's periodic jobs (overdue alerts, reminders, email, backups)")
 				periodicJobs(ctx, cl, env, log, c)
 				log.Info("this node no longer runs the periodic jobs")
@@ -194,9 +205,30 @@ func serve(ctx context.Context, args []string, env Env) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	os.Remove(c.SetupLinkPath())
+	removeSetupLinkOrWarn(c, log)
 	log.Info("stopped")
 	return err
+}
+
+// removeSetupLinkOrWarn removes the setup link's file (setup is done, or
+// the server stops and will make a fresh one); a failure is only logged,
+// since the link it holds no longer works.
+func removeSetupLinkOrWarn(c config.Config, log *slog.Logger) {
+	if err := removeSetupLink(c); err != nil {
+		log.Warn("the setup link file stays behind", "err", err)
+	}
+}
+
+// startCPUProfile starts a CPU profile written to path.
+func startCPUProfile(path string) (*os.File, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return f, nil
 }
 
 func displayAddr(a string) string {
@@ -220,12 +252,17 @@ func randomToken() string {
 // folder: only the service's own user (or root) can reach it.
 func serveControl(c config.Config, cl *clinic.Clinic, env Env, log *slog.Logger) (*http.Server, error) {
 	path := c.ControlPath()
-	os.Remove(path)
+	// A socket left by a server that did not stop cleanly.
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	os.Chmod(path, 0o600)
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, errors.Join(fmt.Errorf("control socket %s: %w", path, err), ln.Close())
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /backup", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Trailer", "Hearth-Backup")
@@ -240,7 +277,11 @@ func serveControl(c config.Config, cl *clinic.Clinic, env Env, log *slog.Logger)
 		w.Header().Set("Hearth-Backup", "complete")
 	})
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("the control socket stopped: hot backups through it fail until the server restarts", "err", err)
+		}
+	}()
 	return hs, nil
 }
 

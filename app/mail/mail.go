@@ -77,14 +77,23 @@ func Send(ctx context.Context, c Config, m Message) error {
 		return fmt.Errorf("mail: cannot reach %s: %w", addr, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		if err := conn.SetDeadline(dl); err != nil {
+			return errors.Join(fmt.Errorf("mail: %w", err), conn.Close())
+		}
 	}
 	cl, err := smtp.NewClient(conn, c.Host)
 	if err != nil {
-		conn.Close()
-		return fmt.Errorf("mail: %w", err)
+		return errors.Join(fmt.Errorf("mail: %w", err), conn.Close())
 	}
-	defer cl.Close()
+	if err := send(cl, c, m, tlsCfg); err != nil {
+		return errors.Join(err, cl.Close())
+	}
+	return nil
+}
+
+// send has one message accepted over cl and says goodbye (QUIT, which
+// also closes the connection).
+func send(cl *smtp.Client, c Config, m Message, tlsCfg *tls.Config) error {
 	if err := cl.Hello("hearth"); err != nil {
 		return fmt.Errorf("mail: %w", err)
 	}

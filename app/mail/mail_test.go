@@ -39,10 +39,15 @@ func TestSendRefusedSignInSaysWhy(t *testing.T) {
 }
 
 func TestSendServerDown(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	err := mail.Send(context.Background(), mail.Config{Host: "127.0.0.1", Port: port, From: "a@b.example"}, mail.Message{To: "x@y.example"})
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err = mail.Send(context.Background(), mail.Config{Host: "127.0.0.1", Port: port, From: "a@b.example"}, mail.Message{To: "x@y.example"})
 	if err == nil || !strings.Contains(err.Error(), "cannot reach") {
 		t.Fatalf("server down: %v", err)
 	}

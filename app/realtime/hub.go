@@ -165,7 +165,8 @@ type Client struct {
 func (c *Client) close() {
 	c.once.Do(func() {
 		close(c.done)
-		c.conn.Close()
+		// The socket is being dropped: a failed close leaves nothing to do.
+		_ = c.conn.Close()
 	})
 }
 
@@ -472,7 +473,9 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Sub, checkOrigin
 // readPump reads presence frames, pongs and the close.
 func (h *Hub) readPump(c *Client) {
 	defer h.remove(c)
-	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	if err := c.conn.SetReadDeadline(time.Now().Add(pongWait)); err != nil {
+		return
+	}
 	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(pongWait)) })
 	for {
 		_, b, err := c.conn.ReadMessage()
@@ -488,8 +491,8 @@ func (h *Hub) writePump(c *Client, since uint64) {
 	t := time.NewTicker(pingEvery)
 	defer func() { t.Stop(); h.remove(c) }()
 	write := func(msg []byte) bool {
-		c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-		return c.conn.WriteMessage(websocket.TextMessage, msg) == nil
+		return c.conn.SetWriteDeadline(time.Now().Add(writeWait)) == nil &&
+			c.conn.WriteMessage(websocket.TextMessage, msg) == nil
 	}
 	if since > 0 {
 		h.mu.RLock()
@@ -515,8 +518,10 @@ func (h *Hub) writePump(c *Client, since uint64) {
 	for {
 		select {
 		case <-c.done:
-			c.conn.SetWriteDeadline(time.Now().Add(time.Second))
-			c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			// A courtesy close frame: the socket is dropped either way.
+			if c.conn.SetWriteDeadline(time.Now().Add(time.Second)) == nil {
+				_ = c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			}
 			return
 		case msg := <-c.send:
 			if !write(msg) {
@@ -526,7 +531,9 @@ func (h *Hub) writePump(c *Client, since uint64) {
 			if c.Valid != nil && !c.Valid() {
 				return
 			}
-			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
+				return
+			}
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return
 			}

@@ -30,7 +30,11 @@ func fanoutServer(tb testing.TB, n int) (*Hub, *sync.WaitGroup, func(int)) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		tb.Cleanup(func() { c.Close() })
+		tb.Cleanup(func() {
+			if err := c.Close(); err != nil {
+				tb.Errorf("close the socket: %v", err)
+			}
+		})
 		go func(i int) {
 			for {
 				if _, _, err := c.ReadMessage(); err != nil {

@@ -28,7 +28,11 @@ func staffSocket(t *testing.T, h *Hub, id, name string, extra ...string) (*webso
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close the socket: %v", err)
+		}
+	})
 	out := make(chan Presence, 16)
 	go func() {
 		for {
@@ -43,6 +47,14 @@ func staffSocket(t *testing.T, h *Hub, id, name string, extra ...string) (*webso
 		}
 	}()
 	return c, out
+}
+
+// send writes a frame from a staff browser.
+func send(t *testing.T, c *websocket.Conn, frame map[string]string) {
+	t.Helper()
+	if err := c.WriteJSON(frame); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func expectPresence(t *testing.T, ch <-chan Presence, staff, state string) {
@@ -74,7 +86,7 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	for a.Count() < 1 || b.Count() < 1 {
 		time.Sleep(time.Millisecond)
 	}
-	maria.WriteJSON(map[string]string{"type": "typing", "item_id": item1})
+	send(t, maria, map[string]string{"type": "typing", "item_id": item1})
 	expectPresence(t, bobSees, "s-maria", "typing")
 
 	// A newcomer on node B learns that Maria (on A) is there.
@@ -82,7 +94,7 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	for b.Count() < 2 {
 		time.Sleep(time.Millisecond)
 	}
-	carl.WriteJSON(map[string]string{"type": "viewing", "item_id": item1})
+	send(t, carl, map[string]string{"type": "viewing", "item_id": item1})
 	expectPresence(t, carlSees, "s-maria", "typing")
 	expectPresence(t, bobSees, "s-carl", "viewing") // and Bob hears Carl, locally
 
@@ -127,13 +139,13 @@ func TestPresenceStaysInItsQueue(t *testing.T) {
 	for h.Count() < 2 {
 		time.Sleep(time.Millisecond)
 	}
-	nurse.WriteJSON(map[string]string{"type": "viewing", "item_id": clinicalItem})
+	send(t, nurse, map[string]string{"type": "viewing", "item_id": clinicalItem})
 	h.Remote(Presence{Type: "presence", ItemID: clinicalItem, StaffID: "s-remote", Name: "Rita", State: "typing"})
 	// The front desk announces itself on the clinical item: it learns nothing,
 	// and the nurse is not told about it.
-	desk.WriteJSON(map[string]string{"type": "viewing", "item_id": clinicalItem})
+	send(t, desk, map[string]string{"type": "viewing", "item_id": clinicalItem})
 	// A frame the front desk may see still reaches it, so the socket works.
-	nurse.WriteJSON(map[string]string{"type": "viewing", "item_id": item1})
+	send(t, nurse, map[string]string{"type": "viewing", "item_id": item1})
 	select {
 	case p := <-deskSees:
 		if p.ItemID != item1 || p.StaffID != "s-nina" {

@@ -23,7 +23,9 @@ func writeFile(dir, name string, data []byte, noClobber bool) (err error) {
 	tmp := f.Name()
 	defer func() {
 		if err != nil {
-			os.Remove(tmp)
+			if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				err = errors.Join(err, rerr)
+			}
 		}
 	}()
 	if _, err = f.Write(data); err == nil {
@@ -40,7 +42,11 @@ func writeFile(dir, name string, data []byte, noClobber bool) (err error) {
 		err = os.Link(tmp, final)
 		switch {
 		case err == nil:
-			os.Remove(tmp)
+			// The key is in place; its temporary name must not linger
+			// beside it.
+			if err = os.Remove(tmp); err != nil {
+				return err
+			}
 		case errors.Is(err, fs.ErrExist):
 			return fmt.Errorf("%w (%s in %s)", ErrExists, name, dir)
 		default:

@@ -272,13 +272,17 @@ func TestLoadMissing(t *testing.T) {
 	for _, name := range []string{"clinic.key", "recovery.pub", "clinic.escrow.age"} {
 		t.Run(name, func(t *testing.T) {
 			_, dir, _ := newVault(t)
-			os.Remove(filepath.Join(dir, name))
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
 			check(t, dir, name)
 		})
 	}
 	t.Run("damaged clinic.key", func(t *testing.T) {
 		_, dir, _ := newVault(t)
-		os.WriteFile(filepath.Join(dir, "clinic.key"), []byte("AGE-SECRET-KEY-1XXX\n"), 0o600)
+		if err := os.WriteFile(filepath.Join(dir, "clinic.key"), []byte("AGE-SECRET-KEY-1XXX\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		check(t, dir, "clinic.key")
 	})
 }
@@ -286,7 +290,9 @@ func TestLoadMissing(t *testing.T) {
 func TestLoadMismatchedPub(t *testing.T) {
 	_, dir, _ := newVault(t)
 	other, _, _ := newVault(t)
-	os.WriteFile(filepath.Join(dir, "clinic.pub"), []byte(other.Recipient()+"\n"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "clinic.pub"), []byte(other.Recipient()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Load(dir); !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("Load: %v, want ErrWrongKey", err)
 	}
@@ -357,7 +363,9 @@ func TestSealedMode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SealToRecovery while locked: %v", err)
 	}
-	sw.Close()
+	if err := sw.Close(); err != nil {
+		t.Fatalf("SealToRecovery while locked: %v", err)
+	}
 
 	for _, bad := range []string{"wrong", "", "correct horse "} {
 		if err := w.Unlock(bad); !errors.Is(err, ErrBadPassphrase) {
@@ -400,11 +408,16 @@ func TestSealedModeCrashLeavesBoth(t *testing.T) {
 	// A crash between writing clinic.key.age and removing clinic.key leaves
 	// both: the plain one wins and the vault loads unlocked.
 	v, dir, _ := newVault(t)
-	key, _ := os.ReadFile(filepath.Join(dir, "clinic.key"))
+	key, err := os.ReadFile(filepath.Join(dir, "clinic.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := v.SetPassphrase("pw"); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "clinic.key"), key, 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "clinic.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	w, err := Load(dir)
 	if err != nil || w.Locked() {
 		t.Fatalf("Load: %v", err)
@@ -464,7 +477,9 @@ func TestRecoveryStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(data)
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -651,7 +666,9 @@ func TestConcurrent(t *testing.T) {
 				if _, err := w.Open(ref, sealed); err != nil && !errors.Is(err, ErrLocked) {
 					t.Error(err)
 				}
-				w.BlindToken("k", "v")
+				if _, err := w.BlindToken("k", "v"); err != nil && !errors.Is(err, ErrLocked) {
+					t.Error(err)
+				}
 				w.Recipient()
 				w.RecoveryRecipient()
 			}

@@ -31,7 +31,6 @@ type Server struct {
 	password string
 	mu       sync.Mutex
 	got      []string // DATA bodies
-	authed   bool
 }
 
 func selfSigned(t testing.TB) (*tls.Config, *x509.CertPool) {
@@ -57,7 +56,11 @@ func Start(t testing.TB, user, password string) (*Server, *x509.CertPool) {
 	}
 	cfg, pool := selfSigned(t)
 	s := &Server{ln: ln, tls: cfg, user: user, password: password}
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() {
+		if err := ln.Close(); err != nil {
+			t.Errorf("mailtest: %v", err)
+		}
+	})
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -81,13 +84,27 @@ func (s *Server) Messages() []string {
 }
 
 func (s *Server) serve(c net.Conn) {
-	defer c.Close()
+	// The conversation is over (QUIT, or the client went): nothing is left
+	// to tell anyone about a failed close.
+	defer func() { _ = c.Close() }()
 	r, w := bufio.NewReader(c), bufio.NewWriter(c)
-	say := func(line string) { w.WriteString(line + "\r\n"); w.Flush() }
+	// put buffers a reply line and say sends it with what put buffered; the
+	// first failed write ends the conversation (werr).
+	var werr error
+	put := func(line string) {
+		if werr == nil {
+			_, werr = w.WriteString(line + "\r\n")
+		}
+	}
+	say := func(line string) {
+		if put(line); werr == nil {
+			werr = w.Flush()
+		}
+	}
 	say("220 test ESMTP")
 	secure := false
 	authed := false
-	for {
+	for werr == nil {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			return
@@ -95,9 +112,9 @@ func (s *Server) serve(c net.Conn) {
 		cmd := strings.ToUpper(strings.TrimSpace(line))
 		switch {
 		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			w.WriteString("250-test\r\n")
+			put("250-test")
 			if !secure {
-				w.WriteString("250-STARTTLS\r\n")
+				put("250-STARTTLS")
 			}
 			say("250 AUTH PLAIN")
 		case cmd == "STARTTLS":

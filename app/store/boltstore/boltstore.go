@@ -402,9 +402,11 @@ func syncDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("boltstore: restore: %w", err)
 	}
-	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("boltstore: restore: sync %s: %w", dir, err)
+		return errors.Join(fmt.Errorf("boltstore: restore: sync %s: %w", dir, err), d.Close())
+	}
+	if err := d.Close(); err != nil {
+		return fmt.Errorf("boltstore: restore: %w", err)
 	}
 	return nil
 }
@@ -417,12 +419,14 @@ func UsedBytes(path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer db.Close()
 	var n int64
 	err = db.View(func(tx *bbolt.Tx) error {
 		free := db.Stats().FreePageN + db.Stats().PendingPageN
 		n = tx.Size() - int64(free)*int64(db.Info().PageSize)
 		return nil
 	})
-	return n, err
+	if err := errors.Join(err, db.Close()); err != nil {
+		return 0, err
+	}
+	return n, nil
 }

@@ -78,7 +78,11 @@ func TestOpenInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s3.Close()
+	defer func() {
+		if err := s3.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	if err := s3.View(context.Background(), func(tx store.Tx) error {
 		_, err := tx.Get("items", "a")
 		return err
@@ -310,7 +314,11 @@ func pageTypes(t *testing.T, path string) (map[int]string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	types := map[int]string{}
 	var pageSize int
 	err = db.View(func(tx *bbolt.Tx) error {
@@ -341,7 +349,11 @@ func openAndRead(path string, want map[string][]byte) (intact bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	defer s.Close()
+	defer func() {
+		if cerr := s.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	if err := s.Check(context.Background()); err != nil {
 		return false, err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"fmt"
 	"sort"
 	"strings"
 
@@ -67,46 +66,30 @@ func (s *Store) Export(ctx context.Context, fn func(store.Entry) error) error {
 	return err
 }
 
-// Import writes entries in one durable transaction: records and index
-// entries replace what is there; counters only move forwards.
+// Import writes entries in one durable transaction (store.ImportEntries):
+// records and index entries replace what is there; counters only move
+// forwards.
 func (s *Store) Import(ctx context.Context, entries []store.Entry) error {
 	return s.Update(ctx, func(stx store.Tx) error {
 		t := stx.(*tx)
-		for _, e := range entries {
-			var err error
-			switch e.Kind {
-			case store.KindRecord:
-				err = t.Put(e.Name, string(e.Key), e.Value)
-			case store.KindIndex:
-				err = t.SetIndex(e.Name, e.Key, string(e.Value))
-			case store.KindSeq:
-				err = t.raiseSeq(e.Name, e.Value)
-			default:
-				err = fmt.Errorf("boltstore: import: unknown entry kind %d", e.Kind)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return store.ImportEntries(t, entries, t.raiseSeqs)
 	})
 }
 
-// raiseSeq sets counter name to v (8 bytes, big-endian) unless it is
-// already there or beyond.
-func (t *tx) raiseSeq(name string, v []byte) error {
-	if !store.ValidName(name) {
-		return fmt.Errorf("boltstore: counter %q: %w", name, store.ErrBadName)
-	}
-	if len(v) != 8 {
-		return fmt.Errorf("boltstore: import counter %s: value is %d bytes, want 8", name, len(v))
-	}
+// raiseSeqs sets each counter to its value unless it is already there or
+// beyond.
+func (t *tx) raiseSeqs(counters map[string]uint64) error {
 	b, err := t.btx.CreateBucketIfNotExists(seqBucket)
 	if err != nil {
 		return err
 	}
-	if cur, ok := get(b, []byte(name)); ok && len(cur) == 8 && binary.BigEndian.Uint64(cur) >= binary.BigEndian.Uint64(v) {
-		return nil
+	for name, v := range counters {
+		if cur, ok := get(b, []byte(name)); ok && len(cur) == 8 && binary.BigEndian.Uint64(cur) >= v {
+			continue
+		}
+		if err := b.Put([]byte(name), binary.BigEndian.AppendUint64(nil, v)); err != nil {
+			return err
+		}
 	}
-	return b.Put([]byte(name), clone(v))
+	return nil
 }

@@ -251,7 +251,7 @@ func (t *tx) Scan(index string, r store.Range, fn func(key []byte, id string) er
 		}
 		if bound == nil {
 			k, v = c.Last()
-		} else if k, v = c.Seek(bound); k == nil {
+		} else if k, _ = c.Seek(bound); k == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()

@@ -51,7 +51,11 @@ func terminate(t *testing.T, dsn, query string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() {
+		if err := conn.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM (`+query+`) s`).Scan(&n); err != nil {
 		t.Fatal(err)
@@ -242,7 +246,11 @@ func TestClusterNoHotLoop(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer ln.Close()
+			defer func() {
+				if err := ln.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
 			var attempts atomic.Int32
 			go func() {
 				for {
@@ -251,9 +259,13 @@ func TestClusterNoHotLoop(t *testing.T) {
 						return
 					}
 					go func() {
-						defer c.Close()
+						// A fake server that only counts attempts and hangs
+						// up: nothing waits for its close to succeed.
+						defer func() { _ = c.Close() }()
 						var head [8]byte
-						c.SetReadDeadline(time.Now().Add(time.Second))
+						if err := c.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+							return
+						}
 						if _, err := io.ReadFull(c, head[:]); err == nil && binary.BigEndian.Uint32(head[4:]) != 80877102 {
 							attempts.Add(1)
 						}
@@ -299,7 +311,11 @@ func TestClusterSessionSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() {
+		if err := conn.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
 	for setting, want := range map[string]string{
 		"application_name":        "hearth-lead",
 		"tcp_keepalives_idle":     "5",
@@ -616,7 +632,11 @@ func TestClusterThrottle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() {
+		if err := conn.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
 	var span time.Duration
 	if err := conn.QueryRow(ctx, `SELECT expires - started FROM hearth_throttle WHERE key = 'login:9f86d081'`).Scan(&span); err != nil {
 		t.Fatal(err)

@@ -54,8 +54,7 @@ func (t *tx) exportRecords(fn func(store.Entry) error) error {
 			var e store.Entry
 			var rid string
 			if err := rows.Scan(&e.Name, &rid, &e.Value); err != nil {
-				rows.Close()
-				return fmt.Errorf("pgstore: export records: %w", err)
+				return errors.Join(fmt.Errorf("pgstore: export records: %w", err), rows.Close())
 			}
 			e.Kind, e.Key = store.KindRecord, []byte(rid)
 			if e.Value == nil {
@@ -89,8 +88,7 @@ func (t *tx) exportIndex(fn func(store.Entry) error) error {
 			var e store.Entry
 			var id string
 			if err := rows.Scan(&e.Name, &e.Key, &id); err != nil {
-				rows.Close()
-				return fmt.Errorf("pgstore: export index: %w", err)
+				return errors.Join(fmt.Errorf("pgstore: export index: %w", err), rows.Close())
 			}
 			e.Kind, e.Value = store.KindIndex, []byte(id)
 			page = append(page, e)
@@ -121,12 +119,10 @@ func (t *tx) exportSeqs(fn func(store.Entry) error) error {
 			var e store.Entry
 			var v int64
 			if err := rows.Scan(&e.Name, &v); err != nil {
-				rows.Close()
-				return fmt.Errorf("pgstore: export counters: %w", err)
+				return errors.Join(fmt.Errorf("pgstore: export counters: %w", err), rows.Close())
 			}
 			if v < 0 {
-				rows.Close()
-				return fmt.Errorf("pgstore: export counter %s: %w (value %d)", e.Name, store.ErrCorrupt, v)
+				return errors.Join(fmt.Errorf("pgstore: export counter %s: %w (value %d)", e.Name, store.ErrCorrupt, v), rows.Close())
 			}
 			e.Kind, e.Value = store.KindSeq, binary.BigEndian.AppendUint64(nil, uint64(v))
 			page = append(page, e)
@@ -163,62 +159,41 @@ func visit(ctx context.Context, page []store.Entry, fn func(store.Entry) error) 
 	return nil
 }
 
-// Import writes entries durably in one transaction: records and index
-// entries replace what is there, and counters only move forwards
-// (GREATEST of the stored and the imported value), so importing the same
-// entries twice changes nothing the second time.
+// Import writes entries durably in one transaction (store.ImportEntries):
+// records and index entries replace what is there, and counters only move
+// forwards (GREATEST of the stored and the imported value), so importing
+// the same entries twice changes nothing the second time. Records and index
+// entries are buffered like Put and SetIndex (flushed in bulk); counters are
+// raised in one statement.
 func (s *Store) Import(ctx context.Context, entries []store.Entry) error {
 	return s.Update(ctx, func(stx store.Tx) error {
 		return stx.(*tx).importEntries(entries)
 	})
 }
 
-// importEntries buffers records and index entries like Put and SetIndex
-// (flushed in bulk) and raises counters in one statement.
+// importEntries is Import inside t (also Restore's, batch by batch).
 func (t *tx) importEntries(entries []store.Entry) error {
-	seqs := map[string]int64{}
-	for _, e := range entries {
-		var err error
-		switch e.Kind {
-		case store.KindRecord:
-			err = t.Put(e.Name, string(e.Key), e.Value)
-		case store.KindIndex:
-			err = t.SetIndex(e.Name, e.Key, string(e.Value))
-		case store.KindSeq:
-			if err = checkName("import counter", e.Name); err != nil {
-				break
-			}
-			if len(e.Value) != 8 {
-				err = fmt.Errorf("pgstore: import counter %s: value is %d bytes, want 8", e.Name, len(e.Value))
-				break
-			}
-			v := binary.BigEndian.Uint64(e.Value)
-			if v > math.MaxInt64 {
-				err = fmt.Errorf("pgstore: import counter %s: %d is beyond PostgreSQL's bigint", e.Name, v)
-				break
-			}
-			seqs[e.Name] = max(seqs[e.Name], int64(v))
-		default:
-			err = fmt.Errorf("pgstore: import: unknown entry kind %d", e.Kind)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if len(seqs) == 0 {
-		return nil
-	}
+	return store.ImportEntries(t, entries, t.raiseSeqs)
+}
+
+// raiseSeqs raises each counter to its value, never lowering one.
+func (t *tx) raiseSeqs(counters map[string]uint64) error {
 	if !t.writable {
 		return errReadOnly
+	}
+	names := make([]string, 0, len(counters))
+	values := make([]int64, 0, len(counters))
+	for name, v := range counters {
+		if v > math.MaxInt64 {
+			return fmt.Errorf("pgstore: import counter %s: %d is beyond PostgreSQL's bigint", name, v)
+		}
+		names, values = append(names, name), append(values, int64(v))
 	}
 	// Counted-ahead counters go first, so GREATEST compares with them.
 	if err := t.flush(); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(seqs))
-	values := make([]int64, 0, len(seqs))
-	for name, v := range seqs {
-		names, values = append(names, name), append(values, v)
+	for _, name := range names {
 		delete(t.seqs, name) // re-read on the next NextSeq
 	}
 	_, err := t.query(`INSERT INTO hearth_seq (name, value) SELECT * FROM unnest({:names}::text[], {:values}::bigint[])

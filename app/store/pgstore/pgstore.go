@@ -255,7 +255,12 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) (err error) {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	defer conn.Close()
+	defer func() {
+		// Returns the connection to the pool (or discards it, below).
+		if cerr := conn.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("migrate: %w", cerr)
+		}
+	}()
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
 		return fmt.Errorf("migrate: lock: %w", err)
 	}
@@ -306,14 +311,16 @@ func appliedMigrations(ctx context.Context, q queryer) (map[string]bool, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	applied := map[string]bool{}
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			return nil, err
+			return nil, errors.Join(err, rows.Close())
 		}
 		applied[name] = true
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
 	}
 	return applied, rows.Err()
 }
@@ -467,13 +474,16 @@ func Restore(ctx context.Context, dsn string, opts Options, r io.Reader) (err er
 
 // UsedBytes is the space Hearth's tables take in the database named by dsn,
 // with their indexes and TOAST (pg_total_relation_size).
-func UsedBytes(ctx context.Context, dsn string) (int64, error) {
+func UsedBytes(ctx context.Context, dsn string) (n int64, err error) {
 	db, err := connect(ctx, dsn)
 	if err != nil {
 		return 0, err
 	}
-	defer db.Close()
-	var n int64
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = Scrub(fmt.Errorf("pgstore: used bytes: %w", cerr), dsn)
+		}
+	}()
 	err = db.NewQuery(`SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
 		FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
 		WHERE c.relkind = 'r' AND ns.nspname = current_schema() AND c.relname LIKE {:pattern}`).

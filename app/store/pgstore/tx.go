@@ -202,8 +202,7 @@ func (t *tx) GetMany(bucket string, ids []string) ([][]byte, error) {
 	for rows.Next() {
 		var r record
 		if err := rows.Scan(&r.id, &r.value); err != nil {
-			rows.Close()
-			return nil, t.fail(fmt.Errorf("pgstore: get many %s: %w", bucket, err))
+			return nil, t.fail(errors.Join(fmt.Errorf("pgstore: get many %s: %w", bucket, err), rows.Close()))
 		}
 		found[r.id] = r.value
 	}
@@ -306,8 +305,7 @@ func (t *tx) eachPages(bucket, after, skipTo string, fn func(id string, value []
 		for rows.Next() {
 			var r record
 			if err := rows.Scan(&r.id, &r.value); err != nil {
-				rows.Close()
-				return t.fail(fmt.Errorf("pgstore: each %s: %w", bucket, err))
+				return t.fail(errors.Join(fmt.Errorf("pgstore: each %s: %w", bucket, err), rows.Close()))
 			}
 			if r.value == nil {
 				r.value = []byte{}
@@ -506,8 +504,7 @@ func (t *tx) scanPage(index string, lo []byte, loOpen bool, hi []byte, reverse b
 	for rows.Next() {
 		var e indexEntry
 		if err := rows.Scan(&e.key, &e.id); err != nil {
-			rows.Close()
-			return nil, t.fail(fmt.Errorf("pgstore: scan %s: %w", index, err))
+			return nil, t.fail(errors.Join(fmt.Errorf("pgstore: scan %s: %w", index, err), rows.Close()))
 		}
 		page = append(page, e)
 	}

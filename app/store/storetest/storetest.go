@@ -212,13 +212,13 @@ func testPutGetOverwriteDelete(t *testing.T, s store.Store) {
 		}
 		v, err := tx.Get("items", "c")
 		if err != nil || string(v) != "three" {
-			return fmt.Errorf("Get in same tx = %q, %v", v, err)
+			return fmt.Errorf("in the same tx, Get = %q, %v", v, err)
 		}
 		if err := tx.Delete("items", "c"); err != nil {
 			return err
 		}
 		if _, err := tx.Get("items", "c"); !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("Get after Delete in same tx: %v, want ErrNotFound", err)
+			return fmt.Errorf("in the same tx, Get after Delete: %v, want ErrNotFound", err)
 		}
 		return nil
 	})
@@ -462,7 +462,7 @@ func testCount(t *testing.T, s store.Store) {
 		}
 		// Count sees the transaction's own writes.
 		if n, err := tx.Count("items"); err != nil || n != 25 {
-			return fmt.Errorf("Count in tx = %d, %v; want 25", n, err)
+			return fmt.Errorf("in the tx, Count = %d, %v; want 25", n, err)
 		}
 		return nil
 	})
@@ -500,7 +500,7 @@ func testIndex(t *testing.T, s store.Store) {
 			return err
 		}
 		if id, err := tx.Lookup(ix, []byte("k1")); err != nil || id != "id1" {
-			return fmt.Errorf("Lookup in same tx = %q, %v", id, err)
+			return fmt.Errorf("in the same tx, Lookup = %q, %v", id, err)
 		}
 		return nil
 	})
@@ -1003,7 +1003,7 @@ func testCopies(t *testing.T, s store.Store) {
 		copy(v, "MUTATED!")
 		v2, err := tx.Get("items", "a")
 		if err != nil || string(v2) != "original" {
-			return fmt.Errorf("Get after mutating an earlier result = %q, %v", v2, err)
+			return fmt.Errorf("after mutating an earlier result, Get = %q, %v", v2, err)
 		}
 		kept = append(kept, v2)
 		if err := tx.Each("items", "", func(_ string, v []byte) error {

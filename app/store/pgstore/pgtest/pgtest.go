@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -33,7 +34,7 @@ import (
 var (
 	once    sync.Once
 	base    string // URL of the server's maintenance database
-	stop    func()
+	stop    func() error
 	failure string
 )
 
@@ -45,10 +46,13 @@ func Main(m *testing.M) {
 }
 
 // Stop stops a cluster that DSN started (for a TestMain that does more than
-// Main). It is safe to call when none was started.
+// Main). It is safe to call when none was started. A cluster that will not
+// stop is reported on standard error: the tests have already run.
 func Stop() {
 	if stop != nil {
-		stop()
+		if err := stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: stopping the test cluster: %v\n", err)
+		}
 		stop = nil
 	}
 }
@@ -73,15 +77,11 @@ func DSN(t testing.TB) string {
 	rand.Read(b)
 	name := "hearth_test_" + hex.EncodeToString(b)
 	admin(t, "CREATE DATABASE "+name)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, base); err == nil {
-			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			conn.Close(ctx)
-		}
-	})
-	u, _ := url.Parse(base)
+	t.Cleanup(func() { admin(t, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("pgtest: the server's URL: %v", err)
+	}
 	u.Path = "/" + name
 	return u.String()
 }
@@ -94,7 +94,11 @@ func admin(t testing.TB, sql string) {
 	if err != nil {
 		t.Fatalf("pgtest: connect: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer func() {
+		if err := conn.Close(ctx); err != nil {
+			t.Errorf("pgtest: close: %v", err)
+		}
+	}()
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("pgtest: %s: %v", sql, err)
 	}
@@ -120,12 +124,15 @@ func start() {
 	if os.Getuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			failure = "running as root and there is no postgres user to run the server as"
+			fail(dir, errors.New("running as root and there is no postgres user to run the server as"))
 			return
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		os.Chown(dir, uid, gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			fail(dir, err)
+			return
+		}
 		wrap = []string{"runuser", "-u", "postgres", "--"}
 	}
 	run := func(args ...string) error {
@@ -138,21 +145,31 @@ func start() {
 	}
 	data := filepath.Join(dir, "data")
 	if err := run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-instructions"); err != nil {
-		failure = err.Error()
-		os.RemoveAll(dir)
+		fail(dir, err)
 		return
 	}
-	port := freePort()
+	port, err := freePort()
+	if err != nil {
+		fail(dir, err)
+		return
+	}
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=300 -c fsync=on -c synchronous_commit=on", port, dir)
 	if err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		failure = err.Error()
-		os.RemoveAll(dir)
+		fail(dir, err)
 		return
 	}
 	base = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	stop = func() {
-		run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
-		os.RemoveAll(dir)
+	stop = func() error {
+		return errors.Join(run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"), os.RemoveAll(dir))
+	}
+}
+
+// fail records why no cluster could be started and removes what the
+// attempt left in dir.
+func fail(dir string, err error) {
+	failure = err.Error()
+	if err := os.RemoveAll(dir); err != nil {
+		failure += " (and its folder stays behind: " + err.Error() + ")"
 	}
 }
 
@@ -176,11 +193,12 @@ func findBin() string {
 	return ""
 }
 
-func freePort() int {
+// freePort is a loopback port nothing listens on now.
+func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 55432
+		return 0, fmt.Errorf("no free port: %w", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	port := ln.Addr().(*net.TCPAddr).Port
+	return port, ln.Close()
 }

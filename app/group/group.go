@@ -1,4 +1,28 @@
-package cli
+// Package group makes this Hearth node one of a clinic group: several nodes
+// serving one clinic from one shared store (PostgreSQL). It relays, through
+// the store's notifications (store.Cluster), what one node's browsers and
+// memory must learn from the others:
+//
+//   - Staff alerts: every event is written to the shared event log in the
+//     transaction that caused it. After the commit the node only says "look
+//     again" on chanEvents; every node (this one too) then reads the log
+//     after the last event it handed its browsers, in log order, and
+//     publishes those to its own sockets. A lost notification costs at most
+//     catchUpEvery, never an event.
+//   - Memory: what a node changed that others remember (a session signed
+//     out, an account disabled, new settings) goes out on chanChanged, and
+//     the others forget their copy (clinic.Peers).
+//   - Presence ("Maria is replying"): each node's changes go out on
+//     chanPresence and the others show them (realtime.Hub.Remote).
+//
+// Which node runs the periodic jobs is the store's leadership
+// (store.Cluster.Lead), held by the command that serves.
+//
+// Nothing sent carries PHI: sequence numbers, kinds, ids, and a staff
+// member's first name with an item id for presence. The package knows the
+// clinic, the hub and the store's contract; it never imports the web layer
+// or a concrete store.
+package group
 
 import (
 	"context"
@@ -16,25 +40,10 @@ import (
 	"hearth/app/store"
 )
 
-// A clinic group is several nodes serving one clinic from one shared store
-// (PostgreSQL). group is this node's part in it:
-//
-//   - Staff alerts: every event is written to the shared event log in the
-//     transaction that caused it. After the commit the node only says "look
-//     again" on chanEvents; every node (this one too) then reads the log
-//     after the last event it handed its browsers, in log order, and
-//     publishes those to its own sockets. A lost notification costs at most
-//     catchUpEvery, never an event.
-//   - Memory: what a node changed that others remember (a session signed
-//     out, an account disabled, new settings) goes out on chanChanged, and
-//     the others forget their copy (clinic.Peers).
-//   - Presence ("Maria is replying"): each node's changes go out on
-//     chanPresence and the others show them (realtime.Hub.Remote).
-//   - Periodic jobs run on the node that holds the store's leadership.
-//
-// Nothing sent carries PHI: sequence numbers, kinds, ids, and a staff
-// member's first name with an item id for presence.
-type group struct {
+// Node is this process's part in a clinic group. Make it with New before
+// the clinic opens (the clinic publishes to it), Join it to the store and
+// the clinic once both are open, then Run it.
+type Node struct {
 	cluster store.Cluster
 	node    string // random per process, to skip our own "changed" news
 	log     *slog.Logger
@@ -43,6 +52,8 @@ type group struct {
 	wake    chan struct{} // a notification came: read the log
 	grown   chan struct{} // this node added events: notify the others
 	lastSeq atomic.Uint64 // the newest event this node added
+	every   time.Duration // catchUpEvery, shorter or longer in tests
+	ready   chan struct{} // closed once relay knows where the log stands
 }
 
 const (
@@ -53,22 +64,31 @@ const (
 	notifyWait   = 2 * time.Second
 )
 
-func newGroup(log *slog.Logger, hub *realtime.Hub) *group {
+// New returns this node's part in the group, relaying to hub's sockets.
+func New(log *slog.Logger, hub *realtime.Hub) *Node {
 	b := make([]byte, 8)
-	rand.Read(b)
-	return &group{node: hex.EncodeToString(b), log: log, hub: hub, wake: make(chan struct{}, 1), grown: make(chan struct{}, 1)}
+	rand.Read(b) // never fails (crypto/rand panics instead since Go 1.24)
+	return &Node{node: hex.EncodeToString(b), log: log, hub: hub, wake: make(chan struct{}, 1), grown: make(chan struct{}, 1),
+		every: catchUpEvery, ready: make(chan struct{})}
 }
 
 var (
-	_ clinic.Publisher = (*group)(nil)
-	_ clinic.Peers     = (*group)(nil)
+	_ clinic.Publisher = (*Node)(nil)
+	_ clinic.Peers     = (*Node)(nil)
 )
+
+// Join connects the node to the shared store and to the clinic it serves.
+// Until then, news for the other nodes is dropped (nothing has happened
+// yet that they could have remembered).
+func (g *Node) Join(cluster store.Cluster, cl *clinic.Clinic) {
+	g.cluster, g.clinic = cluster, cl
+}
 
 // Publish tells every node that the event log has grown. The event itself
 // is already committed to the shared log, so the request that caused it
 // does not wait for the notification: announce sends one for however many
 // events arrived meanwhile.
-func (g *group) Publish(e clinic.Event) {
+func (g *Node) Publish(e clinic.Event) {
 	for {
 		cur := g.lastSeq.Load()
 		if e.Seq <= cur || g.lastSeq.CompareAndSwap(cur, e.Seq) {
@@ -82,7 +102,7 @@ func (g *group) Publish(e clinic.Event) {
 }
 
 // announce notifies the other nodes each time this node's events grew.
-func (g *group) announce(ctx context.Context) {
+func (g *Node) announce(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -99,18 +119,23 @@ type presenceNote struct {
 	P    realtime.Presence `json:"p"`
 }
 
-// sharePresence tells the other nodes who here has an item open.
-func (g *group) sharePresence(p realtime.Presence) {
-	b, _ := json.Marshal(presenceNote{Node: g.node, P: p})
+// SharePresence tells the other nodes who here has an item open (the hub's
+// relay: realtime.Hub.SetRelay).
+func (g *Node) SharePresence(p realtime.Presence) {
+	b, err := json.Marshal(presenceNote{Node: g.node, P: p})
+	if err != nil {
+		g.log.Warn("could not encode a presence note for the other nodes", "err", err)
+		return
+	}
 	g.notify(chanPresence, string(b))
 }
 
 // Changed tells the other nodes to forget their copy of kind/id.
-func (g *group) Changed(kind, id string) {
+func (g *Node) Changed(kind, id string) {
 	g.notify(chanChanged, g.node+" "+kind+" "+id)
 }
 
-func (g *group) notify(channel, payload string) {
+func (g *Node) notify(channel, payload string) {
 	if g.cluster == nil {
 		return
 	}
@@ -123,9 +148,9 @@ func (g *group) notify(channel, payload string) {
 	}
 }
 
-// run listens to the other nodes and relays events to this node's browsers
+// Run listens to the other nodes and relays events to this node's browsers
 // until ctx ends.
-func (g *group) run(ctx context.Context) {
+func (g *Node) Run(ctx context.Context) {
 	done := make(chan struct{}, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
@@ -145,7 +170,7 @@ func (g *group) run(ctx context.Context) {
 
 // heard handles one notification. An empty payload means news may have been
 // lost (the connection was re-made): look at the log, forget everything.
-func (g *group) heard(channel, payload string) {
+func (g *Node) heard(channel, payload string) {
 	switch channel {
 	case chanEvents:
 		select {
@@ -174,17 +199,18 @@ func (g *group) heard(channel, payload string) {
 
 // relay hands the event log's new entries to this node's sockets, in log
 // order, when woken and every catchUpEvery.
-func (g *group) relay(ctx context.Context) {
+func (g *Node) relay(ctx context.Context) {
 	// Where the log stands now: its history is for replays, not alerts. A
 	// failed read here must not leave last at 0, or the next look would
 	// hand every logged event to the browsers as new.
 	var last uint64
 	for ok := false; !ok; {
-		if last, ok = g.catchUp(ctx, 0, false); !ok && !sleep(ctx, catchUpEvery) {
+		if last, ok = g.catchUp(ctx, 0, false); !ok && !sleep(ctx, g.every) {
 			return
 		}
 	}
-	t := time.NewTicker(catchUpEvery)
+	close(g.ready)
+	t := time.NewTicker(g.every)
 	defer t.Stop()
 	for {
 		select {
@@ -208,7 +234,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // catchUp reads the log after last (publishing when asked) and returns the
 // newest sequence number seen, and whether it read to the end.
-func (g *group) catchUp(ctx context.Context, last uint64, publish bool) (uint64, bool) {
+func (g *Node) catchUp(ctx context.Context, last uint64, publish bool) (uint64, bool) {
 	const page = 500
 	for ctx.Err() == nil {
 		evs, err := g.clinic.EventsSince(ctx, last, page)
@@ -231,9 +257,10 @@ func (g *group) catchUp(ctx context.Context, last uint64, publish bool) (uint64,
 	return last, false
 }
 
-// peersOf is the clinic's Peers when its publisher is a clinic group's.
-func peersOf(events clinic.Publisher) clinic.Peers {
-	if g, ok := events.(*group); ok {
+// PeersOf is the clinic's Peers when its publisher is a clinic group's
+// Node, and nil (a single node) otherwise.
+func PeersOf(events clinic.Publisher) clinic.Peers {
+	if g, ok := events.(*Node); ok {
 		return g
 	}
 	return nil
