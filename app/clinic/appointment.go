@@ -24,18 +24,10 @@ const (
 	ApptConfirmed   = "confirmed"
 	ApptCancelled   = "cancelled"
 	ApptReschedule  = "reschedule_requested"
-	bucketAppts     = "appointments"
-	ixApptTime      = "appointments.by_time"
-	ixApptPatient   = "appointments.by_patient"
 	maxApptAhead    = 2 * 365 * 24 * time.Hour
 	maxApptMinutes  = 8 * 60
 	apptPastAllowed = 24 * time.Hour
 )
-
-func init() {
-	SealedBuckets = append(SealedBuckets, bucketAppts)
-	Indexes = append(Indexes, ixApptTime, ixApptPatient)
-}
 
 // Appointment is one booked visit. Everything but the ids is PHI.
 type Appointment struct {
@@ -169,10 +161,6 @@ func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (
 	c.publish(ev)
 	return ap, true, nil
 }
-
-const ixApptExternal = "appointments.by_external"
-
-func init() { Indexes = append(Indexes, ixApptExternal) }
 
 func (c *Clinic) appointment(ctx context.Context, id string) (Appointment, error) {
 	var ap Appointment

@@ -24,13 +24,10 @@ import (
 // hidden after the image data; PDFs are kept as sent after a signature check.
 
 const (
-	bucketFiles       = "files"
 	MaxAttachments    = 3
 	MaxAttachmentSize = 10 << 20
 	maxPixels         = 40_000_000 // a decompression bomb declares far more
 )
-
-func init() { SealedBuckets = append(SealedBuckets, bucketFiles) }
 
 // Attachment describes a stored file; it rides on the message it came with.
 type Attachment struct {

@@ -150,7 +150,7 @@ func (c *Clinic) BulkLoad(ctx context.Context, spec BulkSpec) (BulkResult, error
 			keys[j] = searchKey(t, p.ID)
 		}
 		val, err := c.seal(bucketPatients, p.ID, p.ID, p)
-		return sealedRec{bucket: bucketPatients, id: p.ID, val: val, idx: map[string][][]byte{"patients.search": keys}}, err
+		return sealedRec{bucket: bucketPatients, id: p.ID, val: val, idx: map[string][][]byte{ixPatientSearch: keys}}, err
 	})
 	if err != nil {
 		return res, err

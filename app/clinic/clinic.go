@@ -32,23 +32,6 @@ import (
 // SchemaVersion is the version of the record layout this code writes.
 const SchemaVersion = 3
 
-// The plain (unsealed) bucket for non-PHI facts about the database itself.
-const metaBucket = "meta"
-
-// Sealed buckets: every value is an age file bound to (bucket, id, patient).
-const (
-	bucketSettings = "settings"
-	bucketStaff    = "staff"
-	bucketPatients = "patients"
-	bucketItems    = "items"
-	bucketMessages = "messages"
-	bucketInvites  = "invites"
-	bucketDevices  = "devices"
-)
-
-// SealedBuckets lists every bucket whose values are sealed records.
-var SealedBuckets = []string{bucketSettings, bucketStaff, bucketPatients, bucketItems, bucketMessages, bucketInvites, bucketDevices}
-
 // Errors the web layer turns into safe messages.
 var (
 	ErrNotFound      = errors.New("clinic: not found")
@@ -140,16 +123,16 @@ type Clinic struct {
 // has one.
 func Init(ctx context.Context, st store.Store, v *vault.Vault, now time.Time) error {
 	return st.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.Get(metaBucket, "recipient"); err == nil {
+		if _, err := tx.Get(MetaBucket, "recipient"); err == nil {
 			return ErrConflict
 		}
-		if err := tx.Put(metaBucket, "recipient", []byte(v.Recipient())); err != nil {
+		if err := tx.Put(MetaBucket, "recipient", []byte(v.Recipient())); err != nil {
 			return err
 		}
-		if err := tx.Put(metaBucket, "schema", []byte(fmt.Sprint(SchemaVersion))); err != nil {
+		if err := tx.Put(MetaBucket, "schema", []byte(fmt.Sprint(SchemaVersion))); err != nil {
 			return err
 		}
-		return tx.Put(metaBucket, "created", []byte(now.UTC().Format(time.RFC3339)))
+		return tx.Put(MetaBucket, "created", []byte(now.UTC().Format(time.RFC3339)))
 	})
 }
 
@@ -171,10 +154,10 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	var rec, schema []byte
 	err := d.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		if rec, err = tx.Get(metaBucket, "recipient"); err != nil {
+		if rec, err = tx.Get(MetaBucket, "recipient"); err != nil {
 			return err
 		}
-		schema, err = tx.Get(metaBucket, "schema")
+		schema, err = tx.Get(MetaBucket, "schema")
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -241,7 +224,7 @@ func (c *Clinic) migrate(ctx context.Context, from int) error {
 			if err := m(tx); err != nil {
 				return err
 			}
-			return tx.Put(metaBucket, "schema", []byte(fmt.Sprint(v+1)))
+			return tx.Put(MetaBucket, "schema", []byte(fmt.Sprint(v+1)))
 		})
 		if err != nil {
 			return fmt.Errorf("clinic: migrate schema %d to %d: %w", v, v+1, err)
@@ -296,7 +279,7 @@ func (c *Clinic) openRaw(bucket, id, patient string, raw []byte, out any) error 
 }
 
 func getMeta(tx store.Tx, key string) string {
-	b, err := tx.Get(metaBucket, key)
+	b, err := tx.Get(MetaBucket, key)
 	if err != nil {
 		return ""
 	}
@@ -312,7 +295,7 @@ func (c *Clinic) Meta(ctx context.Context, key string) string {
 
 // SetMeta records a plain, non-PHI fact (backup status and the like).
 func (c *Clinic) SetMeta(ctx context.Context, key, value string) error {
-	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(metaBucket, key, []byte(value)) })
+	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, key, []byte(value)) })
 }
 
 // IsSetUp reports whether the owner account exists.

@@ -99,21 +99,21 @@ func TestVerifyFindsTampering(t *testing.T) {
 			tx.Delete(bucketPatients, b.ID)
 		}, "does not exist"},
 		"audit event changed": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			raw, _ := tx.Get("audit", "0000000000000002")
+			raw, _ := tx.Get(audit.EventsBucket, "0000000000000002")
 			var e audit.Event
 			json.Unmarshal(raw, &e)
 			e.Actor = "staff:someone-else"
 			nb, _ := json.Marshal(e)
-			tx.Put("audit", "0000000000000002", nb)
+			tx.Put(audit.EventsBucket, "0000000000000002", nb)
 		}, "content changed"},
 		"audit event removed": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			tx.Delete("audit", "0000000000000002")
+			tx.Delete(audit.EventsBucket, "0000000000000002")
 		}, "missing"},
 		"audit events swapped": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			x, _ := tx.Get("audit", "0000000000000002")
-			y, _ := tx.Get("audit", "0000000000000003")
-			tx.Put("audit", "0000000000000002", y)
-			tx.Put("audit", "0000000000000003", x)
+			x, _ := tx.Get(audit.EventsBucket, "0000000000000002")
+			y, _ := tx.Get(audit.EventsBucket, "0000000000000003")
+			tx.Put(audit.EventsBucket, "0000000000000002", y)
+			tx.Put(audit.EventsBucket, "0000000000000003", x)
 		}, "another position"},
 	}
 	for name, tc := range cases {

@@ -20,24 +20,13 @@ import (
 // usable code or token.
 
 const (
-	InviteLifetime      = 30 * 24 * time.Hour
-	DeviceLifetime      = 180 * 24 * time.Hour
-	SharedDeviceLife    = 12 * time.Hour
-	inviteAlphabet      = "23456789ABCDEFGHJKMNPQRSTUVWXYZ" // no 0/O, 1/I/l: easy to read aloud
-	inviteCodeLen       = 8
-	ixInviteCode        = "invites.by_code"
-	ixDeviceToken       = "devices.by_token"
-	ixDeviceByPatient   = "devices.by_patient"
-	ixContactByToken    = "contacts.by_token"
-	bucketContacts      = "contacts"
-	bucketBreakGlass    = "breakglass"
-	ixBreakGlassByStaff = "breakglass.by_staff"
-	BreakGlassLifetime  = time.Hour
+	InviteLifetime     = 30 * 24 * time.Hour
+	DeviceLifetime     = 180 * 24 * time.Hour
+	SharedDeviceLife   = 12 * time.Hour
+	inviteAlphabet     = "23456789ABCDEFGHJKMNPQRSTUVWXYZ" // no 0/O, 1/I/l: easy to read aloud
+	inviteCodeLen      = 8
+	BreakGlassLifetime = time.Hour
 )
-
-func init() {
-	Indexes = append(Indexes, ixInviteCode, ixDeviceToken, ixDeviceByPatient, ixContactByToken)
-}
 
 // Invite lets one person (the patient, or a caregiver) reach one patient's
 // record from one device.
@@ -462,10 +451,7 @@ func (c *Clinic) hasBreakGlass(ctx context.Context, staffID, patientID string) b
 // Contact sessions: a browser that proved the birth date on a private link.
 // Kept in the clear (a contact id and an expiry, keyed by the SHA-256 of the
 // cookie token) and ended after ContactSessionLife or at sign-out.
-const (
-	bucketContactSessions = "contact_sessions"
-	ContactSessionLife    = 12 * time.Hour
-)
+const ContactSessionLife = 12 * time.Hour
 
 type contactSession struct {
 	ContactID string    `json:"contact_id"`

@@ -134,8 +134,8 @@ func (c *Clinic) matchPatient(ctx context.Context, name, dob string) (string, st
 	dobTok, _ := c.v.BlindToken("dob", d)
 	var found []string
 	c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("patients.search", store.Range{Prefix: nameTok}, func(_ []byte, id string) error {
-			if _, err := tx.Lookup("patients.search", searchKey(dobTok, id)); err == nil {
+		return tx.Scan(ixPatientSearch, store.Range{Prefix: nameTok}, func(_ []byte, id string) error {
+			if _, err := tx.Lookup(ixPatientSearch, searchKey(dobTok, id)); err == nil {
 				found = append(found, id)
 			}
 			return nil

@@ -446,7 +446,7 @@ func TestQueueCountsStayExact(t *testing.T) {
 	// An older database: no counts, schema 1. Opening migrates.
 	ic.st.Update(ctx, func(tx store.Tx) error {
 		tx.Each(bucketQueueCounts, "", func(id string, _ []byte) error { return tx.Delete(bucketQueueCounts, id) })
-		return tx.Put(metaBucket, "schema", []byte("1"))
+		return tx.Put(MetaBucket, "schema", []byte("1"))
 	})
 	c2, err := Open(ctx, Deps{Store: ic.st, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files, Argon2: cheap})
 	if err != nil {

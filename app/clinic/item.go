@@ -113,19 +113,7 @@ const (
 	KindSystem  = "system"
 )
 
-const (
-	bucketItemMeta = "itemmeta"
-	ixQueue        = "itemmeta.by_queue"
-	ixStatus       = "itemmeta.by_status"
-	ixOwner        = "itemmeta.by_owner"
-	ixOpenDue      = "itemmeta.open_due"
-	maxBody        = 10_000
-)
-
-func init() {
-	SealedBuckets = append(SealedBuckets, "contacts", "breakglass")
-	Indexes = append(Indexes, ixQueue, ixStatus, ixOwner, ixOpenDue, "breakglass.by_staff")
-}
+const maxBody = 10_000
 
 func be64(t time.Time) []byte {
 	var b [8]byte
@@ -169,7 +157,6 @@ func (m ItemMeta) indexKeys() map[string][]byte {
 // bucketQueueCounts keeps each queue's open, new and urgent counts (plain
 // numbers), updated in the same transaction as every item change, so an
 // inbox refresh never counts by walking the items.
-const bucketQueueCounts = "qcounts"
 
 type queueTally struct {
 	Open   int `json:"open"`

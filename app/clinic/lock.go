@@ -25,13 +25,13 @@ func putPlainSettings(tx store.Tx, s Settings) error {
 	if err != nil {
 		return err
 	}
-	return tx.Put(metaBucket, metaSettingsPlain, b)
+	return tx.Put(MetaBucket, metaSettingsPlain, b)
 }
 
 func (c *Clinic) plainSettings(ctx context.Context) (Settings, error) {
 	s := DefaultSettings()
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		b, err := tx.Get(metaBucket, metaSettingsPlain)
+		b, err := tx.Get(MetaBucket, metaSettingsPlain)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}

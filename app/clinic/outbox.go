@@ -22,16 +22,7 @@ import (
 //
 // Emails carry no PHI beyond the patient's first name and the clinic's name.
 
-const (
-	bucketOutbox = "outbox"
-	ixOutboxDue  = "outbox.due"
-	maxAttempts  = 5
-)
-
-func init() {
-	SealedBuckets = append(SealedBuckets, bucketOutbox)
-	Indexes = append(Indexes, ixOutboxDue)
-}
+const maxAttempts = 5
 
 // Mail delivery states.
 const (

@@ -164,7 +164,7 @@ func TestCrashWhileSendingNeverSendsTwice(t *testing.T) {
 	}
 	// The plain settings copy (for the locked state) never holds the password.
 	var plain []byte
-	ic.st.View(ctx, func(tx store.Tx) error { plain, _ = tx.Get(metaBucket, metaSettingsPlain); return nil })
+	ic.st.View(ctx, func(tx store.Tx) error { plain, _ = tx.Get(MetaBucket, metaSettingsPlain); return nil })
 	if strings.Contains(string(plain), "mail-pass") {
 		t.Fatal("the mail password is in the plain settings copy")
 	}

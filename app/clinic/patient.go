@@ -230,7 +230,7 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 			return err
 		}
 		for _, t := range toks {
-			if err := tx.SetIndex("patients.search", searchKey(t, p.ID), p.ID); err != nil {
+			if err := tx.SetIndex(ixPatientSearch, searchKey(t, p.ID), p.ID); err != nil {
 				return err
 			}
 		}
@@ -316,9 +316,9 @@ func (c *Clinic) SearchPatients(ctx context.Context, a Actor, q string, limit in
 	var out []Patient
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		// Walk the first token's matches; keep those every other token matches too.
-		return tx.Scan("patients.search", store.Range{Prefix: toks[0]}, func(k []byte, id string) error {
+		return tx.Scan(ixPatientSearch, store.Range{Prefix: toks[0]}, func(k []byte, id string) error {
 			for _, t := range toks[1:] {
-				if _, err := tx.Lookup("patients.search", searchKey(t, id)); err != nil {
+				if _, err := tx.Lookup(ixPatientSearch, searchKey(t, id)); err != nil {
 					return nil
 				}
 			}
@@ -356,7 +356,7 @@ func (c *Clinic) SameName(ctx context.Context, p Patient) (int, error) {
 	}
 	n := 0
 	err = c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("patients.search", store.Range{Prefix: t}, func(k []byte, id string) error {
+		return tx.Scan(ixPatientSearch, store.Range{Prefix: t}, func(k []byte, id string) error {
 			if id != p.ID {
 				n++
 			}

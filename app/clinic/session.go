@@ -24,10 +24,9 @@ const (
 	sessionTouchEvery = 30 * time.Second
 )
 
-// bucketSessions holds staff sessions in the clear: they carry ids and times,
-// no PHI, and are keyed by the SHA-256 of the cookie token, so a copied
-// database holds no usable session.
-const bucketSessions = "sessions"
+// Staff sessions (bucketSessions) are kept in the clear: they carry ids and
+// times, no PHI, and are keyed by the SHA-256 of the cookie token, so a
+// copied database holds no usable session.
 
 // ErrSessionEnded means the cookie names no live session.
 var ErrSessionEnded = errors.New("clinic: session ended")

@@ -45,12 +45,12 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 		for _, p := range []struct {
 			b, id string
 			v     []byte
-		}{{bucketStaff, owner.ID, sealedOwner}, {bucketSettings, "clinic", sealedSettings}, {metaBucket, "setup", []byte("done")}} {
+		}{{bucketStaff, owner.ID, sealedOwner}, {bucketSettings, "clinic", sealedSettings}, {MetaBucket, "setup", []byte("done")}} {
 			if err := tx.Put(p.b, p.id, p.v); err != nil {
 				return err
 			}
 		}
-		if err := tx.SetIndex("staff.by_email", tok, owner.ID); err != nil {
+		if err := tx.SetIndex(ixStaffEmail, tok, owner.ID); err != nil {
 			return err
 		}
 		if err := putPlainSettings(tx, s); err != nil {

@@ -16,10 +16,8 @@ import (
 // nothing (mail scanners follow links); the page asks the birth date and
 // only that POST uses the link and remembers the device.
 
-const (
-	SignInLinkLife    = 15 * time.Minute
-	bucketSignInLinks = "signin_links"
-)
+// SignInLinkLife is how long an emailed sign-in link works.
+const SignInLinkLife = 15 * time.Minute
 
 type signInLink struct {
 	PatientID string    `json:"patient_id"`
@@ -51,7 +49,7 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 	}
 	var ids []string
 	c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("patients.search", store.Range{Prefix: tok, Limit: 2}, func(_ []byte, id string) error {
+		return tx.Scan(ixPatientSearch, store.Range{Prefix: tok, Limit: 2}, func(_ []byte, id string) error {
 			ids = append(ids, id)
 			return nil
 		})

@@ -109,13 +109,13 @@ func (c *Clinic) CreateStaff(ctx context.Context, a Actor, in StaffInput, common
 		return Staff{}, err
 	}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.Lookup("staff.by_email", tok); err == nil {
+		if _, err := tx.Lookup(ixStaffEmail, tok); err == nil {
 			return inputErr("email", "Another staff account already uses that email address.")
 		}
 		if err := tx.Put(bucketStaff, s.ID, sealed); err != nil {
 			return err
 		}
-		if err := tx.SetIndex("staff.by_email", tok, s.ID); err != nil {
+		if err := tx.SetIndex(ixStaffEmail, tok, s.ID); err != nil {
 			return err
 		}
 		return c.audit(tx, a, "staff.create", "staff:"+s.ID, "")
@@ -141,7 +141,7 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client s
 		return s, err
 	}
 	err = c.st.View(ctx, func(tx store.Tx) error {
-		id, err := tx.Lookup("staff.by_email", tok)
+		id, err := tx.Lookup(ixStaffEmail, tok)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,6 @@ import (
 
 // bucketOverdue remembers (in the clear: ids and a stage) which overdue
 // items were already announced, so each alert fires once.
-const bucketOverdue = "overdue"
 
 // EscalateAfter is how long an item may stay overdue before the owner is told.
 const EscalateAfter = 30 * time.Minute
