@@ -120,9 +120,12 @@ func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		existing = ""
 		if extKey != nil {
-			if id, err := tx.Lookup(ixApptExternal, extKey); err == nil {
+			switch id, err := tx.Lookup(ixApptExternal, extKey); {
+			case err == nil:
 				existing = id
 				return nil
+			case !errors.Is(err, store.ErrNotFound):
+				return err
 			}
 		}
 		if err := tx.Put(bucketAppts, ap.ID, sealed); err != nil {

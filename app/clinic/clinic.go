@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,7 @@ var (
 	ErrLocked        = errors.New("clinic: Hearth is locked until an owner unlocks it")
 	ErrConflict      = errors.New("clinic: already exists")
 	ErrSchemaNewer   = errors.New("clinic: this database was written by a newer Hearth; upgrade Hearth")
+	ErrSchemaDamaged = errors.New("clinic: the database's schema version is damaged (not a version number); restore from a backup")
 )
 
 // InputError is a validation failure a person can fix: which field, and what
@@ -169,8 +171,10 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	if string(rec) != d.Vault.Recipient() {
 		return nil, ErrWrongKeys
 	}
-	var ver int
-	fmt.Sscan(string(schema), &ver)
+	ver, err := strconv.Atoi(string(schema))
+	if err != nil || ver < 1 {
+		return nil, ErrSchemaDamaged
+	}
 	if ver > SchemaVersion {
 		return nil, ErrSchemaNewer
 	}
@@ -218,6 +222,9 @@ var migrations = []func(tx store.Tx) error{
 }
 
 func (c *Clinic) migrate(ctx context.Context, from int) error {
+	if from < 1 || from > len(migrations)+1 {
+		return ErrSchemaDamaged
+	}
 	for v := from; v < SchemaVersion; v++ {
 		m := migrations[v-1]
 		err := c.st.Update(ctx, func(tx store.Tx) error {

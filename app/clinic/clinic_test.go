@@ -142,6 +142,38 @@ func TestVerifyFindsTampering(t *testing.T) {
 	}
 }
 
+// TestDamagedSchemaVersionIsAClearError: a schema-version value that is not
+// a version number (empty, zero, negative, garbage) stops Open with
+// ErrSchemaDamaged instead of a panic in the migrations, and changes nothing.
+func TestDamagedSchemaVersionIsAClearError(t *testing.T) {
+	ctx := context.Background()
+	for _, bad := range []string{"", "0", "-1", "x", "2\x00", " 3", "99999999999999999999999"} {
+		st, v := newTestStore(t)
+		if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, "schema", []byte(bad)) }); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
+		if !errors.Is(err, ErrSchemaDamaged) {
+			t.Fatalf("schema version %q: Open says %v, want ErrSchemaDamaged", bad, err)
+		}
+		var after []byte
+		if err := st.View(ctx, func(tx store.Tx) (err error) { after, err = tx.Get(MetaBucket, "schema"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if string(after) != bad {
+			t.Fatalf("schema version %q was rewritten to %q", bad, after)
+		}
+	}
+	// The version a newer Hearth wrote is still its own error.
+	st, v := newTestStore(t)
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, "schema", []byte("99")) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap}); !errors.Is(err, ErrSchemaNewer) {
+		t.Fatalf("schema version 99: %v, want ErrSchemaNewer", err)
+	}
+}
+
 func TestSwappedRecordIsRejectedNotShown(t *testing.T) {
 	c, st := newTestClinic(t)
 	ctx := context.Background()

@@ -223,7 +223,9 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 		if row.Status == "" {
 			seen[ext] = true
 			row.StartsAt = when.UTC()
-			if c.importedBefore(ctx, ext) {
+			if before, err := c.importedBefore(ctx, ext); err != nil {
+				return res, err
+			} else if before {
 				row.Status, row.Reason = "duplicate", "already imported"
 			} else if pid, why := c.matchPatient(ctx, get(rec, "patient_name"), get(rec, "patient_dob")); pid == "" {
 				row.Status, row.Reason = "unmatched", why
@@ -252,14 +254,22 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 	return res, err
 }
 
-func (c *Clinic) importedBefore(ctx context.Context, ext string) bool {
+// importedBefore reports whether an appointment with this external id is
+// already booked. A store failure is an error, never "not yet": that would
+// book the appointment twice.
+func (c *Clinic) importedBefore(ctx context.Context, ext string) (bool, error) {
 	found := false
-	c.st.View(ctx, func(tx store.Tx) error {
+	err := c.st.View(ctx, func(tx store.Tx) error {
 		_, err := tx.Lookup(ixApptExternal, hashKey("appt-ext:"+ext))
-		found = err == nil
+		switch {
+		case err == nil:
+			found = true
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
 		return nil
 	})
-	return found
+	return found, err
 }
 
 // createAppointments books many in one transaction: all or none.
@@ -282,9 +292,12 @@ func (c *Clinic) createAppointments(ctx context.Context, a Actor, ins []ApptInpu
 	var ev Event
 	err := c.st.Update(ctx, func(tx store.Tx) error {
 		for _, p := range ps {
-			if _, err := tx.Lookup(ixApptExternal, hashKey("appt-ext:"+p.ap.ExternalID)); err == nil {
+			switch _, err := tx.Lookup(ixApptExternal, hashKey("appt-ext:"+p.ap.ExternalID)); {
+			case err == nil:
 				// Not an error with the number in it: that would reach the log.
 				return ErrConflict
+			case !errors.Is(err, store.ErrNotFound):
+				return err
 			}
 			tk, pk := apptKeys(p.ap)
 			for _, w := range []func() error{
