@@ -1,10 +1,8 @@
 package clinic
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 
 	"slices"
 	"sort"
@@ -332,64 +330,11 @@ func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, pre
 // other. change returns false to leave the record as it is; also adds its
 // own writes to the same transaction.
 func (c *Clinic) updateAppointment(ctx context.Context, id string, change func(ap *Appointment) (bool, error), also func(tx store.Tx, ap Appointment) error) (Appointment, bool, error) {
-	return changeSealed(ctx, c, bucketAppts, id, func(ap Appointment) string { return ap.PatientID }, change, also)
-}
-
-// changeSealed reads, changes and reseals one sealed record so that no
-// concurrent change is lost: change runs on a fresh copy, sealing happens
-// outside the transaction, and if the stored record changed in between it
-// starts over. change returns false to write nothing; also adds its own
-// writes to the transaction; patientOf names the patient the record is
-// bound to ("" for none). It reports whether it wrote.
-func changeSealed[T any](ctx context.Context, c *Clinic, bucket, id string, patientOf func(T) string,
-	change func(*T) (bool, error), also func(tx store.Tx, rec T) error) (T, bool, error) {
-	var zero T
-	for attempt := 0; attempt < 5; attempt++ {
-		var rec T
-		var raw []byte
-		err := c.st.View(ctx, func(tx store.Tx) error {
-			var err error
-			if raw, err = tx.Get(bucket, id); err != nil {
-				return err
-			}
-			return c.openRaw(bucket, id, "", raw, &rec)
-		})
-		if errors.Is(err, store.ErrNotFound) {
-			return zero, false, ErrNotFound
-		}
-		if err != nil {
-			return zero, false, err
-		}
-		ok, err := change(&rec)
-		if err != nil || !ok {
-			return rec, false, err
-		}
-		sealed, err := c.seal(bucket, id, patientOf(rec), rec)
-		if err != nil {
-			return zero, false, err
-		}
-		err = c.st.Update(ctx, func(tx store.Tx) error {
-			now, err := tx.Get(bucket, id)
-			if err != nil {
-				return err
-			}
-			if !bytes.Equal(now, raw) {
-				return errRetry
-			}
-			if err := tx.Put(bucket, id, sealed); err != nil {
-				return err
-			}
-			if also == nil {
-				return nil
-			}
-			return also(tx, rec)
-		})
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return rec, err == nil, err
+	r := reseal[Appointment]{bucket: bucketAppts, patientOf: func(ap Appointment) string { return ap.PatientID }}
+	if also != nil {
+		r.also = func(tx store.Tx, ap *Appointment) error { return also(tx, *ap) }
 	}
-	return zero, false, fmt.Errorf("clinic: %s record %s kept changing", bucket, id)
+	return changeSealed(ctx, c, id, r, change)
 }
 
 // PatientAppointment opens one of the caller's own appointments (for the

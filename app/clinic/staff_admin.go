@@ -48,14 +48,16 @@ func (c *Clinic) ListStaff(ctx context.Context, a Actor) ([]Staff, error) {
 // way (changeSealed), audits it as action ("" for none) and drops every
 // node's remembered copy.
 func (c *Clinic) changeStaff(ctx context.Context, a Actor, id, action string, change func(s *Staff) error) (Staff, error) {
-	next, wrote, err := changeSealed(ctx, c, bucketStaff, id, func(Staff) string { return "" },
-		func(s *Staff) (bool, error) { return true, change(s) },
-		func(tx store.Tx, _ Staff) error {
+	next, wrote, err := changeSealed(ctx, c, id, reseal[Staff]{
+		bucket:    bucketStaff,
+		patientOf: func(Staff) string { return "" },
+		also: func(tx store.Tx, _ *Staff) error {
 			if action == "" {
 				return nil
 			}
 			return c.audit(tx, a, action, "staff:"+id, "")
-		})
+		},
+	}, func(s *Staff) (bool, error) { return true, change(s) })
 	if wrote {
 		c.forgetStaff(id)
 	}
