@@ -92,7 +92,7 @@ func apptKeys(a Appointment) (timeKey, patientKey []byte) {
 // CreateAppointment books a visit for a patient. A repeated external id
 // (the same row imported twice) returns the existing one unchanged.
 func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (Appointment, bool, error) {
-	if a.Kind != "staff" && a.Kind != "system" {
+	if a.Kind != ActorStaff && a.Kind != ActorSystem {
 		return Appointment{}, false, ErrForbidden
 	}
 	if err := in.check(c.now()); err != nil {
@@ -184,7 +184,7 @@ type ApptRow struct {
 // ListAppointments returns the appointments starting in [from, to), in
 // time order, for staff.
 func (c *Clinic) ListAppointments(ctx context.Context, a Actor, from, to time.Time) ([]ApptRow, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return nil, ErrForbidden
 	}
 	if !to.After(from) || to.Sub(from) > 93*24*time.Hour {
@@ -230,7 +230,7 @@ func (c *Clinic) ListAppointments(ctx context.Context, a Actor, from, to time.Ti
 
 // PatientAppointments lists a patient's appointments from a day ago on.
 func (c *Clinic) PatientAppointments(ctx context.Context, a Actor) ([]Appointment, error) {
-	if (a.Kind != "patient" && a.Kind != "caregiver") || a.Patient == "" {
+	if (a.Kind != ActorPatient && a.Kind != ActorCaregiver) || a.Patient == "" {
 		return nil, nil
 	}
 	var ids []string
@@ -264,7 +264,7 @@ func (c *Clinic) PatientAppointments(ctx context.Context, a Actor) ([]Appointmen
 // an item in the front desk's queue, so it is never a dead end.
 func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, preferred string) (Appointment, error) {
 	ap, err := c.appointment(ctx, id)
-	if err != nil || (a.Kind != "patient" && a.Kind != "caregiver") || ap.PatientID != a.Patient {
+	if err != nil || (a.Kind != ActorPatient && a.Kind != ActorCaregiver) || ap.PatientID != a.Patient {
 		return Appointment{}, ErrNotFound
 	}
 	if !slices.Contains([]string{"confirm", "cancel", "reschedule"}, action) {
@@ -341,7 +341,7 @@ func (c *Clinic) updateAppointment(ctx context.Context, id string, change func(a
 // calendar file).
 func (c *Clinic) PatientAppointment(ctx context.Context, a Actor, id string) (Appointment, error) {
 	ap, err := c.appointment(ctx, id)
-	if err != nil || (a.Kind != "patient" && a.Kind != "caregiver") || ap.PatientID != a.Patient {
+	if err != nil || (a.Kind != ActorPatient && a.Kind != ActorCaregiver) || ap.PatientID != a.Patient {
 		return Appointment{}, ErrNotFound
 	}
 	return ap, nil

@@ -177,7 +177,7 @@ func (c *Clinic) File(ctx context.Context, a Actor, id string) (Attachment, []by
 		return Attachment{}, nil, ErrNotFound
 	}
 	switch a.Kind {
-	case "staff":
+	case ActorStaff:
 		if err := c.mayOpen(ctx, a, m); err != nil {
 			if errors.Is(err, ErrBreakGlass) {
 				return Attachment{}, nil, err
@@ -185,11 +185,11 @@ func (c *Clinic) File(ctx context.Context, a Actor, id string) (Attachment, []by
 			return Attachment{}, nil, ErrNotFound
 		}
 		c.st.Update(ctx, func(tx store.Tx) error { return c.audit(tx, a, "file.read", "file:"+id, m.PatientID) })
-	case "patient", "caregiver":
+	case ActorPatient, ActorCaregiver:
 		if m.PatientID == "" || m.PatientID != a.Patient {
 			return Attachment{}, nil, ErrNotFound
 		}
-	case "contact":
+	case ActorContact:
 		if m.ContactID == "" || m.ContactID != a.ID {
 			return Attachment{}, nil, ErrNotFound
 		}

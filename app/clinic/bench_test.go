@@ -130,7 +130,7 @@ func loadedClinic(b *testing.B) (*Clinic, Actor, BulkResult) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return c, Actor{Kind: "staff", ID: owner.ID, Role: RoleOwner}, res
+	return c, Actor{Kind: ActorStaff, ID: owner.ID, Role: RoleOwner}, res
 }
 
 // BenchmarkCreateItem: a patient's new request, sealed and durably stored,
@@ -143,7 +143,7 @@ func BenchmarkCreateItem(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			p := res.PatientIDs[int(n.Add(1))%len(res.PatientIDs)]
-			_, err := c.CreateItem(context.Background(), Actor{Kind: "patient", ID: p, Patient: p},
+			_, err := c.CreateItem(context.Background(), Actor{Kind: ActorPatient, ID: p, Patient: p},
 				NewItem{Type: TypeMessage, Body: "I need a refill of my blood pressure medicine, the pharmacy says it ran out."})
 			if err != nil {
 				b.Fatal(err)

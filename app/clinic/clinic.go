@@ -310,7 +310,7 @@ func (c *Clinic) IsSetUp(ctx context.Context) bool { return c.Meta(ctx, "setup")
 
 // Actor identifies who is acting, for authorization and the audit trail.
 type Actor struct {
-	Kind    string // "staff", "patient", "contact", "system"
+	Kind    ActorKind
 	ID      string
 	Role    string // staff role
 	Client  string // client address
@@ -318,14 +318,28 @@ type Actor struct {
 }
 
 func (a Actor) String() string {
-	if a.Kind == "system" || a.Kind == "" {
-		return "system"
+	if a.Kind == ActorSystem || a.Kind == "" {
+		return string(ActorSystem)
 	}
-	return a.Kind + ":" + a.ID
+	return string(a.Kind) + ":" + a.ID
 }
 
+// ActorKind says who is acting. It is the first part of an audit event's
+// actor ("staff:<id>").
+type ActorKind string
+
+// The kinds of actor.
+const (
+	ActorStaff     ActorKind = "staff"     // a signed-in staff member
+	ActorPatient   ActorKind = "patient"   // a patient on their own registered device
+	ActorCaregiver ActorKind = "caregiver" // a caregiver's device, acting for one patient
+	ActorContact   ActorKind = "contact"   // an unverified contact on their private link
+	ActorSystem    ActorKind = "system"    // Hearth itself, or a request from no one signed in
+	ActorAnonymous ActorKind = "anonymous" // a patient page before anyone has signed in
+)
+
 // System is the actor for work Hearth does on its own.
-var System = Actor{Kind: "system"}
+var System = Actor{Kind: ActorSystem}
 
 // audit appends an event inside tx. A locked vault parks it as pending.
 func (c *Clinic) audit(tx store.Tx, a Actor, action, object, patient string) error {
@@ -358,13 +372,22 @@ func (c *Clinic) auditEvent(tx store.Tx, e audit.Event) error {
 	return err
 }
 
+// AuditEvent is what Audit records: what was done (Action, such as
+// "staff.signin"), to what (Object, such as "item:<id>" or "settings"),
+// whose data it touched (Patient, a patient id, or ""), and how it ended
+// (Outcome: "" when it was done; "failed", "denied", "throttled"... when
+// not, which makes the event high severity). None of it may be PHI.
+type AuditEvent struct {
+	Action, Object, Patient, Outcome string
+}
+
 // Audit records an event on its own (sign-in failures, exports, lock).
-func (c *Clinic) Audit(ctx context.Context, a Actor, action, object, patient, outcome string) error {
+func (c *Clinic) Audit(ctx context.Context, a Actor, e AuditEvent) error {
 	sev := audit.Info
-	if outcome != "" {
+	if e.Outcome != "" {
 		sev = audit.High
 	}
 	return c.st.Update(ctx, func(tx store.Tx) error {
-		return c.auditEvent(tx, audit.Event{Actor: a.String(), Action: action, Object: object, Patient: patient, Client: a.Client, Severity: sev, Outcome: outcome})
+		return c.auditEvent(tx, audit.Event{Actor: a.String(), Action: e.Action, Object: e.Object, Patient: e.Patient, Client: a.Client, Severity: sev, Outcome: e.Outcome})
 	})
 }

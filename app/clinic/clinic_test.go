@@ -52,7 +52,7 @@ func newTestClinic(t *testing.T) (*Clinic, store.Store) {
 	return c, st
 }
 
-var staffActor = Actor{Kind: "staff", ID: "s1", Role: RoleFrontDesk, Client: "127.0.0.1"}
+var staffActor = Actor{Kind: ActorStaff, ID: "s1", Role: RoleFrontDesk, Client: "127.0.0.1"}
 
 func mustVerifyClean(t *testing.T, c *Clinic) Report {
 	t.Helper()
@@ -235,7 +235,7 @@ func TestPatientSearch(t *testing.T) {
 			t.Errorf("search %q found the wrong patient", q)
 		}
 	}
-	if _, err := c.SearchPatients(ctx, Actor{Kind: "patient", ID: "x"}, "mar", 5); !errors.Is(err, ErrForbidden) {
+	if _, err := c.SearchPatients(ctx, Actor{Kind: ActorPatient, ID: "x"}, "mar", 5); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a patient could search: %v", err)
 	}
 	n, _ := c.SameName(ctx, maria)

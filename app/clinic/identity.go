@@ -97,7 +97,7 @@ func newInviteCode() string {
 // CreateInvite makes a printable invite for a patient (or, with caregiver
 // set, for a parent or carer) and returns the code, shown once.
 func (c *Clinic) CreateInvite(ctx context.Context, a Actor, patientID, caregiver string) (Invite, string, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return Invite{}, "", ErrForbidden
 	}
 	if _, err := c.loadPatient(ctx, patientID); err != nil {
@@ -162,7 +162,7 @@ func (c *Clinic) checkDOB(ctx context.Context, patientID, dob, client, action, o
 		return err
 	}
 	if given != p.DOB {
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, action, object, patientID, "failed")
+		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: action, Object: object, Patient: patientID, Outcome: "failed"})
 		return ErrCodeInvalid
 	}
 	return nil
@@ -214,9 +214,9 @@ func (c *Clinic) RedeemInvite(ctx context.Context, code, dob, label string, shar
 
 func deviceActor(d Device, client string) Actor {
 	if d.Caregiver != "" {
-		return Actor{Kind: "caregiver", ID: d.ID, Patient: d.PatientID, Client: client}
+		return Actor{Kind: ActorCaregiver, ID: d.ID, Patient: d.PatientID, Client: client}
 	}
-	return Actor{Kind: "patient", ID: d.PatientID, Patient: d.PatientID, Client: client}
+	return Actor{Kind: ActorPatient, ID: d.PatientID, Patient: d.PatientID, Client: client}
 }
 
 // ErrDeviceUnknown: the cookie names no live device.
@@ -253,10 +253,10 @@ func (c *Clinic) DeviceFor(ctx context.Context, token, client string) (Device, A
 // Devices lists the devices signed in to a patient's record (the patient
 // sees theirs; staff see any patient's).
 func (c *Clinic) Devices(ctx context.Context, a Actor, patientID string) ([]Device, error) {
-	if err := c.mayReadPatient(a, patientID); err != nil && a.Kind != "caregiver" {
+	if err := c.mayReadPatient(a, patientID); err != nil && a.Kind != ActorCaregiver {
 		return nil, err
 	}
-	if (a.Kind == "patient" || a.Kind == "caregiver") && a.Patient != patientID {
+	if (a.Kind == ActorPatient || a.Kind == ActorCaregiver) && a.Patient != patientID {
 		return nil, ErrNotFound
 	}
 	var out []Device
@@ -294,12 +294,12 @@ func (c *Clinic) RevokeDevice(ctx context.Context, a Actor, deviceID string) err
 		return err
 	}
 	switch a.Kind {
-	case "staff":
-	case "patient":
+	case ActorStaff:
+	case ActorPatient:
 		if d.PatientID != a.Patient {
 			return ErrNotFound
 		}
-	case "caregiver":
+	case ActorCaregiver:
 		if d.ID != a.ID {
 			return ErrNotFound
 		}
@@ -340,7 +340,7 @@ func (c *Clinic) CreateContact(ctx context.Context, in PatientInput, item NewIte
 	if err := item.check(); err != nil {
 		return Ack{}, "", err
 	}
-	a := Actor{Kind: "contact", ID: ct.ID, Client: client}
+	a := Actor{Kind: ActorContact, ID: ct.ID, Client: client}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.Put(bucketContacts, ct.ID, sealed); err != nil {
 			return err
@@ -385,10 +385,10 @@ func (c *Clinic) CheckContactDOB(ctx context.Context, token, dob, client string)
 		return Contact{}, Actor{}, err
 	}
 	if given != ct.DOB {
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "contact.dob_check", "contact:"+ct.ID, "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "contact.dob_check", Object: "contact:" + ct.ID, Outcome: "failed"})
 		return Contact{}, Actor{}, ErrCodeInvalid
 	}
-	return ct, Actor{Kind: "contact", ID: ct.ID, Client: client}, nil
+	return ct, Actor{Kind: ActorContact, ID: ct.ID, Client: client}, nil
 }
 
 func (c *Clinic) loadContact(ctx context.Context, id string) (Contact, error) {
@@ -400,7 +400,7 @@ func (c *Clinic) loadContact(ctx context.Context, id string) (Contact, error) {
 // BreakGlass lets a clinician open a patient's items outside their queues
 // for an hour, with a reason. It is logged at high severity for the owner.
 func (c *Clinic) BreakGlass(ctx context.Context, a Actor, patientID, reason string) error {
-	if a.Kind != "staff" || a.Role != RoleClinician {
+	if a.Kind != ActorStaff || a.Role != RoleClinician {
 		return ErrForbidden
 	}
 	reason, err := cleanBody("reason", reason, true)
@@ -489,7 +489,7 @@ func (c *Clinic) ContactSession(ctx context.Context, token, client string) (Cont
 	if err != nil {
 		return Contact{}, Actor{}, ErrDeviceUnknown
 	}
-	return ct, Actor{Kind: "contact", ID: ct.ID, Client: client}, nil
+	return ct, Actor{Kind: ActorContact, ID: ct.ID, Client: client}, nil
 }
 
 // EndContactSession signs a private-link browser out.
@@ -502,7 +502,7 @@ func (c *Clinic) EndContactSession(ctx context.Context, token string) error {
 // SetPatientLang remembers the language a patient chose on the record, so a
 // new device and emails speak it too.
 func (c *Clinic) SetPatientLang(ctx context.Context, a Actor, lang string) error {
-	if a.Kind != "patient" || (lang != "en" && lang != "es") {
+	if a.Kind != ActorPatient || (lang != "en" && lang != "es") {
 		return nil
 	}
 	p, err := c.loadPatient(ctx, a.Patient)
@@ -549,7 +549,7 @@ func (c *Clinic) ExpectedReply(ctx context.Context, typ string, urgent bool) (ti
 // looking at /me), without an audit event: patients reading their own
 // record are not what the access report is for.
 func (c *Clinic) PatientOf(ctx context.Context, a Actor) (Patient, error) {
-	if (a.Kind != "patient" && a.Kind != "caregiver") || a.Patient == "" {
+	if (a.Kind != ActorPatient && a.Kind != ActorCaregiver) || a.Patient == "" {
 		return Patient{}, ErrNotFound
 	}
 	return c.loadPatient(ctx, a.Patient)

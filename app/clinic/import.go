@@ -155,7 +155,7 @@ func (c *Clinic) matchPatient(ctx context.Context, name, dob string) (string, st
 // guessed; duplicates are skipped; any bad row means nothing is imported.
 func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, mapping map[string]string, commit bool) (ImportResult, error) {
 	var res ImportResult
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return res, ErrForbidden
 	}
 	rows, err := readCSV(data)

@@ -121,11 +121,11 @@ func (in *NewItem) check() error {
 // time, and announced to staff once it is on disk.
 func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, error) {
 	switch a.Kind {
-	case "patient", "caregiver":
+	case ActorPatient, ActorCaregiver:
 		in.PatientID, in.ContactID = a.Patient, ""
-	case "contact":
+	case ActorContact:
 		in.PatientID, in.ContactID = "", a.ID
-	case "staff", "system":
+	case ActorStaff, ActorSystem:
 		if in.PatientID == "" && in.ContactID == "" {
 			return Ack{}, inputErr("patient_id", "Choose the patient this is for.")
 		}
@@ -157,7 +157,7 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 	ack := Ack{Urgent: urgent}
 	var msgs []Message
 	author := Message{Kind: KindPatient, AuthorID: a.ID}
-	if a.Kind == "staff" {
+	if a.Kind == ActorStaff {
 		author = Message{Kind: KindStaff, AuthorID: a.ID}
 	}
 	atts, sealedFiles, err := c.prepareFiles(it.ID, it.owner(), in.Files)
@@ -169,7 +169,7 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 		m.Body, m.At, m.Files = in.Body, now, atts
 		msgs = append(msgs, m)
 	}
-	if !hours.IsOpen(now, loc) && !urgent && a.Kind != "staff" {
+	if !hours.IsOpen(now, loc) && !urgent && a.Kind != ActorStaff {
 		ack.AfterHours = true
 		ack.OpensAt = hours.NextOpen(now, loc)
 		msgs = append(msgs, Message{Kind: KindSystem, Body: "after_hours", At: now})
@@ -271,7 +271,7 @@ func (f ItemFilter) match(m ItemMeta, now time.Time) bool {
 // ListItems returns the inbox rows a staff member may see, urgent first,
 // then by due time. Only the rows returned are opened.
 func (c *Clinic) ListItems(ctx context.Context, a Actor, f ItemFilter) ([]ItemRow, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return nil, ErrForbidden
 	}
 	if err := f.check(); err != nil {
@@ -426,7 +426,7 @@ type QueueCount struct {
 // counts (kept up to date with every change) and its overdue count (from
 // the overdue ticker, at most a minute old).
 func (c *Clinic) QueueCounts(ctx context.Context, a Actor) ([]QueueCount, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return nil, ErrForbidden
 	}
 	settings, err := c.Settings(ctx)
@@ -495,7 +495,7 @@ type ItemView struct {
 // be theirs, or a clinician must have declared a break-glass reason for this
 // patient within the hour.
 func (c *Clinic) mayOpen(ctx context.Context, a Actor, m ItemMeta) error {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return ErrNotFound
 	}
 	settings, err := c.Settings(ctx)
@@ -629,7 +629,7 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 	}
 	msg := Message{ItemID: id, Body: body, At: c.now().UTC(), AuthorID: a.ID}
 	switch a.Kind {
-	case "staff":
+	case ActorStaff:
 		if err := c.mayOpen(ctx, a, m); err != nil {
 			return Message{}, err
 		}
@@ -641,12 +641,12 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 		if internal {
 			msg.Kind = KindNote
 		}
-	case "patient", "caregiver":
+	case ActorPatient, ActorCaregiver:
 		if m.PatientID == "" || m.PatientID != a.Patient {
 			return Message{}, ErrNotFound
 		}
 		msg.Kind = KindPatient
-	case "contact":
+	case ActorContact:
 		if m.ContactID == "" || m.ContactID != a.ID {
 			return Message{}, ErrNotFound
 		}
@@ -789,10 +789,18 @@ var Outcomes = map[string][]string{
 	TypeCallback:    {"called", "no_answer_closed"},
 }
 
+// StatusChange is a move of an item to another status: Status is new,
+// open, waiting or closed; closing takes an Outcome where the item's type
+// has them (Outcomes) and a Reason the patient reads when it is declined.
+type StatusChange struct {
+	Status, Outcome, Reason string
+}
+
 // SetStatus moves an item to new/open/waiting/closed. Closing takes an
 // outcome where the type has them and a reason the patient reads when it is
 // declined; nothing closes without this explicit action.
-func (c *Clinic) SetStatus(ctx context.Context, a Actor, id, status, outcome, reason string) (Item, error) {
+func (c *Clinic) SetStatus(ctx context.Context, a Actor, id string, ch StatusChange) (Item, error) {
+	status, outcome, reason := ch.Status, ch.Outcome, ch.Reason
 	if !slices.Contains(Statuses, status) {
 		return Item{}, inputErr("status", "status must be one of new, open, waiting, closed.")
 	}
@@ -830,11 +838,11 @@ func (c *Clinic) SetStatus(ctx context.Context, a Actor, id, status, outcome, re
 func (c *Clinic) PatientItems(ctx context.Context, a Actor) ([]Item, error) {
 	owner := ""
 	switch a.Kind {
-	case "patient", "caregiver":
+	case ActorPatient, ActorCaregiver:
 		owner = a.Patient
-	case "contact":
+	case ActorContact:
 		owner = "contact:" + a.ID
-	case "staff":
+	case ActorStaff:
 		owner = a.Patient
 	default:
 		return nil, ErrForbidden
@@ -880,8 +888,8 @@ func (c *Clinic) PatientThread(ctx context.Context, a Actor, id string) (Item, [
 		return Item{}, nil, ErrNotFound
 	}
 	switch {
-	case (a.Kind == "patient" || a.Kind == "caregiver") && m.PatientID != "" && m.PatientID == a.Patient:
-	case a.Kind == "contact" && m.ContactID != "" && m.ContactID == a.ID:
+	case (a.Kind == ActorPatient || a.Kind == ActorCaregiver) && m.PatientID != "" && m.PatientID == a.Patient:
+	case a.Kind == ActorContact && m.ContactID != "" && m.ContactID == a.ID:
 	default:
 		return Item{}, nil, ErrNotFound
 	}

@@ -53,7 +53,7 @@ func (c *Clinic) Unlock(ctx context.Context, passphrase, client string) error {
 		return nil
 	}
 	if err := c.v.Unlock(passphrase); err != nil {
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "vault.unlock", "keys", "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "vault.unlock", Object: "keys", Outcome: "failed"})
 		if errors.Is(err, vault.ErrBadPassphrase) {
 			return ErrBadCredential
 		}
@@ -68,7 +68,7 @@ func (c *Clinic) Unlock(ctx context.Context, passphrase, client string) error {
 		if _, err := audit.Settle(tx, key); err != nil {
 			return err
 		}
-		return c.audit(tx, Actor{Kind: "system", Client: client}, "vault.unlock", "keys", "")
+		return c.audit(tx, Actor{Kind: ActorSystem, Client: client}, "vault.unlock", "keys", "")
 	})
 }
 
@@ -89,7 +89,7 @@ func (c *Clinic) SetPassphrase(ctx context.Context, a Actor, password, passphras
 		if err := c.v.RemovePassphrase(); err != nil {
 			return err
 		}
-		return c.Audit(ctx, a, "vault.passphrase_off", "keys", "", "")
+		return c.Audit(ctx, a, AuditEvent{Action: "vault.passphrase_off", Object: "keys"})
 	}
 	if len([]rune(passphrase)) < 12 {
 		return inputErr("passphrase", "Use at least 12 characters: several unrelated words. Write it down with the emergency kit.")
@@ -97,5 +97,5 @@ func (c *Clinic) SetPassphrase(ctx context.Context, a Actor, password, passphras
 	if err := c.v.SetPassphrase(passphrase); err != nil {
 		return err
 	}
-	return c.Audit(ctx, a, "vault.passphrase_on", "keys", "", "")
+	return c.Audit(ctx, a, AuditEvent{Action: "vault.passphrase_on", Object: "keys"})
 }

@@ -242,12 +242,12 @@ func (c *Clinic) Unsubscribe(ctx context.Context, patientID, mac string) error {
 	if want == "" || !hmac.Equal([]byte(want), []byte(mac)) {
 		return ErrNotFound
 	}
-	return c.SetEmailReplies(ctx, Actor{Kind: "patient", ID: patientID, Patient: patientID}, false)
+	return c.SetEmailReplies(ctx, Actor{Kind: ActorPatient, ID: patientID, Patient: patientID}, false)
 }
 
 // SetEmailReplies is the patient's opt-in (or out) for reply emails.
 func (c *Clinic) SetEmailReplies(ctx context.Context, a Actor, on bool) error {
-	if a.Kind != "patient" || a.Patient == "" {
+	if a.Kind != ActorPatient || a.Patient == "" {
 		return ErrForbidden
 	}
 	p, err := c.loadPatient(ctx, a.Patient)
@@ -277,5 +277,5 @@ func (c *Clinic) SendTestMail(ctx context.Context, a Actor, to string, send Send
 		Body: "This is a test from Hearth. If you can read it, email works."}); err != nil {
 		return &InputError{Field: "smtp_host", Msg: err.Error()}
 	}
-	return c.Audit(ctx, a, "mail.test", "settings", "", "")
+	return c.Audit(ctx, a, AuditEvent{Action: "mail.test", Object: "settings"})
 }

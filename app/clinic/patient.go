@@ -210,7 +210,7 @@ func searchKey(tok []byte, id string) []byte {
 
 // CreatePatient adds a patient record. Staff only.
 func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (Patient, error) {
-	if a.Kind != "staff" && a.Kind != "system" {
+	if a.Kind != ActorStaff && a.Kind != ActorSystem {
 		return Patient{}, ErrForbidden
 	}
 	if err := in.check(c.now()); err != nil {
@@ -257,9 +257,9 @@ func (c *Clinic) Patient(ctx context.Context, a Actor, id string) (Patient, erro
 
 func (c *Clinic) mayReadPatient(a Actor, id string) error {
 	switch a.Kind {
-	case "staff", "system":
+	case ActorStaff, ActorSystem:
 		return nil
-	case "patient", "caregiver":
+	case ActorPatient, ActorCaregiver:
 		// A caregiver acts for the patient (a parent, a carer) and may
 		// see the same record, including who looked at it.
 		if a.Patient == id {
@@ -272,7 +272,7 @@ func (c *Clinic) mayReadPatient(a Actor, id string) error {
 // SearchPatients finds patients by name prefix, birth date or phone. Every
 // word of the query must match. Staff only.
 func (c *Clinic) SearchPatients(ctx context.Context, a Actor, q string, limit int) ([]Patient, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return nil, ErrForbidden
 	}
 	if limit <= 0 || limit > 50 {

@@ -183,7 +183,7 @@ func (c *Clinic) UnlockSession(ctx context.Context, token, password, pin, client
 	}
 	ok := password != "" && checkPassword(st.PasswordHash, password) || pin != "" && c.checkPIN(st, pin)
 	if !ok {
-		c.Audit(ctx, Actor{Kind: "staff", ID: st.ID, Client: client}, "session.unlock", "staff:"+st.ID, "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorStaff, ID: st.ID, Client: client}, AuditEvent{Action: "session.unlock", Object: "staff:" + st.ID, Outcome: "failed"})
 		return ErrBadCredential
 	}
 	sess.Locked = false
@@ -193,7 +193,7 @@ func (c *Clinic) UnlockSession(ctx context.Context, token, password, pin, client
 		*sp = sess
 	}
 	c.sessions.mu.Unlock()
-	c.Audit(ctx, Actor{Kind: "staff", ID: st.ID, Role: st.Role, Client: client}, "session.unlock", "staff:"+st.ID, "", "")
+	c.Audit(ctx, Actor{Kind: ActorStaff, ID: st.ID, Role: st.Role, Client: client}, AuditEvent{Action: "session.unlock", Object: "staff:" + st.ID})
 	return c.saveSession(ctx, sess)
 }
 

@@ -199,7 +199,7 @@ func (c *Clinic) Settings(ctx context.Context) (Settings, error) {
 
 // SaveSettings replaces the settings. Owners only.
 func (c *Clinic) SaveSettings(ctx context.Context, a Actor, s Settings) error {
-	if a.Kind != "system" && a.Role != RoleOwner {
+	if a.Kind != ActorSystem && a.Role != RoleOwner {
 		return ErrForbidden
 	}
 	if err := s.normalize(); err != nil {

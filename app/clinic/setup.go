@@ -37,7 +37,7 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 	if err != nil {
 		return Staff{}, err
 	}
-	a := Actor{Kind: "staff", ID: owner.ID, Role: RoleOwner, Client: client}
+	a := Actor{Kind: ActorStaff, ID: owner.ID, Role: RoleOwner, Client: client}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		if getMeta(tx, "setup") == "done" {
 			return ErrSetupDone

@@ -55,7 +55,7 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 		})
 	})
 	if len(ids) != 1 {
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "signin_link.request", "", "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "signin_link.request", Outcome: "failed"})
 		return nil
 	}
 	p, err := c.loadPatient(ctx, ids[0])
@@ -84,7 +84,7 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 		if err := putOutMail(tx, m, sealed, nil); err != nil {
 			return err
 		}
-		return c.audit(tx, Actor{Kind: "system", Client: client}, "signin_link.request", "patient:"+p.ID, p.ID)
+		return c.audit(tx, Actor{Kind: ActorSystem, Client: client}, "signin_link.request", "patient:"+p.ID, p.ID)
 	})
 }
 

@@ -98,7 +98,7 @@ func (c *Clinic) prepareStaff(in StaffInput, mustChange bool) (Staff, []byte, []
 
 // CreateStaff adds an account. Owners only.
 func (c *Clinic) CreateStaff(ctx context.Context, a Actor, in StaffInput, common map[string]bool) (Staff, error) {
-	if a.Kind != "system" && a.Role != RoleOwner {
+	if a.Kind != ActorSystem && a.Role != RoleOwner {
 		return Staff{}, ErrForbidden
 	}
 	if err := in.check(common); err != nil {
@@ -150,13 +150,13 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client s
 	switch {
 	case errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrNotFound):
 		checkPassword(c.dummyHash(), password)
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "staff.signin", "", "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "staff.signin", Outcome: "failed"})
 		return Staff{}, ErrBadCredential
 	case err != nil:
 		return Staff{}, err
 	}
 	if !checkPassword(s.PasswordHash, password) || s.Disabled {
-		c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Client: client}, "staff.signin", "staff:"+s.ID, "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorStaff, ID: s.ID, Client: client}, AuditEvent{Action: "staff.signin", Object: "staff:" + s.ID, Outcome: "failed"})
 		return Staff{}, ErrBadCredential
 	}
 	if s.TOTPEnabled {
@@ -164,11 +164,11 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client s
 			return Staff{}, ErrTOTPRequired
 		}
 		if err := c.useSecondFactor(ctx, &s, totpCode); err != nil {
-			c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Client: client}, "staff.signin_totp", "staff:"+s.ID, "", "failed")
+			c.Audit(ctx, Actor{Kind: ActorStaff, ID: s.ID, Client: client}, AuditEvent{Action: "staff.signin_totp", Object: "staff:" + s.ID, Outcome: "failed"})
 			return Staff{}, err
 		}
 	}
-	err = c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Role: s.Role, Client: client}, "staff.signin", "staff:"+s.ID, "", "")
+	err = c.Audit(ctx, Actor{Kind: ActorStaff, ID: s.ID, Role: s.Role, Client: client}, AuditEvent{Action: "staff.signin", Object: "staff:" + s.ID})
 	return s, err
 }
 

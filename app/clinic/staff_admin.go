@@ -26,7 +26,7 @@ var (
 // ListStaff returns every account, sorted by name. Any staff member may
 // list colleagues (to assign work); the web layer shows emails to owners only.
 func (c *Clinic) ListStaff(ctx context.Context, a Actor) ([]Staff, error) {
-	if a.Kind != "staff" && a.Kind != "system" {
+	if a.Kind != ActorStaff && a.Kind != ActorSystem {
 		return nil, ErrForbidden
 	}
 	var out []Staff
@@ -78,7 +78,7 @@ type StaffUpdate struct {
 // role change or a disable ends every session of that account. The last
 // active owner cannot be demoted or disabled.
 func (c *Clinic) UpdateStaff(ctx context.Context, a Actor, id string, u StaffUpdate) (Staff, error) {
-	if a.Kind != "system" && a.Role != RoleOwner {
+	if a.Kind != ActorSystem && a.Role != RoleOwner {
 		return Staff{}, ErrForbidden
 	}
 	if u.Role != nil && !ValidRole(*u.Role) {
@@ -130,7 +130,7 @@ func (c *Clinic) UpdateStaff(ctx context.Context, a Actor, id string, u StaffUpd
 // ResetPassword sets a temporary password the person must replace at their
 // next sign-in, and ends their sessions. Owners only.
 func (c *Clinic) ResetPassword(ctx context.Context, a Actor, id, temp string, common map[string]bool) error {
-	if a.Kind != "system" && a.Role != RoleOwner {
+	if a.Kind != ActorSystem && a.Role != RoleOwner {
 		return ErrForbidden
 	}
 	if err := CheckNewPassword(temp, common); err != nil {
@@ -286,7 +286,7 @@ func (c *Clinic) DisableTOTP(ctx context.Context, a Actor, id string) error {
 // useSecondFactor accepts a current TOTP code or an unused recovery code and
 // records its use.
 func (c *Clinic) useSecondFactor(ctx context.Context, st *Staff, code string) error {
-	_, err := c.changeStaff(ctx, Actor{Kind: "staff", ID: st.ID}, st.ID, "", func(s *Staff) error {
+	_, err := c.changeStaff(ctx, Actor{Kind: ActorStaff, ID: st.ID}, st.ID, "", func(s *Staff) error {
 		if step, ok := validTOTP(s.TOTPSecret, code, c.now(), s.TOTPLastStep); ok {
 			s.TOTPLastStep = step
 			return nil

@@ -151,7 +151,7 @@ type StaffLoad struct {
 // Workload counts from the plain item records only: no record is opened.
 func (c *Clinic) Workload(ctx context.Context, a Actor) (Workload, error) {
 	var w Workload
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return w, ErrForbidden
 	}
 	settings, err := c.Settings(ctx)
@@ -376,7 +376,7 @@ func (c *Clinic) ChartSummary(ctx context.Context, a Actor, itemID string) (stri
 
 // StaffPatientItems lists a patient's items for the staff patient page.
 func (c *Clinic) StaffPatientItems(ctx context.Context, a Actor, patientID string) ([]ItemRow, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return nil, ErrForbidden
 	}
 	if !validItemID(patientID) {
@@ -406,7 +406,7 @@ func (c *Clinic) StaffPatientItems(ctx context.Context, a Actor, patientID strin
 // after staff compared both identities side by side. Every item and message
 // is re-sealed to the patient.
 func (c *Clinic) LinkContact(ctx context.Context, a Actor, contactID, patientID string) (int, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return 0, ErrForbidden
 	}
 	ct, err := c.loadContact(ctx, contactID)

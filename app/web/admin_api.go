@@ -241,7 +241,7 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request, rc *req
 		writeJSON(w, http.StatusOK, map[string]any{"events": entries})
 		return nil
 	}
-	s.c.Audit(r.Context(), rc.actor, "audit.export", "audit", "", "")
+	s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "audit.export", Object: "audit"})
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="hearth-audit.csv"`)
 	cw := csv.NewWriter(w)

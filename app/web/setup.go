@@ -88,7 +88,7 @@ func (s *Server) handleSetupKit(w http.ResponseWriter, r *http.Request, rc *reqC
 			return err
 		}
 		d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(code.PNG()))
-		s.c.Audit(r.Context(), rc.actor, "setup.kit_shown", "keys", "", "")
+		s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "setup.kit_shown", Object: "keys"})
 	}
 	st, _ := s.c.Settings(r.Context())
 	d.Clinic = st.ClinicName

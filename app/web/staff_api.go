@@ -78,7 +78,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	acct, client := accountKey(in.Email), "ip:"+clientAddr(r)
 	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
-		s.c.Audit(r.Context(), rc.actor, "staff.signin", "", "", "throttled")
+		s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "staff.signin", Outcome: "throttled"})
 		return errTooMany
 	}
 	st, err := s.c.SignIn(r.Context(), in.Email, in.Password, in.TOTP, clientAddr(r))
@@ -102,7 +102,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if old, err := r.Cookie(s.sessionCookie()); err == nil {
 		if _, pst, err := s.c.SessionFor(r.Context(), old.Value, false); err == nil {
 			s.c.EndSession(r.Context(), old.Value)
-			s.c.Audit(r.Context(), clinic.Actor{Kind: "staff", ID: pst.ID, Client: clientAddr(r)}, "staff.switch_out", "staff:"+pst.ID, "", "")
+			s.c.Audit(r.Context(), clinic.Actor{Kind: clinic.ActorStaff, ID: pst.ID, Client: clientAddr(r)}, clinic.AuditEvent{Action: "staff.switch_out", Object: "staff:" + pst.ID})
 		}
 	}
 	token, sess, err := s.c.StartSession(r.Context(), st)
@@ -125,7 +125,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return err
 	}
 	s.hub.CloseSession(rc.session.ID)
-	s.c.Audit(r.Context(), rc.actor, "staff.signout", "staff:"+rc.staff.ID, "", "")
+	s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "staff.signout", Object: "staff:" + rc.staff.ID})
 	s.clearSessionCookie(w)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	return nil
@@ -149,7 +149,7 @@ func (s *Server) handleLock(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	if err := s.c.LockSession(r.Context(), rc.token); err != nil {
 		return err
 	}
-	s.c.Audit(r.Context(), rc.actor, "session.lock", "staff:"+rc.staff.ID, "", "")
+	s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "session.lock", Object: "staff:" + rc.staff.ID})
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": true})
 	return nil
 }
