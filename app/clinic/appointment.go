@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Appointments: staff book them (or import them), patients confirm, cancel
@@ -104,7 +105,7 @@ func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (
 	now := c.now().UTC()
 	ap := Appointment{ID: newTimeID(), PatientID: in.PatientID, StartsAt: in.StartsAt.UTC(), Minutes: in.Minutes, Provider: in.Provider,
 		Location: in.Location, Reason: in.Reason, Status: ApptScheduled, Created: now, Updated: now, ExternalID: in.ExternalID}
-	sealed, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
+	sealed, err := c.seal(vault.NewRef(bucketAppts, ap.ID, ap.PatientID), ap)
 	if err != nil {
 		return Appointment{}, false, err
 	}
@@ -168,7 +169,7 @@ func (c *Clinic) appointment(ctx context.Context, id string) (Appointment, error
 	if !validItemID(id) {
 		return ap, ErrNotFound
 	}
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketAppts, id, "", &ap) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefAnyPatient(bucketAppts, id), &ap) })
 	return ap, err
 }
 
@@ -330,7 +331,7 @@ func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, pre
 // other. change returns false to leave the record as it is; also adds its
 // own writes to the same transaction.
 func (c *Clinic) updateAppointment(ctx context.Context, id string, change func(ap *Appointment) (bool, error), also func(tx store.Tx, ap Appointment) error) (Appointment, bool, error) {
-	r := reseal[Appointment]{bucket: bucketAppts, patientOf: func(ap Appointment) string { return ap.PatientID }}
+	r := reseal[Appointment]{bucket: bucketAppts, sealAs: func(ap Appointment) vault.Ref { return vault.NewRef(bucketAppts, id, ap.PatientID) }}
 	if also != nil {
 		r.also = func(tx store.Tx, ap *Appointment) error { return also(tx, *ap) }
 	}

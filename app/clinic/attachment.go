@@ -15,6 +15,7 @@ import (
 	_ "image/gif" // decoded (then re-encoded as PNG) so uploads are normalised
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Attachments: photos and PDFs a patient sends with a request (a rash, a
@@ -142,7 +143,7 @@ func (c *Clinic) prepareFiles(itemID, owner string, ups []Upload) ([]Attachment,
 			return nil, nil, err
 		}
 		a.ID = newID()
-		b, err := c.seal(bucketFiles, a.ID, owner, fileRecord{Attachment: a, ItemID: itemID, Data: data, At: c.now().UTC()})
+		b, err := c.seal(vault.NewRef(bucketFiles, a.ID, owner), fileRecord{Attachment: a, ItemID: itemID, Data: data, At: c.now().UTC()})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -168,7 +169,7 @@ func (c *Clinic) File(ctx context.Context, a Actor, id string) (Attachment, []by
 		return Attachment{}, nil, ErrNotFound
 	}
 	var f fileRecord
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketFiles, id, "", &f) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefAnyPatient(bucketFiles, id), &f) })
 	if err != nil {
 		return Attachment{}, nil, ErrNotFound
 	}

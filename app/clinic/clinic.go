@@ -249,38 +249,40 @@ func (c *Clinic) Vault() *vault.Vault { return c.v }
 
 func newID() string { return uuid.NewString() }
 
-// seal encodes v as JSON and seals it bound to (bucket, id, patient).
-func (c *Clinic) seal(bucket, id, patient string, v any) ([]byte, error) {
+// seal encodes v as JSON and seals it as the record ref (vault.NewRef for a
+// patient's record, vault.RefNoPatient for one that is no patient's).
+func (c *Clinic) seal(ref vault.Ref, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("clinic: encode %s: %w", bucket, err)
+		return nil, fmt.Errorf("clinic: encode %s: %w", ref.Bucket, err)
 	}
-	return c.v.Seal(vault.Ref{Bucket: bucket, ID: id, Patient: patient}, b)
+	return c.v.Seal(ref, b)
 }
 
-// open reads a sealed record into out. patient may be "" when unknown.
-func (c *Clinic) open(tx store.Tx, bucket, id, patient string, out any) error {
-	raw, err := tx.Get(bucket, id)
+// open reads the sealed record ref into out (vault.RefAnyPatient when the
+// caller does not know whose it is).
+func (c *Clinic) open(tx store.Tx, ref vault.Ref, out any) error {
+	raw, err := tx.Get(ref.Bucket, ref.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
-	return c.openRaw(bucket, id, patient, raw, out)
+	return c.openRaw(ref, raw, out)
 }
 
-func (c *Clinic) openRaw(bucket, id, patient string, raw []byte, out any) error {
-	b, err := c.v.Open(vault.Ref{Bucket: bucket, ID: id, Patient: patient}, raw)
+func (c *Clinic) openRaw(ref vault.Ref, raw []byte, out any) error {
+	b, err := c.v.Open(ref, raw)
 	if errors.Is(err, vault.ErrLocked) {
 		return ErrLocked
 	}
 	if err != nil {
-		c.log.Error("record failed to open", "bucket", bucket, "id", id, "err", err)
-		return fmt.Errorf("clinic: open %s record: %w", bucket, err)
+		c.log.Error("record failed to open", "bucket", ref.Bucket, "id", ref.ID, "err", err)
+		return fmt.Errorf("clinic: open %s record: %w", ref.Bucket, err)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("clinic: decode %s record: %w", bucket, err)
+		return fmt.Errorf("clinic: decode %s record: %w", ref.Bucket, err)
 	}
 	return nil
 }

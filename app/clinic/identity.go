@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Patient access without passwords: printed invites with a short code, a
@@ -110,7 +111,7 @@ func (c *Clinic) CreateInvite(ctx context.Context, a Actor, patientID, caregiver
 	now := c.now().UTC()
 	inv := Invite{ID: newID(), PatientID: patientID, Caregiver: caregiver, Created: now, Expires: now.Add(InviteLifetime), CreatedBy: a.ID}
 	code := newInviteCode()
-	sealed, err := c.seal(bucketInvites, inv.ID, patientID, inv)
+	sealed, err := c.seal(vault.NewRef(bucketInvites, inv.ID, patientID), inv)
 	if err != nil {
 		return Invite{}, "", err
 	}
@@ -139,7 +140,7 @@ func (c *Clinic) LookupInvite(ctx context.Context, code string) (Invite, error) 
 		if err != nil {
 			return ErrCodeInvalid
 		}
-		return c.open(tx, bucketInvites, id, "", &inv)
+		return c.open(tx, vault.RefAnyPatient(bucketInvites, id), &inv)
 	})
 	if err != nil {
 		return Invite{}, ErrCodeInvalid
@@ -184,14 +185,14 @@ func (c *Clinic) RedeemInvite(ctx context.Context, code, dob, label string, shar
 		return Device{}, "", err
 	}
 	inv.Used = c.now().UTC()
-	sealedInv, err := c.seal(bucketInvites, inv.ID, inv.PatientID, inv)
+	sealedInv, err := c.seal(vault.NewRef(bucketInvites, inv.ID, inv.PatientID), inv)
 	if err != nil {
 		return Device{}, "", err
 	}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		// Someone else may have used the code meanwhile.
 		var cur Invite
-		if err := c.open(tx, bucketInvites, inv.ID, inv.PatientID, &cur); err != nil {
+		if err := c.open(tx, vault.NewRef(bucketInvites, inv.ID, inv.PatientID), &cur); err != nil {
 			return err
 		}
 		if !cur.Used.IsZero() {
@@ -241,7 +242,7 @@ func (c *Clinic) DeviceFor(ctx context.Context, token, client string) (Device, A
 		if err != nil {
 			return err
 		}
-		return c.open(tx, bucketDevices, id, "", &d)
+		return c.open(tx, vault.RefAnyPatient(bucketDevices, id), &d)
 	})
 	if err != nil || d.Revoked || c.now().After(d.Expires) {
 		return Device{}, Actor{}, ErrDeviceUnknown
@@ -263,7 +264,7 @@ func (c *Clinic) Devices(ctx context.Context, a Actor, patientID string) ([]Devi
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(ixDeviceByPatient, store.Range{Prefix: append([]byte(patientID), 0)}, func(_ []byte, id string) error {
 			var d Device
-			if err := c.open(tx, bucketDevices, id, patientID, &d); err != nil {
+			if err := c.open(tx, vault.NewRef(bucketDevices, id, patientID), &d); err != nil {
 				return err
 			}
 			if !d.Revoked && c.now().Before(d.Expires) {
@@ -288,7 +289,7 @@ func (c *Clinic) RevokeDevice(ctx context.Context, a Actor, deviceID string) err
 		if raw, err = tx.Get(bucketDevices, deviceID); err != nil {
 			return ErrNotFound
 		}
-		return c.openRaw(bucketDevices, deviceID, "", raw, &d)
+		return c.openRaw(vault.RefAnyPatient(bucketDevices, deviceID), raw, &d)
 	})
 	if err != nil {
 		return err
@@ -307,7 +308,7 @@ func (c *Clinic) RevokeDevice(ctx context.Context, a Actor, deviceID string) err
 		return ErrNotFound
 	}
 	d.Revoked = true
-	sealed, err := c.seal(bucketDevices, d.ID, d.PatientID, d)
+	sealed, err := c.seal(vault.NewRef(bucketDevices, d.ID, d.PatientID), d)
 	if err != nil {
 		return err
 	}
@@ -333,7 +334,7 @@ func (c *Clinic) CreateContact(ctx context.Context, in PatientInput, item NewIte
 	}
 	ct := Contact{ID: newID(), Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang, Created: c.now().UTC()}
 	token := RandomToken()
-	sealed, err := c.seal(bucketContacts, ct.ID, "contact:"+ct.ID, ct)
+	sealed, err := c.seal(vault.NewRef(bucketContacts, ct.ID, "contact:"+ct.ID), ct)
 	if err != nil {
 		return Ack{}, "", err
 	}
@@ -366,7 +367,7 @@ func (c *Clinic) ContactFor(ctx context.Context, token string) (Contact, error) 
 		if err != nil {
 			return err
 		}
-		return c.open(tx, bucketContacts, id, "", &ct)
+		return c.open(tx, vault.RefAnyPatient(bucketContacts, id), &ct)
 	})
 	if err != nil {
 		return Contact{}, ErrCodeInvalid
@@ -393,7 +394,7 @@ func (c *Clinic) CheckContactDOB(ctx context.Context, token, dob, client string)
 
 func (c *Clinic) loadContact(ctx context.Context, id string) (Contact, error) {
 	var ct Contact
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketContacts, id, "contact:"+id, &ct) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.NewRef(bucketContacts, id, "contact:"+id), &ct) })
 	return ct, err
 }
 
@@ -416,7 +417,7 @@ func (c *Clinic) BreakGlass(ctx context.Context, a Actor, patientID, reason stri
 		At, Until              time.Time
 	}{a.ID, patientID, reason, now, now.Add(BreakGlassLifetime)}
 	id := newID()
-	sealed, err := c.seal(bucketBreakGlass, id, patientID, rec)
+	sealed, err := c.seal(vault.NewRef(bucketBreakGlass, id, patientID), rec)
 	if err != nil {
 		return err
 	}
@@ -516,7 +517,7 @@ func (c *Clinic) SetPatientLang(ctx context.Context, a Actor, lang string) error
 // savePatient reseals a patient's own change to their record (language,
 // email preference), audits it and refreshes the cache.
 func (c *Clinic) savePatient(ctx context.Context, a Actor, p Patient, action string) error {
-	sealed, err := c.seal(bucketPatients, p.ID, p.ID, p)
+	sealed, err := c.seal(vault.NewRef(bucketPatients, p.ID, p.ID), p)
 	if err != nil {
 		return err
 	}

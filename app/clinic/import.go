@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Appointment import: the practice system's daily export, as CSV. A mapping
@@ -283,7 +284,7 @@ func (c *Clinic) createAppointments(ctx context.Context, a Actor, ins []ApptInpu
 	for _, in := range ins {
 		ap := Appointment{ID: newTimeID(), PatientID: in.PatientID, StartsAt: in.StartsAt.UTC(), Minutes: in.Minutes, Provider: in.Provider,
 			Location: in.Location, Reason: in.Reason, Status: ApptScheduled, Created: now, Updated: now, ExternalID: in.ExternalID}
-		b, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
+		b, err := c.seal(vault.NewRef(bucketAppts, ap.ID, ap.PatientID), ap)
 		if err != nil {
 			return 0, err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // NewItem is a request as someone sends it.
@@ -179,7 +180,7 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 	}
 	it.Messages = len(msgs)
 	it.Inline = msgs
-	sealedItem, err := c.seal(bucketItems, it.ID, it.owner(), it)
+	sealedItem, err := c.seal(vault.NewRef(bucketItems, it.ID, it.owner()), it)
 	if err != nil {
 		return Ack{}, err
 	}
@@ -378,7 +379,7 @@ func (c *Clinic) loadItem(ctx context.Context, m ItemMeta) (Item, error) {
 		return it, nil
 	}
 	var it Item
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketItems, m.ID, m.owner(), &it) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.NewRef(bucketItems, m.ID, m.owner()), &it) })
 	if err == nil {
 		c.cacheItem(it)
 	}
@@ -391,7 +392,7 @@ func (c *Clinic) loadPatient(ctx context.Context, id string) (Patient, error) {
 		return p, nil
 	}
 	var p Patient
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketPatients, id, id, &p) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.NewRef(bucketPatients, id, id), &p) })
 	if err == nil {
 		c.patients.put(id, p)
 	}
@@ -594,7 +595,7 @@ func (c *Clinic) thread(ctx context.Context, it Item, staff bool) ([]Message, er
 				return store.ErrStop
 			}
 			var m Message
-			if err := c.openRaw(bucketMessages, id, it.owner(), raw, &m); err != nil {
+			if err := c.openRaw(vault.NewRef(bucketMessages, id, it.owner()), raw, &m); err != nil {
 				return err
 			}
 			if m.Kind == KindNote && !staff {
@@ -674,7 +675,7 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 		it.Messages++
 		msg.ID = messageID(id, it.Messages)
 		var err error
-		if sealed, err = c.seal(bucketMessages, msg.ID, it.owner(), msg); err != nil {
+		if sealed, err = c.seal(vault.NewRef(bucketMessages, msg.ID, it.owner()), msg); err != nil {
 			return err
 		}
 		switch msg.Kind {
@@ -763,7 +764,7 @@ func (c *Clinic) systemChange(ctx context.Context, a Actor, id, action string, c
 		}
 		it.Messages++
 		msgID = messageID(id, it.Messages)
-		sealed, err = c.seal(bucketMessages, msgID, it.owner(), Message{ID: msgID, ItemID: id, Kind: KindSystem, Body: line, At: c.now().UTC(), AuthorID: a.ID})
+		sealed, err = c.seal(vault.NewRef(bucketMessages, msgID, it.owner()), Message{ID: msgID, ItemID: id, Kind: KindSystem, Body: line, At: c.now().UTC(), AuthorID: a.ID})
 		return err
 	}, func(tx store.Tx, it *Item) error {
 		if err := tx.Put(bucketMessages, msgID, sealed); err != nil {

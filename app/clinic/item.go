@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // ItemMeta is an item's routing facts: ids, enums and times, never PHI. It
@@ -323,11 +324,11 @@ func (c *Clinic) changeItem(ctx context.Context, id string, change func(it *Item
 	}
 	it, _, err := changeSealed(ctx, c, id, reseal[Item]{
 		bucket: bucketItems,
-		openAs: func(tx store.Tx) (string, error) {
+		openAs: func(tx store.Tx) (vault.Ref, error) {
 			m, err := getMetaRec(tx, id)
-			return m.owner(), err
+			return vault.NewRef(bucketItems, id, m.owner()), err
 		},
-		patientOf: Item.owner,
+		sealAs: func(it Item) vault.Ref { return vault.NewRef(bucketItems, id, it.owner()) },
 		clone: func(it Item) Item {
 			it.Fields = maps.Clone(it.Fields)
 			it.SeenBy = slices.Clone(it.SeenBy)

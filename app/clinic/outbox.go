@@ -11,6 +11,7 @@ import (
 
 	"hearth/app/mail"
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // The outbox: every email Hearth sends is a sealed record with a delivery
@@ -104,7 +105,7 @@ func (c *Clinic) replyMail(ctx context.Context, it *Item) (*OutMail, []byte, err
 	now := c.now().UTC()
 	m := &OutMail{ID: newTimeID(), PatientID: p.ID, ItemID: it.ID, To: p.Email, Subject: line + " " + s.ClinicName,
 		Body: body, State: MailQueued, NextAt: now, Created: now}
-	sealed, err := c.seal(bucketOutbox, m.ID, p.ID, m)
+	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, p.ID), m)
 	return m, sealed, err
 }
 
@@ -125,7 +126,7 @@ func putOutMail(tx store.Tx, m *OutMail, sealed []byte, old *OutMail) error {
 
 // saveMail reseals a changed outbox record (state changes).
 func (c *Clinic) saveMail(ctx context.Context, old, m OutMail) error {
-	sealed, err := c.seal(bucketOutbox, m.ID, m.PatientID, m)
+	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, m.PatientID), m)
 	if err != nil {
 		return err
 	}
@@ -158,7 +159,7 @@ func (c *Clinic) SendDueMail(ctx context.Context, send Sender) (int, error) {
 	sent := 0
 	for _, id := range ids {
 		var m OutMail
-		if err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketOutbox, id, "", &m) }); err != nil {
+		if err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefAnyPatient(bucketOutbox, id), &m) }); err != nil {
 			return sent, err
 		}
 		if m.State != MailQueued {
@@ -201,7 +202,7 @@ func (c *Clinic) RecoverMail(ctx context.Context) error {
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Each(bucketOutbox, "", func(id string, raw []byte) error {
 			var m OutMail
-			if err := c.openRaw(bucketOutbox, id, "", raw, &m); err != nil {
+			if err := c.openRaw(vault.RefAnyPatient(bucketOutbox, id), raw, &m); err != nil {
 				return err
 			}
 			if m.State == MailSending {

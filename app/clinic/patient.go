@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Patient is one patient record. Every field but the id is PHI.
@@ -221,7 +222,7 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 	if err != nil {
 		return Patient{}, err
 	}
-	sealed, err := c.seal(bucketPatients, p.ID, p.ID, p)
+	sealed, err := c.seal(vault.NewRef(bucketPatients, p.ID, p.ID), p)
 	if err != nil {
 		return Patient{}, err
 	}
@@ -248,7 +249,7 @@ func (c *Clinic) Patient(ctx context.Context, a Actor, id string) (Patient, erro
 	if _, err := uuid.Parse(id); err != nil {
 		return p, ErrNotFound
 	}
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketPatients, id, id, &p) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.NewRef(bucketPatients, id, id), &p) })
 	if err != nil {
 		return p, err
 	}
@@ -323,7 +324,7 @@ func (c *Clinic) SearchPatients(ctx context.Context, a Actor, q string, limit in
 				}
 			}
 			var p Patient
-			if err := c.open(tx, bucketPatients, id, id, &p); err != nil {
+			if err := c.open(tx, vault.NewRef(bucketPatients, id, id), &p); err != nil {
 				return err
 			}
 			out = append(out, p)

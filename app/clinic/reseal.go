@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // The read–change–reseal loop. A sealed record cannot be changed inside
@@ -27,13 +28,14 @@ const maxResealAttempts = 8
 // reseal is what changeSealed needs to know about one kind of record.
 type reseal[T any] struct {
 	bucket string
-	// openAs, run in the read snapshot, names the patient the stored record
-	// must be bound to (items learn it from their plain metadata). Without
-	// it the record is opened without a patient check.
-	openAs func(tx store.Tx) (string, error)
-	// patientOf names the patient the changed record is sealed to ("" for
-	// a record bound to no patient).
-	patientOf func(T) string
+	// openAs, run in the read snapshot, names the stored record with the
+	// patient it must be bound to (items learn it from their plain
+	// metadata). Without it the record is opened as
+	// vault.RefAnyPatient(bucket, id).
+	openAs func(tx store.Tx) (vault.Ref, error)
+	// sealAs names the changed record with the patient it is sealed to
+	// (vault.NewRef), or says it is no patient's (vault.RefNoPatient).
+	sealAs func(T) vault.Ref
 	// clone makes the record change works on independent of the one read
 	// (copies its maps and slices), when plain needs the record as read.
 	clone func(T) T
@@ -55,10 +57,10 @@ func changeSealed[T any](ctx context.Context, c *Clinic, id string, r reseal[T],
 		var rec T
 		var raw []byte
 		err := c.st.View(ctx, func(tx store.Tx) error {
-			patient := ""
+			ref := vault.RefAnyPatient(r.bucket, id)
 			if r.openAs != nil {
 				var err error
-				if patient, err = r.openAs(tx); err != nil {
+				if ref, err = r.openAs(tx); err != nil {
 					return err
 				}
 			}
@@ -66,7 +68,7 @@ func changeSealed[T any](ctx context.Context, c *Clinic, id string, r reseal[T],
 			if raw, err = tx.Get(r.bucket, id); err != nil {
 				return err
 			}
-			return c.openRaw(r.bucket, id, patient, raw, &rec)
+			return c.openRaw(ref, raw, &rec)
 		})
 		if errors.Is(err, store.ErrNotFound) {
 			return zero, false, ErrNotFound
@@ -85,7 +87,7 @@ func changeSealed[T any](ctx context.Context, c *Clinic, id string, r reseal[T],
 		if !ok {
 			return rec, false, nil
 		}
-		sealed, err := c.seal(r.bucket, id, r.patientOf(rec), rec)
+		sealed, err := c.seal(r.sealAs(rec), rec)
 		if err != nil {
 			return zero, false, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // SetupInput is what the owner gives on first run.
@@ -33,7 +34,7 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 	if err != nil {
 		return Staff{}, err
 	}
-	sealedSettings, err := c.seal(bucketSettings, "clinic", "", s)
+	sealedSettings, err := c.seal(vault.RefNoPatient(bucketSettings, "clinic"), s)
 	if err != nil {
 		return Staff{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Sign-in links by email, for patients with an address on file: single
@@ -73,7 +74,7 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 	m := &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: line + " " + s.ClinicName,
 		Body:  fmt.Sprintf("%s %s,\n\n%s %s:\n%s/l/%s\n\n%s\n", hello, p.FirstName(), line, s.ClinicName, base, token, valid),
 		State: MailQueued, NextAt: now, Created: now}
-	sealed, err := c.seal(bucketOutbox, m.ID, p.ID, m)
+	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, p.ID), m)
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (c *Clinic) newDevice(dev Device) (Device, string, []byte, error) {
 	if dev.Shared {
 		dev.Expires = now.Add(SharedDeviceLife)
 	}
-	sealed, err := c.seal(bucketDevices, dev.ID, dev.PatientID, dev)
+	sealed, err := c.seal(vault.NewRef(bucketDevices, dev.ID, dev.PatientID), dev)
 	return dev, RandomToken(), sealed, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Staff roles.
@@ -92,7 +93,7 @@ func (c *Clinic) prepareStaff(in StaffInput, mustChange bool) (Staff, []byte, []
 	if err != nil {
 		return s, nil, nil, err
 	}
-	sealed, err := c.seal(bucketStaff, s.ID, "", s)
+	sealed, err := c.seal(vault.RefNoPatient(bucketStaff, s.ID), s)
 	return s, tok, sealed, err
 }
 
@@ -126,7 +127,7 @@ func (c *Clinic) CreateStaff(ctx context.Context, a Actor, in StaffInput, common
 // Staff reads one account.
 func (c *Clinic) Staff(ctx context.Context, id string) (Staff, error) {
 	var s Staff
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketStaff, id, "", &s) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefNoPatient(bucketStaff, id), &s) })
 	return s, err
 }
 
@@ -145,7 +146,7 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client s
 		if err != nil {
 			return err
 		}
-		return c.open(tx, bucketStaff, id, "", &s)
+		return c.open(tx, vault.RefNoPatient(bucketStaff, id), &s)
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrNotFound):

@@ -15,6 +15,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Second-factor errors.
@@ -33,7 +34,7 @@ func (c *Clinic) ListStaff(ctx context.Context, a Actor) ([]Staff, error) {
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Each(bucketStaff, "", func(id string, raw []byte) error {
 			var s Staff
-			if err := c.openRaw(bucketStaff, id, "", raw, &s); err != nil {
+			if err := c.openRaw(vault.RefNoPatient(bucketStaff, id), raw, &s); err != nil {
 				return err
 			}
 			out = append(out, s)
@@ -49,8 +50,8 @@ func (c *Clinic) ListStaff(ctx context.Context, a Actor) ([]Staff, error) {
 // node's remembered copy.
 func (c *Clinic) changeStaff(ctx context.Context, a Actor, id, action string, change func(s *Staff) error) (Staff, error) {
 	next, wrote, err := changeSealed(ctx, c, id, reseal[Staff]{
-		bucket:    bucketStaff,
-		patientOf: func(Staff) string { return "" },
+		bucket: bucketStaff,
+		sealAs: func(Staff) vault.Ref { return vault.RefNoPatient(bucketStaff, id) },
 		also: func(tx store.Tx, _ *Staff) error {
 			if action == "" {
 				return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Nothing left behind: the overdue ticker, the closing-time sweep, the
@@ -436,7 +437,7 @@ func (c *Clinic) LinkContact(ctx context.Context, a Actor, contactID, patientID 
 		}
 	}
 	ct.PatientID = patientID
-	sealed, err := c.seal(bucketContacts, ct.ID, owner, ct)
+	sealed, err := c.seal(vault.NewRef(bucketContacts, ct.ID, owner), ct)
 	if err != nil {
 		return 0, err
 	}
@@ -454,7 +455,7 @@ func (c *Clinic) reownItem(ctx context.Context, a Actor, id, from, patientID str
 	var it Item
 	msgs := map[string][]byte{}
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		if err := c.open(tx, bucketItems, id, from, &it); err != nil {
+		if err := c.open(tx, vault.NewRef(bucketItems, id, from), &it); err != nil {
 			return err
 		}
 		return tx.Each(bucketMessages, id, func(mid string, raw []byte) error {
@@ -462,10 +463,10 @@ func (c *Clinic) reownItem(ctx context.Context, a Actor, id, from, patientID str
 				return store.ErrStop
 			}
 			var m Message
-			if err := c.openRaw(bucketMessages, mid, from, raw, &m); err != nil {
+			if err := c.openRaw(vault.NewRef(bucketMessages, mid, from), raw, &m); err != nil {
 				return err
 			}
-			b, err := c.seal(bucketMessages, mid, patientID, m)
+			b, err := c.seal(vault.NewRef(bucketMessages, mid, patientID), m)
 			msgs[mid] = b
 			return err
 		})
@@ -475,7 +476,7 @@ func (c *Clinic) reownItem(ctx context.Context, a Actor, id, from, patientID str
 	}
 	old := it.ItemMeta
 	it.PatientID, it.ContactID = patientID, ""
-	sealed, err := c.seal(bucketItems, id, patientID, it)
+	sealed, err := c.seal(vault.NewRef(bucketItems, id, patientID), it)
 	if err != nil {
 		return err
 	}
