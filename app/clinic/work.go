@@ -4,9 +4,9 @@ import (
 	"context"
 )
 
-// Nothing left behind: the overdue ticker, the closing-time sweep, the
-// workload view, call-back attempts, templates, copy-for-chart and linking
-// an unverified contact to a patient record.
+// Nothing left behind: the periodic work that runs the overdue ticker
+// (overdue.go), appointment reminders (reminder.go) and the closing-time
+// sweep (sweep.go).
 
 // EveryMinute runs the periodic work: overdue alerts and, once closing time
 // has passed, the day's closing sweep alert.
