@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hearth/app/cli"
+	"hearth/app/clinic"
 	"hearth/app/config"
 	"hearth/app/store"
 	"hearth/app/store/boltstore"
@@ -84,7 +85,7 @@ func (b backend) Exists(c config.Config) bool {
 		return false
 	}
 	err = st.View(ctx, func(tx store.Tx) error {
-		_, err := tx.Get("meta", "recipient")
+		_, err := tx.Get(clinic.MetaBucket, "recipient")
 		return err
 	})
 	// The probe's pool has done its work: a failure to close it (a

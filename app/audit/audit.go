@@ -39,6 +39,16 @@ const (
 // Buckets lists the store buckets this package writes, for whole-store checks.
 var Buckets = []string{bucket, pendingBucket, headBucket}
 
+// The names this package keeps in the store, for the clinic's schema table
+// (clinic.Schema). All hold plain JSON: ids, actions and MACs, no PHI.
+const (
+	EventsBucket  = bucket        // the chained events, keyed by sequence
+	PendingBucket = pendingBucket // events written while locked, not yet chained
+	HeadBucket    = headBucket    // the chain's last sequence and MAC
+	EventsSeq     = seqName       // the chain's sequence counter
+	PendingSeq    = pendingSeq    // the pending events' counter
+)
+
 // PatientIndex finds a patient's events without walking the whole trail.
 const PatientIndex = "audit.by_patient"
 

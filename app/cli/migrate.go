@@ -35,7 +35,6 @@ const (
 	// clinic.Init's record of whose keys seal a database. It is copied last,
 	// once everything else has checked out, so a copy cut short or found
 	// wrong is never taken for a clinic by `hearth serve --store`.
-	metaBucket   = "meta"
 	recipientKey = "recipient"
 
 	migrateBatch  = 2000 // entries per PostgreSQL transaction
@@ -247,14 +246,14 @@ func getMeta(ctx context.Context, st store.Store, key string) ([]byte, error) {
 	var v []byte
 	err := st.View(ctx, func(tx store.Tx) error {
 		var err error
-		v, err = tx.Get(metaBucket, key)
+		v, err = tx.Get(clinic.MetaBucket, key)
 		return err
 	})
 	return v, err
 }
 
 func isRecipient(e store.Entry) bool {
-	return e.Kind == store.KindRecord && e.Name == metaBucket && string(e.Key) == recipientKey
+	return e.Kind == store.KindRecord && e.Name == clinic.MetaBucket && string(e.Key) == recipientKey
 }
 
 // tally is what one side of a migration holds, in counts: records per
@@ -317,7 +316,7 @@ func (t tally) buckets() int {
 			n++
 		}
 	}
-	if t.counts[tallyKey{store.KindRecord, metaBucket}] == 0 {
+	if t.counts[tallyKey{store.KindRecord, clinic.MetaBucket}] == 0 {
 		n++ // meta, which held only the key record
 	}
 	return n
@@ -379,7 +378,7 @@ func differentClinic(to config.Config) error {
 func ownRecords(ctx context.Context, st store.Store, v *vault.Vault) error {
 	return st.View(ctx, func(tx store.Tx) error {
 		checked := 0
-		for _, b := range clinic.SealedBuckets {
+		for _, b := range clinic.SealedBuckets() {
 			err := tx.Each(b, "", func(id string, raw []byte) error {
 				ref, err := v.BoundRef(raw)
 				if err != nil {
@@ -456,7 +455,7 @@ type sampled struct {
 
 func newSampler(size int) *sampler {
 	s := &sampler{size: size, sealed: map[string]bool{}}
-	for _, b := range clinic.SealedBuckets {
+	for _, b := range clinic.SealedBuckets() {
 		s.sealed[b] = true
 	}
 	return s

@@ -1,10 +1,8 @@
 package clinic
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 
 	"slices"
 	"sort"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Appointments: staff book them (or import them), patients confirm, cancel
@@ -24,18 +23,10 @@ const (
 	ApptConfirmed   = "confirmed"
 	ApptCancelled   = "cancelled"
 	ApptReschedule  = "reschedule_requested"
-	bucketAppts     = "appointments"
-	ixApptTime      = "appointments.by_time"
-	ixApptPatient   = "appointments.by_patient"
 	maxApptAhead    = 2 * 365 * 24 * time.Hour
 	maxApptMinutes  = 8 * 60
 	apptPastAllowed = 24 * time.Hour
 )
-
-func init() {
-	SealedBuckets = append(SealedBuckets, bucketAppts)
-	Indexes = append(Indexes, ixApptTime, ixApptPatient)
-}
 
 // Appointment is one booked visit. Everything but the ids is PHI.
 type Appointment struct {
@@ -102,7 +93,7 @@ func apptKeys(a Appointment) (timeKey, patientKey []byte) {
 // CreateAppointment books a visit for a patient. A repeated external id
 // (the same row imported twice) returns the existing one unchanged.
 func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (Appointment, bool, error) {
-	if a.Kind != "staff" && a.Kind != "system" {
+	if a.Kind != ActorStaff && a.Kind != ActorSystem {
 		return Appointment{}, false, ErrForbidden
 	}
 	if err := in.check(c.now()); err != nil {
@@ -114,7 +105,7 @@ func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (
 	now := c.now().UTC()
 	ap := Appointment{ID: newTimeID(), PatientID: in.PatientID, StartsAt: in.StartsAt.UTC(), Minutes: in.Minutes, Provider: in.Provider,
 		Location: in.Location, Reason: in.Reason, Status: ApptScheduled, Created: now, Updated: now, ExternalID: in.ExternalID}
-	sealed, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
+	sealed, err := c.seal(vault.NewRef(bucketAppts, ap.ID, ap.PatientID), ap)
 	if err != nil {
 		return Appointment{}, false, err
 	}
@@ -128,9 +119,12 @@ func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		existing = ""
 		if extKey != nil {
-			if id, err := tx.Lookup(ixApptExternal, extKey); err == nil {
+			switch id, err := tx.Lookup(ixApptExternal, extKey); {
+			case err == nil:
 				existing = id
 				return nil
+			case !errors.Is(err, store.ErrNotFound):
+				return err
 			}
 		}
 		if err := tx.Put(bucketAppts, ap.ID, sealed); err != nil {
@@ -170,16 +164,12 @@ func (c *Clinic) CreateAppointment(ctx context.Context, a Actor, in ApptInput) (
 	return ap, true, nil
 }
 
-const ixApptExternal = "appointments.by_external"
-
-func init() { Indexes = append(Indexes, ixApptExternal) }
-
 func (c *Clinic) appointment(ctx context.Context, id string) (Appointment, error) {
 	var ap Appointment
 	if !validItemID(id) {
 		return ap, ErrNotFound
 	}
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketAppts, id, "", &ap) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefAnyPatient(bucketAppts, id), &ap) })
 	return ap, err
 }
 
@@ -195,7 +185,7 @@ type ApptRow struct {
 // ListAppointments returns the appointments starting in [from, to), in
 // time order, for staff.
 func (c *Clinic) ListAppointments(ctx context.Context, a Actor, from, to time.Time) ([]ApptRow, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return nil, ErrForbidden
 	}
 	if !to.After(from) || to.Sub(from) > 93*24*time.Hour {
@@ -241,7 +231,7 @@ func (c *Clinic) ListAppointments(ctx context.Context, a Actor, from, to time.Ti
 
 // PatientAppointments lists a patient's appointments from a day ago on.
 func (c *Clinic) PatientAppointments(ctx context.Context, a Actor) ([]Appointment, error) {
-	if (a.Kind != "patient" && a.Kind != "caregiver") || a.Patient == "" {
+	if (a.Kind != ActorPatient && a.Kind != ActorCaregiver) || a.Patient == "" {
 		return nil, nil
 	}
 	var ids []string
@@ -275,7 +265,7 @@ func (c *Clinic) PatientAppointments(ctx context.Context, a Actor) ([]Appointmen
 // an item in the front desk's queue, so it is never a dead end.
 func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, preferred string) (Appointment, error) {
 	ap, err := c.appointment(ctx, id)
-	if err != nil || (a.Kind != "patient" && a.Kind != "caregiver") || ap.PatientID != a.Patient {
+	if err != nil || (a.Kind != ActorPatient && a.Kind != ActorCaregiver) || ap.PatientID != a.Patient {
 		return Appointment{}, ErrNotFound
 	}
 	if !slices.Contains([]string{"confirm", "cancel", "reschedule"}, action) {
@@ -341,71 +331,18 @@ func (c *Clinic) AnswerAppointment(ctx context.Context, a Actor, id, action, pre
 // other. change returns false to leave the record as it is; also adds its
 // own writes to the same transaction.
 func (c *Clinic) updateAppointment(ctx context.Context, id string, change func(ap *Appointment) (bool, error), also func(tx store.Tx, ap Appointment) error) (Appointment, bool, error) {
-	return changeSealed(ctx, c, bucketAppts, id, func(ap Appointment) string { return ap.PatientID }, change, also)
-}
-
-// changeSealed reads, changes and reseals one sealed record so that no
-// concurrent change is lost: change runs on a fresh copy, sealing happens
-// outside the transaction, and if the stored record changed in between it
-// starts over. change returns false to write nothing; also adds its own
-// writes to the transaction; patientOf names the patient the record is
-// bound to ("" for none). It reports whether it wrote.
-func changeSealed[T any](ctx context.Context, c *Clinic, bucket, id string, patientOf func(T) string,
-	change func(*T) (bool, error), also func(tx store.Tx, rec T) error) (T, bool, error) {
-	var zero T
-	for attempt := 0; attempt < 5; attempt++ {
-		var rec T
-		var raw []byte
-		err := c.st.View(ctx, func(tx store.Tx) error {
-			var err error
-			if raw, err = tx.Get(bucket, id); err != nil {
-				return err
-			}
-			return c.openRaw(bucket, id, "", raw, &rec)
-		})
-		if errors.Is(err, store.ErrNotFound) {
-			return zero, false, ErrNotFound
-		}
-		if err != nil {
-			return zero, false, err
-		}
-		ok, err := change(&rec)
-		if err != nil || !ok {
-			return rec, false, err
-		}
-		sealed, err := c.seal(bucket, id, patientOf(rec), rec)
-		if err != nil {
-			return zero, false, err
-		}
-		err = c.st.Update(ctx, func(tx store.Tx) error {
-			now, err := tx.Get(bucket, id)
-			if err != nil {
-				return err
-			}
-			if !bytes.Equal(now, raw) {
-				return errRetry
-			}
-			if err := tx.Put(bucket, id, sealed); err != nil {
-				return err
-			}
-			if also == nil {
-				return nil
-			}
-			return also(tx, rec)
-		})
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return rec, err == nil, err
+	r := reseal[Appointment]{bucket: bucketAppts, sealAs: func(ap Appointment) vault.Ref { return vault.NewRef(bucketAppts, id, ap.PatientID) }}
+	if also != nil {
+		r.also = func(tx store.Tx, ap *Appointment) error { return also(tx, *ap) }
 	}
-	return zero, false, fmt.Errorf("clinic: %s record %s kept changing", bucket, id)
+	return changeSealed(ctx, c, id, r, change)
 }
 
 // PatientAppointment opens one of the caller's own appointments (for the
 // calendar file).
 func (c *Clinic) PatientAppointment(ctx context.Context, a Actor, id string) (Appointment, error) {
 	ap, err := c.appointment(ctx, id)
-	if err != nil || (a.Kind != "patient" && a.Kind != "caregiver") || ap.PatientID != a.Patient {
+	if err != nil || (a.Kind != ActorPatient && a.Kind != ActorCaregiver) || ap.PatientID != a.Patient {
 		return Appointment{}, ErrNotFound
 	}
 	return ap, nil

@@ -15,6 +15,7 @@ import (
 	_ "image/gif" // decoded (then re-encoded as PNG) so uploads are normalised
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Attachments: photos and PDFs a patient sends with a request (a rash, a
@@ -24,13 +25,10 @@ import (
 // hidden after the image data; PDFs are kept as sent after a signature check.
 
 const (
-	bucketFiles       = "files"
 	MaxAttachments    = 3
 	MaxAttachmentSize = 10 << 20
 	maxPixels         = 40_000_000 // a decompression bomb declares far more
 )
-
-func init() { SealedBuckets = append(SealedBuckets, bucketFiles) }
 
 // Attachment describes a stored file; it rides on the message it came with.
 type Attachment struct {
@@ -145,7 +143,7 @@ func (c *Clinic) prepareFiles(itemID, owner string, ups []Upload) ([]Attachment,
 			return nil, nil, err
 		}
 		a.ID = newID()
-		b, err := c.seal(bucketFiles, a.ID, owner, fileRecord{Attachment: a, ItemID: itemID, Data: data, At: c.now().UTC()})
+		b, err := c.seal(vault.NewRef(bucketFiles, a.ID, owner), fileRecord{Attachment: a, ItemID: itemID, Data: data, At: c.now().UTC()})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -173,7 +171,7 @@ func (c *Clinic) File(ctx context.Context, a Actor, id string) (Attachment, []by
 	var f fileRecord
 	// Only a missing record is ErrNotFound; a store or key failure is the
 	// caller's 500, not a "no such file".
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketFiles, id, "", &f) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefAnyPatient(bucketFiles, id), &f) })
 	if err != nil {
 		return Attachment{}, nil, err
 	}
@@ -182,7 +180,7 @@ func (c *Clinic) File(ctx context.Context, a Actor, id string) (Attachment, []by
 		return Attachment{}, nil, err
 	}
 	switch a.Kind {
-	case "staff":
+	case ActorStaff:
 		if err := c.mayOpen(ctx, a, m); err != nil {
 			if errors.Is(err, ErrBreakGlass) {
 				return Attachment{}, nil, err
@@ -192,11 +190,11 @@ func (c *Clinic) File(ctx context.Context, a Actor, id string) (Attachment, []by
 		if err := c.st.Update(ctx, func(tx store.Tx) error { return c.audit(tx, a, "file.read", "file:"+id, m.PatientID) }); err != nil {
 			return Attachment{}, nil, err // no audit event, no read
 		}
-	case "patient", "caregiver":
+	case ActorPatient, ActorCaregiver:
 		if m.PatientID == "" || m.PatientID != a.Patient {
 			return Attachment{}, nil, ErrNotFound
 		}
-	case "contact":
+	case ActorContact:
 		if m.ContactID == "" || m.ContactID != a.ID {
 			return Attachment{}, nil, ErrNotFound
 		}

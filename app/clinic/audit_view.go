@@ -62,18 +62,18 @@ func (c *Clinic) staffNames(ctx context.Context) (map[string]Staff, error) {
 func (c *Clinic) named(e audit.Event, names map[string]Staff) AuditEntry {
 	ae := AuditEntry{Event: e}
 	kind, id, _ := strings.Cut(e.Actor, ":")
-	switch kind {
-	case "staff":
+	switch ActorKind(kind) {
+	case ActorStaff:
 		if s, ok := names[id]; ok {
 			ae.ActorName, ae.ActorRole = s.Name, s.Role
 		} else {
 			ae.ActorName = "staff member"
 		}
-	case "patient":
+	case ActorPatient:
 		ae.ActorName = "patient"
-	case "caregiver":
+	case ActorCaregiver:
 		ae.ActorName = "caregiver"
-	case "contact":
+	case ActorContact:
 		ae.ActorName = "patient (no account)"
 	default:
 		ae.ActorName = "Hearth"

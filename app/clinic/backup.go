@@ -58,7 +58,7 @@ func (c *Clinic) Backup(ctx context.Context, w io.Writer, version, storeKind str
 	if err := sw.Close(); err != nil {
 		return err
 	}
-	return c.Audit(ctx, System, "backup.write", "backup", "", "")
+	return c.Audit(ctx, System, AuditEvent{Action: "backup.write", Object: "backup"})
 }
 
 // ReadBackup opens a backup with the recovery identity and returns its
@@ -153,7 +153,7 @@ func (c *Clinic) RunScheduledBackup(ctx context.Context, dir string, keep int, v
 	}
 	if err != nil {
 		c.SetMeta(ctx, MetaBackupError, now.UTC().Format(time.RFC3339)+": "+err.Error())
-		c.Audit(ctx, System, "backup.scheduled", "backup", "", "failed")
+		c.Audit(ctx, System, AuditEvent{Action: "backup.scheduled", Object: "backup", Outcome: "failed"})
 		return err
 	}
 	c.SetMeta(ctx, MetaBackupError, "")

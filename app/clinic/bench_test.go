@@ -58,7 +58,7 @@ var body500 = fmt.Sprintf("%0500d", 0)
 // a durable commit.
 func writeSealed(c *Clinic, n int64) error {
 	id := fmt.Sprintf("bench-%012d", n)
-	sealed, err := c.seal(bucketMessages, id, "p", benchRecord{ID: id, Body: body500})
+	sealed, err := c.seal(vault.NewRef(bucketMessages, id, "p"), benchRecord{ID: id, Body: body500})
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func BenchmarkOpenRecord(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		id := fmt.Sprintf("bench-%012d", i%100+1)
 		var r benchRecord
-		if err := c.st.View(context.Background(), func(tx store.Tx) error { return c.open(tx, bucketMessages, id, "p", &r) }); err != nil {
+		if err := c.st.View(context.Background(), func(tx store.Tx) error { return c.open(tx, vault.NewRef(bucketMessages, id, "p"), &r) }); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -130,7 +130,7 @@ func loadedClinic(b *testing.B) (*Clinic, Actor, BulkResult) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return c, Actor{Kind: "staff", ID: owner.ID, Role: RoleOwner}, res
+	return c, Actor{Kind: ActorStaff, ID: owner.ID, Role: RoleOwner}, res
 }
 
 // BenchmarkCreateItem: a patient's new request, sealed and durably stored,
@@ -143,7 +143,7 @@ func BenchmarkCreateItem(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			p := res.PatientIDs[int(n.Add(1))%len(res.PatientIDs)]
-			_, err := c.CreateItem(context.Background(), Actor{Kind: "patient", ID: p, Patient: p},
+			_, err := c.CreateItem(context.Background(), Actor{Kind: ActorPatient, ID: p, Patient: p},
 				NewItem{Type: TypeMessage, Body: "I need a refill of my blood pressure medicine, the pharmacy says it ran out."})
 			if err != nil {
 				b.Fatal(err)

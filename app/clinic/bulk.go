@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Bulk loading: `hearth bench` fills a store at clinic-group scale (50,000
@@ -149,8 +150,8 @@ func (c *Clinic) BulkLoad(ctx context.Context, spec BulkSpec) (BulkResult, error
 		for j, t := range toks {
 			keys[j] = searchKey(t, p.ID)
 		}
-		val, err := c.seal(bucketPatients, p.ID, p.ID, p)
-		return sealedRec{bucket: bucketPatients, id: p.ID, val: val, idx: map[string][][]byte{"patients.search": keys}}, err
+		val, err := c.seal(vault.NewRef(bucketPatients, p.ID, p.ID), p)
+		return sealedRec{bucket: bucketPatients, id: p.ID, val: val, idx: map[string][][]byte{ixPatientSearch: keys}}, err
 	})
 	if err != nil {
 		return res, err
@@ -189,7 +190,7 @@ func (c *Clinic) BulkLoad(ctx context.Context, spec BulkSpec) (BulkResult, error
 		m := metas[i]
 		it := Item{ItemMeta: m, Subject: subjectFor(NewItem{Type: m.Type, Body: bulkBody, Fields: map[string]string{"medication": "Lisinopril 10 mg", "reason": "Check-up"}}),
 			Fields: map[string]string{"medication": "Lisinopril 10 mg", "pharmacy": "Main Street Pharmacy"}, Lang: "en"}
-		val, err := c.seal(bucketItems, m.ID, m.PatientID, it)
+		val, err := c.seal(vault.NewRef(bucketItems, m.ID, m.PatientID), it)
 		return sealedRec{bucket: bucketItems, id: m.ID, val: val, meta: &metas[i]}, err
 	})
 	if err != nil {
@@ -206,7 +207,7 @@ func (c *Clinic) BulkLoad(ctx context.Context, spec BulkSpec) (BulkResult, error
 		if kind == KindStaff {
 			msg.AuthorName, msg.AuthorRole = "Maria", RoleFrontDesk
 		}
-		val, err := c.seal(bucketMessages, msg.ID, m.PatientID, msg)
+		val, err := c.seal(vault.NewRef(bucketMessages, msg.ID, m.PatientID), msg)
 		return sealedRec{bucket: bucketMessages, id: msg.ID, val: val}, err
 	})
 	return res, err

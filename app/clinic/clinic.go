@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,23 +34,6 @@ import (
 // SchemaVersion is the version of the record layout this code writes.
 const SchemaVersion = 3
 
-// The plain (unsealed) bucket for non-PHI facts about the database itself.
-const metaBucket = "meta"
-
-// Sealed buckets: every value is an age file bound to (bucket, id, patient).
-const (
-	bucketSettings = "settings"
-	bucketStaff    = "staff"
-	bucketPatients = "patients"
-	bucketItems    = "items"
-	bucketMessages = "messages"
-	bucketInvites  = "invites"
-	bucketDevices  = "devices"
-)
-
-// SealedBuckets lists every bucket whose values are sealed records.
-var SealedBuckets = []string{bucketSettings, bucketStaff, bucketPatients, bucketItems, bucketMessages, bucketInvites, bucketDevices}
-
 // Errors the web layer turns into safe messages.
 var (
 	ErrNotFound      = errors.New("clinic: not found")
@@ -61,6 +45,7 @@ var (
 	ErrLocked        = errors.New("clinic: Hearth is locked until an owner unlocks it")
 	ErrConflict      = errors.New("clinic: already exists")
 	ErrSchemaNewer   = errors.New("clinic: this database was written by a newer Hearth; upgrade Hearth")
+	ErrSchemaDamaged = errors.New("clinic: the database's schema version is damaged (not a version number); restore from a backup")
 )
 
 // InputError is a validation failure a person can fix: which field, and what
@@ -142,16 +127,16 @@ type Clinic struct {
 // has one.
 func Init(ctx context.Context, st store.Store, v *vault.Vault, now time.Time) error {
 	return st.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.Get(metaBucket, "recipient"); err == nil {
+		if _, err := tx.Get(MetaBucket, "recipient"); err == nil {
 			return ErrConflict
 		}
-		if err := tx.Put(metaBucket, "recipient", []byte(v.Recipient())); err != nil {
+		if err := tx.Put(MetaBucket, "recipient", []byte(v.Recipient())); err != nil {
 			return err
 		}
-		if err := tx.Put(metaBucket, "schema", []byte(fmt.Sprint(SchemaVersion))); err != nil {
+		if err := tx.Put(MetaBucket, "schema", []byte(fmt.Sprint(SchemaVersion))); err != nil {
 			return err
 		}
-		return tx.Put(metaBucket, "created", []byte(now.UTC().Format(time.RFC3339)))
+		return tx.Put(MetaBucket, "created", []byte(now.UTC().Format(time.RFC3339)))
 	})
 }
 
@@ -180,10 +165,10 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	var rec, schema []byte
 	err := d.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		if rec, err = tx.Get(metaBucket, "recipient"); err != nil {
+		if rec, err = tx.Get(MetaBucket, "recipient"); err != nil {
 			return err
 		}
-		schema, err = tx.Get(metaBucket, "schema")
+		schema, err = tx.Get(MetaBucket, "schema")
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -195,8 +180,10 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	if string(rec) != d.Vault.Recipient() {
 		return nil, ErrWrongKeys
 	}
-	var ver int
-	fmt.Sscan(string(schema), &ver)
+	ver, err := strconv.Atoi(string(schema))
+	if err != nil || ver < 1 {
+		return nil, ErrSchemaDamaged
+	}
 	if ver > SchemaVersion {
 		return nil, ErrSchemaNewer
 	}
@@ -244,13 +231,16 @@ var migrations = []func(tx store.Tx) error{
 }
 
 func (c *Clinic) migrate(ctx context.Context, from int) error {
+	if from < 1 || from > len(migrations)+1 {
+		return ErrSchemaDamaged
+	}
 	for v := from; v < SchemaVersion; v++ {
 		m := migrations[v-1]
 		err := c.st.Update(ctx, func(tx store.Tx) error {
 			if err := m(tx); err != nil {
 				return err
 			}
-			return tx.Put(metaBucket, "schema", []byte(fmt.Sprint(v+1)))
+			return tx.Put(MetaBucket, "schema", []byte(fmt.Sprint(v+1)))
 		})
 		if err != nil {
 			return fmt.Errorf("clinic: migrate schema %d to %d: %w", v, v+1, err)
@@ -268,44 +258,46 @@ func (c *Clinic) Vault() *vault.Vault { return c.v }
 
 func newID() string { return uuid.NewString() }
 
-// seal encodes v as JSON and seals it bound to (bucket, id, patient).
-func (c *Clinic) seal(bucket, id, patient string, v any) ([]byte, error) {
+// seal encodes v as JSON and seals it as the record ref (vault.NewRef for a
+// patient's record, vault.RefNoPatient for one that is no patient's).
+func (c *Clinic) seal(ref vault.Ref, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("clinic: encode %s: %w", bucket, err)
+		return nil, fmt.Errorf("clinic: encode %s: %w", ref.Bucket, err)
 	}
-	return c.v.Seal(vault.Ref{Bucket: bucket, ID: id, Patient: patient}, b)
+	return c.v.Seal(ref, b)
 }
 
-// open reads a sealed record into out. patient may be "" when unknown.
-func (c *Clinic) open(tx store.Tx, bucket, id, patient string, out any) error {
-	raw, err := tx.Get(bucket, id)
+// open reads the sealed record ref into out (vault.RefAnyPatient when the
+// caller does not know whose it is).
+func (c *Clinic) open(tx store.Tx, ref vault.Ref, out any) error {
+	raw, err := tx.Get(ref.Bucket, ref.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
-	return c.openRaw(bucket, id, patient, raw, out)
+	return c.openRaw(ref, raw, out)
 }
 
-func (c *Clinic) openRaw(bucket, id, patient string, raw []byte, out any) error {
-	b, err := c.v.Open(vault.Ref{Bucket: bucket, ID: id, Patient: patient}, raw)
+func (c *Clinic) openRaw(ref vault.Ref, raw []byte, out any) error {
+	b, err := c.v.Open(ref, raw)
 	if errors.Is(err, vault.ErrLocked) {
 		return ErrLocked
 	}
 	if err != nil {
-		c.log.Error("record failed to open", "bucket", bucket, "id", id, "err", err)
-		return fmt.Errorf("clinic: open %s record: %w", bucket, err)
+		c.log.Error("record failed to open", "bucket", ref.Bucket, "id", ref.ID, "err", err)
+		return fmt.Errorf("clinic: open %s record: %w", ref.Bucket, err)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("clinic: decode %s record: %w", bucket, err)
+		return fmt.Errorf("clinic: decode %s record: %w", ref.Bucket, err)
 	}
 	return nil
 }
 
 func getMeta(tx store.Tx, key string) string {
-	b, err := tx.Get(metaBucket, key)
+	b, err := tx.Get(MetaBucket, key)
 	if err != nil {
 		return ""
 	}
@@ -321,7 +313,7 @@ func (c *Clinic) Meta(ctx context.Context, key string) string {
 
 // SetMeta records a plain, non-PHI fact (backup status and the like).
 func (c *Clinic) SetMeta(ctx context.Context, key, value string) error {
-	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(metaBucket, key, []byte(value)) })
+	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, key, []byte(value)) })
 }
 
 // IsSetUp reports whether the owner account exists.
@@ -329,7 +321,7 @@ func (c *Clinic) IsSetUp(ctx context.Context) bool { return c.Meta(ctx, "setup")
 
 // Actor identifies who is acting, for authorization and the audit trail.
 type Actor struct {
-	Kind    string // "staff", "patient", "contact", "system"
+	Kind    ActorKind
 	ID      string
 	Role    string // staff role
 	Client  string // client address
@@ -337,14 +329,28 @@ type Actor struct {
 }
 
 func (a Actor) String() string {
-	if a.Kind == "system" || a.Kind == "" {
-		return "system"
+	if a.Kind == ActorSystem || a.Kind == "" {
+		return string(ActorSystem)
 	}
-	return a.Kind + ":" + a.ID
+	return string(a.Kind) + ":" + a.ID
 }
 
+// ActorKind says who is acting. It is the first part of an audit event's
+// actor ("staff:<id>").
+type ActorKind string
+
+// The kinds of actor.
+const (
+	ActorStaff     ActorKind = "staff"     // a signed-in staff member
+	ActorPatient   ActorKind = "patient"   // a patient on their own registered device
+	ActorCaregiver ActorKind = "caregiver" // a caregiver's device, acting for one patient
+	ActorContact   ActorKind = "contact"   // an unverified contact on their private link
+	ActorSystem    ActorKind = "system"    // Hearth itself, or a request from no one signed in
+	ActorAnonymous ActorKind = "anonymous" // a patient page before anyone has signed in
+)
+
 // System is the actor for work Hearth does on its own.
-var System = Actor{Kind: "system"}
+var System = Actor{Kind: ActorSystem}
 
 // audit appends an event inside tx. A locked vault parks it as pending.
 func (c *Clinic) audit(tx store.Tx, a Actor, action, object, patient string) error {
@@ -377,13 +383,22 @@ func (c *Clinic) auditEvent(tx store.Tx, e audit.Event) error {
 	return err
 }
 
+// AuditEvent is what Audit records: what was done (Action, such as
+// "staff.signin"), to what (Object, such as "item:<id>" or "settings"),
+// whose data it touched (Patient, a patient id, or ""), and how it ended
+// (Outcome: "" when it was done; "failed", "denied", "throttled"... when
+// not, which makes the event high severity). None of it may be PHI.
+type AuditEvent struct {
+	Action, Object, Patient, Outcome string
+}
+
 // Audit records an event on its own (sign-in failures, exports, lock).
-func (c *Clinic) Audit(ctx context.Context, a Actor, action, object, patient, outcome string) error {
+func (c *Clinic) Audit(ctx context.Context, a Actor, e AuditEvent) error {
 	sev := audit.Info
-	if outcome != "" {
+	if e.Outcome != "" {
 		sev = audit.High
 	}
 	return c.st.Update(ctx, func(tx store.Tx) error {
-		return c.auditEvent(tx, audit.Event{Actor: a.String(), Action: action, Object: object, Patient: patient, Client: a.Client, Severity: sev, Outcome: outcome})
+		return c.auditEvent(tx, audit.Event{Actor: a.String(), Action: e.Action, Object: e.Object, Patient: e.Patient, Client: a.Client, Severity: sev, Outcome: e.Outcome})
 	})
 }

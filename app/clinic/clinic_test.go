@@ -52,7 +52,7 @@ func newTestClinic(t *testing.T) (*Clinic, store.Store) {
 	return c, st
 }
 
-var staffActor = Actor{Kind: "staff", ID: "s1", Role: RoleFrontDesk, Client: "127.0.0.1"}
+var staffActor = Actor{Kind: ActorStaff, ID: "s1", Role: RoleFrontDesk, Client: "127.0.0.1"}
 
 func mustVerifyClean(t *testing.T, c *Clinic) Report {
 	t.Helper()
@@ -99,21 +99,21 @@ func TestVerifyFindsTampering(t *testing.T) {
 			tx.Delete(bucketPatients, b.ID)
 		}, "does not exist"},
 		"audit event changed": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			raw, _ := tx.Get("audit", "0000000000000002")
+			raw, _ := tx.Get(audit.EventsBucket, "0000000000000002")
 			var e audit.Event
 			json.Unmarshal(raw, &e)
 			e.Actor = "staff:someone-else"
 			nb, _ := json.Marshal(e)
-			tx.Put("audit", "0000000000000002", nb)
+			tx.Put(audit.EventsBucket, "0000000000000002", nb)
 		}, "content changed"},
 		"audit event removed": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			tx.Delete("audit", "0000000000000002")
+			tx.Delete(audit.EventsBucket, "0000000000000002")
 		}, "missing"},
 		"audit events swapped": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			x, _ := tx.Get("audit", "0000000000000002")
-			y, _ := tx.Get("audit", "0000000000000003")
-			tx.Put("audit", "0000000000000002", y)
-			tx.Put("audit", "0000000000000003", x)
+			x, _ := tx.Get(audit.EventsBucket, "0000000000000002")
+			y, _ := tx.Get(audit.EventsBucket, "0000000000000003")
+			tx.Put(audit.EventsBucket, "0000000000000002", y)
+			tx.Put(audit.EventsBucket, "0000000000000003", x)
 		}, "another position"},
 	}
 	for name, tc := range cases {
@@ -139,6 +139,38 @@ func TestVerifyFindsTampering(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDamagedSchemaVersionIsAClearError: a schema-version value that is not
+// a version number (empty, zero, negative, garbage) stops Open with
+// ErrSchemaDamaged instead of a panic in the migrations, and changes nothing.
+func TestDamagedSchemaVersionIsAClearError(t *testing.T) {
+	ctx := context.Background()
+	for _, bad := range []string{"", "0", "-1", "x", "2\x00", " 3", "99999999999999999999999"} {
+		st, v := newTestStore(t)
+		if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, "schema", []byte(bad)) }); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
+		if !errors.Is(err, ErrSchemaDamaged) {
+			t.Fatalf("schema version %q: Open says %v, want ErrSchemaDamaged", bad, err)
+		}
+		var after []byte
+		if err := st.View(ctx, func(tx store.Tx) (err error) { after, err = tx.Get(MetaBucket, "schema"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if string(after) != bad {
+			t.Fatalf("schema version %q was rewritten to %q", bad, after)
+		}
+	}
+	// The version a newer Hearth wrote is still its own error.
+	st, v := newTestStore(t)
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, "schema", []byte("99")) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap}); !errors.Is(err, ErrSchemaNewer) {
+		t.Fatalf("schema version 99: %v, want ErrSchemaNewer", err)
 	}
 }
 
@@ -203,7 +235,7 @@ func TestPatientSearch(t *testing.T) {
 			t.Errorf("search %q found the wrong patient", q)
 		}
 	}
-	if _, err := c.SearchPatients(ctx, Actor{Kind: "patient", ID: "x"}, "mar", 5); !errors.Is(err, ErrForbidden) {
+	if _, err := c.SearchPatients(ctx, Actor{Kind: ActorPatient, ID: "x"}, "mar", 5); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a patient could search: %v", err)
 	}
 	n, _ := c.SameName(ctx, maria)

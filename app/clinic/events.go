@@ -11,17 +11,14 @@ import (
 // The event log: what staff browsers were told, kept (in the clear: ids and
 // routing facts only) so a browser that reconnects can catch up. It is
 // bounded: the oldest entries beyond eventLogKeep are pruned.
-const (
-	bucketEvents = "events"
-	eventLogKeep = 20_000
-)
+const eventLogKeep = 20_000
 
 func eventID(seq uint64) string { return fmt.Sprintf("%016x", seq) }
 
 // addEvent stores e in the log inside tx and returns it with its sequence
 // number. The caller publishes it after the commit.
 func (c *Clinic) addEvent(tx store.Tx, e Event) (Event, error) {
-	seq, err := tx.NextSeq(bucketEvents)
+	seq, err := tx.NextSeq(seqEvents)
 	if err != nil {
 		return e, err
 	}

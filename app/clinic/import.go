@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Appointment import: the practice system's daily export, as CSV. A mapping
@@ -134,8 +135,8 @@ func (c *Clinic) matchPatient(ctx context.Context, name, dob string) (string, st
 	dobTok, _ := c.v.BlindToken("dob", d)
 	var found []string
 	c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("patients.search", store.Range{Prefix: nameTok}, func(_ []byte, id string) error {
-			if _, err := tx.Lookup("patients.search", searchKey(dobTok, id)); err == nil {
+		return tx.Scan(ixPatientSearch, store.Range{Prefix: nameTok}, func(_ []byte, id string) error {
+			if _, err := tx.Lookup(ixPatientSearch, searchKey(dobTok, id)); err == nil {
 				found = append(found, id)
 			}
 			return nil
@@ -155,7 +156,7 @@ func (c *Clinic) matchPatient(ctx context.Context, name, dob string) (string, st
 // guessed; duplicates are skipped; any bad row means nothing is imported.
 func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, mapping map[string]string, commit bool) (ImportResult, error) {
 	var res ImportResult
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return res, ErrForbidden
 	}
 	rows, err := readCSV(data)
@@ -223,7 +224,9 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 		if row.Status == "" {
 			seen[ext] = true
 			row.StartsAt = when.UTC()
-			if c.importedBefore(ctx, ext) {
+			if before, err := c.importedBefore(ctx, ext); err != nil {
+				return res, err
+			} else if before {
 				row.Status, row.Reason = "duplicate", "already imported"
 			} else if pid, why := c.matchPatient(ctx, get(rec, "patient_name"), get(rec, "patient_dob")); pid == "" {
 				row.Status, row.Reason = "unmatched", why
@@ -252,14 +255,22 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 	return res, err
 }
 
-func (c *Clinic) importedBefore(ctx context.Context, ext string) bool {
+// importedBefore reports whether an appointment with this external id is
+// already booked. A store failure is an error, never "not yet": that would
+// book the appointment twice.
+func (c *Clinic) importedBefore(ctx context.Context, ext string) (bool, error) {
 	found := false
-	c.st.View(ctx, func(tx store.Tx) error {
+	err := c.st.View(ctx, func(tx store.Tx) error {
 		_, err := tx.Lookup(ixApptExternal, hashKey("appt-ext:"+ext))
-		found = err == nil
+		switch {
+		case err == nil:
+			found = true
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
 		return nil
 	})
-	return found
+	return found, err
 }
 
 // createAppointments books many in one transaction: all or none.
@@ -273,7 +284,7 @@ func (c *Clinic) createAppointments(ctx context.Context, a Actor, ins []ApptInpu
 	for _, in := range ins {
 		ap := Appointment{ID: newTimeID(), PatientID: in.PatientID, StartsAt: in.StartsAt.UTC(), Minutes: in.Minutes, Provider: in.Provider,
 			Location: in.Location, Reason: in.Reason, Status: ApptScheduled, Created: now, Updated: now, ExternalID: in.ExternalID}
-		b, err := c.seal(bucketAppts, ap.ID, ap.PatientID, ap)
+		b, err := c.seal(vault.NewRef(bucketAppts, ap.ID, ap.PatientID), ap)
 		if err != nil {
 			return 0, err
 		}
@@ -282,9 +293,12 @@ func (c *Clinic) createAppointments(ctx context.Context, a Actor, ins []ApptInpu
 	var ev Event
 	err := c.st.Update(ctx, func(tx store.Tx) error {
 		for _, p := range ps {
-			if _, err := tx.Lookup(ixApptExternal, hashKey("appt-ext:"+p.ap.ExternalID)); err == nil {
+			switch _, err := tx.Lookup(ixApptExternal, hashKey("appt-ext:"+p.ap.ExternalID)); {
+			case err == nil:
 				// Not an error with the number in it: that would reach the log.
 				return ErrConflict
+			case !errors.Is(err, store.ErrNotFound):
+				return err
 			}
 			tk, pk := apptKeys(p.ap)
 			for _, w := range []func() error{

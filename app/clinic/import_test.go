@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hearth/app/store"
 )
 
 var importMapping = map[string]string{"external_id": "Appt ID", "patient_name": "Patient", "patient_dob": "DOB", "date": "Date",
@@ -103,5 +105,65 @@ func TestAppointmentExternalIDAndPastAnswers(t *testing.T) {
 	ic.clock.t = when.Add(48 * time.Hour)
 	if _, err := ic.c.AnswerAppointment(ctx, ic.patA, first.ID, "confirm", ""); !errors.As(err, &ie) || ie.Field != "action" {
 		t.Fatalf("confirming a visit that has passed: %v", err)
+	}
+}
+
+// lookupFails is a store whose Lookup in one index fails as a damaged disk
+// or a dropped database connection would.
+type lookupFails struct {
+	store.Store
+	index string
+}
+
+var errDiskGone = errors.New("test: the disk went away")
+
+func (s lookupFails) View(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.View(ctx, func(tx store.Tx) error { return fn(lookupFailsTx{tx, s.index}) })
+}
+
+func (s lookupFails) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error { return fn(lookupFailsTx{tx, s.index}) })
+}
+
+type lookupFailsTx struct {
+	store.Tx
+	index string
+}
+
+func (t lookupFailsTx) Lookup(index string, key []byte) (string, error) {
+	if index == t.index {
+		return "", errDiskGone
+	}
+	return t.Tx.Lookup(index, key)
+}
+
+// TestImportStoreErrorIsNotANewAppointment: when the store cannot say
+// whether an appointment was imported before, the import fails with that
+// error and books nothing; it never books the appointment a second time.
+func TestImportStoreErrorIsNotANewAppointment(t *testing.T) {
+	ic := newInbox(t)
+	ctx := context.Background()
+	file := "Appt ID,Patient,DOB,Date,Time,Length,Provider,Location,Reason\nB-1,Bo Example,1980-01-01,2026-12-01,14:00,15,Dr. Lee,Room 1,Follow-up\n"
+	if res, err := ic.c.ImportAppointments(ctx, ic.front, []byte(file), importMapping, true); err != nil || res.Imported != 1 {
+		t.Fatalf("first import: %+v %v", res, err)
+	}
+	broken, err := Open(ctx, Deps{Store: lookupFails{ic.st, ixApptExternal}, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files, Argon2: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, commit := range []bool{false, true} {
+		if _, err := broken.ImportAppointments(ctx, ic.front, []byte(file), importMapping, commit); !errors.Is(err, errDiskGone) {
+			t.Fatalf("import (commit %v) while the index cannot be read: %v, want the store's error", commit, err)
+		}
+	}
+	if _, _, err := broken.CreateAppointment(ctx, ic.front, ApptInput{PatientID: ic.patB.Patient, StartsAt: ic.clock.t.Add(24 * time.Hour), Minutes: 15, ExternalID: "B-1"}); !errors.Is(err, errDiskGone) {
+		t.Fatalf("create with an external id while the index cannot be read: %v, want the store's error", err)
+	}
+	var n int
+	if err := ic.st.View(ctx, func(tx store.Tx) (err error) { n, err = tx.Count(bucketAppts); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d appointments after the failed imports, want 1", n)
 	}
 }

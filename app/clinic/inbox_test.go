@@ -61,20 +61,20 @@ func newInbox(t *testing.T) *inboxClinic {
 		t.Fatal(err)
 	}
 	ic := &inboxClinic{c: c, st: st, clock: clock, events: rec}
-	ic.owner = Actor{Kind: "staff", ID: owner.ID, Role: RoleOwner}
+	ic.owner = Actor{Kind: ActorStaff, ID: owner.ID, Role: RoleOwner}
 	mk := func(name, email, role string) Actor {
 		s, err := c.CreateStaff(ctx, ic.owner, StaffInput{Name: name, Email: email, Role: role, Password: "a-long-password-2"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return Actor{Kind: "staff", ID: s.ID, Role: role}
+		return Actor{Kind: ActorStaff, ID: s.ID, Role: role}
 	}
 	ic.front = mk("Maria Front", "m@maple.test", RoleFrontDesk)
 	ic.clin = mk("Carl Clinician", "c@maple.test", RoleClinician)
 	pa, _ := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
 	pb, _ := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
-	ic.patA = Actor{Kind: "patient", ID: pa.ID, Patient: pa.ID}
-	ic.patB = Actor{Kind: "patient", ID: pb.ID, Patient: pb.ID}
+	ic.patA = Actor{Kind: ActorPatient, ID: pa.ID, Patient: pa.ID}
+	ic.patB = Actor{Kind: ActorPatient, ID: pb.ID, Patient: pb.ID}
 	return ic
 }
 
@@ -220,7 +220,7 @@ func TestThreadNotesReplyReopen(t *testing.T) {
 	if it.Status != StatusOpen || it.FirstReply.IsZero() {
 		t.Fatalf("after the first reply: %+v", it.ItemMeta)
 	}
-	if _, err := ic.c.SetStatus(ctx, ic.front, id, StatusClosed, "", ""); err != nil {
+	if _, err := ic.c.SetStatus(ctx, ic.front, id, StatusChange{Status: StatusClosed}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ic.c.Feedback(ctx, ic.patA, id, "yes"); err != nil {
@@ -235,13 +235,13 @@ func TestThreadNotesReplyReopen(t *testing.T) {
 	}
 	// Refills end with an outcome; declining needs a reason the patient reads.
 	rf, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeRefill, Fields: map[string]string{"medication": "X", "pharmacy": "Y"}})
-	if _, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusClosed, "", ""); err == nil {
+	if _, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusChange{Status: StatusClosed}); err == nil {
 		t.Fatal("a refill closed without an outcome")
 	}
-	if _, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusClosed, "declined", ""); err == nil {
+	if _, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusChange{Status: StatusClosed, Outcome: "declined"}); err == nil {
 		t.Fatal("a refill declined without a reason")
 	}
-	if it, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusClosed, "declined", "Please book a visit first."); err != nil || it.ClosedReason == "" {
+	if it, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusChange{Status: StatusClosed, Outcome: "declined", Reason: "Please book a visit first."}); err != nil || it.ClosedReason == "" {
 		t.Fatalf("decline: %v", err)
 	}
 }
@@ -439,14 +439,14 @@ func TestQueueCountsStayExact(t *testing.T) {
 	check("after creating")
 	ic.c.GetItem(ctx, ic.front, ids[0])
 	ic.c.Assign(ctx, ic.owner, ids[2], ic.front.ID)
-	ic.c.SetStatus(ctx, ic.owner, ids[3], StatusClosed, "", "")
+	ic.c.SetStatus(ctx, ic.owner, ids[3], StatusChange{Status: StatusClosed})
 	ic.c.AddMessage(ctx, ic.patA, ids[3], "Reopening", false)
-	ic.c.SetStatus(ctx, ic.clin, ids[1], StatusWaiting, "", "")
+	ic.c.SetStatus(ctx, ic.clin, ids[1], StatusChange{Status: StatusWaiting})
 	check("after working them")
 	// An older database: no counts, schema 1. Opening migrates.
 	ic.st.Update(ctx, func(tx store.Tx) error {
 		tx.Each(bucketQueueCounts, "", func(id string, _ []byte) error { return tx.Delete(bucketQueueCounts, id) })
-		return tx.Put(metaBucket, "schema", []byte("1"))
+		return tx.Put(MetaBucket, "schema", []byte("1"))
 	})
 	c2, err := Open(ctx, Deps{Store: ic.st, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files, Argon2: cheap})
 	if err != nil {

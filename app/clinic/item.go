@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // ItemMeta is an item's routing facts: ids, enums and times, never PHI. It
@@ -113,19 +115,7 @@ const (
 	KindSystem  = "system"
 )
 
-const (
-	bucketItemMeta = "itemmeta"
-	ixQueue        = "itemmeta.by_queue"
-	ixStatus       = "itemmeta.by_status"
-	ixOwner        = "itemmeta.by_owner"
-	ixOpenDue      = "itemmeta.open_due"
-	maxBody        = 10_000
-)
-
-func init() {
-	SealedBuckets = append(SealedBuckets, "contacts", "breakglass")
-	Indexes = append(Indexes, ixQueue, ixStatus, ixOwner, ixOpenDue, "breakglass.by_staff")
-}
+const maxBody = 10_000
 
 func be64(t time.Time) []byte {
 	var b [8]byte
@@ -169,7 +159,6 @@ func (m ItemMeta) indexKeys() map[string][]byte {
 // bucketQueueCounts keeps each queue's open, new and urgent counts (plain
 // numbers), updated in the same transaction as every item change, so an
 // inbox refresh never counts by walking the items.
-const bucketQueueCounts = "qcounts"
 
 type queueTally struct {
 	Open   int `json:"open"`
@@ -326,81 +315,38 @@ func newTimeID() string {
 // validItemID keeps junk out of store lookups.
 func validItemID(id string) bool { _, err := uuid.Parse(id); return err == nil && len(id) == 36 }
 
-var errRetry = errors.New("clinic: retry")
-
-// changeItem reads an item, applies change to a copy, seals it outside the
-// transaction, and commits it with whatever extra writes the change needs,
-// starting over if someone else changed the item meanwhile.
+// changeItem reads an item, applies change to a copy, reseals it and
+// commits it with its plain metadata and whatever extra writes the change
+// needs, the retry-safe way (changeSealed).
 func (c *Clinic) changeItem(ctx context.Context, id string, change func(it *Item) error, extra func(tx store.Tx, it *Item) error) (Item, error) {
 	if !validItemID(id) {
 		return Item{}, ErrNotFound
 	}
-	for attempt := 0; attempt < 8; attempt++ {
-		var cur Item
-		var raw []byte
-		err := c.st.View(ctx, func(tx store.Tx) error {
+	it, _, err := changeSealed(ctx, c, id, reseal[Item]{
+		bucket: bucketItems,
+		openAs: func(tx store.Tx) (vault.Ref, error) {
 			m, err := getMetaRec(tx, id)
-			if err != nil {
-				return err
-			}
-			if raw, err = tx.Get(bucketItems, id); err != nil {
-				return err
-			}
-			return c.openRaw(bucketItems, id, m.owner(), raw, &cur)
-		})
-		if err != nil {
-			return Item{}, err
+			return vault.NewRef(bucketItems, id, m.owner()), err
+		},
+		sealAs: func(it Item) vault.Ref { return vault.NewRef(bucketItems, id, it.owner()) },
+		clone: func(it Item) Item {
+			it.Fields = maps.Clone(it.Fields)
+			it.SeenBy = slices.Clone(it.SeenBy)
+			it.Attempts = slices.Clone(it.Attempts)
+			return it
+		},
+		plain: func(tx store.Tx, before, after *Item) error { return putMeta(tx, &before.ItemMeta, after.ItemMeta) },
+		also:  extra,
+	}, func(it *Item) (bool, error) {
+		if err := change(it); err != nil {
+			return false, err
 		}
-		oldMeta := cur.ItemMeta
-		next := cur
-		next.Fields = maps(cur.Fields)
-		next.SeenBy = slices.Clone(cur.SeenBy)
-		next.Attempts = slices.Clone(cur.Attempts)
-		if err := change(&next); err != nil {
-			return Item{}, err
-		}
-		next.Updated = c.now().UTC()
-		sealed, err := c.seal(bucketItems, id, next.owner(), next)
-		if err != nil {
-			return Item{}, err
-		}
-		err = c.st.Update(ctx, func(tx store.Tx) error {
-			now, err := tx.Get(bucketItems, id)
-			if err != nil {
-				return err
-			}
-			if !bytes.Equal(now, raw) {
-				return errRetry
-			}
-			if err := tx.Put(bucketItems, id, sealed); err != nil {
-				return err
-			}
-			if err := putMeta(tx, &oldMeta, next.ItemMeta); err != nil {
-				return err
-			}
-			if extra != nil {
-				return extra(tx, &next)
-			}
-			return nil
-		})
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		if err == nil {
-			c.cacheItem(next)
-		}
-		return next, err
+		it.Updated = c.now().UTC()
+		return true, nil
+	})
+	if err != nil {
+		return Item{}, err
 	}
-	return Item{}, fmt.Errorf("clinic: item %s kept changing", id)
-}
-
-func maps(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	c.cacheItem(it)
+	return it, nil
 }

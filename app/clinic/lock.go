@@ -25,13 +25,13 @@ func putPlainSettings(tx store.Tx, s Settings) error {
 	if err != nil {
 		return err
 	}
-	return tx.Put(metaBucket, metaSettingsPlain, b)
+	return tx.Put(MetaBucket, metaSettingsPlain, b)
 }
 
 func (c *Clinic) plainSettings(ctx context.Context) (Settings, error) {
 	s := DefaultSettings()
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		b, err := tx.Get(metaBucket, metaSettingsPlain)
+		b, err := tx.Get(MetaBucket, metaSettingsPlain)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -53,7 +53,7 @@ func (c *Clinic) Unlock(ctx context.Context, passphrase, client string) error {
 		return nil
 	}
 	if err := c.v.Unlock(passphrase); err != nil {
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "vault.unlock", "keys", "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "vault.unlock", Object: "keys", Outcome: "failed"})
 		if errors.Is(err, vault.ErrBadPassphrase) {
 			return ErrBadCredential
 		}
@@ -68,7 +68,7 @@ func (c *Clinic) Unlock(ctx context.Context, passphrase, client string) error {
 		if _, err := audit.Settle(tx, key); err != nil {
 			return err
 		}
-		return c.audit(tx, Actor{Kind: "system", Client: client}, "vault.unlock", "keys", "")
+		return c.audit(tx, Actor{Kind: ActorSystem, Client: client}, "vault.unlock", "keys", "")
 	})
 }
 
@@ -89,7 +89,7 @@ func (c *Clinic) SetPassphrase(ctx context.Context, a Actor, password, passphras
 		if err := c.v.RemovePassphrase(); err != nil {
 			return err
 		}
-		return c.Audit(ctx, a, "vault.passphrase_off", "keys", "", "")
+		return c.Audit(ctx, a, AuditEvent{Action: "vault.passphrase_off", Object: "keys"})
 	}
 	if len([]rune(passphrase)) < 12 {
 		return inputErr("passphrase", "Use at least 12 characters: several unrelated words. Write it down with the emergency kit.")
@@ -97,5 +97,5 @@ func (c *Clinic) SetPassphrase(ctx context.Context, a Actor, password, passphras
 	if err := c.v.SetPassphrase(passphrase); err != nil {
 		return err
 	}
-	return c.Audit(ctx, a, "vault.passphrase_on", "keys", "", "")
+	return c.Audit(ctx, a, AuditEvent{Action: "vault.passphrase_on", Object: "keys"})
 }

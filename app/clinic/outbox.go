@@ -11,6 +11,7 @@ import (
 
 	"hearth/app/mail"
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // The outbox: every email Hearth sends is a sealed record with a delivery
@@ -22,16 +23,7 @@ import (
 //
 // Emails carry no PHI beyond the patient's first name and the clinic's name.
 
-const (
-	bucketOutbox = "outbox"
-	ixOutboxDue  = "outbox.due"
-	maxAttempts  = 5
-)
-
-func init() {
-	SealedBuckets = append(SealedBuckets, bucketOutbox)
-	Indexes = append(Indexes, ixOutboxDue)
-}
+const maxAttempts = 5
 
 // Mail delivery states.
 const (
@@ -113,7 +105,7 @@ func (c *Clinic) replyMail(ctx context.Context, it *Item) (*OutMail, []byte, err
 	now := c.now().UTC()
 	m := &OutMail{ID: newTimeID(), PatientID: p.ID, ItemID: it.ID, To: p.Email, Subject: tr.T("mail.reply.subject", "clinic", s.ClinicName),
 		Body: body, State: MailQueued, NextAt: now, Created: now}
-	sealed, err := c.seal(bucketOutbox, m.ID, p.ID, m)
+	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, p.ID), m)
 	return m, sealed, err
 }
 
@@ -134,7 +126,7 @@ func putOutMail(tx store.Tx, m *OutMail, sealed []byte, old *OutMail) error {
 
 // saveMail reseals a changed outbox record (state changes).
 func (c *Clinic) saveMail(ctx context.Context, old, m OutMail) error {
-	sealed, err := c.seal(bucketOutbox, m.ID, m.PatientID, m)
+	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, m.PatientID), m)
 	if err != nil {
 		return err
 	}
@@ -167,7 +159,7 @@ func (c *Clinic) SendDueMail(ctx context.Context, send Sender) (int, error) {
 	sent := 0
 	for _, id := range ids {
 		var m OutMail
-		if err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketOutbox, id, "", &m) }); err != nil {
+		if err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefAnyPatient(bucketOutbox, id), &m) }); err != nil {
 			return sent, err
 		}
 		if m.State != MailQueued {
@@ -210,7 +202,7 @@ func (c *Clinic) RecoverMail(ctx context.Context) error {
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Each(bucketOutbox, "", func(id string, raw []byte) error {
 			var m OutMail
-			if err := c.openRaw(bucketOutbox, id, "", raw, &m); err != nil {
+			if err := c.openRaw(vault.RefAnyPatient(bucketOutbox, id), raw, &m); err != nil {
 				return err
 			}
 			if m.State == MailSending {
@@ -251,12 +243,12 @@ func (c *Clinic) Unsubscribe(ctx context.Context, patientID, mac string) error {
 	if want == "" || !hmac.Equal([]byte(want), []byte(mac)) {
 		return ErrNotFound
 	}
-	return c.SetEmailReplies(ctx, Actor{Kind: "patient", ID: patientID, Patient: patientID}, false)
+	return c.SetEmailReplies(ctx, Actor{Kind: ActorPatient, ID: patientID, Patient: patientID}, false)
 }
 
 // SetEmailReplies is the patient's opt-in (or out) for reply emails.
 func (c *Clinic) SetEmailReplies(ctx context.Context, a Actor, on bool) error {
-	if a.Kind != "patient" || a.Patient == "" {
+	if a.Kind != ActorPatient || a.Patient == "" {
 		return ErrForbidden
 	}
 	p, err := c.loadPatient(ctx, a.Patient)
@@ -286,5 +278,5 @@ func (c *Clinic) SendTestMail(ctx context.Context, a Actor, to string, send Send
 		Body: "This is a test from Hearth. If you can read it, email works."}); err != nil {
 		return &InputError{Field: "smtp_host", Msg: err.Error()}
 	}
-	return c.Audit(ctx, a, "mail.test", "settings", "", "")
+	return c.Audit(ctx, a, AuditEvent{Action: "mail.test", Object: "settings"})
 }

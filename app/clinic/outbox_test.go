@@ -10,6 +10,7 @@ import (
 	"hearth/app/mail"
 	"hearth/app/mail/mailtest"
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 func mailClinic(t *testing.T) (*inboxClinic, *mailtest.Server) {
@@ -25,7 +26,7 @@ func mailClinic(t *testing.T) (*inboxClinic, *mailtest.Server) {
 	// Patient A has an address and opts in.
 	p, _ := ic.c.loadPatient(ctx, ic.patA.Patient)
 	p.Email = "ada@example.com"
-	sealed, _ := ic.c.seal(bucketPatients, p.ID, p.ID, p)
+	sealed, _ := ic.c.seal(vault.NewRef(bucketPatients, p.ID, p.ID), p)
 	ic.st.Update(ctx, func(tx store.Tx) error { return tx.Put(bucketPatients, p.ID, sealed) })
 	ic.c.patients.drop(p.ID)
 	if err := ic.c.SetEmailReplies(ctx, ic.patA, true); err != nil {
@@ -39,7 +40,7 @@ func outbox(t *testing.T, ic *inboxClinic) []OutMail {
 	ic.st.View(context.Background(), func(tx store.Tx) error {
 		return tx.Each(bucketOutbox, "", func(id string, raw []byte) error {
 			var m OutMail
-			if err := ic.c.openRaw(bucketOutbox, id, "", raw, &m); err != nil {
+			if err := ic.c.openRaw(vault.RefAnyPatient(bucketOutbox, id), raw, &m); err != nil {
 				return err
 			}
 			out = append(out, m)
@@ -164,7 +165,7 @@ func TestCrashWhileSendingNeverSendsTwice(t *testing.T) {
 	}
 	// The plain settings copy (for the locked state) never holds the password.
 	var plain []byte
-	ic.st.View(ctx, func(tx store.Tx) error { plain, _ = tx.Get(metaBucket, metaSettingsPlain); return nil })
+	ic.st.View(ctx, func(tx store.Tx) error { plain, _ = tx.Get(MetaBucket, metaSettingsPlain); return nil })
 	if strings.Contains(string(plain), "mail-pass") {
 		t.Fatal("the mail password is in the plain settings copy")
 	}

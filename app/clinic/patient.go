@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Patient is one patient record. Every field but the id is PHI.
@@ -210,7 +211,7 @@ func searchKey(tok []byte, id string) []byte {
 
 // CreatePatient adds a patient record. Staff only.
 func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (Patient, error) {
-	if a.Kind != "staff" && a.Kind != "system" {
+	if a.Kind != ActorStaff && a.Kind != ActorSystem {
 		return Patient{}, ErrForbidden
 	}
 	if err := in.check(c.now()); err != nil {
@@ -221,7 +222,7 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 	if err != nil {
 		return Patient{}, err
 	}
-	sealed, err := c.seal(bucketPatients, p.ID, p.ID, p)
+	sealed, err := c.seal(vault.NewRef(bucketPatients, p.ID, p.ID), p)
 	if err != nil {
 		return Patient{}, err
 	}
@@ -230,7 +231,7 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 			return err
 		}
 		for _, t := range toks {
-			if err := tx.SetIndex("patients.search", searchKey(t, p.ID), p.ID); err != nil {
+			if err := tx.SetIndex(ixPatientSearch, searchKey(t, p.ID), p.ID); err != nil {
 				return err
 			}
 		}
@@ -248,7 +249,7 @@ func (c *Clinic) Patient(ctx context.Context, a Actor, id string) (Patient, erro
 	if _, err := uuid.Parse(id); err != nil {
 		return p, ErrNotFound
 	}
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketPatients, id, id, &p) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.NewRef(bucketPatients, id, id), &p) })
 	if err != nil {
 		return p, err
 	}
@@ -257,9 +258,9 @@ func (c *Clinic) Patient(ctx context.Context, a Actor, id string) (Patient, erro
 
 func (c *Clinic) mayReadPatient(a Actor, id string) error {
 	switch a.Kind {
-	case "staff", "system":
+	case ActorStaff, ActorSystem:
 		return nil
-	case "patient", "caregiver":
+	case ActorPatient, ActorCaregiver:
 		// A caregiver acts for the patient (a parent, a carer) and may
 		// see the same record, including who looked at it.
 		if a.Patient == id {
@@ -272,7 +273,7 @@ func (c *Clinic) mayReadPatient(a Actor, id string) error {
 // SearchPatients finds patients by name prefix, birth date or phone. Every
 // word of the query must match. Staff only.
 func (c *Clinic) SearchPatients(ctx context.Context, a Actor, q string, limit int) ([]Patient, error) {
-	if a.Kind != "staff" {
+	if a.Kind != ActorStaff {
 		return nil, ErrForbidden
 	}
 	if limit <= 0 || limit > 50 {
@@ -316,14 +317,14 @@ func (c *Clinic) SearchPatients(ctx context.Context, a Actor, q string, limit in
 	var out []Patient
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		// Walk the first token's matches; keep those every other token matches too.
-		return tx.Scan("patients.search", store.Range{Prefix: toks[0]}, func(k []byte, id string) error {
+		return tx.Scan(ixPatientSearch, store.Range{Prefix: toks[0]}, func(k []byte, id string) error {
 			for _, t := range toks[1:] {
-				if _, err := tx.Lookup("patients.search", searchKey(t, id)); err != nil {
+				if _, err := tx.Lookup(ixPatientSearch, searchKey(t, id)); err != nil {
 					return nil
 				}
 			}
 			var p Patient
-			if err := c.open(tx, bucketPatients, id, id, &p); err != nil {
+			if err := c.open(tx, vault.NewRef(bucketPatients, id, id), &p); err != nil {
 				return err
 			}
 			out = append(out, p)
@@ -356,7 +357,7 @@ func (c *Clinic) SameName(ctx context.Context, p Patient) (int, error) {
 	}
 	n := 0
 	err = c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("patients.search", store.Range{Prefix: t}, func(k []byte, id string) error {
+		return tx.Scan(ixPatientSearch, store.Range{Prefix: t}, func(k []byte, id string) error {
 			if id != p.ID {
 				n++
 			}

@@ -45,7 +45,7 @@ func twoNodes(t *testing.T, linked bool) (a, b *Clinic, owner Staff) {
 func TestPeersForgetWhatAnotherNodeChanged(t *testing.T) {
 	ctx := context.Background()
 	a, b, owner := twoNodes(t, true)
-	nurse, err := a.CreateStaff(ctx, Actor{Kind: "system"}, StaffInput{Name: "Nina Nurse", Email: "n@maple.test", Role: RoleClinician, Password: "another-long-password-2"}, nil)
+	nurse, err := a.CreateStaff(ctx, Actor{Kind: ActorSystem}, StaffInput{Name: "Nina Nurse", Email: "n@maple.test", Role: RoleClinician, Password: "another-long-password-2"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestPeersForgetWhatAnotherNodeChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	yes := true
-	if _, err := a.UpdateStaff(ctx, Actor{Kind: "system"}, nurse.ID, StaffUpdate{Disabled: &yes}); err != nil {
+	if _, err := a.UpdateStaff(ctx, Actor{Kind: ActorSystem}, nurse.ID, StaffUpdate{Disabled: &yes}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := b.SessionFor(ctx, tok, true); !errors.Is(err, ErrSessionEnded) {
@@ -97,7 +97,7 @@ func TestPeersForgetWhatAnotherNodeChanged(t *testing.T) {
 	// New settings on A are B's settings.
 	s, _ := b.Settings(ctx)
 	s.ClinicName = "Maple Street Health"
-	if err := a.SaveSettings(ctx, Actor{Kind: "system"}, s); err != nil {
+	if err := a.SaveSettings(ctx, Actor{Kind: ActorSystem}, s); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := b.Settings(ctx); got.ClinicName != "Maple Street Health" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Appointment reminders go out at the clinic's lead times (by default two
@@ -81,7 +82,7 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 			n := c.now().UTC()
 			out = &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: tr.T("mail.reminder.subject", "clinic", s.ClinicName),
 				Body: body, State: MailQueued, NextAt: n, Created: n}
-			if sealedOut, err = c.seal(bucketOutbox, out.ID, p.ID, out); err != nil {
+			if sealedOut, err = c.seal(vault.NewRef(bucketOutbox, out.ID, p.ID), out); err != nil {
 				return queued, err
 			}
 		}

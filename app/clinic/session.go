@@ -24,10 +24,9 @@ const (
 	sessionTouchEvery = 30 * time.Second
 )
 
-// bucketSessions holds staff sessions in the clear: they carry ids and times,
-// no PHI, and are keyed by the SHA-256 of the cookie token, so a copied
-// database holds no usable session.
-const bucketSessions = "sessions"
+// Staff sessions (bucketSessions) are kept in the clear: they carry ids and
+// times, no PHI, and are keyed by the SHA-256 of the cookie token, so a
+// copied database holds no usable session.
 
 // ErrSessionEnded means the cookie names no live session.
 var ErrSessionEnded = errors.New("clinic: session ended")
@@ -184,7 +183,7 @@ func (c *Clinic) UnlockSession(ctx context.Context, token, password, pin, client
 	}
 	ok := password != "" && checkPassword(st.PasswordHash, password) || pin != "" && c.checkPIN(st, pin)
 	if !ok {
-		c.Audit(ctx, Actor{Kind: "staff", ID: st.ID, Client: client}, "session.unlock", "staff:"+st.ID, "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorStaff, ID: st.ID, Client: client}, AuditEvent{Action: "session.unlock", Object: "staff:" + st.ID, Outcome: "failed"})
 		return ErrBadCredential
 	}
 	sess.Locked = false
@@ -194,7 +193,7 @@ func (c *Clinic) UnlockSession(ctx context.Context, token, password, pin, client
 		*sp = sess
 	}
 	c.sessions.mu.Unlock()
-	c.Audit(ctx, Actor{Kind: "staff", ID: st.ID, Role: st.Role, Client: client}, "session.unlock", "staff:"+st.ID, "", "")
+	c.Audit(ctx, Actor{Kind: ActorStaff, ID: st.ID, Role: st.Role, Client: client}, AuditEvent{Action: "session.unlock", Object: "staff:" + st.ID})
 	return c.saveSession(ctx, sess)
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Settings are what the owner edits in the browser. They are sealed like
@@ -187,7 +188,7 @@ func (c *Clinic) Settings(ctx context.Context) (Settings, error) {
 		return c.plainSettings(ctx)
 	}
 	s := DefaultSettings()
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketSettings, "clinic", "", &s) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefNoPatient(bucketSettings, "clinic"), &s) })
 	if errors.Is(err, ErrNotFound) {
 		return DefaultSettings(), nil
 	}
@@ -199,7 +200,7 @@ func (c *Clinic) Settings(ctx context.Context) (Settings, error) {
 
 // SaveSettings replaces the settings. Owners only.
 func (c *Clinic) SaveSettings(ctx context.Context, a Actor, s Settings) error {
-	if a.Kind != "system" && a.Role != RoleOwner {
+	if a.Kind != ActorSystem && a.Role != RoleOwner {
 		return ErrForbidden
 	}
 	if err := s.normalize(); err != nil {
@@ -212,7 +213,7 @@ func (c *Clinic) SaveSettings(ctx context.Context, a Actor, s Settings) error {
 		}
 		return inputErr("urgent_words", "Write each urgent phrase on its own line, optionally as \"category: phrase\".")
 	}
-	sealed, err := c.seal(bucketSettings, "clinic", "", s)
+	sealed, err := c.seal(vault.RefNoPatient(bucketSettings, "clinic"), s)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // SetupInput is what the owner gives on first run.
@@ -33,11 +34,11 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 	if err != nil {
 		return Staff{}, err
 	}
-	sealedSettings, err := c.seal(bucketSettings, "clinic", "", s)
+	sealedSettings, err := c.seal(vault.RefNoPatient(bucketSettings, "clinic"), s)
 	if err != nil {
 		return Staff{}, err
 	}
-	a := Actor{Kind: "staff", ID: owner.ID, Role: RoleOwner, Client: client}
+	a := Actor{Kind: ActorStaff, ID: owner.ID, Role: RoleOwner, Client: client}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		if getMeta(tx, "setup") == "done" {
 			return ErrSetupDone
@@ -45,12 +46,12 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 		for _, p := range []struct {
 			b, id string
 			v     []byte
-		}{{bucketStaff, owner.ID, sealedOwner}, {bucketSettings, "clinic", sealedSettings}, {metaBucket, "setup", []byte("done")}} {
+		}{{bucketStaff, owner.ID, sealedOwner}, {bucketSettings, "clinic", sealedSettings}, {MetaBucket, "setup", []byte("done")}} {
 			if err := tx.Put(p.b, p.id, p.v); err != nil {
 				return err
 			}
 		}
-		if err := tx.SetIndex("staff.by_email", tok, owner.ID); err != nil {
+		if err := tx.SetIndex(ixStaffEmail, tok, owner.ID); err != nil {
 			return err
 		}
 		if err := putPlainSettings(tx, s); err != nil {

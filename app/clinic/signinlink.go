@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Sign-in links by email, for patients with an address on file: single
@@ -15,10 +16,8 @@ import (
 // nothing (mail scanners follow links); the page asks the birth date and
 // only that POST uses the link and remembers the device.
 
-const (
-	SignInLinkLife    = 15 * time.Minute
-	bucketSignInLinks = "signin_links"
-)
+// SignInLinkLife is how long an emailed sign-in link works.
+const SignInLinkLife = 15 * time.Minute
 
 type signInLink struct {
 	PatientID string    `json:"patient_id"`
@@ -50,13 +49,13 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 	}
 	var ids []string
 	c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("patients.search", store.Range{Prefix: tok, Limit: 2}, func(_ []byte, id string) error {
+		return tx.Scan(ixPatientSearch, store.Range{Prefix: tok, Limit: 2}, func(_ []byte, id string) error {
 			ids = append(ids, id)
 			return nil
 		})
 	})
 	if len(ids) != 1 {
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "signin_link.request", "", "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "signin_link.request", Outcome: "failed"})
 		return nil
 	}
 	p, err := c.loadPatient(ctx, ids[0])
@@ -75,7 +74,7 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 		Body: tr.T("mail.signin.body", "name", p.FirstName(), "clinic", s.ClinicName, "link", base+"/l/"+token,
 			"minutes", int(SignInLinkLife/time.Minute)),
 		State: MailQueued, NextAt: now, Created: now}
-	sealed, err := c.seal(bucketOutbox, m.ID, p.ID, m)
+	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, p.ID), m)
 	if err != nil {
 		return err
 	}
@@ -86,7 +85,7 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 		if err := putOutMail(tx, m, sealed, nil); err != nil {
 			return err
 		}
-		return c.audit(tx, Actor{Kind: "system", Client: client}, "signin_link.request", "patient:"+p.ID, p.ID)
+		return c.audit(tx, Actor{Kind: ActorSystem, Client: client}, "signin_link.request", "patient:"+p.ID, p.ID)
 	})
 }
 
@@ -153,7 +152,7 @@ func (c *Clinic) newDevice(dev Device) (Device, string, []byte, error) {
 	if dev.Shared {
 		dev.Expires = now.Add(SharedDeviceLife)
 	}
-	sealed, err := c.seal(bucketDevices, dev.ID, dev.PatientID, dev)
+	sealed, err := c.seal(vault.NewRef(bucketDevices, dev.ID, dev.PatientID), dev)
 	return dev, RandomToken(), sealed, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Staff roles.
@@ -92,13 +93,13 @@ func (c *Clinic) prepareStaff(in StaffInput, mustChange bool) (Staff, []byte, []
 	if err != nil {
 		return s, nil, nil, err
 	}
-	sealed, err := c.seal(bucketStaff, s.ID, "", s)
+	sealed, err := c.seal(vault.RefNoPatient(bucketStaff, s.ID), s)
 	return s, tok, sealed, err
 }
 
 // CreateStaff adds an account. Owners only.
 func (c *Clinic) CreateStaff(ctx context.Context, a Actor, in StaffInput, common map[string]bool) (Staff, error) {
-	if a.Kind != "system" && a.Role != RoleOwner {
+	if a.Kind != ActorSystem && a.Role != RoleOwner {
 		return Staff{}, ErrForbidden
 	}
 	if err := in.check(common); err != nil {
@@ -109,13 +110,13 @@ func (c *Clinic) CreateStaff(ctx context.Context, a Actor, in StaffInput, common
 		return Staff{}, err
 	}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.Lookup("staff.by_email", tok); err == nil {
+		if _, err := tx.Lookup(ixStaffEmail, tok); err == nil {
 			return inputErr("email", "Another staff account already uses that email address.")
 		}
 		if err := tx.Put(bucketStaff, s.ID, sealed); err != nil {
 			return err
 		}
-		if err := tx.SetIndex("staff.by_email", tok, s.ID); err != nil {
+		if err := tx.SetIndex(ixStaffEmail, tok, s.ID); err != nil {
 			return err
 		}
 		return c.audit(tx, a, "staff.create", "staff:"+s.ID, "")
@@ -126,7 +127,7 @@ func (c *Clinic) CreateStaff(ctx context.Context, a Actor, in StaffInput, common
 // Staff reads one account.
 func (c *Clinic) Staff(ctx context.Context, id string) (Staff, error) {
 	var s Staff
-	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, bucketStaff, id, "", &s) })
+	err := c.st.View(ctx, func(tx store.Tx) error { return c.open(tx, vault.RefNoPatient(bucketStaff, id), &s) })
 	return s, err
 }
 
@@ -141,22 +142,22 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client s
 		return s, err
 	}
 	err = c.st.View(ctx, func(tx store.Tx) error {
-		id, err := tx.Lookup("staff.by_email", tok)
+		id, err := tx.Lookup(ixStaffEmail, tok)
 		if err != nil {
 			return err
 		}
-		return c.open(tx, bucketStaff, id, "", &s)
+		return c.open(tx, vault.RefNoPatient(bucketStaff, id), &s)
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrNotFound):
 		checkPassword(c.dummyHash(), password)
-		c.Audit(ctx, Actor{Kind: "system", Client: client}, "staff.signin", "", "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "staff.signin", Outcome: "failed"})
 		return Staff{}, ErrBadCredential
 	case err != nil:
 		return Staff{}, err
 	}
 	if !checkPassword(s.PasswordHash, password) || s.Disabled {
-		c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Client: client}, "staff.signin", "staff:"+s.ID, "", "failed")
+		c.Audit(ctx, Actor{Kind: ActorStaff, ID: s.ID, Client: client}, AuditEvent{Action: "staff.signin", Object: "staff:" + s.ID, Outcome: "failed"})
 		return Staff{}, ErrBadCredential
 	}
 	if s.TOTPEnabled {
@@ -164,11 +165,11 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client s
 			return Staff{}, ErrTOTPRequired
 		}
 		if err := c.useSecondFactor(ctx, &s, totpCode); err != nil {
-			c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Client: client}, "staff.signin_totp", "staff:"+s.ID, "", "failed")
+			c.Audit(ctx, Actor{Kind: ActorStaff, ID: s.ID, Client: client}, AuditEvent{Action: "staff.signin_totp", Object: "staff:" + s.ID, Outcome: "failed"})
 			return Staff{}, err
 		}
 	}
-	err = c.Audit(ctx, Actor{Kind: "staff", ID: s.ID, Role: s.Role, Client: client}, "staff.signin", "staff:"+s.ID, "", "")
+	err = c.Audit(ctx, Actor{Kind: ActorStaff, ID: s.ID, Role: s.Role, Client: client}, AuditEvent{Action: "staff.signin", Object: "staff:" + s.ID})
 	return s, err
 }
 

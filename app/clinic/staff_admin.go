@@ -15,6 +15,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"hearth/app/store"
+	"hearth/app/vault"
 )
 
 // Second-factor errors.
@@ -26,14 +27,14 @@ var (
 // ListStaff returns every account, sorted by name. Any staff member may
 // list colleagues (to assign work); the web layer shows emails to owners only.
 func (c *Clinic) ListStaff(ctx context.Context, a Actor) ([]Staff, error) {
-	if a.Kind != "staff" && a.Kind != "system" {
+	if a.Kind != ActorStaff && a.Kind != ActorSystem {
 		return nil, ErrForbidden
 	}
 	var out []Staff
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Each(bucketStaff, "", func(id string, raw []byte) error {
 			var s Staff
-			if err := c.openRaw(bucketStaff, id, "", raw, &s); err != nil {
+			if err := c.openRaw(vault.RefNoPatient(bucketStaff, id), raw, &s); err != nil {
 				return err
 			}
 			out = append(out, s)
@@ -48,14 +49,16 @@ func (c *Clinic) ListStaff(ctx context.Context, a Actor) ([]Staff, error) {
 // way (changeSealed), audits it as action ("" for none) and drops every
 // node's remembered copy.
 func (c *Clinic) changeStaff(ctx context.Context, a Actor, id, action string, change func(s *Staff) error) (Staff, error) {
-	next, wrote, err := changeSealed(ctx, c, bucketStaff, id, func(Staff) string { return "" },
-		func(s *Staff) (bool, error) { return true, change(s) },
-		func(tx store.Tx, _ Staff) error {
+	next, wrote, err := changeSealed(ctx, c, id, reseal[Staff]{
+		bucket: bucketStaff,
+		sealAs: func(Staff) vault.Ref { return vault.RefNoPatient(bucketStaff, id) },
+		also: func(tx store.Tx, _ *Staff) error {
 			if action == "" {
 				return nil
 			}
 			return c.audit(tx, a, action, "staff:"+id, "")
-		})
+		},
+	}, func(s *Staff) (bool, error) { return true, change(s) })
 	if wrote {
 		c.forgetStaff(id)
 	}
@@ -76,7 +79,7 @@ type StaffUpdate struct {
 // role change or a disable ends every session of that account. The last
 // active owner cannot be demoted or disabled.
 func (c *Clinic) UpdateStaff(ctx context.Context, a Actor, id string, u StaffUpdate) (Staff, error) {
-	if a.Kind != "system" && a.Role != RoleOwner {
+	if a.Kind != ActorSystem && a.Role != RoleOwner {
 		return Staff{}, ErrForbidden
 	}
 	if u.Role != nil && !ValidRole(*u.Role) {
@@ -128,7 +131,7 @@ func (c *Clinic) UpdateStaff(ctx context.Context, a Actor, id string, u StaffUpd
 // ResetPassword sets a temporary password the person must replace at their
 // next sign-in, and ends their sessions. Owners only.
 func (c *Clinic) ResetPassword(ctx context.Context, a Actor, id, temp string, common map[string]bool) error {
-	if a.Kind != "system" && a.Role != RoleOwner {
+	if a.Kind != ActorSystem && a.Role != RoleOwner {
 		return ErrForbidden
 	}
 	if err := CheckNewPassword(temp, common); err != nil {
@@ -284,7 +287,7 @@ func (c *Clinic) DisableTOTP(ctx context.Context, a Actor, id string) error {
 // useSecondFactor accepts a current TOTP code or an unused recovery code and
 // records its use.
 func (c *Clinic) useSecondFactor(ctx context.Context, st *Staff, code string) error {
-	_, err := c.changeStaff(ctx, Actor{Kind: "staff", ID: st.ID}, st.ID, "", func(s *Staff) error {
+	_, err := c.changeStaff(ctx, Actor{Kind: ActorStaff, ID: st.ID}, st.ID, "", func(s *Staff) error {
 		if step, ok := validTOTP(s.TOTPSecret, code, c.now(), s.TOTPLastStep); ok {
 			s.TOTPLastStep = step
 			return nil

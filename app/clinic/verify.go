@@ -9,10 +9,6 @@ import (
 	"hearth/app/store"
 )
 
-// Indexes lists every index the clinic keeps; each is named
-// "<bucket>.<what>" and points at records of that bucket.
-var Indexes = []string{"staff.by_email", "patients.search", audit.PatientIndex}
-
 // Report is what Verify found.
 type Report struct {
 	Records     int      `json:"records"`
@@ -48,7 +44,7 @@ func (c *Clinic) Verify(ctx context.Context) (Report, error) {
 		return r, err
 	}
 	err = c.st.View(ctx, func(tx store.Tx) error {
-		for _, b := range SealedBuckets {
+		for _, b := range SealedBuckets() {
 			err := tx.Each(b, "", func(id string, raw []byte) error {
 				r.Records++
 				ref, err := c.v.BoundRef(raw)
@@ -64,7 +60,7 @@ func (c *Clinic) Verify(ctx context.Context) (Report, error) {
 				return err
 			}
 		}
-		for _, ix := range Indexes {
+		for _, ix := range Indexes() {
 			target := store.IndexBucket(ix)
 			err := tx.Scan(ix, store.Range{}, func(k []byte, id string) error {
 				r.IndexKeys++

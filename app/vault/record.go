@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"filippo.io/age"
@@ -11,7 +12,60 @@ import (
 // Ref is the identity of a record. It is bound inside the record's
 // plaintext, so a ciphertext that moves to another bucket, id or patient is
 // refused on Open.
-type Ref struct{ Bucket, ID, Patient string }
+//
+// Every Ref names its patient, or says explicitly that it has none: NewRef
+// (or a literal with Patient set) binds a patient; RefNoPatient is a record
+// that belongs to no patient (the clinic's settings, a staff member);
+// RefAnyPatient opens a record without checking whose it is, for a caller
+// that does not know yet. A Ref with an empty Patient made any other way is
+// refused by Seal and Open, so an empty string never turns the patient
+// check off by accident.
+type Ref struct {
+	Bucket, ID, Patient string
+	binding             binding
+}
+
+// binding is what a Ref with no Patient means.
+type binding uint8
+
+const (
+	bindPatient    binding = iota // Patient names the patient (the default)
+	bindNoPatient                 // the record belongs to no patient
+	bindAnyPatient                // Open does not check the patient
+)
+
+// NewRef names a record bound to patient, which must not be empty.
+func NewRef(bucket, id, patient string) Ref { return Ref{Bucket: bucket, ID: id, Patient: patient} }
+
+// RefNoPatient names a record that belongs to no patient. Seal binds it to
+// none; Open refuses a record sealed for a patient.
+func RefNoPatient(bucket, id string) Ref {
+	return Ref{Bucket: bucket, ID: id, binding: bindNoPatient}
+}
+
+// RefAnyPatient names a record by bucket and id alone, for Open when the
+// caller does not know the patient: Open checks bucket and id, not the
+// patient. Seal refuses it (a record is sealed for a patient or for none).
+func RefAnyPatient(bucket, id string) Ref {
+	return Ref{Bucket: bucket, ID: id, binding: bindAnyPatient}
+}
+
+// ErrRefPatient: a Ref's patient is neither named nor explicitly absent
+// (see Ref), or Seal was handed RefAnyPatient.
+var ErrRefPatient = errors.New("vault: the record reference names no patient; use NewRef, RefNoPatient or RefAnyPatient")
+
+// check says whether ref is well formed for sealing (seal true) or opening.
+func (ref Ref) check(seal bool) error {
+	switch {
+	case ref.binding == bindPatient && ref.Patient == "":
+		return ErrRefPatient
+	case ref.binding != bindPatient && ref.Patient != "":
+		return ErrRefPatient
+	case seal && ref.binding == bindAnyPatient:
+		return ErrRefPatient
+	}
+	return nil
+}
 
 // A record's plaintext is
 //
@@ -38,6 +92,9 @@ const (
 // Seal encrypts body as the record ref, to the clinic recipient. It works
 // while the vault is locked.
 func (v *Vault) Seal(ref Ref, body []byte) ([]byte, error) {
+	if err := ref.check(true); err != nil {
+		return nil, err
+	}
 	if len(ref.Bucket) > maxRefField || len(ref.ID) > maxRefField || len(ref.Patient) > maxRefField {
 		return nil, fmt.Errorf("vault: seal: ref field longer than %d bytes", maxRefField)
 	}
@@ -73,10 +130,14 @@ func (v *Vault) Seal(ref Ref, body []byte) ([]byte, error) {
 }
 
 // Open decrypts a record and checks that it was sealed as ref: bucket and id
-// always, the patient only when ref.Patient is not "". Damage or another key
-// is ErrIntegrity, a record sealed under another Ref is ErrMismatch, and a
-// locked vault is ErrLocked. Open never returns a body with an error.
+// always, and the patient unless ref is RefAnyPatient (RefNoPatient expects
+// a record sealed for no patient). Damage or another key is ErrIntegrity, a
+// record sealed under another Ref is ErrMismatch, and a locked vault is
+// ErrLocked. Open never returns a body with an error.
 func (v *Vault) Open(ref Ref, sealed []byte) ([]byte, error) {
+	if err := ref.check(false); err != nil {
+		return nil, err
+	}
 	got, body, err := v.open(sealed)
 	if err != nil {
 		return nil, err
@@ -86,7 +147,7 @@ func (v *Vault) Open(ref Ref, sealed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: sealed in another bucket", ErrMismatch)
 	case got.ID != ref.ID:
 		return nil, fmt.Errorf("%w: sealed under another id", ErrMismatch)
-	case ref.Patient != "" && got.Patient != ref.Patient:
+	case ref.binding != bindAnyPatient && got.Patient != ref.Patient:
 		return nil, fmt.Errorf("%w: sealed for another patient", ErrMismatch)
 	}
 	return body, nil
@@ -134,5 +195,8 @@ func parseRecord(p []byte) (Ref, []byte, bool) {
 		f[i] = string(p[:n])
 		p = p[n:]
 	}
-	return Ref{Bucket: f[0], ID: f[1], Patient: f[2]}, p, true
+	if f[2] == "" {
+		return RefNoPatient(f[0], f[1]), p, true
+	}
+	return NewRef(f[0], f[1], f[2]), p, true
 }

@@ -137,13 +137,14 @@ func TestSealOpen(t *testing.T) {
 		want error
 	}{
 		{"same ref", ref, nil},
-		{"patient unknown to caller", Ref{ref.Bucket, ref.ID, ""}, nil},
-		{"other id", Ref{ref.Bucket, "other", ref.Patient}, ErrMismatch},
-		{"other bucket", Ref{"patients", ref.ID, ref.Patient}, ErrMismatch},
-		{"other patient", Ref{ref.Bucket, ref.ID, "p-2"}, ErrMismatch},
-		{"other id, patient unknown", Ref{ref.Bucket, "other", ""}, ErrMismatch},
+		{"patient unknown to caller", RefAnyPatient(ref.Bucket, ref.ID), nil},
+		{"said to have no patient", RefNoPatient(ref.Bucket, ref.ID), ErrMismatch},
+		{"other id", NewRef(ref.Bucket, "other", ref.Patient), ErrMismatch},
+		{"other bucket", NewRef("patients", ref.ID, ref.Patient), ErrMismatch},
+		{"other patient", NewRef(ref.Bucket, ref.ID, "p-2"), ErrMismatch},
+		{"other id, patient unknown", RefAnyPatient(ref.Bucket, "other"), ErrMismatch},
 		// Length prefixes: shifting bytes between fields is not the same Ref.
-		{"fields shifted", Ref{ref.Bucket + ref.ID[:1], ref.ID[1:], ref.Patient}, ErrMismatch},
+		{"fields shifted", NewRef(ref.Bucket+ref.ID[:1], ref.ID[1:], ref.Patient), ErrMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,12 +167,55 @@ func TestSealOpen(t *testing.T) {
 	}
 }
 
+// TestRefPatientIsExplicit: a Ref with no patient is refused unless it says
+// so (RefNoPatient, RefAnyPatient), so an empty string cannot silently turn
+// the patient check off.
+func TestRefPatientIsExplicit(t *testing.T) {
+	v, _, _ := newVault(t)
+	if _, err := v.Seal(Ref{Bucket: "items", ID: "i1"}, []byte("x")); !errors.Is(err, ErrRefPatient) {
+		t.Fatalf("Seal with an empty patient: %v, want ErrRefPatient", err)
+	}
+	if _, err := v.Seal(RefAnyPatient("items", "i1"), []byte("x")); !errors.Is(err, ErrRefPatient) {
+		t.Fatalf("Seal with RefAnyPatient: %v, want ErrRefPatient", err)
+	}
+	bound, err := v.Seal(NewRef("items", "i1", "p1"), []byte("bound"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Open(Ref{Bucket: "items", ID: "i1"}, bound); !errors.Is(err, ErrRefPatient) {
+		t.Fatalf("Open with an empty patient: %v, want ErrRefPatient", err)
+	}
+	none, err := v.Seal(RefNoPatient("staff", "s1"), []byte("no patient"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		ref    Ref
+		sealed []byte
+		want   error
+	}{
+		{"no patient, as sealed", RefNoPatient("staff", "s1"), none, nil},
+		{"no patient, patient unknown", RefAnyPatient("staff", "s1"), none, nil},
+		{"no patient, opened for one", NewRef("staff", "s1", "p1"), none, ErrMismatch},
+		{"a patient's, opened as no patient's", RefNoPatient("items", "i1"), bound, ErrMismatch},
+		{"a patient's, patient unknown", RefAnyPatient("items", "i1"), bound, nil},
+	} {
+		if _, err := v.Open(tc.ref, tc.sealed); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if got, err := v.BoundRef(none); err != nil || got != RefNoPatient("staff", "s1") {
+		t.Fatalf("BoundRef of a record with no patient = %+v, %v", got, err)
+	}
+}
+
 func TestSealOpenSizes(t *testing.T) {
 	v, _, _ := newVault(t)
 	for _, n := range []int{0, 1, 64<<10 - 7, 64 << 10, 64<<10 + 1, 200 << 10} {
 		body := make([]byte, n)
 		rand.Read(body)
-		ref := Ref{Bucket: "b", ID: "id"}
+		ref := RefNoPatient("b", "id")
 		sealed, err := v.Seal(ref, body)
 		if err != nil {
 			t.Fatal(err)
@@ -185,7 +229,7 @@ func TestSealOpenSizes(t *testing.T) {
 
 func TestSealRejectsLongRef(t *testing.T) {
 	v, _, _ := newVault(t)
-	if _, err := v.Seal(Ref{Bucket: "b", ID: strings.Repeat("x", 1<<16)}, nil); err == nil {
+	if _, err := v.Seal(RefNoPatient("b", strings.Repeat("x", 1<<16)), nil); err == nil {
 		t.Fatal("Seal accepted an id longer than its length prefix")
 	}
 }
@@ -224,7 +268,7 @@ func TestOpenDamaged(t *testing.T) {
 func TestOpenOtherVault(t *testing.T) {
 	a, _, _ := newVault(t)
 	b, _, _ := newVault(t)
-	ref := Ref{Bucket: "items", ID: "i1"}
+	ref := RefNoPatient("items", "i1")
 	sealed, _ := a.Seal(ref, []byte("hello"))
 	if got, err := b.Open(ref, sealed); !errors.Is(err, ErrIntegrity) || got != nil {
 		t.Fatalf("Open with another vault: %q, %v; want ErrIntegrity", got, err)
@@ -233,7 +277,7 @@ func TestOpenOtherVault(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	v, dir, _ := newVault(t)
-	ref := Ref{Bucket: "items", ID: "i1"}
+	ref := RefNoPatient("items", "i1")
 	sealed, _ := v.Seal(ref, []byte("hello"))
 
 	w, err := Load(dir)
@@ -300,7 +344,7 @@ func TestLoadMismatchedPub(t *testing.T) {
 
 func TestSealedMode(t *testing.T) {
 	v, dir, _ := newVault(t)
-	before, _ := v.Seal(Ref{Bucket: "items", ID: "before"}, []byte("sealed before"))
+	before, _ := v.Seal(RefNoPatient("items", "before"), []byte("sealed before"))
 	tok, _ := v.BlindToken("phone", "5551234567")
 
 	if err := v.SetPassphrase("correct horse"); err != nil {
@@ -381,7 +425,7 @@ func TestSealedMode(t *testing.T) {
 	if got, err := w.Open(ref, sealed); err != nil || string(got) != "new message while locked" {
 		t.Fatalf("Open after Unlock: %q, %v", got, err)
 	}
-	if got, err := w.Open(Ref{Bucket: "items", ID: "before"}, before); err != nil || string(got) != "sealed before" {
+	if got, err := w.Open(RefNoPatient("items", "before"), before); err != nil || string(got) != "sealed before" {
 		t.Fatalf("Open old record after Unlock: %q, %v", got, err)
 	}
 	if tok2, _ := w.BlindToken("phone", "5551234567"); !bytes.Equal(tok, tok2) {
@@ -657,7 +701,7 @@ func TestConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 20 {
-				ref := Ref{Bucket: "items", ID: strconv.Itoa(g*100 + i)}
+				ref := RefNoPatient("items", strconv.Itoa(g*100+i))
 				sealed, err := w.Seal(ref, []byte("x"))
 				if err != nil {
 					t.Error(err)

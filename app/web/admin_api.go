@@ -248,7 +248,7 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request, rc *req
 		return nil
 	}
 	// The export is a read of patient data: it is recorded, or nothing is sent.
-	if err := s.c.Audit(r.Context(), rc.actor, "audit.export", "audit", "", ""); err != nil {
+	if err := s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "audit.export", Object: "audit"}); err != nil {
 		return fmt.Errorf("web: audit the audit export: %w", err)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")

@@ -138,7 +138,7 @@ func (s *Server) handleItemStatus(w http.ResponseWriter, r *http.Request, rc *re
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	it, err := s.c.SetStatus(r.Context(), rc.actor, r.PathValue("id"), in.Status, in.Outcome, in.Reason)
+	it, err := s.c.SetStatus(r.Context(), rc.actor, r.PathValue("id"), clinic.StatusChange{Status: in.Status, Outcome: in.Outcome, Reason: in.Reason})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func TestSealedModeLockedAfterRestart(t *testing.T) {
 		t.Errorf("healthz while locked: %d %q", r.code, r.body)
 	}
 	// Patients can still write in; nothing can be read.
-	ack, err := l.c.CreateItem(context.Background(), clinic.Actor{Kind: "patient", ID: pid, Patient: pid}, clinic.NewItem{Type: "message", Body: "Sent while locked"})
+	ack, err := l.c.CreateItem(context.Background(), clinic.Actor{Kind: clinic.ActorPatient, ID: pid, Patient: pid}, clinic.NewItem{Type: "message", Body: "Sent while locked"})
 	if err != nil {
 		t.Fatalf("a patient message while locked: %v", err)
 	}

@@ -106,7 +106,7 @@ func (s *Server) pageHome(pc *pctx) error {
 		mp.Items = append(mp.Items, pc.itemRow(it))
 	}
 	mp.Appts = pc.apptCards()
-	if pc.pat != nil && pc.sess.actor.Kind == "patient" && pc.pat.Email != "" {
+	if pc.pat != nil && pc.sess.actor.Kind == clinic.ActorPatient && pc.pat.Email != "" {
 		mp.CanEmail, mp.EmailOn = true, pc.pat.EmailReplies
 	}
 	return pc.render(http.StatusOK, "p_me.html", pc.T("me.title"), mp)
@@ -462,7 +462,7 @@ func (s *Server) pageAccess(pc *pctx) error {
 		return err
 	}
 	ap := accessPage{}
-	caregiver := pc.actor().Kind == "caregiver"
+	caregiver := pc.actor().Kind == clinic.ActorCaregiver
 	for _, d := range devs {
 		row := deviceRow{ID: d.ID, Label: pc.tr.DeviceLabel(d.Label), Since: pc.tr.On(d.Created), ISO: pc.tr.ISO(d.Created), Shared: d.Shared,
 			This: pc.sess.device != nil && pc.sess.device.ID == d.ID}

@@ -63,7 +63,7 @@ type patientSession struct {
 
 func (ps patientSession) signedIn() bool {
 	switch ps.actor.Kind {
-	case "patient", "caregiver", "contact":
+	case clinic.ActorPatient, clinic.ActorCaregiver, clinic.ActorContact:
 		return true
 	}
 	return false
@@ -82,7 +82,7 @@ func (s *Server) resolvePatient(r *http.Request) patientSession {
 			return patientSession{actor: a, contact: &ct}
 		}
 	}
-	return patientSession{actor: clinic.Actor{Kind: "anonymous", Client: client}}
+	return patientSession{actor: clinic.Actor{Kind: clinic.ActorAnonymous, Client: client}}
 }
 
 // authPatient is the access rule for "patient" routes. It resolves the
@@ -151,10 +151,10 @@ func (pc *pctx) start() error {
 		pc.sess = pc.s.resolvePatient(pc.r)
 	}
 	saved := ""
-	if pc.sess.actor.Kind == "patient" || pc.sess.actor.Kind == "caregiver" {
+	if pc.sess.actor.Kind == clinic.ActorPatient || pc.sess.actor.Kind == clinic.ActorCaregiver {
 		if p, err := pc.s.c.PatientOf(ctx, pc.sess.actor); err == nil {
 			pc.pat = &p
-			if pc.sess.actor.Kind == "patient" { // a caregiver may not read the patient's language
+			if pc.sess.actor.Kind == clinic.ActorPatient { // a caregiver may not read the patient's language
 				saved = p.Lang
 			}
 		}
@@ -162,7 +162,7 @@ func (pc *pctx) start() error {
 		saved = pc.sess.contact.Lang
 	}
 	lang := pc.s.pickLang(pc.w, pc.r, pc.cat, saved)
-	if pc.r.URL.Query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == "patient" {
+	if pc.r.URL.Query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == clinic.ActorPatient {
 		// Best effort: the cookie remembers the choice anyway.
 		if err := pc.s.c.SetPatientLang(ctx, pc.sess.actor, lang); err != nil {
 			pc.s.log.Warn("patient language not saved", "route", routeOf(pc.r), "err", err)
@@ -310,7 +310,7 @@ func telHref(s string) string {
 func (pc *pctx) view(data any) *pview {
 	v := &pview{tr: pc.tr, Clinic: pc.st.ClinicName, Phone: pc.st.Phone, PhoneHref: telHref(pc.st.Phone),
 		Emergency: pc.st.EmergencyNumber, CSRF: pc.csrfToken(), SignedIn: pc.signedIn(),
-		IsContact: pc.sess.actor.Kind == "contact", MailReady: pc.st.MailReady(), Page: data}
+		IsContact: pc.sess.actor.Kind == clinic.ActorContact, MailReady: pc.st.MailReady(), Page: data}
 	if v.Emergency == "" {
 		v.Emergency = "911"
 	}

@@ -506,7 +506,7 @@ func TestPatientCannotSeeAnotherPatient(t *testing.T) {
 	check("junk id", a.get("/t/..%2f..%2fetc"))
 	// B's devices cannot be signed out by A.
 	var devs []clinic.Device
-	devs, err := e.c.Devices(context.Background(), clinic.Actor{Kind: "staff"}, bID)
+	devs, err := e.c.Devices(context.Background(), clinic.Actor{Kind: clinic.ActorStaff}, bID)
 	if err != nil || len(devs) != 1 {
 		t.Fatalf("B's devices: %v %v", devs, err)
 	}
@@ -662,7 +662,7 @@ func TestPatientCaregiverAndDevices(t *testing.T) {
 	mustContain(t, "access report", p.get("/me/access").body, "Olive Owner, clinic manager", "opened your record")
 
 	// The patient signs the caregiver's device out.
-	devs, err := e.c.Devices(context.Background(), clinic.Actor{Kind: "staff"}, pid)
+	devs, err := e.c.Devices(context.Background(), clinic.Actor{Kind: clinic.ActorStaff}, pid)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,7 +184,7 @@ func isSafeMethod(m string) bool { return m == "GET" || m == "HEAD" || m == "OPT
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody(r))
-		rc := &reqCtx{actor: clinic.Actor{Kind: "system", Client: clientAddr(r)}}
+		rc := &reqCtx{actor: clinic.Actor{Kind: clinic.ActorSystem, Client: clientAddr(r)}}
 		if err := s.authorize(w, r, rt, rc); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -258,7 +258,7 @@ func (s *Server) authStaff(r *http.Request, rt route, rc *reqCtx) error {
 		return errForbidden
 	}
 	rc.staff, rc.session, rc.token = &st, &sess, ck.Value
-	rc.actor = clinic.Actor{Kind: "staff", ID: st.ID, Role: st.Role, Client: clientAddr(r)}
+	rc.actor = clinic.Actor{Kind: clinic.ActorStaff, ID: st.ID, Role: st.Role, Client: clientAddr(r)}
 	return nil
 }
 

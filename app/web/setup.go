@@ -82,7 +82,7 @@ func (s *Server) takeKit(r *http.Request, rc *reqCtx) (kitData, error) {
 		if err != nil {
 			return d, err
 		}
-		if err := s.c.Audit(r.Context(), rc.actor, "setup.kit_shown", "keys", "", ""); err != nil {
+		if err := s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "setup.kit_shown", Object: "keys"}); err != nil {
 			return d, fmt.Errorf("web: audit the emergency kit: %w", err)
 		}
 		d.Recovery = s.setup.Recovery

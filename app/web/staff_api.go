@@ -78,7 +78,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	acct, client := accountKey(in.Email), "ip:"+clientAddr(r)
 	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
-		if err := s.c.Audit(r.Context(), rc.actor, "staff.signin", "", "", "throttled"); err != nil {
+		if err := s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "staff.signin", Outcome: "throttled"}); err != nil {
 			s.log.Error("throttled sign-in not audited", "err", err)
 		}
 		return errTooMany
@@ -107,7 +107,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 			// behind ends at its own idle or absolute limit.
 			if err := s.c.EndSession(r.Context(), old.Value); err != nil {
 				s.log.Warn("previous staff session not ended at sign-in", "err", err)
-			} else if err := s.c.Audit(r.Context(), clinic.Actor{Kind: "staff", ID: pst.ID, Client: clientAddr(r)}, "staff.switch_out", "staff:"+pst.ID, "", ""); err != nil {
+			} else if err := s.c.Audit(r.Context(), clinic.Actor{Kind: clinic.ActorStaff, ID: pst.ID, Client: clientAddr(r)}, clinic.AuditEvent{Action: "staff.switch_out", Object: "staff:" + pst.ID}); err != nil {
 				s.log.Error("switch of user not audited", "err", err)
 			}
 		}
@@ -133,7 +133,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	s.hub.CloseSession(rc.session.ID)
 	// The session has ended whatever happens to the audit event.
-	if err := s.c.Audit(r.Context(), rc.actor, "staff.signout", "staff:"+rc.staff.ID, "", ""); err != nil {
+	if err := s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "staff.signout", Object: "staff:" + rc.staff.ID}); err != nil {
 		s.log.Error("sign-out not audited", "err", err)
 	}
 	s.clearSessionCookie(w)
@@ -160,7 +160,7 @@ func (s *Server) handleLock(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return err
 	}
 	// The screen is locked whatever happens to the audit event.
-	if err := s.c.Audit(r.Context(), rc.actor, "session.lock", "staff:"+rc.staff.ID, "", ""); err != nil {
+	if err := s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "session.lock", Object: "staff:" + rc.staff.ID}); err != nil {
 		s.log.Error("screen lock not audited", "err", err)
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": true})

@@ -97,7 +97,7 @@ func readEvent(t *testing.T, c *websocket.Conn, within time.Duration) (wsEvent, 
 
 func (e *env) patientItem(t *testing.T, pid, body string) clinic.Ack {
 	t.Helper()
-	ack, err := e.c.CreateItem(context.Background(), clinic.Actor{Kind: "patient", ID: pid, Patient: pid},
+	ack, err := e.c.CreateItem(context.Background(), clinic.Actor{Kind: clinic.ActorPatient, ID: pid, Patient: pid},
 		clinic.NewItem{Type: "message", Body: body})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,60 @@
+package clinic
+
+import (
+	"context"
+	"time"
+
+	"hearth/app/store"
+	"hearth/app/vault"
+)
+
+// BreakGlass lets a clinician open a patient's items outside their queues
+// for an hour, with a reason. It is logged at high severity for the owner.
+func (c *Clinic) BreakGlass(ctx context.Context, a Actor, patientID, reason string) error {
+	if a.Kind != ActorStaff || a.Role != RoleClinician {
+		return ErrForbidden
+	}
+	reason, err := cleanBody("reason", reason, true)
+	if err != nil || len(reason) < 10 {
+		return inputErr("reason", "Write why you need to open this record (at least a few words).")
+	}
+	if _, err := c.loadPatient(ctx, patientID); err != nil {
+		return ErrNotFound
+	}
+	now := c.now().UTC()
+	rec := struct {
+		Staff, Patient, Reason string
+		At, Until              time.Time
+	}{a.ID, patientID, reason, now, now.Add(BreakGlassLifetime)}
+	id := newID()
+	sealed, err := c.seal(vault.NewRef(bucketBreakGlass, id, patientID), rec)
+	if err != nil {
+		return err
+	}
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(bucketBreakGlass, id, sealed); err != nil {
+			return err
+		}
+		key := cat([]byte(a.ID), []byte{0}, []byte(patientID), []byte{0}, be64(rec.Until))
+		if err := tx.SetIndex(ixBreakGlassByStaff, key, id); err != nil {
+			return err
+		}
+		return c.auditEvent(tx, auditHigh(a, "breakglass.open", "breakglass:"+id, patientID))
+	})
+}
+
+func (c *Clinic) hasBreakGlass(ctx context.Context, staffID, patientID string) bool {
+	ok := false
+	now := c.now()
+	c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(ixBreakGlassByStaff, store.Range{Prefix: cat([]byte(staffID), []byte{0}, []byte(patientID), []byte{0})}, func(k []byte, _ string) error {
+			until := time.UnixMilli(int64(beUint(k[len(k)-8:])))
+			if now.Before(until) {
+				ok = true
+				return store.ErrStop
+			}
+			return nil
+		})
+	})
+	return ok
+}
