@@ -37,6 +37,7 @@ func (c *Clinic) CreateContact(ctx context.Context, in PatientInput, item NewIte
 	if err := in.check(c.now()); err != nil {
 		return Ack{}, "", err
 	}
+	in.Lang = c.speaks(in.Lang)
 	if in.Phone == "" {
 		return Ack{}, "", inputErr("phone", "Write a phone number so we can reach you.")
 	}
@@ -49,6 +50,7 @@ func (c *Clinic) CreateContact(ctx context.Context, in PatientInput, item NewIte
 	if err := item.check(); err != nil {
 		return Ack{}, "", err
 	}
+	item.Lang = c.speaks(item.Lang)
 	a := Actor{Kind: ActorContact, ID: ct.ID, Client: client}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.Put(bucketContacts, ct.ID, sealed); err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"time"
 
+	"hearth/app/i18n"
 	"hearth/app/store"
 	"hearth/app/vault"
 )
@@ -28,10 +29,20 @@ func hashKey(s string) []byte {
 	return h[:]
 }
 
+// speaks returns lang if the clinic's catalogue has it, else the default
+// language: a language is known by its file in embed/i18n, not by a list in
+// Go, so adding one is adding a file.
+func (c *Clinic) speaks(lang string) string {
+	if c.words != nil && c.words.Has(lang) {
+		return lang
+	}
+	return i18n.Default
+}
+
 // SetPatientLang remembers the language a patient chose on the record, so a
 // new device and emails speak it too.
 func (c *Clinic) SetPatientLang(ctx context.Context, a Actor, lang string) error {
-	if a.Kind != ActorPatient || (lang != "en" && lang != "es") {
+	if a.Kind != ActorPatient || c.speaks(lang) != lang {
 		return nil
 	}
 	p, err := c.loadPatient(ctx, a.Patient)

@@ -106,9 +106,6 @@ func (in *NewItem) check() error {
 		return err
 	}
 	in.Body = body
-	if in.Lang != "es" {
-		in.Lang = "en"
-	}
 	return nil
 }
 
@@ -131,6 +128,7 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 	if err := in.check(); err != nil {
 		return Ack{}, err
 	}
+	in.Lang = c.speaks(in.Lang)
 	settings, err := c.Settings(ctx)
 	if err != nil {
 		return Ack{}, err

@@ -78,9 +78,6 @@ func (in *PatientInput) check(now time.Time) error {
 			return inputErr("email", "Enter an email address like name@example.com, or leave it empty.")
 		}
 	}
-	if in.Lang != "es" {
-		in.Lang = "en"
-	}
 	return nil
 }
 
@@ -217,6 +214,7 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 	if err := in.check(c.now()); err != nil {
 		return Patient{}, err
 	}
+	in.Lang = c.speaks(in.Lang)
 	p := Patient{ID: newTimeID(), Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang, Created: c.now().UTC()}
 	toks, err := c.patientTokens(p)
 	if err != nil {
