@@ -7,41 +7,30 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"hearth/app/store"
-	"hearth/app/store/boltstore"
 	"hearth/app/store/pgstore"
 	"hearth/app/store/pgstore/pgtest"
-	"hearth/app/vault"
 )
 
 // benchClinic is a clinic on a real bbolt file with real keys, or, with
 // HEARTH_BENCH_STORE=postgres, on a fresh PostgreSQL database (pgtest).
 func benchClinic(b *testing.B) (*Clinic, string) {
-	dir := b.TempDir()
-	v, _, err := vault.Create(filepath.Join(dir, "keys"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(dir, "hearth.db")
 	var st store.Store
 	if os.Getenv("HEARTH_BENCH_STORE") == "postgres" {
-		st, err = pgstore.Open(context.Background(), pgtest.DSN(b), pgstore.Options{Migrations: os.DirFS("../../embed/migrations")})
-	} else {
-		st, err = boltstore.Open(path, boltstore.Options{})
+		pg, err := pgstore.Open(context.Background(), pgtest.DSN(b), pgstore.Options{Migrations: os.DirFS("../../embed/migrations")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			if err := pg.Close(); err != nil {
+				b.Error(err)
+			}
+		})
+		st = pg
 	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	ctx := context.Background()
-	Init(ctx, st, v, time.Now())
-	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c, path
+	e := fixture(b).Env(b, nil, st)
+	return fixture(b).Open(b, Deps{Store: e.Store, Vault: e.Vault}), filepath.Join(e.Dir, "hearth.db")
 }
 
 // TestMain stops a PostgreSQL cluster the benchmarks may have started.

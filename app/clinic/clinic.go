@@ -163,7 +163,11 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.Argon2 == (Argon2Params{}) {
-		d.Argon2 = DefaultArgon2
+		p, err := defaultArgon2()
+		if err != nil {
+			return nil, err
+		}
+		d.Argon2 = p
 	}
 	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, peers: d.Peers, argon: d.Argon2,
 		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{},

@@ -4,51 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"hearth/app/audit"
 	"hearth/app/store"
-	"hearth/app/store/boltstore"
 	"hearth/app/vault"
 )
 
-var cheap = Argon2Params{Time: 1, MemKiB: 64, Threads: 1}
-
 // newTestStore is a new database on a real bbolt file, made by Init for
-// real age keys, not yet opened as a clinic.
+// real age keys, not yet opened as a clinic (clinictest.NewEnv).
 func newTestStore(t *testing.T) (store.Store, *vault.Vault) {
 	t.Helper()
-	dir := t.TempDir()
-	v, _, err := vault.Create(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := Init(context.Background(), st, v, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	return st, v
+	e := fixture(t).Env(t, nil, nil)
+	return e.Store, e.Vault
 }
 
-// newTestClinic is a set-up clinic on a real bbolt file and real age keys.
+// newTestClinic is a set-up clinic on a real bbolt file and real age keys
+// (clinictest.New).
 func newTestClinic(t *testing.T) (*Clinic, store.Store) {
 	t.Helper()
 	st, v := newTestStore(t)
-	ctx := context.Background()
-	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Setup(ctx, SetupInput{ClinicName: "Maple Street", OwnerName: "Olive Owner", OwnerEmail: "o@maple.test", Password: "a-long-password-1"}, nil, "test"); err != nil {
-		t.Fatal(err)
-	}
+	c := fixture(t).Open(t, Deps{Store: st, Vault: v})
+	fixture(t).Setup(t, c, SetupInput{})
 	return c, st
 }
 

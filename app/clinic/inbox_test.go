@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"hearth/app/store"
-	"hearth/app/store/boltstore"
-	"hearth/app/vault"
 )
 
 type fakeClock struct{ t time.Time }
@@ -37,29 +34,17 @@ func (r *recorder) Publish(e Event) { r.evs = append(r.evs, e) }
 
 func newInbox(t *testing.T) *inboxClinic {
 	t.Helper()
-	dir := t.TempDir()
-	v, _, err := vault.Create(filepath.Join(dir, "keys"))
+	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ny, _ := time.LoadLocation("America/New_York")
 	clock := &fakeClock{time.Date(2026, 11, 23, 10, 0, 0, 0, ny)} // Monday 10:00
 	ctx := context.Background()
-	Init(ctx, st, v, clock.now())
+	e := fixture(t).Env(t, clock.now, nil)
+	st := e.Store
 	rec := &recorder{}
-	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap, Now: clock.now, Events: rec, Files: os.DirFS("../../embed")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := c.Setup(ctx, SetupInput{ClinicName: "Maple Street", OwnerName: "Olive Owner", OwnerEmail: "o@maple.test", Password: "a-long-password-1"}, nil, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fixture(t).Open(t, Deps{Store: st, Vault: e.Vault, Now: clock.now, Events: rec, Files: os.DirFS("../../embed")})
+	owner := fixture(t).Setup(t, c, SetupInput{})
 	ic := &inboxClinic{c: c, st: st, clock: clock, events: rec}
 	ic.owner = Actor{Kind: "staff", ID: owner.ID, Role: RoleOwner}
 	mk := func(name, email, role string) Actor {
@@ -71,8 +56,14 @@ func newInbox(t *testing.T) *inboxClinic {
 	}
 	ic.front = mk("Maria Front", "m@maple.test", RoleFrontDesk)
 	ic.clin = mk("Carl Clinician", "c@maple.test", RoleClinician)
-	pa, _ := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
-	pb, _ := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+	pa, err := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ic.patA = Actor{Kind: "patient", ID: pa.ID, Patient: pa.ID}
 	ic.patB = Actor{Kind: "patient", ID: pb.ID, Patient: pb.ID}
 	return ic
@@ -448,11 +439,7 @@ func TestQueueCountsStayExact(t *testing.T) {
 		tx.Each(bucketQueueCounts, "", func(id string, _ []byte) error { return tx.Delete(bucketQueueCounts, id) })
 		return tx.Put(metaBucket, "schema", []byte("1"))
 	})
-	c2, err := Open(ctx, Deps{Store: ic.st, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files, Argon2: cheap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ic.c = c2
+	ic.c = fixture(t).Open(t, Deps{Store: ic.st, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files})
 	check("after migrating")
 }
 
