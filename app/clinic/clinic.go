@@ -62,6 +62,13 @@ var (
 	ErrSchemaNewer   = errors.New("clinic: this database was written by a newer Hearth; upgrade Hearth")
 )
 
+// IsNotFound reports whether err means that what was asked for does not
+// exist: ErrNotFound, or the store's not-found where it reaches a caller
+// unmapped. The web layer asks this, so that it never needs the store.
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound)
+}
+
 // InputError is a validation failure a person can fix: which field, and what
 // to do, in plain words. It never repeats the value.
 type InputError struct {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	"hearth/app/clinic"
-	"hearth/app/store"
 )
 
 // apiError is an error that is safe to show: a stable code, an HTTP status
@@ -56,7 +55,7 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &mbe):
 		return errTooLarge
-	case errors.Is(err, clinic.ErrNotFound), errors.Is(err, store.ErrNotFound):
+	case clinic.IsNotFound(err):
 		return errNotFound
 	case errors.Is(err, clinic.ErrBreakGlass):
 		return errBreakGlass

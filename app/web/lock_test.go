@@ -3,29 +3,19 @@ package web
 import (
 	"context"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"hearth/app/audit"
 	"hearth/app/clinic"
 	"hearth/app/realtime"
 	"hearth/app/store"
-	"hearth/app/vault"
 )
 
 // restart opens the same data as a fresh process would: keys loaded from
 // disk (locked in sealed mode), the same database, a new server.
 func (e *env) restart(t *testing.T) *env {
-	v, err := vault.Load(filepath.Join(e.dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	hub := realtime.NewHub(nil)
-	c, err := clinic.Open(context.Background(), clinic.Deps{Store: e.st, Vault: v, Now: e.clock.Now, Events: hub, Files: e.files,
-		Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.fx.Open(t, clinic.Deps{Vault: e.fx.Reload(t), Events: hub, Files: e.files})
 	hub.SetSource(c)
 	hub.SetQueueOf(c.ItemQueue)
 	w, err := New(Options{Clinic: c, Hub: hub, Files: e.files, Version: "test", Addr: "127.0.0.1:0"})
@@ -34,7 +24,7 @@ func (e *env) restart(t *testing.T) *env {
 	}
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, web: w, c: c, clock: e.clock, hub: hub, log: e.log, dir: e.dir, st: e.st, files: e.files}
+	return &env{t: t, srv: srv, web: w, c: c, clock: e.clock, hub: hub, log: e.log, fx: e.fx, st: e.st, files: e.files}
 }
 
 func TestSealedModeLockedAfterRestart(t *testing.T) {
