@@ -31,17 +31,26 @@ import (
 
 var binPath string
 
+// testCosts links cheap passphrase (scrypt 2^10) and password-hash
+// (argon2id 64 KiB, 1 pass) costs into the binary the tests drive, so that a
+// race-built binary on a busy machine unlocks and signs in within a browser
+// step. Only a link-time -X reaches them (vault.testScryptLogN,
+// clinic.testArgon2): a clinic's build never has them. The production costs
+// have their own tests in app/vault and app/clinic.
+const testCosts = "-X hearth/app/vault.testScryptLogN=10 -X hearth/app/clinic.testArgon2=m=64,t=1,p=1"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hearth-bin-")
 	if err != nil {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "hearth")
-	cmd := exec.Command("go", "build", "-race", "-o", binPath, ".")
-	cmd.Dir = ".."
+	args := []string{"build", "-race", "-ldflags", testCosts, "-o", binPath, "."}
 	if os.Getenv("HEARTH_TEST_NORACE") != "" {
-		cmd.Args = []string{"go", "build", "-o", binPath, "."}
+		args = []string{"build", "-ldflags", testCosts, "-o", binPath, "."}
 	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
@@ -320,5 +329,19 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBinaryLinksTestCosts: the binary the tests drive carries testCosts.
+// The linker ignores -X for a name that does not exist, so without this a
+// renamed variable would quietly put production crypto back into every
+// browser step.
+func TestBinaryLinksTestCosts(t *testing.T) {
+	out, err := hearth(t, "", "version")
+	if err != nil {
+		t.Fatalf("hearth version: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "passphrase scrypt 2^10") || !strings.Contains(out, "password argon2id m=64,t=1,p=1") {
+		t.Fatalf("hearth version does not report the linked test costs:\n%s", out)
 	}
 }
