@@ -169,6 +169,13 @@ func (in *instance) tryStart() error {
 	in.done = make(chan struct{})
 	go func() { in.cmd.Wait(); close(in.done) }()
 	in.t.Cleanup(in.kill)
+	// A failed test shows what the server said (its log carries no PHI).
+	log := in.log
+	in.t.Cleanup(func() {
+		if in.t.Failed() {
+			in.t.Logf("hearth serve log:\n%s", log.String())
+		}
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {

@@ -92,7 +92,9 @@ func BenchmarkSealedWrite(b *testing.B) {
 func BenchmarkOpenRecord(b *testing.B) {
 	c, _ := benchClinic(b)
 	for i := int64(1); i <= 100; i++ {
-		writeSealed(c, i)
+		if err := writeSealed(c, i); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -146,7 +148,9 @@ func BenchmarkCreateItem(b *testing.B) {
 func BenchmarkListItems(b *testing.B) {
 	c, owner, _ := loadedClinic(b)
 	ctx := context.Background()
-	c.ListItems(ctx, owner, ItemFilter{Limit: 50})
+	if _, err := c.ListItems(ctx, owner, ItemFilter{Limit: 50}); err != nil { // warm the caches
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rows, err := c.ListItems(ctx, owner, ItemFilter{Limit: 50})

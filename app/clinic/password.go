@@ -42,8 +42,9 @@ func TestArgon2() (Argon2Params, error) {
 	}
 	var p Argon2Params
 	var rest string
-	n, _ := fmt.Sscanf(testArgon2+" end", "m=%d,t=%d,p=%d %s", &p.MemKiB, &p.Time, &p.Threads, &rest)
-	if n != 4 || rest != "end" || p.MemKiB == 0 || p.Time == 0 || p.Threads == 0 {
+	// " end" must come back whole: nothing may follow p=N.
+	n, err := fmt.Sscanf(testArgon2+" end", "m=%d,t=%d,p=%d %s", &p.MemKiB, &p.Time, &p.Threads, &rest)
+	if err != nil || n != 4 || rest != "end" || p.MemKiB == 0 || p.Time == 0 || p.Threads == 0 {
 		return Argon2Params{}, fmt.Errorf("clinic: the password-hash cost linked in for tests (%q) is not m=KiB,t=N,p=N", testArgon2)
 	}
 	return p, nil

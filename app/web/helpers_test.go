@@ -78,7 +78,10 @@ type user struct {
 }
 
 func (e *env) anon() *user {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	return &user{e: e, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -106,10 +109,16 @@ func (u *user) req(method, path string, body any, hdr ...string) resp {
 		rd = strings.NewReader(b)
 		ctype = "application/x-www-form-urlencoded"
 	default:
-		j, _ := json.Marshal(b)
+		j, err := json.Marshal(b)
+		if err != nil {
+			u.e.t.Fatalf("%s %s: %v", method, path, err)
+		}
 		rd = bytes.NewReader(j)
 	}
-	r, _ := http.NewRequest(method, u.e.srv.URL+path, rd)
+	r, err := http.NewRequest(method, u.e.srv.URL+path, rd)
+	if err != nil {
+		u.e.t.Fatalf("%s %s: %v", method, path, err)
+	}
 	r.Header.Set("Content-Type", ctype)
 	if u.csrf != "" {
 		r.Header.Set("X-CSRF-Token", u.csrf)
@@ -121,8 +130,13 @@ func (u *user) req(method, path string, body any, hdr ...string) resp {
 	if err != nil {
 		u.e.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if cerr := res.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		u.e.t.Fatalf("%s %s: reading the answer: %v", method, path, err)
+	}
 	return resp{res.StatusCode, string(b), res.Header}
 }
 
@@ -173,4 +187,10 @@ func (e *env) addPatient(u *user, name, dob string) string {
 	return out.ID
 }
 
-func mustParse(s string) *url.URL { u, _ := url.Parse(s); return u }
+func mustParse(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}

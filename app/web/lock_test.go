@@ -63,10 +63,15 @@ func TestSealedModeLockedAfterRestart(t *testing.T) {
 		t.Fatalf("the locked-time message after unlock: %d", r.code)
 	}
 	// The audit events written while locked are chained and verify.
-	key, _ := l.c.Vault().AuditKey()
+	key, err := l.c.Vault().AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var n int
 	var verr error
-	l.st.View(context.Background(), func(tx store.Tx) error { n, verr = audit.Verify(tx, key); return nil })
+	if err := l.st.View(context.Background(), func(tx store.Tx) error { n, verr = audit.Verify(tx, key); return nil }); err != nil {
+		t.Fatal(err)
+	}
 	if verr != nil || n == 0 {
 		t.Fatalf("audit after unlock: %d %v", n, verr)
 	}
