@@ -34,11 +34,7 @@ func (r *recorder) Publish(e Event) { r.evs = append(r.evs, e) }
 
 func newInbox(t *testing.T) *inboxClinic {
 	t.Helper()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &fakeClock{time.Date(2026, 11, 23, 10, 0, 0, 0, ny)} // Monday 10:00
+	clock := &fakeClock{time.Date(2026, 11, 23, 10, 0, 0, 0, hoursNY(t))} // Monday 10:00
 	ctx := context.Background()
 	e := fixture(t).Env(t, clock.now, nil)
 	st := e.Store
@@ -346,11 +342,7 @@ func TestOverdueEscalationAndSweep(t *testing.T) {
 		t.Fatalf("escalation: %+v", ic.events.evs)
 	}
 	// Closing time (17:00 Monday): one sweep alert a day.
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ic.clock.t = time.Date(2026, 11, 23, 17, 1, 0, 0, ny)
+	ic.clock.t = time.Date(2026, 11, 23, 17, 1, 0, 0, hoursNY(t))
 	ic.events.evs = nil
 	for i := 0; i < 2; i++ {
 		if err := ic.c.EveryMinute(ctx); err != nil {
