@@ -283,8 +283,8 @@ cannot show it again.
 // build. `hearth version` prints it and serve logs it as a warning, so such a
 // binary cannot pass for a clinic's.
 func testBuild() string {
-	logN, errS := vault.TestScryptWorkFactor()
-	p, errA := clinic.TestArgon2()
+	logN, errS := vault.LinkedScryptWorkFactor()
+	p, errA := clinic.LinkedArgon2()
 	if logN == 0 && p == (clinic.Argon2Params{}) && errS == nil && errA == nil {
 		return ""
 	}

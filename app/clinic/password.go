@@ -33,10 +33,10 @@ var DefaultArgon2 = Argon2Params{Time: 2, MemKiB: 19 * 1024, Threads: 1}
 // In-process tests pass Deps.Argon2 instead.
 var testArgon2 string
 
-// TestArgon2 is the password-hash cost linked into this binary for tests
+// LinkedArgon2 is the password-hash cost linked into this binary for tests
 // (testArgon2), or the zero Argon2Params in every real build. A value that
 // does not parse is an error, never a silent fallback.
-func TestArgon2() (Argon2Params, error) {
+func LinkedArgon2() (Argon2Params, error) {
 	if testArgon2 == "" {
 		return Argon2Params{}, nil
 	}
@@ -53,7 +53,7 @@ func TestArgon2() (Argon2Params, error) {
 // defaultArgon2 is the cost Open uses when Deps.Argon2 is zero: the linked
 // test cost if this is a test build, else DefaultArgon2.
 func defaultArgon2() (Argon2Params, error) {
-	p, err := TestArgon2()
+	p, err := LinkedArgon2()
 	if err != nil || p != (Argon2Params{}) {
 		return p, err
 	}

@@ -340,7 +340,7 @@ func (v *Vault) SetPassphrase(passphrase string) error {
 	}
 	logN := v.scryptLogN
 	if logN == 0 {
-		if logN, err = TestScryptWorkFactor(); err != nil {
+		if logN, err = LinkedScryptWorkFactor(); err != nil {
 			return fmt.Errorf("vault: set passphrase: %w", err)
 		}
 	}
@@ -466,10 +466,10 @@ func (v *Vault) SetScryptWorkFactor(logN int) {
 // only strings.
 var testScryptLogN string
 
-// TestScryptWorkFactor is the scrypt work factor linked into this binary for
+// LinkedScryptWorkFactor is the scrypt work factor linked into this binary for
 // tests (testScryptLogN), or 0 in every real build. A value that is not a
 // number from 1 to 30 is an error, never a silent fallback.
-func TestScryptWorkFactor() (int, error) {
+func LinkedScryptWorkFactor() (int, error) {
 	if testScryptLogN == "" {
 		return 0, nil
 	}
