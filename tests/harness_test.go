@@ -57,7 +57,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	pgtest.Stop()
-	os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "removing the test binary: %v\n", err)
+	}
 	os.Exit(code)
 }
 
@@ -227,17 +229,26 @@ type client struct {
 }
 
 func (in *instance) newClient() *client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		in.t.Fatal(err)
+	}
 	return &client{in: in, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
 
 func (c *client) do(method, path string, body any) (int, []byte, error) {
 	var r io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.in.base()+path, r)
+	req, err := http.NewRequest(method, c.in.base()+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", c.in.base())
 	if c.csrf != "" {
@@ -281,15 +292,23 @@ func (in *instance) login(email, password string) *client {
 
 func (in *instance) owner() *client { return in.login("owner@maple.test", ownerPassword) }
 
-// dataFiles returns every regular file under the data folder.
+// dataFiles returns every regular file under the data folder; a folder it
+// cannot read fails the test rather than hiding its files.
 func dataFiles(t *testing.T, dir string) []string {
+	t.Helper()
 	var out []string
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if fi.Mode().IsRegular() {
 			out = append(out, p)
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatalf("listing %s: %v", dir, err)
+	}
 	return out
 }
 
@@ -299,7 +318,10 @@ func staffSocket(t *testing.T, in *instance, c *client) *websocket.Conn {
 	t.Helper()
 	hdr := http.Header{}
 	hdr.Set("Origin", in.base())
-	base, _ := url.Parse(in.base())
+	base, err := url.Parse(in.base())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, ck := range c.hc.Jar.Cookies(base) {
 		hdr.Add("Cookie", ck.Name+"="+ck.Value)
 	}
