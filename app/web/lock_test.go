@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"net/http/httptest"
+	"strconv"
 	"testing"
+	"time"
 
 	"hearth/app/audit"
 	"hearth/app/clinic"
@@ -78,5 +80,38 @@ func TestSealedModeLockedAfterRestart(t *testing.T) {
 	rep, err := l.c.Verify(context.Background())
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify after unlock: %v %v", err, rep.Problems)
+	}
+}
+
+// Wrong passphrases are throttled per client: after ten in the window even
+// the right one is refused with 429 and Hearth stays locked; when the window
+// has passed, the right one unlocks. (The cheap test scrypt cost changes how
+// long a try takes, not how many are allowed.)
+func TestVaultUnlockThrottled(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	const passphrase = "maple street rainy tuesday"
+	if r := owner.req("POST", "/api/v1/settings/passphrase", map[string]string{"password": ownerPass, "passphrase": passphrase}); r.code != 200 {
+		t.Fatalf("set passphrase: %d %s", r.code, r.body)
+	}
+	l := e.restart(t)
+	u := l.anon()
+	for i := range 10 {
+		if r := u.req("POST", "/api/v1/unlock", map[string]string{"passphrase": "not it, try " + strconv.Itoa(i)}); r.code != 401 {
+			t.Fatalf("wrong passphrase %d: %d %s", i+1, r.code, r.body)
+		}
+	}
+	if r := u.req("POST", "/api/v1/unlock", map[string]string{"passphrase": passphrase}); r.code != 429 {
+		t.Fatalf("the right passphrase after ten wrong ones: %d, want 429", r.code)
+	}
+	if !l.c.Locked() {
+		t.Fatal("a throttled unlock opened the vault")
+	}
+	e.clock.Add(16 * time.Minute)
+	if r := u.req("POST", "/api/v1/unlock", map[string]string{"passphrase": passphrase}); r.code != 200 {
+		t.Fatalf("unlock once the window passed: %d %s", r.code, r.body)
+	}
+	if l.c.Locked() {
+		t.Fatal("still locked after the right passphrase")
 	}
 }
