@@ -7,7 +7,8 @@ import (
 )
 
 // TestBenchRunsSmall runs `hearth bench` at a tiny size: every figure the
-// issue names comes back as JSON, and the run drove real traffic.
+// issue names comes back as JSON, and the run drove real traffic. It is one
+// of the two tests `go test -short` leaves out (README).
 func TestBenchRunsSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real server for about 20 seconds")

@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"hearth/app/testenv"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -36,10 +38,7 @@ func newBrowser(t *testing.T, in *instance) *browser {
 func newBrowserFor(t *testing.T, in *instance, limit time.Duration) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("HEARTH_REQUIRE_BROWSER") == "true" {
-			t.Fatalf("HEARTH_REQUIRE_BROWSER=true but %s is missing: %v", chromiumPath, err)
-		}
-		t.Skipf("no browser at %s (install Debian's chromium, or set HEARTH_REQUIRE_BROWSER=true to fail)", chromiumPath)
+		testenv.Missing(t, fmt.Sprintf("no browser at %s (install Debian's chromium): %v", chromiumPath, err), testenv.RequireBrowser, testenv.CI)
 	}
 	// One deadline for the whole browser: no scenario step may hang the run.
 	root, cancelRoot := context.WithTimeout(context.Background(), limit)

@@ -32,17 +32,26 @@ import (
 
 var binPath string
 
+// testCosts links cheap passphrase (scrypt 2^10) and password-hash
+// (argon2id 64 KiB, 1 pass) costs into the binary the tests drive, so that a
+// race-built binary on a busy machine unlocks and signs in within a browser
+// step. Only a link-time -X reaches them (vault.testScryptLogN,
+// clinic.testArgon2): a clinic's build never has them. The production costs
+// have their own tests in app/vault and app/clinic.
+const testCosts = "-X hearth/app/vault.testScryptLogN=10 -X hearth/app/clinic.testArgon2=m=64,t=1,p=1"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hearth-bin-")
 	if err != nil {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "hearth")
-	cmd := exec.Command("go", "build", "-race", "-o", binPath, ".")
-	cmd.Dir = ".."
+	args := []string{"build", "-race", "-ldflags", testCosts, "-o", binPath, "."}
 	if os.Getenv("HEARTH_TEST_NORACE") != "" {
-		cmd.Args = []string{"go", "build", "-o", binPath, "."}
+		args = []string{"build", "-ldflags", testCosts, "-o", binPath, "."}
 	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
@@ -50,7 +59,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	pgtest.Stop()
 	if err := os.RemoveAll(dir); err != nil {
-		fmt.Fprintf(os.Stderr, "remove the test binary: %v\n", err)
+		fmt.Fprintf(os.Stderr, "removing the test binary: %v\n", err)
 	}
 	os.Exit(code)
 }
@@ -167,6 +176,13 @@ func (in *instance) tryStart() error {
 	in.done = make(chan struct{})
 	go func() { in.exit = in.cmd.Wait(); close(in.done) }()
 	in.t.Cleanup(in.kill)
+	// A failed test shows what the server said (its log carries no PHI).
+	log := in.log
+	in.t.Cleanup(func() {
+		if in.t.Failed() {
+			in.t.Logf("hearth serve log:\n%s", log.String())
+		}
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -225,17 +241,26 @@ type client struct {
 }
 
 func (in *instance) newClient() *client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		in.t.Fatal(err)
+	}
 	return &client{in: in, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
 
 func (c *client) do(method, path string, body any) (int, []byte, error) {
 	var r io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.in.base()+path, r)
+	req, err := http.NewRequest(method, c.in.base()+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", c.in.base())
 	if c.csrf != "" {
@@ -281,18 +306,22 @@ func (in *instance) login(email, password string) *client {
 
 func (in *instance) owner() *client { return in.login("owner@maple.test", ownerPassword) }
 
-// dataFiles returns every regular file under the data folder.
+// dataFiles returns every regular file under the data folder; a folder it
+// cannot read fails the test rather than hiding its files.
 func dataFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
+		if err != nil {
+			return err
+		}
+		if fi.Mode().IsRegular() {
 			out = append(out, p)
 		}
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("listing %s: %v", dir, err)
 	}
 	return out
 }
@@ -303,7 +332,10 @@ func staffSocket(t *testing.T, in *instance, c *client) *websocket.Conn {
 	t.Helper()
 	hdr := http.Header{}
 	hdr.Set("Origin", in.base())
-	base, _ := url.Parse(in.base())
+	base, err := url.Parse(in.base())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, ck := range c.hc.Jar.Cookies(base) {
 		hdr.Add("Cookie", ck.Name+"="+ck.Value)
 	}
@@ -366,4 +398,18 @@ func readBody(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestBinaryLinksTestCosts: the binary the tests drive carries testCosts.
+// The linker ignores -X for a name that does not exist, so without this a
+// renamed variable would quietly put production crypto back into every
+// browser step.
+func TestBinaryLinksTestCosts(t *testing.T) {
+	out, err := hearth(t, "", "version")
+	if err != nil {
+		t.Fatalf("hearth version: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "passphrase scrypt 2^10") || !strings.Contains(out, "password argon2id m=64,t=1,p=1") {
+		t.Fatalf("hearth version does not report the linked test costs:\n%s", out)
+	}
 }

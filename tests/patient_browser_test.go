@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"hearth/app/testenv"
 )
 
 // The patient side in a real browser against the real binary: a phone-sized
@@ -34,10 +36,7 @@ type patientTab struct {
 func newPatientTab(t *testing.T, in *instance) *patientTab {
 	t.Helper()
 	if _, err := os.Stat(patientChromium); err != nil {
-		if os.Getenv("HEARTH_REQUIRE_BROWSER") == "true" {
-			t.Fatalf("HEARTH_REQUIRE_BROWSER=true but %s is missing: %v", patientChromium, err)
-		}
-		t.Skipf("no browser at %s (install Debian's chromium, or set HEARTH_REQUIRE_BROWSER=true to fail)", patientChromium)
+		testenv.Missing(t, fmt.Sprintf("no browser at %s (install Debian's chromium): %v", patientChromium, err), testenv.RequireBrowser, testenv.CI)
 	}
 	root, cancelRoot := context.WithTimeout(context.Background(), 3*time.Minute)
 	actx, cancelAlloc := chromedp.NewExecAllocator(root,

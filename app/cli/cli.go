@@ -109,6 +109,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = migrateStore(ctx, args, env)
 	case "version", "--version", "-v":
 		_, err = fmt.Fprintf(env.Stdout, "hearth %s\n", Version)
+		if note := testBuild(); note != "" && err == nil {
+			_, err = fmt.Fprintln(env.Stdout, note)
+		}
 	case "help", "--help", "-h":
 		_, err = fmt.Fprint(env.Stdout, usage)
 	default:
@@ -280,4 +283,18 @@ cannot show it again.
 
 `, secret)
 	return err
+}
+
+// testBuild says so when this binary was linked with the whole-program
+// tests' cheap crypto costs (tests/harness_test.go passes -X for
+// vault.testScryptLogN and clinic.testArgon2), and is "" for every real
+// build. `hearth version` prints it and serve logs it as a warning, so such a
+// binary cannot pass for a clinic's.
+func testBuild() string {
+	logN, errS := vault.LinkedScryptWorkFactor()
+	p, errA := clinic.LinkedArgon2()
+	if logN == 0 && p == (clinic.Argon2Params{}) && errS == nil && errA == nil {
+		return ""
+	}
+	return fmt.Sprintf("built for tests with cheap crypto (passphrase scrypt 2^%d, password argon2id m=%d,t=%d,p=%d): not for clinic use", logN, p.MemKiB, p.Time, p.Threads)
 }

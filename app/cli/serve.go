@@ -154,6 +154,9 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 
 	base := scheme + "://" + displayAddr(ln.Addr().String())
 	log.Info("hearth is serving", "url", base, "data", c.Data, "version", Version)
+	if note := testBuild(); note != "" {
+		log.Warn(note)
+	}
 	if setupState != nil {
 		link := base + "/setup/" + setupState.Token
 		if err := os.WriteFile(c.SetupLinkPath(), []byte(link+"\n"), 0o600); err != nil {

@@ -7,10 +7,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"hearth/app/store"
-	"hearth/app/store/boltstore"
 	"hearth/app/store/pgstore"
 	"hearth/app/store/pgstore/pgtest"
 	"hearth/app/vault"
@@ -19,29 +17,21 @@ import (
 // benchClinic is a clinic on a real bbolt file with real keys, or, with
 // HEARTH_BENCH_STORE=postgres, on a fresh PostgreSQL database (pgtest).
 func benchClinic(b *testing.B) (*Clinic, string) {
-	dir := b.TempDir()
-	v, _, err := vault.Create(filepath.Join(dir, "keys"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(dir, "hearth.db")
 	var st store.Store
 	if os.Getenv("HEARTH_BENCH_STORE") == "postgres" {
-		st, err = pgstore.Open(context.Background(), pgtest.DSN(b), pgstore.Options{Migrations: os.DirFS("../../embed/migrations")})
-	} else {
-		st, err = boltstore.Open(path, boltstore.Options{})
+		pg, err := pgstore.Open(context.Background(), pgtest.DSN(b), pgstore.Options{Migrations: os.DirFS("../../embed/migrations")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			if err := pg.Close(); err != nil {
+				b.Error(err)
+			}
+		})
+		st = pg
 	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	ctx := context.Background()
-	Init(ctx, st, v, time.Now())
-	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c, path
+	e := fixture(b).Env(b, nil, st)
+	return fixture(b).Open(b, Deps{Store: e.Store, Vault: e.Vault}), filepath.Join(e.Dir, "hearth.db")
 }
 
 // TestMain stops a PostgreSQL cluster the benchmarks may have started.
@@ -103,7 +93,9 @@ func BenchmarkSealedWrite(b *testing.B) {
 func BenchmarkOpenRecord(b *testing.B) {
 	c, _ := benchClinic(b)
 	for i := int64(1); i <= 100; i++ {
-		writeSealed(c, i)
+		if err := writeSealed(c, i); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -157,7 +149,9 @@ func BenchmarkCreateItem(b *testing.B) {
 func BenchmarkListItems(b *testing.B) {
 	c, owner, _ := loadedClinic(b)
 	ctx := context.Background()
-	c.ListItems(ctx, owner, ItemFilter{Limit: 50})
+	if _, err := c.ListItems(ctx, owner, ItemFilter{Limit: 50}); err != nil { // warm the caches
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rows, err := c.ListItems(ctx, owner, ItemFilter{Limit: 50})

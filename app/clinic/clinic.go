@@ -48,6 +48,13 @@ var (
 	ErrSchemaDamaged = errors.New("clinic: the database's schema version is damaged (not a version number); restore from a backup")
 )
 
+// IsNotFound reports whether err means that what was asked for does not
+// exist: ErrNotFound, or the store's not-found where it reaches a caller
+// unmapped. The web layer asks this, so that it never needs the store.
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound)
+}
+
 // InputError is a validation failure a person can fix: which field, and what
 // to do, in plain words. It never repeats the value.
 type InputError struct {
@@ -150,7 +157,11 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.Argon2 == (Argon2Params{}) {
-		d.Argon2 = DefaultArgon2
+		p, err := defaultArgon2()
+		if err != nil {
+			return nil, err
+		}
+		d.Argon2 = p
 	}
 	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, peers: d.Peers, argon: d.Argon2,
 		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{},

@@ -4,51 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"hearth/app/audit"
 	"hearth/app/store"
-	"hearth/app/store/boltstore"
 	"hearth/app/vault"
 )
 
-var cheap = Argon2Params{Time: 1, MemKiB: 64, Threads: 1}
-
 // newTestStore is a new database on a real bbolt file, made by Init for
-// real age keys, not yet opened as a clinic.
+// real age keys, not yet opened as a clinic (clinictest.NewEnv).
 func newTestStore(t *testing.T) (store.Store, *vault.Vault) {
 	t.Helper()
-	dir := t.TempDir()
-	v, _, err := vault.Create(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := Init(context.Background(), st, v, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	return st, v
+	e := fixture(t).Env(t, nil, nil)
+	return e.Store, e.Vault
 }
 
-// newTestClinic is a set-up clinic on a real bbolt file and real age keys.
+// newTestClinic is a set-up clinic on a real bbolt file and real age keys
+// (clinictest.New).
 func newTestClinic(t *testing.T) (*Clinic, store.Store) {
 	t.Helper()
 	st, v := newTestStore(t)
-	ctx := context.Background()
-	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Setup(ctx, SetupInput{ClinicName: "Maple Street", OwnerName: "Olive Owner", OwnerEmail: "o@maple.test", Password: "a-long-password-1"}, nil, "test"); err != nil {
-		t.Fatal(err)
-	}
+	c := fixture(t).Open(t, Deps{Store: st, Vault: v})
+	fixture(t).Setup(t, c, SetupInput{})
 	return c, st
 }
 
@@ -83,46 +62,76 @@ func TestVerifyCleanClinic(t *testing.T) {
 func TestVerifyFindsTampering(t *testing.T) {
 	ctx := context.Background()
 	cases := map[string]struct {
-		tamper func(t *testing.T, tx store.Tx, a, b Patient)
+		tamper func(tx store.Tx, a, b Patient) error
 		want   string
 	}{
-		"record copied under another id": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			raw, _ := tx.Get(bucketPatients, a.ID)
-			tx.Put(bucketPatients, b.ID, raw)
+		"record copied under another id": {func(tx store.Tx, a, b Patient) error {
+			raw, err := tx.Get(bucketPatients, a.ID)
+			if err != nil {
+				return err
+			}
+			return tx.Put(bucketPatients, b.ID, raw)
 		}, "moved or copied"},
-		"flipped byte": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			raw, _ := tx.Get(bucketPatients, a.ID)
+		"flipped byte": {func(tx store.Tx, a, b Patient) error {
+			raw, err := tx.Get(bucketPatients, a.ID)
+			if err != nil {
+				return err
+			}
 			raw[len(raw)/2] ^= 1
-			tx.Put(bucketPatients, a.ID, raw)
+			return tx.Put(bucketPatients, a.ID, raw)
 		}, "does not open"},
-		"dangling index entry": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			tx.Delete(bucketPatients, b.ID)
+		"dangling index entry": {func(tx store.Tx, a, b Patient) error {
+			return tx.Delete(bucketPatients, b.ID)
 		}, "does not exist"},
-		"audit event changed": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			raw, _ := tx.Get(audit.EventsBucket, "0000000000000002")
+		"audit event changed": {func(tx store.Tx, a, b Patient) error {
+			raw, err := tx.Get(audit.EventsBucket, "0000000000000002")
+			if err != nil {
+				return err
+			}
 			var e audit.Event
-			json.Unmarshal(raw, &e)
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
 			e.Actor = "staff:someone-else"
-			nb, _ := json.Marshal(e)
-			tx.Put(audit.EventsBucket, "0000000000000002", nb)
+			nb, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			return tx.Put(audit.EventsBucket, "0000000000000002", nb)
 		}, "content changed"},
-		"audit event removed": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			tx.Delete(audit.EventsBucket, "0000000000000002")
+		"audit event removed": {func(tx store.Tx, a, b Patient) error {
+			return tx.Delete(audit.EventsBucket, "0000000000000002")
 		}, "missing"},
-		"audit events swapped": {func(t *testing.T, tx store.Tx, a, b Patient) {
-			x, _ := tx.Get(audit.EventsBucket, "0000000000000002")
-			y, _ := tx.Get(audit.EventsBucket, "0000000000000003")
-			tx.Put(audit.EventsBucket, "0000000000000002", y)
-			tx.Put(audit.EventsBucket, "0000000000000003", x)
+		"audit events swapped": {func(tx store.Tx, a, b Patient) error {
+			x, err := tx.Get(audit.EventsBucket, "0000000000000002")
+			if err != nil {
+				return err
+			}
+			y, err := tx.Get(audit.EventsBucket, "0000000000000003")
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(audit.EventsBucket, "0000000000000002", y); err != nil {
+				return err
+			}
+			return tx.Put(audit.EventsBucket, "0000000000000003", x)
 		}, "another position"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			c, st := newTestClinic(t)
-			a, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
-			b, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+			a, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			mustVerifyClean(t, c)
-			st.Update(ctx, func(tx store.Tx) error { tc.tamper(t, tx, a, b); return nil })
+			if err := st.Update(ctx, func(tx store.Tx) error { return tc.tamper(tx, a, b) }); err != nil {
+				t.Fatalf("tamper: %v", err)
+			}
 			r, err := c.Verify(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -152,7 +161,7 @@ func TestDamagedSchemaVersionIsAClearError(t *testing.T) {
 		if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, "schema", []byte(bad)) }); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
+		_, err := Open(ctx, Deps{Store: st, Vault: v})
 		if !errors.Is(err, ErrSchemaDamaged) {
 			t.Fatalf("schema version %q: Open says %v, want ErrSchemaDamaged", bad, err)
 		}
@@ -169,7 +178,7 @@ func TestDamagedSchemaVersionIsAClearError(t *testing.T) {
 	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, "schema", []byte("99")) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap}); !errors.Is(err, ErrSchemaNewer) {
+	if _, err := Open(ctx, Deps{Store: st, Vault: v}); !errors.Is(err, ErrSchemaNewer) {
 		t.Fatalf("schema version 99: %v, want ErrSchemaNewer", err)
 	}
 }
@@ -177,13 +186,25 @@ func TestDamagedSchemaVersionIsAClearError(t *testing.T) {
 func TestSwappedRecordIsRejectedNotShown(t *testing.T) {
 	c, st := newTestClinic(t)
 	ctx := context.Background()
-	a, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
-	b, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
-	st.Update(ctx, func(tx store.Tx) error {
-		raw, _ := tx.Get(bucketPatients, a.ID)
+	a, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(ctx, func(tx store.Tx) error {
+		raw, err := tx.Get(bucketPatients, a.ID)
+		if err != nil {
+			return err
+		}
 		return tx.Put(bucketPatients, b.ID, raw)
 	})
-	_, err := c.Patient(ctx, staffActor, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Patient(ctx, staffActor, b.ID)
 	if !errors.Is(err, vault.ErrMismatch) {
 		t.Fatalf("reading a record swapped in from another patient: %v, want ErrMismatch", err)
 	}
@@ -221,8 +242,13 @@ func TestParseDOB(t *testing.T) {
 func TestPatientSearch(t *testing.T) {
 	c, _ := newTestClinic(t)
 	ctx := context.Background()
-	maria, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "María Ortega", DOB: "1961-03-14", Phone: "+1 (555) 201-3344"})
-	c.CreatePatient(ctx, staffActor, PatientInput{Name: "Mario Ortiz", DOB: "1975-05-05", Phone: "555-999-0000"})
+	maria, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "María Ortega", DOB: "1961-03-14", Phone: "+1 (555) 201-3344"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Mario Ortiz", DOB: "1975-05-05", Phone: "555-999-0000"}); err != nil {
+		t.Fatal(err)
+	}
 	for q, want := range map[string]int{"mar": 2, "maria": 1, "MARÍA ort": 1, "ort": 2, "ortega": 1, "03/14/1961": 1, "555-201-3344": 1, "5552013344": 1, "zz": 0} {
 		got, err := c.SearchPatients(ctx, staffActor, q, 20)
 		if err != nil {
@@ -238,12 +264,15 @@ func TestPatientSearch(t *testing.T) {
 	if _, err := c.SearchPatients(ctx, Actor{Kind: ActorPatient, ID: "x"}, "mar", 5); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a patient could search: %v", err)
 	}
-	n, _ := c.SameName(ctx, maria)
-	if n != 0 {
-		t.Errorf("SameName = %d", n)
+	n, err := c.SameName(ctx, maria)
+	if err != nil || n != 0 {
+		t.Errorf("SameName = %d, %v", n, err)
 	}
-	twin, _ := c.CreatePatient(ctx, staffActor, PatientInput{Name: "maria ortega", DOB: "1990-01-01"})
-	if n, _ := c.SameName(ctx, twin); n != 1 {
-		t.Errorf("SameName for a same-named patient = %d, want 1", n)
+	twin, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "maria ortega", DOB: "1990-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.SameName(ctx, twin); err != nil || n != 1 {
+		t.Errorf("SameName for a same-named patient = %d, want 1 (%v)", n, err)
 	}
 }

@@ -2,15 +2,18 @@ package clinic
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"hearth/app/testenv"
 )
 
 func hoursNY(t testing.TB) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
-		t.Skipf("no time zone data: %v", err)
+		testenv.Missing(t, fmt.Sprintf("no time zone data: %v", err), testenv.CI)
 	}
 	return loc
 }
@@ -419,7 +422,7 @@ func FuzzAddBusinessMonotonic(f *testing.F) {
 	f.Add(int64(1_793_500_000), uint32(0), uint32(10_000), uint8(2))
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
-		f.Skip("no time zone data")
+		testenv.Missing(f, fmt.Sprintf("no time zone data: %v", err), testenv.CI)
 	}
 	lunch := DefaultHours()
 	for d := time.Monday; d <= time.Friday; d++ {

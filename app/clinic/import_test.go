@@ -147,10 +147,7 @@ func TestImportStoreErrorIsNotANewAppointment(t *testing.T) {
 	if res, err := ic.c.ImportAppointments(ctx, ic.front, []byte(file), importMapping, true); err != nil || res.Imported != 1 {
 		t.Fatalf("first import: %+v %v", res, err)
 	}
-	broken, err := Open(ctx, Deps{Store: lookupFails{ic.st, ixApptExternal}, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files, Argon2: cheap})
-	if err != nil {
-		t.Fatal(err)
-	}
+	broken := fixture(t).Open(t, Deps{Store: lookupFails{ic.st, ixApptExternal}, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files})
 	for _, commit := range []bool{false, true} {
 		if _, err := broken.ImportAppointments(ctx, ic.front, []byte(file), importMapping, commit); !errors.Is(err, errDiskGone) {
 			t.Fatalf("import (commit %v) while the index cannot be read: %v, want the store's error", commit, err)

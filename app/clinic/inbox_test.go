@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"hearth/app/store"
-	"hearth/app/store/boltstore"
-	"hearth/app/vault"
 )
 
 type fakeClock struct{ t time.Time }
@@ -37,29 +34,13 @@ func (r *recorder) Publish(e Event) { r.evs = append(r.evs, e) }
 
 func newInbox(t *testing.T) *inboxClinic {
 	t.Helper()
-	dir := t.TempDir()
-	v, _, err := vault.Create(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ny, _ := time.LoadLocation("America/New_York")
-	clock := &fakeClock{time.Date(2026, 11, 23, 10, 0, 0, 0, ny)} // Monday 10:00
+	clock := &fakeClock{time.Date(2026, 11, 23, 10, 0, 0, 0, hoursNY(t))} // Monday 10:00
 	ctx := context.Background()
-	Init(ctx, st, v, clock.now())
+	e := fixture(t).Env(t, clock.now, nil)
+	st := e.Store
 	rec := &recorder{}
-	c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap, Now: clock.now, Events: rec, Files: os.DirFS("../../embed")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := c.Setup(ctx, SetupInput{ClinicName: "Maple Street", OwnerName: "Olive Owner", OwnerEmail: "o@maple.test", Password: "a-long-password-1"}, nil, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fixture(t).Open(t, Deps{Store: st, Vault: e.Vault, Now: clock.now, Events: rec, Files: os.DirFS("../../embed")})
+	owner := fixture(t).Setup(t, c, SetupInput{})
 	ic := &inboxClinic{c: c, st: st, clock: clock, events: rec}
 	ic.owner = Actor{Kind: ActorStaff, ID: owner.ID, Role: RoleOwner}
 	mk := func(name, email, role string) Actor {
@@ -71,8 +52,14 @@ func newInbox(t *testing.T) *inboxClinic {
 	}
 	ic.front = mk("Maria Front", "m@maple.test", RoleFrontDesk)
 	ic.clin = mk("Carl Clinician", "c@maple.test", RoleClinician)
-	pa, _ := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
-	pb, _ := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+	pa, err := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := c.CreatePatient(ctx, ic.owner, PatientInput{Name: "Bo Example", DOB: "1980-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ic.patA = Actor{Kind: ActorPatient, ID: pa.ID, Patient: pa.ID}
 	ic.patB = Actor{Kind: ActorPatient, ID: pb.ID, Patient: pb.ID}
 	return ic
@@ -106,7 +93,10 @@ func TestItemRoutingDueAndAfterHours(t *testing.T) {
 	if !ack.AfterHours || due.Weekday() != time.Monday || due.Hour() != 17 || ack.OpensAt.In(ic.clock.t.Location()).Hour() != 9 {
 		t.Fatalf("after hours: %v due %v opens %v", ack.AfterHours, due, ack.OpensAt)
 	}
-	_, msgs, _ := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	_, msgs, err := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(msgs) != 2 || msgs[1].Kind != KindSystem || msgs[1].Body != "after_hours" {
 		t.Fatalf("thread: %+v", msgs)
 	}
@@ -154,8 +144,14 @@ func TestItemValidation(t *testing.T) {
 func TestInboxAccessAndReadReceipts(t *testing.T) {
 	ic := newInbox(t)
 	ctx := context.Background()
-	msg, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Can I get a flu shot?"})
-	urgent, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "I want to kill myself"})
+	msg, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Can I get a flu shot?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	urgent, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "I want to kill myself"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if urgent.Item.Queue != UrgentQueue {
 		t.Fatalf("urgent routed to %s", urgent.Item.Queue)
 	}
@@ -163,7 +159,9 @@ func TestInboxAccessAndReadReceipts(t *testing.T) {
 	if err != nil || len(rows) != 1 || rows[0].ID != msg.Item.ID || rows[0].PatientName != "Ada Example" {
 		t.Fatalf("front desk inbox: %+v %v", rows, err)
 	}
-	rows, _ = ic.c.ListItems(ctx, ic.owner, ItemFilter{})
+	if rows, err = ic.c.ListItems(ctx, ic.owner, ItemFilter{}); err != nil {
+		t.Fatal(err)
+	}
 	if len(rows) != 2 || rows[0].ID != urgent.Item.ID {
 		t.Fatalf("owner inbox, urgent first: %+v", rows)
 	}
@@ -178,8 +176,13 @@ func TestInboxAccessAndReadReceipts(t *testing.T) {
 	if err != nil || v.Patient == nil || len(v.Messages) != 1 {
 		t.Fatalf("open: %+v %v", v, err)
 	}
-	ic.c.GetItem(ctx, ic.front, msg.Item.ID)
-	it, _, _ := ic.c.PatientThread(ctx, ic.patA, msg.Item.ID)
+	if _, err := ic.c.GetItem(ctx, ic.front, msg.Item.ID); err != nil {
+		t.Fatal(err)
+	}
+	it, _, err := ic.c.PatientThread(ctx, ic.patA, msg.Item.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(it.SeenBy) != 1 || it.SeenBy[0].Name != "Maria" || it.SeenBy[0].Role != RoleFrontDesk {
 		t.Fatalf("seen by: %+v", it.SeenBy)
 	}
@@ -190,7 +193,10 @@ func TestInboxAccessAndReadReceipts(t *testing.T) {
 	if _, err := ic.c.AddMessage(ctx, ic.patB, msg.Item.ID, "hi", false); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("patient B replied on A's item: %v", err)
 	}
-	items, _ := ic.c.PatientItems(ctx, ic.patB)
+	items, err := ic.c.PatientItems(ctx, ic.patB)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(items) != 0 {
 		t.Fatalf("patient B's list shows %d items", len(items))
 	}
@@ -199,7 +205,10 @@ func TestInboxAccessAndReadReceipts(t *testing.T) {
 func TestThreadNotesReplyReopen(t *testing.T) {
 	ic := newInbox(t)
 	ctx := context.Background()
-	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Results?"})
+	ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Results?"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	id := ack.Item.ID
 	if _, err := ic.c.AddMessage(ctx, ic.front, id, "Called the lab.", true); err != nil {
 		t.Fatal(err)
@@ -208,7 +217,10 @@ func TestThreadNotesReplyReopen(t *testing.T) {
 	if _, err := ic.c.AddMessage(ctx, ic.front, id, "Your results are normal.", false); err != nil {
 		t.Fatal(err)
 	}
-	it, msgs, _ := ic.c.PatientThread(ctx, ic.patA, id)
+	it, msgs, err := ic.c.PatientThread(ctx, ic.patA, id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range msgs {
 		if m.Kind == KindNote || strings.Contains(m.Body, "lab") {
 			t.Fatal("an internal note reached the patient")
@@ -229,12 +241,17 @@ func TestThreadNotesReplyReopen(t *testing.T) {
 	if _, err := ic.c.AddMessage(ctx, ic.patA, id, "One more question", false); err != nil {
 		t.Fatal(err)
 	}
-	it, _, _ = ic.c.PatientThread(ctx, ic.patA, id)
+	if it, _, err = ic.c.PatientThread(ctx, ic.patA, id); err != nil {
+		t.Fatal(err)
+	}
 	if it.Status != StatusOpen {
 		t.Fatalf("a patient reply did not reopen the closed item: %s", it.Status)
 	}
 	// Refills end with an outcome; declining needs a reason the patient reads.
-	rf, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeRefill, Fields: map[string]string{"medication": "X", "pharmacy": "Y"}})
+	rf, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeRefill, Fields: map[string]string{"medication": "X", "pharmacy": "Y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ic.c.SetStatus(ctx, ic.clin, rf.Item.ID, StatusChange{Status: StatusClosed}); err == nil {
 		t.Fatal("a refill closed without an outcome")
 	}
@@ -249,16 +266,25 @@ func TestThreadNotesReplyReopen(t *testing.T) {
 func TestAssignAndBreakGlass(t *testing.T) {
 	ic := newInbox(t)
 	ctx := context.Background()
-	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Billing question"})
+	ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Billing question"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ic.c.Assign(ctx, ic.owner, ack.Item.ID, ic.front.ID); err != nil {
 		t.Fatal(err)
 	}
-	it, msgs, _ := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	it, msgs, err := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if it.Assignee != ic.front.ID || msgs[len(msgs)-1].Body != "assigned:Maria" {
 		t.Fatalf("assign: %s %+v", it.Assignee, msgs)
 	}
 	// A billing item: outside the clinician's queues.
-	bill, _ := ic.c.CreateItem(ctx, ic.owner, NewItem{Type: TypeBilling, Body: "Statement", PatientID: ic.patA.Patient})
+	bill, err := ic.c.CreateItem(ctx, ic.owner, NewItem{Type: TypeBilling, Body: "Statement", PatientID: ic.patA.Patient})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ic.c.Assign(ctx, ic.owner, bill.Item.ID, ic.clin.ID); err == nil {
 		t.Fatal("assigned to someone outside the queue")
 	}
@@ -274,7 +300,10 @@ func TestAssignAndBreakGlass(t *testing.T) {
 	if _, err := ic.c.GetItem(ctx, ic.clin, bill.Item.ID); err != nil {
 		t.Fatalf("after break-glass: %v", err)
 	}
-	log, _ := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("breakglass.open"), false, 0)
+	log, err := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("breakglass.open"), false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(log) != 1 || log[0].Severity != "high" || log[0].ActorName != "Carl Clinician" {
 		t.Fatalf("break-glass audit: %+v", log)
 	}
@@ -287,25 +316,33 @@ func TestAssignAndBreakGlass(t *testing.T) {
 func TestOverdueEscalationAndSweep(t *testing.T) {
 	ic := newInbox(t)
 	ctx := context.Background()
-	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeCallback, Fields: map[string]string{"phone": "555-201-3344"}})
+	ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeCallback, Fields: map[string]string{"phone": "555-201-3344"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ic.events.evs = nil
 	if err := ic.c.EveryMinute(ctx); err != nil || len(ic.events.evs) != 0 {
 		t.Fatalf("nothing is overdue yet: %v %+v", err, ic.events.evs)
 	}
 	ic.clock.t = ack.Item.Due.Add(time.Minute)
-	ic.c.EveryMinute(ctx)
-	ic.c.EveryMinute(ctx)
+	if err := ic.c.EveryMinute(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ic.c.EveryMinute(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if len(ic.events.evs) != 1 || ic.events.evs[0].Type != "item.overdue" || ic.events.evs[0].Queue != "frontdesk" {
 		t.Fatalf("overdue alert (once): %+v", ic.events.evs)
 	}
 	ic.clock.t = ack.Item.Due.Add(EscalateAfter + time.Minute)
-	ic.c.EveryMinute(ctx)
+	if err := ic.c.EveryMinute(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if len(ic.events.evs) != 2 || ic.events.evs[1].Type != "item.escalated" {
 		t.Fatalf("escalation: %+v", ic.events.evs)
 	}
 	// Closing time (17:00 Monday): one sweep alert a day.
-	ny, _ := time.LoadLocation("America/New_York")
-	ic.clock.t = time.Date(2026, 11, 23, 17, 1, 0, 0, ny)
+	ic.clock.t = time.Date(2026, 11, 23, 17, 1, 0, 0, hoursNY(t))
 	ic.events.evs = nil
 	for i := 0; i < 2; i++ {
 		if err := ic.c.EveryMinute(ctx); err != nil {
@@ -328,7 +365,10 @@ func TestOverdueEscalationAndSweep(t *testing.T) {
 	if _, err := ic.c.LogAttempt(ctx, ic.front, ack.Item.ID, "tried at 10:05, no answer"); err != nil {
 		t.Fatal(err)
 	}
-	it, _, _ := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	it, _, err := ic.c.PatientThread(ctx, ic.patA, ack.Item.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(it.Attempts) != 1 || it.Attempts[0].Name != "Maria" {
 		t.Fatalf("attempts: %+v", it.Attempts)
 	}
@@ -341,7 +381,10 @@ func TestOverdueEscalationAndSweep(t *testing.T) {
 func TestTemplatesChartAndContactLink(t *testing.T) {
 	ic := newInbox(t)
 	ctx := context.Background()
-	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "When is my next visit?"})
+	ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "When is my next visit?"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	body, err := ic.c.RenderTemplate(ctx, ic.front, "call-us", ack.Item.ID)
 	if err != nil || !strings.HasPrefix(body, "Hi Ada,") || !strings.Contains(body, "— Maria") {
 		t.Fatalf("template: %q %v", body, err)
@@ -350,8 +393,8 @@ func TestTemplatesChartAndContactLink(t *testing.T) {
 	if err != nil || !strings.HasPrefix(text, "Patient: Ada Example  DOB: 1970-06-15") || !strings.Contains(text, "When is my next visit?") {
 		t.Fatalf("chart: %q %v", text, err)
 	}
-	if log, _ := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("item.export"), false, 0); len(log) != 1 {
-		t.Fatalf("chart copy not audited as an export: %d", len(log))
+	if log, err := ic.c.AuditLog(ctx, ic.owner, auditFilterAction("item.export"), false, 0); err != nil || len(log) != 1 {
+		t.Fatalf("chart copy not audited as an export: %d (%v)", len(log), err)
 	}
 	// An unverified contact, then linked to patient A after a side-by-side check.
 	cack, token, err := ic.c.CreateContact(ctx, PatientInput{Name: "Ada Example", DOB: "06/15/1970", Phone: "555-201-3344"},
@@ -369,7 +412,10 @@ func TestTemplatesChartAndContactLink(t *testing.T) {
 	if _, _, err := ic.c.PatientThread(ctx, ca, cack.Item.ID); err != nil {
 		t.Fatalf("the contact's own thread: %v", err)
 	}
-	rows, _ := ic.c.ListItems(ctx, ic.front, ItemFilter{Unverified: true})
+	rows, err := ic.c.ListItems(ctx, ic.front, ItemFilter{Unverified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(rows) != 1 || rows[0].PatientName != "Ada Example" {
 		t.Fatalf("unverified filter: %+v", rows)
 	}
@@ -380,7 +426,10 @@ func TestTemplatesChartAndContactLink(t *testing.T) {
 	if err != nil || it.PatientID != ic.patA.Patient || len(msgs) == 0 || msgs[0].Body != "I lost my letter" {
 		t.Fatalf("after linking, patient A owns the thread: %v %+v", err, it.ItemMeta)
 	}
-	rep, _ := ic.c.Verify(ctx)
+	rep, err := ic.c.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !rep.OK() {
 		t.Fatalf("verify after linking: %v", rep.Problems)
 	}
@@ -394,10 +443,12 @@ func TestQueueCountsStayExact(t *testing.T) {
 	ctx := context.Background()
 	recount := func() map[string]queueTally {
 		m := map[string]queueTally{}
-		ic.st.View(ctx, func(tx store.Tx) error {
+		err := ic.st.View(ctx, func(tx store.Tx) error {
 			return tx.Each(bucketItemMeta, "", func(_ string, v []byte) error {
 				var im ItemMeta
-				json.Unmarshal(v, &im)
+				if err := json.Unmarshal(v, &im); err != nil {
+					return err
+				}
 				if im.Status != StatusClosed {
 					q := m[im.Queue]
 					q.Open++
@@ -412,6 +463,9 @@ func TestQueueCountsStayExact(t *testing.T) {
 				return nil
 			})
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		return m
 	}
 	check := func(when string) {
@@ -444,15 +498,16 @@ func TestQueueCountsStayExact(t *testing.T) {
 	ic.c.SetStatus(ctx, ic.clin, ids[1], StatusChange{Status: StatusWaiting})
 	check("after working them")
 	// An older database: no counts, schema 1. Opening migrates.
-	ic.st.Update(ctx, func(tx store.Tx) error {
-		tx.Each(bucketQueueCounts, "", func(id string, _ []byte) error { return tx.Delete(bucketQueueCounts, id) })
+	err := ic.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Each(bucketQueueCounts, "", func(id string, _ []byte) error { return tx.Delete(bucketQueueCounts, id) }); err != nil {
+			return err
+		}
 		return tx.Put(MetaBucket, "schema", []byte("1"))
 	})
-	c2, err := Open(ctx, Deps{Store: ic.st, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files, Argon2: cheap})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ic.c = c2
+	ic.c = fixture(t).Open(t, Deps{Store: ic.st, Vault: ic.c.v, Now: ic.clock.now, Files: ic.c.files})
 	check("after migrating")
 }
 

@@ -21,6 +21,45 @@ type Argon2Params struct {
 // about 30 ms on a 2-core office PC, so a sign-in flood cannot starve the box.
 var DefaultArgon2 = Argon2Params{Time: 2, MemKiB: 19 * 1024, Threads: 1}
 
+// testArgon2 is the password-hash cost, in the PHC form "m=KiB,t=N,p=N",
+// of a binary the whole-program tests build with
+//
+//	go build -ldflags "-X hearth/app/clinic.testArgon2=m=64,t=1,p=1"
+//
+// (tests/harness_test.go does), so that their race-built binary signs in
+// without spending production argon2 time on every password. It is set only
+// at link time: no flag, setting or environment variable reaches it, so a
+// clinic's build, which never passes that -X, always uses DefaultArgon2.
+// In-process tests pass Deps.Argon2 instead.
+var testArgon2 string
+
+// LinkedArgon2 is the password-hash cost linked into this binary for tests
+// (testArgon2), or the zero Argon2Params in every real build. A value that
+// does not parse is an error, never a silent fallback.
+func LinkedArgon2() (Argon2Params, error) {
+	if testArgon2 == "" {
+		return Argon2Params{}, nil
+	}
+	var p Argon2Params
+	var rest string
+	// " end" must come back whole: nothing may follow p=N.
+	n, err := fmt.Sscanf(testArgon2+" end", "m=%d,t=%d,p=%d %s", &p.MemKiB, &p.Time, &p.Threads, &rest)
+	if err != nil || n != 4 || rest != "end" || p.MemKiB == 0 || p.Time == 0 || p.Threads == 0 {
+		return Argon2Params{}, fmt.Errorf("clinic: the password-hash cost linked in for tests (%q) is not m=KiB,t=N,p=N", testArgon2)
+	}
+	return p, nil
+}
+
+// defaultArgon2 is the cost Open uses when Deps.Argon2 is zero: the linked
+// test cost if this is a test build, else DefaultArgon2.
+func defaultArgon2() (Argon2Params, error) {
+	p, err := LinkedArgon2()
+	if err != nil || p != (Argon2Params{}) {
+		return p, err
+	}
+	return DefaultArgon2, nil
+}
+
 // MinPasswordLength is the only composition rule: length (NIST SP 800-63B).
 const MinPasswordLength = 10
 

@@ -289,6 +289,8 @@ func triageBenchText() string {
 	return b.String()[:2000]
 }
 
+// TestTriageFast is one of the two tests `go test -short` leaves out
+// (README): a speed check, with a margin of about 30 times on an idle PC.
 func TestTriageFast(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test")

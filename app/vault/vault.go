@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -64,7 +65,8 @@ type Vault struct {
 	dir string
 
 	// scryptLogN overrides age's scrypt work factor for SetPassphrase;
-	// zero means age's default. Only tests set it (setScryptWorkFactor).
+	// zero means the linked test cost if there is one (testScryptLogN),
+	// else age's default. Only tests set it (SetScryptWorkFactor).
 	scryptLogN int
 
 	// files serialises changes to the keys folder, so that Seal and Open are
@@ -336,8 +338,14 @@ func (v *Vault) SetPassphrase(passphrase string) error {
 	if err != nil {
 		return fmt.Errorf("vault: set passphrase: %w", err)
 	}
-	if v.scryptLogN > 0 {
-		r.SetWorkFactor(v.scryptLogN)
+	logN := v.scryptLogN
+	if logN == 0 {
+		if logN, err = LinkedScryptWorkFactor(); err != nil {
+			return fmt.Errorf("vault: set passphrase: %w", err)
+		}
+	}
+	if logN > 0 {
+		r.SetWorkFactor(logN)
 	}
 	sealed, err := encryptAll([]byte(id.String()+"\n"), r)
 	if err != nil {
@@ -433,8 +441,44 @@ func (v *Vault) unlockedIdentity() (*age.X25519Identity, error) {
 	return v.identity, nil
 }
 
-// setScryptWorkFactor makes SetPassphrase cheap in tests.
-func (v *Vault) setScryptWorkFactor(logN int) { v.scryptLogN = logN }
+// SetScryptWorkFactor makes SetPassphrase on this vault use scrypt's work
+// factor 2^logN instead of age's default (2^18, about a second), so that
+// tests do not spend that second on every passphrase. It is for tests only
+// (app/clinic/clinictest); nothing in Hearth calls it, and there is no flag,
+// setting or environment variable that reaches it. Unlock reads the work
+// factor from the file, so it needs no such call.
+func (v *Vault) SetScryptWorkFactor(logN int) {
+	if logN < 1 || logN > 30 {
+		panic("vault: SetScryptWorkFactor: logN must be 1..30")
+	}
+	v.scryptLogN = logN
+}
+
+// testScryptLogN is the scrypt work factor (log2) of every passphrase file a
+// binary writes when the whole-program tests build it with
+//
+//	go build -ldflags "-X hearth/app/vault.testScryptLogN=10"
+//
+// (tests/harness_test.go does), so that their race-built binary unlocks in
+// milliseconds, not seconds. It is set only at link time: no flag, setting
+// or environment variable reaches it, so a clinic's build, which never
+// passes that -X, always uses age's default. It is a string because -X sets
+// only strings.
+var testScryptLogN string
+
+// LinkedScryptWorkFactor is the scrypt work factor linked into this binary for
+// tests (testScryptLogN), or 0 in every real build. A value that is not a
+// number from 1 to 30 is an error, never a silent fallback.
+func LinkedScryptWorkFactor() (int, error) {
+	if testScryptLogN == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(testScryptLogN)
+	if err != nil || n < 1 || n > 30 {
+		return 0, fmt.Errorf("the scrypt work factor linked in for tests (%q) is not a number from 1 to 30", testScryptLogN)
+	}
+	return n, nil
+}
 
 func sealIdentity(id *age.X25519Identity, to age.Recipient) ([]byte, error) {
 	return encryptAll([]byte(id.String()+"\n"), to)

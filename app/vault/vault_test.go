@@ -26,7 +26,7 @@ func newVault(t testing.TB) (*Vault, string, string) {
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	v.setScryptWorkFactor(cheapScrypt)
+	v.SetScryptWorkFactor(cheapScrypt)
 	return v, dir, recovery
 }
 
@@ -694,7 +694,7 @@ func TestNoSecretsInFormatting(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	v, dir, _ := newVault(t)
 	w, _ := Load(dir)
-	w.setScryptWorkFactor(cheapScrypt)
+	w.SetScryptWorkFactor(cheapScrypt)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -828,4 +828,78 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// scryptWorkFactor is the work factor (log2) in the header of the passphrase
+// file in dir: the "-> scrypt SALT N" stanza of an age file.
+func scryptWorkFactor(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, fileClinicSealed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _, ok := strings.Cut(string(b), "\n---")
+	if !ok {
+		t.Fatalf("%s has no age header", fileClinicSealed)
+	}
+	for _, line := range strings.Split(header, "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "->" && f[1] == "scrypt" {
+			return f[3]
+		}
+	}
+	t.Fatalf("%s has no scrypt stanza:\n%s", fileClinicSealed, header)
+	return ""
+}
+
+// The production passphrase cost, checked by what is on disk rather than by
+// a clock: a vault nobody made cheap writes age's default scrypt work factor
+// (2^18), and a binary linked with a test cost writes that one. This is the
+// one test that pays for a real scrypt at the production cost.
+func TestPassphraseWorkFactor(t *testing.T) {
+	if testScryptLogN != "" {
+		t.Fatalf("this test binary was linked with a test scrypt cost (%q): the production cost is not what runs", testScryptLogN)
+	}
+	dir := filepath.Join(t.TempDir(), "keys")
+	v, _, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.SetPassphrase("correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	if got := scryptWorkFactor(t, dir); got != "18" {
+		t.Fatalf("the passphrase file's scrypt work factor is 2^%s, want age's default 2^18", got)
+	}
+
+	// The whole-program tests link in a cheap cost (-X ...testScryptLogN).
+	t.Cleanup(func() { testScryptLogN = "" })
+	testScryptLogN = "10"
+	dir2 := filepath.Join(t.TempDir(), "keys")
+	w, _, err := Create(dir2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetPassphrase("correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	if got := scryptWorkFactor(t, dir2); got != "10" {
+		t.Fatalf("with the linked test cost the work factor is 2^%s, want 2^10", got)
+	}
+	// A cost set on the vault itself wins over the linked one.
+	w.SetScryptWorkFactor(11)
+	if err := w.SetPassphrase("another passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if got := scryptWorkFactor(t, dir2); got != "11" {
+		t.Fatalf("with SetScryptWorkFactor(11) the work factor is 2^%s", got)
+	}
+	// A damaged linked value is an error, not a fall back to some cost.
+	testScryptLogN = "ten"
+	x, _, err := Create(filepath.Join(t.TempDir(), "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.SetPassphrase("correct horse battery staple"); err == nil || !strings.Contains(err.Error(), "work factor") {
+		t.Fatalf("SetPassphrase with a malformed linked cost: %v", err)
+	}
 }

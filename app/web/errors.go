@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"hearth/app/clinic"
-	"hearth/app/store"
 )
 
 // apiError is an error that is safe to show: a stable code, an HTTP status
@@ -129,7 +128,7 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &mbe):
 		return errTooLarge
-	case errors.Is(err, clinic.ErrNotFound), errors.Is(err, store.ErrNotFound):
+	case clinic.IsNotFound(err):
 		return errNotFound
 	case errors.Is(err, clinic.ErrBreakGlass):
 		return errBreakGlass

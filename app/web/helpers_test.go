@@ -11,8 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,21 +18,11 @@ import (
 	"time"
 
 	"hearth/app/clinic"
+	"hearth/app/clinic/clinictest"
 	"hearth/app/realtime"
 	"hearth/app/store"
-	"hearth/app/store/boltstore"
-	"hearth/app/vault"
 	"log/slog"
 )
-
-// clock is the tests' settable time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // env is a real server on a real store and real keys.
 type env struct {
@@ -42,11 +30,11 @@ type env struct {
 	srv   *httptest.Server
 	web   *Server
 	c     *clinic.Clinic
-	clock *clock
+	clock *clinictest.Clock
 	hub   *realtime.Hub
 	log   *bytes.Buffer
-	dir   string
-	st    *boltstore.Store
+	fx    *clinictest.Env
+	st    store.Store
 	files fs.FS
 	// faults sits between the clinic and st: tests make its writes fail.
 	faults *faultStore
@@ -56,46 +44,24 @@ const ownerEmail, ownerPass = "owner@maple.test", "Owner-Password-123"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	v, _, err := vault.Create(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	faults := &faultStore{Store: st}
-	ck := &clock{t: time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)}
-	ctx := context.Background()
-	if err := clinic.Init(ctx, st, v, ck.Now()); err != nil {
-		t.Fatal(err)
-	}
+	ck := clinictest.NewClock(time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC))
+	fx := clinictest.NewEnv(t, clinictest.Options{Now: ck.Now})
+	faults := &faultStore{Store: fx.Store}
 	logBuf := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logBuf}, nil))
 	hub := realtime.NewHub(log)
-	files := os.DirFS(filepath.Join("..", "..", "embed"))
-	c, err := clinic.Open(ctx, clinic.Deps{Store: faults, Vault: v, Now: ck.Now, Log: log, Events: hub, Files: files, Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := clinictest.Embed()
+	c := fx.Open(t, clinic.Deps{Store: faults, Log: log, Events: hub, Files: files})
 	hub.SetSource(c)
 	hub.SetQueueOf(c.ItemQueue)
-	if _, err := c.Setup(ctx, clinic.SetupInput{ClinicName: "Maple Street Family Clinic", OwnerName: "Olive Owner", OwnerEmail: ownerEmail, Password: ownerPass}, nil, "test"); err != nil {
-		t.Fatal(err)
-	}
+	clinictest.Setup(t, c, clinic.SetupInput{ClinicName: "Maple Street Family Clinic", OwnerName: "Olive Owner", OwnerEmail: ownerEmail, Password: ownerPass})
 	w, err := New(Options{Clinic: c, Hub: hub, Files: files, Log: log, Version: "test", Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, web: w, c: c, clock: ck, hub: hub, log: logBuf, dir: dir, st: st, files: files, faults: faults}
+	return &env{t: t, srv: srv, web: w, c: c, clock: ck, hub: hub, log: logBuf, fx: fx, st: fx.Store, files: files, faults: faults}
 }
 
 // faultStore passes everything to the real store, except that while

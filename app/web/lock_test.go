@@ -3,29 +3,21 @@ package web
 import (
 	"context"
 	"net/http/httptest"
-	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"hearth/app/audit"
 	"hearth/app/clinic"
 	"hearth/app/realtime"
 	"hearth/app/store"
-	"hearth/app/vault"
 )
 
 // restart opens the same data as a fresh process would: keys loaded from
 // disk (locked in sealed mode), the same database, a new server.
 func (e *env) restart(t *testing.T) *env {
-	v, err := vault.Load(filepath.Join(e.dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	hub := realtime.NewHub(nil)
-	c, err := clinic.Open(context.Background(), clinic.Deps{Store: e.st, Vault: v, Now: e.clock.Now, Events: hub, Files: e.files,
-		Argon2: clinic.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.fx.Open(t, clinic.Deps{Vault: e.fx.Reload(t), Events: hub, Files: e.files})
 	hub.SetSource(c)
 	hub.SetQueueOf(c.ItemQueue)
 	w, err := New(Options{Clinic: c, Hub: hub, Files: e.files, Version: "test", Addr: "127.0.0.1:0"})
@@ -34,7 +26,7 @@ func (e *env) restart(t *testing.T) *env {
 	}
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, web: w, c: c, clock: e.clock, hub: hub, log: e.log, dir: e.dir, st: e.st, files: e.files}
+	return &env{t: t, srv: srv, web: w, c: c, clock: e.clock, hub: hub, log: e.log, fx: e.fx, st: e.st, files: e.files}
 }
 
 func TestSealedModeLockedAfterRestart(t *testing.T) {
@@ -78,11 +70,48 @@ func TestSealedModeLockedAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := l.st.View(context.Background(), func(tx store.Tx) error { var err error; n, err = audit.Verify(tx, key); return err }); err != nil || n == 0 {
-		t.Fatalf("audit after unlock: %d %v", n, err)
+	var verr error
+	if err := l.st.View(context.Background(), func(tx store.Tx) error { n, verr = audit.Verify(tx, key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if verr != nil || n == 0 {
+		t.Fatalf("audit after unlock: %d %v", n, verr)
 	}
 	rep, err := l.c.Verify(context.Background())
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify after unlock: %v %v", err, rep.Problems)
+	}
+}
+
+// Wrong passphrases are throttled per client: after ten in the window even
+// the right one is refused with 429 and Hearth stays locked; when the window
+// has passed, the right one unlocks. (The cheap test scrypt cost changes how
+// long a try takes, not how many are allowed.)
+func TestVaultUnlockThrottled(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	const passphrase = "maple street rainy tuesday"
+	if r := owner.req("POST", "/api/v1/settings/passphrase", map[string]string{"password": ownerPass, "passphrase": passphrase}); r.code != 200 {
+		t.Fatalf("set passphrase: %d %s", r.code, r.body)
+	}
+	l := e.restart(t)
+	u := l.anon()
+	for i := range 10 {
+		if r := u.req("POST", "/api/v1/unlock", map[string]string{"passphrase": "not it, try " + strconv.Itoa(i)}); r.code != 401 {
+			t.Fatalf("wrong passphrase %d: %d %s", i+1, r.code, r.body)
+		}
+	}
+	if r := u.req("POST", "/api/v1/unlock", map[string]string{"passphrase": passphrase}); r.code != 429 {
+		t.Fatalf("the right passphrase after ten wrong ones: %d, want 429", r.code)
+	}
+	if !l.c.Locked() {
+		t.Fatal("a throttled unlock opened the vault")
+	}
+	e.clock.Add(16 * time.Minute)
+	if r := u.req("POST", "/api/v1/unlock", map[string]string{"passphrase": passphrase}); r.code != 200 {
+		t.Fatalf("unlock once the window passed: %d %s", r.code, r.body)
+	}
+	if l.c.Locked() {
+		t.Fatal("still locked after the right passphrase")
 	}
 }

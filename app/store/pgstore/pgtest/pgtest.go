@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"hearth/app/testenv"
 )
 
 var (
@@ -68,10 +70,7 @@ func DSN(t testing.TB) string {
 	t.Helper()
 	once.Do(start)
 	if failure != "" {
-		if os.Getenv("HEARTH_REQUIRE_PG") != "" {
-			t.Fatalf("PostgreSQL is required (HEARTH_REQUIRE_PG) but: %s", failure)
-		}
-		t.Skipf("no PostgreSQL server for this test: %s", failure)
+		testenv.Missing(t, "no PostgreSQL server for this test: "+failure, testenv.RequirePG, testenv.CI)
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
