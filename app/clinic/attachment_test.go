@@ -18,7 +18,9 @@ func testJPEG(t *testing.T) []byte {
 		img.Set(x, x%30, color.RGBA{200, 30, 30, 255})
 	}
 	var b bytes.Buffer
-	jpeg.Encode(&b, img, nil)
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
 	raw := b.Bytes()
 	// Splice an EXIF segment with a GPS-looking payload after SOI.
 	exif := append([]byte{0xFF, 0xE1, 0x00, 0x20}, []byte("Exif\x00\x00GPS 40.7128N 74.0060W cam")...)
@@ -68,7 +70,9 @@ func TestAttachmentsAreCleanedAndScoped(t *testing.T) {
 	}
 	// Refused: SVG, HTML, an oversized claim, too many files, too large.
 	var bomb bytes.Buffer
-	png.Encode(&bomb, image.NewGray(image.Rect(0, 0, 1, 1)))
+	if err := png.Encode(&bomb, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
 	b := bomb.Bytes()
 	// Rewrite the IHDR width/height to 50,000 x 50,000 (CRC is not checked by DecodeConfig).
 	copy(b[16:24], []byte{0, 0, 0xC3, 0x50, 0, 0, 0xC3, 0x50})

@@ -491,11 +491,21 @@ func TestQueueCountsStayExact(t *testing.T) {
 		ids = append(ids, ack.Item.ID)
 	}
 	check("after creating")
-	ic.c.GetItem(ctx, ic.front, ids[0])
-	ic.c.Assign(ctx, ic.owner, ids[2], ic.front.ID)
-	ic.c.SetStatus(ctx, ic.owner, ids[3], StatusChange{Status: StatusClosed})
-	ic.c.AddMessage(ctx, ic.patA, ids[3], "Reopening", false)
-	ic.c.SetStatus(ctx, ic.clin, ids[1], StatusChange{Status: StatusWaiting})
+	if _, err := ic.c.GetItem(ctx, ic.front, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.c.Assign(ctx, ic.owner, ids[2], ic.front.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.c.SetStatus(ctx, ic.owner, ids[3], StatusChange{Status: StatusClosed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.c.AddMessage(ctx, ic.patA, ids[3], "Reopening", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.c.SetStatus(ctx, ic.clin, ids[1], StatusChange{Status: StatusWaiting}); err != nil {
+		t.Fatal(err)
+	}
 	check("after working them")
 	// An older database: no counts, schema 1. Opening migrates.
 	err := ic.st.Update(ctx, func(tx store.Tx) error {

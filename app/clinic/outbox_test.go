@@ -24,10 +24,18 @@ func mailClinic(t *testing.T) (*inboxClinic, *mailtest.Server) {
 		t.Fatal(err)
 	}
 	// Patient A has an address and opts in.
-	p, _ := ic.c.loadPatient(ctx, ic.patA.Patient)
+	p, err := ic.c.loadPatient(ctx, ic.patA.Patient)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.Email = "ada@example.com"
-	sealed, _ := ic.c.seal(vault.NewRef(bucketPatients, p.ID, p.ID), p)
-	ic.st.Update(ctx, func(tx store.Tx) error { return tx.Put(bucketPatients, p.ID, sealed) })
+	sealed, err := ic.c.seal(vault.NewRef(bucketPatients, p.ID, p.ID), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ic.st.Update(ctx, func(tx store.Tx) error { return tx.Put(bucketPatients, p.ID, sealed) }); err != nil {
+		t.Fatal(err)
+	}
 	ic.c.patients.drop(p.ID)
 	if err := ic.c.SetEmailReplies(ctx, ic.patA, true); err != nil {
 		t.Fatal(err)
@@ -36,8 +44,9 @@ func mailClinic(t *testing.T) (*inboxClinic, *mailtest.Server) {
 }
 
 func outbox(t *testing.T, ic *inboxClinic) []OutMail {
+	t.Helper()
 	var out []OutMail
-	ic.st.View(context.Background(), func(tx store.Tx) error {
+	err := ic.st.View(context.Background(), func(tx store.Tx) error {
 		return tx.Each(bucketOutbox, "", func(id string, raw []byte) error {
 			var m OutMail
 			if err := ic.c.openRaw(vault.RefAnyPatient(bucketOutbox, id), raw, &m); err != nil {
@@ -47,6 +56,9 @@ func outbox(t *testing.T, ic *inboxClinic) []OutMail {
 			return nil
 		})
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 
@@ -89,7 +101,9 @@ func TestReplyEmailIsSentAfterCommitWithoutPHI(t *testing.T) {
 	}
 	// Patient B did not opt in: no email.
 	ackB, _ := ic.c.CreateItem(ctx, ic.patB, NewItem{Type: TypeMessage, Body: "hi"})
-	ic.c.AddMessage(ctx, ic.front, ackB.Item.ID, "hello B", false)
+	if _, err := ic.c.AddMessage(ctx, ic.front, ackB.Item.ID, "hello B", false); err != nil {
+		t.Fatal(err)
+	}
 	if len(outbox(t, ic)) != 1 {
 		t.Fatal("an email was queued for a patient who did not ask for one")
 	}
@@ -100,7 +114,9 @@ func TestReplyEmailIsSentAfterCommitWithoutPHI(t *testing.T) {
 	if err := ic.c.Unsubscribe(ctx, ic.patA.Patient, ic.c.unsubscribeMAC(ic.patA.Patient)); err != nil {
 		t.Fatal(err)
 	}
-	ic.c.AddMessage(ctx, ic.front, ack.Item.ID, "another reply", false)
+	if _, err := ic.c.AddMessage(ctx, ic.front, ack.Item.ID, "another reply", false); err != nil {
+		t.Fatal(err)
+	}
 	if len(outbox(t, ic)) != 1 {
 		t.Fatal("an email was queued after the patient opted out")
 	}
@@ -110,7 +126,9 @@ func TestMailServerDownRetriesThenTellsTheFrontDesk(t *testing.T) {
 	ic, _ := mailClinic(t)
 	ctx := context.Background()
 	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Question"})
-	ic.c.AddMessage(ctx, ic.front, ack.Item.ID, "Answer", false)
+	if _, err := ic.c.AddMessage(ctx, ic.front, ack.Item.ID, "Answer", false); err != nil {
+		t.Fatal(err)
+	}
 	down := func(ctx context.Context, cfg mail.Config, m mail.Message) error {
 		cfg.Port = 1 // nothing listens there
 		return mail.Send(ctx, cfg, m)
@@ -143,12 +161,19 @@ func TestCrashWhileSendingNeverSendsTwice(t *testing.T) {
 	ic, srv := mailClinic(t)
 	ctx := context.Background()
 	ack, _ := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Question"})
-	ic.c.AddMessage(ctx, ic.front, ack.Item.ID, "Answer", false)
+	if _, err := ic.c.AddMessage(ctx, ic.front, ack.Item.ID, "Answer", false); err != nil {
+		t.Fatal(err)
+	}
 	// The process dies after marking "sending": the sender never returns.
 	crash := errors.New("crash")
 	func() {
-		defer func() { recover() }()
-		ic.c.SendDueMail(ctx, func(context.Context, mail.Config, mail.Message) error { panic(crash) })
+		defer func() {
+			if r := recover(); r != crash {
+				t.Fatalf("the sender did not crash as planned: %v", r)
+			}
+		}()
+		_, err := ic.c.SendDueMail(ctx, func(context.Context, mail.Config, mail.Message) error { panic(crash) })
+		t.Fatalf("SendDueMail returned (%v) although its sender crashed", err)
 	}()
 	if m := outbox(t, ic)[0]; m.State != MailSending {
 		t.Fatalf("state at the crash: %s", m.State)
@@ -165,7 +190,9 @@ func TestCrashWhileSendingNeverSendsTwice(t *testing.T) {
 	}
 	// The plain settings copy (for the locked state) never holds the password.
 	var plain []byte
-	ic.st.View(ctx, func(tx store.Tx) error { plain, _ = tx.Get(MetaBucket, metaSettingsPlain); return nil })
+	if err := ic.st.View(ctx, func(tx store.Tx) (err error) { plain, err = tx.Get(MetaBucket, metaSettingsPlain); return err }); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(string(plain), "mail-pass") {
 		t.Fatal("the mail password is in the plain settings copy")
 	}
@@ -179,8 +206,13 @@ func TestAppointmentRemindersAtLeadTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancelled, _, _ := ic.c.CreateAppointment(ctx, ic.front, ApptInput{PatientID: ic.patA.Patient, StartsAt: start.Add(time.Hour)})
-	ic.c.AnswerAppointment(ctx, ic.patA, cancelled.ID, "cancel", "")
+	cancelled, _, err := ic.c.CreateAppointment(ctx, ic.front, ApptInput{PatientID: ic.patA.Patient, StartsAt: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.c.AnswerAppointment(ctx, ic.patA, cancelled.ID, "cancel", ""); err != nil {
+		t.Fatal(err)
+	}
 	run := func() int {
 		n, err := ic.c.SendReminders(ctx)
 		if err != nil {
