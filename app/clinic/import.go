@@ -196,7 +196,6 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 	}
 	seen := map[string]bool{}
 	var inputs []ApptInput
-	var rowIdx []int
 	for n, rec := range rows[1:] {
 		line := n + 2
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
@@ -238,7 +237,6 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 				} else {
 					row.Status, row.PatientID = "ok", pid
 					inputs = append(inputs, in)
-					rowIdx = append(rowIdx, len(res.Rows))
 				}
 			}
 		}
