@@ -402,3 +402,15 @@ func (c *Clinic) Audit(ctx context.Context, a Actor, e AuditEvent) error {
 		return c.auditEvent(tx, audit.Event{Actor: a.String(), Action: e.Action, Object: e.Object, Patient: e.Patient, Client: a.Client, Severity: sev, Outcome: e.Outcome})
 	})
 }
+
+// auditFailure records a failed attempt (a wrong password, birth date,
+// passphrase or code). The attempt is answered as failed whatever happens
+// here, so a store that cannot take the event does not turn a refusal into
+// a different answer; the lost event is logged at error level instead, by
+// ids only (never the client's input).
+func (c *Clinic) auditFailure(ctx context.Context, a Actor, e AuditEvent) {
+	if err := c.Audit(ctx, a, e); err != nil {
+		c.log.Error("the audit event of a failed attempt was not written", "action", e.Action, "object", e.Object,
+			"patient", e.Patient, "actor", a.String(), "err", err)
+	}
+}
