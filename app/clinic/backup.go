@@ -210,7 +210,18 @@ type BackupStatus struct {
 	LastError string `json:"last_error"`
 }
 
-// BackupStatus reads the scheduled-backup flags.
+// BackupStatus reads the scheduled-backup flags. When they cannot be read,
+// LastError says so (and the log says why), so the console shows a problem
+// rather than a clean record.
 func (c *Clinic) BackupStatus(ctx context.Context) BackupStatus {
-	return BackupStatus{LastOK: c.Meta(ctx, MetaBackupOK), LastError: c.Meta(ctx, MetaBackupError)}
+	var s BackupStatus
+	var err error
+	if s.LastOK, err = c.Meta(ctx, MetaBackupOK); err == nil {
+		s.LastError, err = c.Meta(ctx, MetaBackupError)
+	}
+	if err != nil {
+		c.log.Error("the backup status could not be read", "err", err)
+		return BackupStatus{LastError: "the backup status could not be read; see the server log"}
+	}
+	return s
 }

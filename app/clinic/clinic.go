@@ -296,19 +296,29 @@ func (c *Clinic) openRaw(ref vault.Ref, raw []byte, out any) error {
 	return nil
 }
 
-func getMeta(tx store.Tx, key string) string {
+// getMeta reads a plain fact ("" when unset); a store that cannot answer
+// is an error, never "unset".
+func getMeta(tx store.Tx, key string) (string, error) {
 	b, err := tx.Get(MetaBucket, key)
-	if err != nil {
-		return ""
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
 	}
-	return string(b)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
-// Meta reads a plain fact about the database ("" when unset).
-func (c *Clinic) Meta(ctx context.Context, key string) string {
+// Meta reads a plain fact about the database ("" when unset). A failed read
+// is an error, so it never looks like a fact that was never set.
+func (c *Clinic) Meta(ctx context.Context, key string) (string, error) {
 	var s string
-	c.st.View(ctx, func(tx store.Tx) error { s = getMeta(tx, key); return nil })
-	return s
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		s, err = getMeta(tx, key)
+		return err
+	})
+	return s, err
 }
 
 // SetMeta records a plain, non-PHI fact (backup status and the like).
@@ -316,8 +326,12 @@ func (c *Clinic) SetMeta(ctx context.Context, key, value string) error {
 	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, key, []byte(value)) })
 }
 
-// IsSetUp reports whether the owner account exists.
-func (c *Clinic) IsSetUp(ctx context.Context) bool { return c.Meta(ctx, "setup") == "done" }
+// IsSetUp reports whether the owner account exists. A failed read is an
+// error: it must not offer the setup page of a clinic that is set up.
+func (c *Clinic) IsSetUp(ctx context.Context) (bool, error) {
+	v, err := c.Meta(ctx, "setup")
+	return v == "done", err
+}
 
 // Actor identifies who is acting, for authorization and the audit trail.
 type Actor struct {
