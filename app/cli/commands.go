@@ -51,7 +51,11 @@ func setup(ctx context.Context, args []string, env Env) (err error) {
 			return err
 		}
 		defer closeAfter(&err, n)
-		if n.clinic.IsSetUp(ctx) {
+		var done bool
+		if done, err = n.clinic.IsSetUp(ctx); err != nil {
+			return err
+		}
+		if done {
 			if c.Store != "" {
 				return fmt.Errorf("the clinic in the %s is already set up; sign in at the server instead", c.Where())
 			}

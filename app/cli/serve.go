@@ -95,7 +95,11 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 	}
 
 	var setupState *web.SetupState
-	if !cl.IsSetUp(ctx) {
+	setUp, err := cl.IsSetUp(ctx)
+	if err != nil {
+		return err
+	}
+	if !setUp {
 		if recovery == "" {
 			// Restarted before anyone finished setup: the recovery key shown
 			// earlier was never confirmed, so make a fresh one to show now.
@@ -342,7 +346,14 @@ func runBackups(ctx context.Context, cl *clinic.Clinic, env Env, log *slog.Logge
 			continue
 		}
 		now := env.Now().In(s.Location())
-		last, _ := time.Parse(time.RFC3339, cl.Meta(ctx, clinic.MetaBackupOK))
+		lastOK, err := cl.Meta(ctx, clinic.MetaBackupOK)
+		if err != nil {
+			// A store that cannot answer this cannot make a backup either;
+			// say so, and look again at the next tick.
+			log.Error("the time of the last scheduled backup could not be read", "err", err)
+			continue
+		}
+		last, _ := time.Parse(time.RFC3339, lastOK) // "" or damaged: no good backup on record, so one is due
 		due := now.Hour() == s.BackupHour && now.Sub(last) > 20*time.Hour
 		if !due {
 			continue

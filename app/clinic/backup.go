@@ -102,23 +102,29 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+	// Once renamed, the temporary name is gone and this Remove fails with
+	// "not exist"; before that, it cleans up a failed write. Either way
+	// there is nothing more to do with its error.
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	// fail closes the temporary file after a failed step. The step's error
+	// is the one the caller needs; the file is being thrown away, so its
+	// close cannot lose anything.
+	fail := func(err error) error {
+		_ = tmp.Close()
 		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		return fail(err)
 	}
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	if err := write(bw); err != nil {
-		tmp.Close()
-		return err
+		return fail(err)
 	}
 	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return err
+		return fail(err)
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
 		return err
@@ -126,11 +132,18 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	// The rename is durable only once the folder is synced: without it a
+	// crash can bring back the old file, or none. An error here means the
+	// new file is in place but may not survive a power cut.
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
-	return nil
+	if err := d.Sync(); err != nil {
+		_ = d.Close() // read-only folder handle: the sync's error is the one that matters
+		return err
+	}
+	return d.Close()
 }
 
 // Scheduled backups keep their status in meta, so the console can show it.
@@ -152,11 +165,21 @@ func (c *Clinic) RunScheduledBackup(ctx context.Context, dir string, keep int, v
 		err = pruneBackups(dir, keep)
 	}
 	if err != nil {
-		c.SetMeta(ctx, MetaBackupError, now.UTC().Format(time.RFC3339)+": "+err.Error())
-		c.Audit(ctx, System, AuditEvent{Action: "backup.scheduled", Object: "backup", Outcome: "failed"})
+		// The backup's own error is what the caller reports; the status
+		// and audit event that could not be written are logged beside it.
+		if merr := c.SetMeta(ctx, MetaBackupError, now.UTC().Format(time.RFC3339)+": "+err.Error()); merr != nil {
+			c.log.Error("the failed scheduled backup could not be recorded in the backup status", "err", merr)
+		}
+		if aerr := c.Audit(ctx, System, AuditEvent{Action: "backup.scheduled", Object: "backup", Outcome: "failed"}); aerr != nil {
+			c.log.Error("the audit event of a failed scheduled backup was not written", "err", aerr)
+		}
 		return err
 	}
-	c.SetMeta(ctx, MetaBackupError, "")
+	// The backup is written; a stale error left in the status is logged,
+	// and the time of this good backup is still recorded below.
+	if err := c.SetMeta(ctx, MetaBackupError, ""); err != nil {
+		c.log.Error("the previous backup error could not be cleared from the backup status", "err", err)
+	}
 	return c.SetMeta(ctx, MetaBackupOK, now.UTC().Format(time.RFC3339))
 }
 
@@ -187,7 +210,18 @@ type BackupStatus struct {
 	LastError string `json:"last_error"`
 }
 
-// BackupStatus reads the scheduled-backup flags.
+// BackupStatus reads the scheduled-backup flags. When they cannot be read,
+// LastError says so (and the log says why), so the console shows a problem
+// rather than a clean record.
 func (c *Clinic) BackupStatus(ctx context.Context) BackupStatus {
-	return BackupStatus{LastOK: c.Meta(ctx, MetaBackupOK), LastError: c.Meta(ctx, MetaBackupError)}
+	var s BackupStatus
+	var err error
+	if s.LastOK, err = c.Meta(ctx, MetaBackupOK); err == nil {
+		s.LastError, err = c.Meta(ctx, MetaBackupError)
+	}
+	if err != nil {
+		c.log.Error("the backup status could not be read", "err", err)
+		return BackupStatus{LastError: "the backup status could not be read; see the server log"}
+	}
+	return s
 }

@@ -43,10 +43,13 @@ func (c *Clinic) BreakGlass(ctx context.Context, a Actor, patientID, reason stri
 	})
 }
 
-func (c *Clinic) hasBreakGlass(ctx context.Context, staffID, patientID string) bool {
+// hasBreakGlass reports whether the staff member declared a break-glass
+// reason for this patient that still holds. A failed read is an error, not
+// "no reason given" (which would ask a clinician for one they just gave).
+func (c *Clinic) hasBreakGlass(ctx context.Context, staffID, patientID string) (bool, error) {
 	ok := false
 	now := c.now()
-	c.st.View(ctx, func(tx store.Tx) error {
+	err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(ixBreakGlassByStaff, store.Range{Prefix: cat([]byte(staffID), []byte{0}, []byte(patientID), []byte{0})}, func(k []byte, _ string) error {
 			until := time.UnixMilli(int64(beUint(k[len(k)-8:])))
 			if now.Before(until) {
@@ -56,5 +59,5 @@ func (c *Clinic) hasBreakGlass(ctx context.Context, staffID, patientID string) b
 			return nil
 		})
 	})
-	return ok
+	return ok, err
 }

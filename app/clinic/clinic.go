@@ -307,19 +307,29 @@ func (c *Clinic) openRaw(ref vault.Ref, raw []byte, out any) error {
 	return nil
 }
 
-func getMeta(tx store.Tx, key string) string {
+// getMeta reads a plain fact ("" when unset); a store that cannot answer
+// is an error, never "unset".
+func getMeta(tx store.Tx, key string) (string, error) {
 	b, err := tx.Get(MetaBucket, key)
-	if err != nil {
-		return ""
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
 	}
-	return string(b)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
-// Meta reads a plain fact about the database ("" when unset).
-func (c *Clinic) Meta(ctx context.Context, key string) string {
+// Meta reads a plain fact about the database ("" when unset). A failed read
+// is an error, so it never looks like a fact that was never set.
+func (c *Clinic) Meta(ctx context.Context, key string) (string, error) {
 	var s string
-	c.st.View(ctx, func(tx store.Tx) error { s = getMeta(tx, key); return nil })
-	return s
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		s, err = getMeta(tx, key)
+		return err
+	})
+	return s, err
 }
 
 // SetMeta records a plain, non-PHI fact (backup status and the like).
@@ -327,8 +337,12 @@ func (c *Clinic) SetMeta(ctx context.Context, key, value string) error {
 	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(MetaBucket, key, []byte(value)) })
 }
 
-// IsSetUp reports whether the owner account exists.
-func (c *Clinic) IsSetUp(ctx context.Context) bool { return c.Meta(ctx, "setup") == "done" }
+// IsSetUp reports whether the owner account exists. A failed read is an
+// error: it must not offer the setup page of a clinic that is set up.
+func (c *Clinic) IsSetUp(ctx context.Context) (bool, error) {
+	v, err := c.Meta(ctx, "setup")
+	return v == "done", err
+}
 
 // Actor identifies who is acting, for authorization and the audit trail.
 type Actor struct {
@@ -412,4 +426,16 @@ func (c *Clinic) Audit(ctx context.Context, a Actor, e AuditEvent) error {
 	return c.st.Update(ctx, func(tx store.Tx) error {
 		return c.auditEvent(tx, audit.Event{Actor: a.String(), Action: e.Action, Object: e.Object, Patient: e.Patient, Client: a.Client, Severity: sev, Outcome: e.Outcome})
 	})
+}
+
+// auditFailure records a failed attempt (a wrong password, birth date,
+// passphrase or code). The attempt is answered as failed whatever happens
+// here, so a store that cannot take the event does not turn a refusal into
+// a different answer; the lost event is logged at error level instead, by
+// ids only (never the client's input).
+func (c *Clinic) auditFailure(ctx context.Context, a Actor, e AuditEvent) {
+	if err := c.Audit(ctx, a, e); err != nil {
+		c.log.Error("the audit event of a failed attempt was not written", "action", e.Action, "object", e.Object,
+			"patient", e.Patient, "actor", a.String(), "err", err)
+	}
 }

@@ -96,7 +96,7 @@ func (c *Clinic) CheckContactDOB(ctx context.Context, token, dob, client string)
 		return Contact{}, Actor{}, err
 	}
 	if given != ct.DOB {
-		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "contact.dob_check", Object: "contact:" + ct.ID, Outcome: "failed"})
+		c.auditFailure(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "contact.dob_check", Object: "contact:" + ct.ID, Outcome: "failed"})
 		return Contact{}, Actor{}, ErrCodeInvalid
 	}
 	return ct, Actor{Kind: ActorContact, ID: ct.ID, Client: client}, nil

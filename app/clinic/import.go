@@ -122,33 +122,45 @@ func parseWhen(date, clock string, loc *time.Location) (time.Time, error) {
 	return time.Date(day.Year(), day.Month(), day.Day(), tm.Hour(), tm.Minute(), 0, 0, loc), nil
 }
 
-// matchPatient finds the one patient with this name and birth date.
-func (c *Clinic) matchPatient(ctx context.Context, name, dob string) (string, string) {
+// matchPatient finds the one patient with this name and birth date, or
+// says why there is none. A store that cannot answer is an error, never
+// "no patient".
+func (c *Clinic) matchPatient(ctx context.Context, name, dob string) (id, why string, err error) {
 	d, err := ParseDOB(dob, c.now())
 	if err != nil {
-		return "", "the birth date is not one Hearth reads"
+		return "", "the birth date is not one Hearth reads", nil
 	}
 	nameTok, err := c.v.BlindToken("fullname", nameKey(name))
 	if err != nil {
-		return "", "Hearth is locked"
+		return "", "Hearth is locked", nil
 	}
-	dobTok, _ := c.v.BlindToken("dob", d)
+	dobTok, err := c.v.BlindToken("dob", d)
+	if err != nil {
+		return "", "Hearth is locked", nil
+	}
 	var found []string
-	c.st.View(ctx, func(tx store.Tx) error {
+	err = c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(ixPatientSearch, store.Range{Prefix: nameTok}, func(_ []byte, id string) error {
-			if _, err := tx.Lookup(ixPatientSearch, searchKey(dobTok, id)); err == nil {
+			_, err := tx.Lookup(ixPatientSearch, searchKey(dobTok, id))
+			switch {
+			case err == nil:
 				found = append(found, id)
+			case !errors.Is(err, store.ErrNotFound):
+				return err
 			}
 			return nil
 		})
 	})
+	if err != nil {
+		return "", "", err
+	}
 	switch len(found) {
 	case 1:
-		return found[0], ""
+		return found[0], "", nil
 	case 0:
-		return "", "no patient with this name and birth date"
+		return "", "no patient with this name and birth date", nil
 	}
-	return "", "more than one patient has this name and birth date"
+	return "", "more than one patient has this name and birth date", nil
 }
 
 // ImportAppointments previews (commit false) or imports (commit true) a
@@ -186,7 +198,10 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 			return res, inputErr("mapping", "Choose the columns for the appointment id, patient name, birth date and date.")
 		}
 	}
-	settings, _ := c.Settings(ctx)
+	settings, err := c.Settings(ctx)
+	if err != nil {
+		return res, err // without the clinic's time zone every time would be read wrong
+	}
 	loc := settings.Location()
 	get := func(rec []string, f string) string {
 		if i, ok := col[f]; ok && i < len(rec) {
@@ -196,7 +211,6 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 	}
 	seen := map[string]bool{}
 	var inputs []ApptInput
-	var rowIdx []int
 	for n, rec := range rows[1:] {
 		line := n + 2
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
@@ -224,11 +238,19 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 		if row.Status == "" {
 			seen[ext] = true
 			row.StartsAt = when.UTC()
-			if before, err := c.importedBefore(ctx, ext); err != nil {
+			before, err := c.importedBefore(ctx, ext)
+			if err != nil {
 				return res, err
-			} else if before {
+			}
+			var pid, why string
+			if !before {
+				if pid, why, err = c.matchPatient(ctx, get(rec, "patient_name"), get(rec, "patient_dob")); err != nil {
+					return res, err
+				}
+			}
+			if before {
 				row.Status, row.Reason = "duplicate", "already imported"
-			} else if pid, why := c.matchPatient(ctx, get(rec, "patient_name"), get(rec, "patient_dob")); pid == "" {
+			} else if pid == "" {
 				row.Status, row.Reason = "unmatched", why
 			} else {
 				in := ApptInput{PatientID: pid, StartsAt: when, Minutes: minutes, Provider: get(rec, "provider"), Location: get(rec, "location"),
@@ -238,7 +260,6 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 				} else {
 					row.Status, row.PatientID = "ok", pid
 					inputs = append(inputs, in)
-					rowIdx = append(rowIdx, len(res.Rows))
 				}
 			}
 		}
@@ -329,13 +350,19 @@ func (c *Clinic) createAppointments(ctx context.Context, a Actor, ins []ApptInpu
 // metaImportMapping remembers the column mapping (column names only).
 const metaImportMapping = "import_mapping"
 
-// ImportMapping is the last mapping that imported.
-func (c *Clinic) ImportMapping(ctx context.Context) map[string]string {
+// ImportMapping is the last mapping that imported (empty when none has).
+// A remembered mapping that is damaged or cannot be read is an error, not
+// an empty one: the caller can still give a mapping of its own.
+func (c *Clinic) ImportMapping(ctx context.Context) (map[string]string, error) {
 	m := map[string]string{}
-	if s := c.Meta(ctx, metaImportMapping); s != "" {
-		json.Unmarshal([]byte(s), &m)
+	s, err := c.Meta(ctx, metaImportMapping)
+	if err != nil || s == "" {
+		return m, err
 	}
-	return m
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return map[string]string{}, fmt.Errorf("clinic: the remembered import mapping is damaged: %w", err)
+	}
+	return m, nil
 }
 
 // RememberImportMapping keeps a mapping for next time.

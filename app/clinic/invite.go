@@ -109,7 +109,7 @@ func (c *Clinic) checkDOB(ctx context.Context, patientID, dob, client, action, o
 		return err
 	}
 	if given != p.DOB {
-		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: action, Object: object, Patient: patientID, Outcome: "failed"})
+		c.auditFailure(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: action, Object: object, Patient: patientID, Outcome: "failed"})
 		return ErrCodeInvalid
 	}
 	return nil

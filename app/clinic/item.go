@@ -171,10 +171,8 @@ func tally(tx store.Tx, m ItemMeta, sign int) error {
 	if m.Status == StatusClosed {
 		return nil
 	}
-	var t queueTally
-	if b, err := tx.Get(bucketQueueCounts, m.Queue); err == nil {
-		json.Unmarshal(b, &t)
-	} else if !errors.Is(err, store.ErrNotFound) {
+	t, err := getTally(tx, m.Queue)
+	if err != nil {
 		return err
 	}
 	t.Open += sign
@@ -186,6 +184,24 @@ func tally(tx store.Tx, m ItemMeta, sign int) error {
 	}
 	b, _ := json.Marshal(t)
 	return tx.Put(bucketQueueCounts, m.Queue, b)
+}
+
+// getTally reads a queue's counts (zero when the queue has none yet). A
+// damaged record is an error: counting on from zero would show wrong
+// numbers from then on without anyone knowing.
+func getTally(tx store.Tx, queue string) (queueTally, error) {
+	var t queueTally
+	b, err := tx.Get(bucketQueueCounts, queue)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, nil
+	}
+	if err != nil {
+		return t, err
+	}
+	if err := json.Unmarshal(b, &t); err != nil {
+		return queueTally{}, fmt.Errorf("clinic: the counts of queue %q are damaged: %w", queue, err)
+	}
+	return t, nil
 }
 
 // putMeta stores meta and moves its index entries and queue counts from old

@@ -21,8 +21,14 @@ func (c *Clinic) mayOpen(ctx context.Context, a Actor, m ItemMeta) error {
 	if settings.mayQueue(a.Role, m.Queue) {
 		return nil
 	}
-	if a.Role == RoleClinician && m.PatientID != "" && c.hasBreakGlass(ctx, a.ID, m.PatientID) {
-		return nil
+	if a.Role == RoleClinician && m.PatientID != "" {
+		declared, err := c.hasBreakGlass(ctx, a.ID, m.PatientID)
+		if err != nil {
+			return err
+		}
+		if declared {
+			return nil
+		}
 	}
 	if a.Role == RoleClinician {
 		return ErrBreakGlass
@@ -35,17 +41,27 @@ func (c *Clinic) mayOpen(ctx context.Context, a Actor, m ItemMeta) error {
 var ErrBreakGlass = errors.New("clinic: this item is outside your queues; give a reason to open it")
 
 // ItemQueue is the queue an item is in ("" when there is no such item),
-// read from the plain meta record.
+// read from the plain meta record. Its shape is the realtime hub's
+// (realtime.Hub.SetQueueOf), which has no way to take an error: a record
+// that cannot be read is logged and answers "", which the hub treats as
+// "no such item" and so shows the presence frame to nobody (it fails
+// closed).
 func (c *Clinic) ItemQueue(id string) string {
 	if !validItemID(id) {
 		return ""
 	}
 	var q string
-	c.st.View(context.Background(), func(tx store.Tx) error {
-		if m, err := getMetaRec(tx, id); err == nil {
-			q = m.Queue
+	err := c.st.View(context.Background(), func(tx store.Tx) error {
+		m, err := getMetaRec(tx, id)
+		if err != nil {
+			return err
 		}
+		q = m.Queue
 		return nil
 	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		c.log.Error("an item's queue could not be read; its presence frame is dropped", "item", id, "err", err)
+		return ""
+	}
 	return q
 }

@@ -3,8 +3,6 @@ package clinic
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"time"
 
 	"hearth/app/store"
@@ -30,14 +28,15 @@ func (c *Clinic) QueueCounts(ctx context.Context, a Actor) ([]QueueCount, error)
 	if err != nil {
 		return nil, err
 	}
-	overdue := c.overdueCounts(ctx)
+	overdue, err := c.overdueCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []QueueCount
 	err = c.st.View(ctx, func(tx store.Tx) error {
 		for _, q := range settings.QueuesFor(a.Role) {
-			var t queueTally
-			if b, err := tx.Get(bucketQueueCounts, q.ID); err == nil {
-				json.Unmarshal(b, &t)
-			} else if !errors.Is(err, store.ErrNotFound) {
+			t, err := getTally(tx, q.ID)
+			if err != nil {
 				return err
 			}
 			out = append(out, QueueCount{Queue: q, Open: t.Open, New: t.New, Urgent: t.Urgent, Overdue: overdue[q.ID]})
@@ -48,14 +47,15 @@ func (c *Clinic) QueueCounts(ctx context.Context, a Actor) ([]QueueCount, error)
 }
 
 // overdueCounts returns the per-queue overdue counts, counting afresh when
-// the last count is more than a minute old.
-func (c *Clinic) overdueCounts(ctx context.Context) map[string]int {
+// the last count is more than a minute old. A count that fails is an error
+// and is not cached, so the next call counts again.
+func (c *Clinic) overdueCounts(ctx context.Context) (map[string]int, error) {
 	c.overdueMu.Lock()
 	defer c.overdueMu.Unlock()
 	now := c.now()
 	if c.overdueAt.IsZero() || now.Sub(c.overdueAt) >= time.Minute || now.Before(c.overdueAt) {
 		counts := map[string]int{}
-		c.st.View(ctx, func(tx store.Tx) error {
+		err := c.st.View(ctx, func(tx store.Tx) error {
 			return tx.Scan(ixOpenDue, store.Range{}, func(k []byte, id string) error {
 				if due := time.UnixMilli(int64(beUint(k[:8]))); !now.After(due) {
 					return store.ErrStop
@@ -66,9 +66,12 @@ func (c *Clinic) overdueCounts(ctx context.Context) map[string]int {
 				return nil
 			})
 		})
+		if err != nil {
+			return nil, err
+		}
 		c.overdue, c.overdueAt = counts, now
 	}
-	return c.overdue
+	return c.overdue, nil
 }
 
 func beUint(b []byte) uint64 {

@@ -53,7 +53,7 @@ func (c *Clinic) Unlock(ctx context.Context, passphrase, client string) error {
 		return nil
 	}
 	if err := c.v.Unlock(passphrase); err != nil {
-		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "vault.unlock", Object: "keys", Outcome: "failed"})
+		c.auditFailure(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "vault.unlock", Object: "keys", Outcome: "failed"})
 		if errors.Is(err, vault.ErrBadPassphrase) {
 			return ErrBadCredential
 		}

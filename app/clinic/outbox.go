@@ -147,7 +147,7 @@ func (c *Clinic) SendDueMail(ctx context.Context, send Sender) (int, error) {
 	}
 	now := c.now()
 	var ids []string
-	c.st.View(ctx, func(tx store.Tx) error {
+	if err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(ixOutboxDue, store.Range{Limit: 50}, func(k []byte, id string) error {
 			if time.UnixMilli(int64(beUint(k[:8]))).After(now) {
 				return store.ErrStop
@@ -155,7 +155,9 @@ func (c *Clinic) SendDueMail(ctx context.Context, send Sender) (int, error) {
 			ids = append(ids, id)
 			return nil
 		})
-	})
+	}); err != nil {
+		return 0, err
+	}
 	sent := 0
 	for _, id := range ids {
 		var m OutMail

@@ -195,13 +195,6 @@ func idBytes(id string) []byte {
 	return u[:]
 }
 
-func idFromBytes(b []byte) string {
-	if u, err := uuid.FromBytes(b); err == nil {
-		return u.String()
-	}
-	return string(b)
-}
-
 func searchKey(tok []byte, id string) []byte {
 	return append(append([]byte{}, tok...), idBytes(id)...)
 }

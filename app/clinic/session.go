@@ -121,7 +121,12 @@ func (c *Clinic) SessionFor(ctx context.Context, token string, touch bool) (Sess
 	c.sessions.mu.Unlock()
 	if now.Sub(sess.Created) > SessionAbsolute || now.Sub(sess.LastSeen) > SessionIdleExpiry ||
 		st.Disabled || st.Generation != sess.Generation {
-		c.EndSession(ctx, token)
+		// The session is over whether or not its record goes: this check
+		// ends it again on its next use, so a record left behind is
+		// cleanup that failed, not a way back in.
+		if err := c.EndSession(ctx, token); err != nil {
+			c.log.Warn("an ended session's record could not be removed", "staff", sess.StaffID, "err", err)
+		}
 		return Session{}, Staff{}, ErrSessionEnded
 	}
 	settings, _ := c.Settings(ctx)
@@ -141,7 +146,13 @@ func (c *Clinic) SessionFor(ctx context.Context, token string, touch bool) (Sess
 	*sp = sess
 	c.sessions.mu.Unlock()
 	if persist {
-		c.saveSession(ctx, sess)
+		// This node already holds the new state; the record only carries
+		// it across restarts and to other nodes. If it is lost, the idle
+		// lock is worked out again from LastSeen on the next check (so the
+		// session locks anyway), and the next refresh tries again.
+		if err := c.saveSession(ctx, sess); err != nil {
+			c.log.Warn("a session's idle lock or activity time was not saved", "staff", sess.StaffID, "err", err)
+		}
 	}
 	return sess, st, nil
 }
@@ -183,8 +194,13 @@ func (c *Clinic) UnlockSession(ctx context.Context, token, password, pin, client
 	}
 	ok := password != "" && checkPassword(st.PasswordHash, password) || pin != "" && c.checkPIN(st, pin)
 	if !ok {
-		c.Audit(ctx, Actor{Kind: ActorStaff, ID: st.ID, Client: client}, AuditEvent{Action: "session.unlock", Object: "staff:" + st.ID, Outcome: "failed"})
+		c.auditFailure(ctx, Actor{Kind: ActorStaff, ID: st.ID, Client: client}, AuditEvent{Action: "session.unlock", Object: "staff:" + st.ID, Outcome: "failed"})
 		return ErrBadCredential
+	}
+	// The unlock is audited before the session opens: if the event cannot
+	// be written, the session stays locked and the caller gets the error.
+	if err := c.Audit(ctx, Actor{Kind: ActorStaff, ID: st.ID, Role: st.Role, Client: client}, AuditEvent{Action: "session.unlock", Object: "staff:" + st.ID}); err != nil {
+		return err
 	}
 	sess.Locked = false
 	sess.LastSeen = c.now().UTC()
@@ -193,7 +209,6 @@ func (c *Clinic) UnlockSession(ctx context.Context, token, password, pin, client
 		*sp = sess
 	}
 	c.sessions.mu.Unlock()
-	c.Audit(ctx, Actor{Kind: ActorStaff, ID: st.ID, Role: st.Role, Client: client}, AuditEvent{Action: "session.unlock", Object: "staff:" + st.ID})
 	return c.saveSession(ctx, sess)
 }
 

@@ -18,7 +18,9 @@ type SetupInput struct {
 // Setup names the clinic and creates the owner account, once. It runs in one
 // transaction: a crash leaves a clinic either not set up or fully set up.
 func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]bool, client string) (Staff, error) {
-	if c.IsSetUp(ctx) {
+	if done, err := c.IsSetUp(ctx); err != nil {
+		return Staff{}, err
+	} else if done {
 		return Staff{}, ErrSetupDone
 	}
 	s := DefaultSettings()
@@ -40,7 +42,9 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 	}
 	a := Actor{Kind: ActorStaff, ID: owner.ID, Role: RoleOwner, Client: client}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
-		if getMeta(tx, "setup") == "done" {
+		if v, err := getMeta(tx, "setup"); err != nil {
+			return err
+		} else if v == "done" {
 			return ErrSetupDone
 		}
 		for _, p := range []struct {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -48,14 +50,16 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 		return err
 	}
 	var ids []string
-	c.st.View(ctx, func(tx store.Tx) error {
+	if err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(ixPatientSearch, store.Range{Prefix: tok, Limit: 2}, func(_ []byte, id string) error {
 			ids = append(ids, id)
 			return nil
 		})
-	})
+	}); err != nil {
+		return err // a failed search is not "no such address": nothing was sent
+	}
 	if len(ids) != 1 {
-		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "signin_link.request", Outcome: "failed"})
+		c.auditFailure(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "signin_link.request", Outcome: "failed"})
 		return nil
 	}
 	p, err := c.loadPatient(ctx, ids[0])
@@ -90,12 +94,19 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 }
 
 // SignInLinkValid reports whether a link can still be used (for the page
-// that asks the birth date).
-func (c *Clinic) SignInLinkValid(ctx context.Context, token string) bool {
+// that asks the birth date). A store that cannot answer, or a damaged
+// record, is an error rather than "not valid".
+func (c *Clinic) SignInLinkValid(ctx context.Context, token string) (bool, error) {
 	_, err := c.signInLink(ctx, token)
-	return err == nil
+	if errors.Is(err, ErrCodeInvalid) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
+// signInLink reads a link that can still be used: ErrCodeInvalid when
+// there is none (unknown, used or expired), another error when it cannot
+// be read.
 func (c *Clinic) signInLink(ctx context.Context, token string) (signInLink, error) {
 	var l signInLink
 	err := c.st.View(ctx, func(tx store.Tx) error {
@@ -103,9 +114,17 @@ func (c *Clinic) signInLink(ctx context.Context, token string) (signInLink, erro
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(b, &l)
+		if err := json.Unmarshal(b, &l); err != nil {
+			return fmt.Errorf("clinic: a sign-in link record is damaged: %w", err)
+		}
+		return nil
 	})
-	if err != nil || l.Used || c.now().After(l.Expires) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return l, ErrCodeInvalid
+	case err != nil:
+		return l, err
+	case l.Used || c.now().After(l.Expires):
 		return l, ErrCodeInvalid
 	}
 	return l, nil
@@ -130,15 +149,22 @@ func (c *Clinic) UseSignInLink(ctx context.Context, token, dob, label string, sh
 			return err
 		}
 		var cur signInLink
-		json.Unmarshal(b, &cur)
+		if err := json.Unmarshal(b, &cur); err != nil {
+			return fmt.Errorf("clinic: a sign-in link record is damaged: %w", err)
+		}
 		if cur.Used {
 			spent = true
 			return nil
 		}
 		return tx.Put(bucketSignInLinks, key, used)
 	})
-	if err != nil || spent {
-		return Device{}, "", ErrCodeInvalid
+	switch {
+	case spent || errors.Is(err, store.ErrNotFound):
+		return Device{}, "", ErrCodeInvalid // used or gone since it was checked above
+	case err != nil:
+		// A damaged record or a failed write: the link was not used up, and
+		// the patient sees an error, not "this link is not valid".
+		return Device{}, "", err
 	}
 	return c.addDevice(ctx, Device{PatientID: l.PatientID, Label: label, Shared: shared}, client)
 }

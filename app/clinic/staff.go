@@ -151,13 +151,13 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client s
 	switch {
 	case errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrNotFound):
 		checkPassword(c.dummyHash(), password)
-		c.Audit(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "staff.signin", Outcome: "failed"})
+		c.auditFailure(ctx, Actor{Kind: ActorSystem, Client: client}, AuditEvent{Action: "staff.signin", Outcome: "failed"})
 		return Staff{}, ErrBadCredential
 	case err != nil:
 		return Staff{}, err
 	}
 	if !checkPassword(s.PasswordHash, password) || s.Disabled {
-		c.Audit(ctx, Actor{Kind: ActorStaff, ID: s.ID, Client: client}, AuditEvent{Action: "staff.signin", Object: "staff:" + s.ID, Outcome: "failed"})
+		c.auditFailure(ctx, Actor{Kind: ActorStaff, ID: s.ID, Client: client}, AuditEvent{Action: "staff.signin", Object: "staff:" + s.ID, Outcome: "failed"})
 		return Staff{}, ErrBadCredential
 	}
 	if s.TOTPEnabled {
@@ -165,7 +165,7 @@ func (c *Clinic) SignIn(ctx context.Context, email, password, totpCode, client s
 			return Staff{}, ErrTOTPRequired
 		}
 		if err := c.useSecondFactor(ctx, &s, totpCode); err != nil {
-			c.Audit(ctx, Actor{Kind: ActorStaff, ID: s.ID, Client: client}, AuditEvent{Action: "staff.signin_totp", Object: "staff:" + s.ID, Outcome: "failed"})
+			c.auditFailure(ctx, Actor{Kind: ActorStaff, ID: s.ID, Client: client}, AuditEvent{Action: "staff.signin_totp", Object: "staff:" + s.ID, Outcome: "failed"})
 			return Staff{}, err
 		}
 	}

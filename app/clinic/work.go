@@ -27,7 +27,14 @@ func (c *Clinic) EveryMinute(ctx context.Context) error {
 	now := c.now()
 	closing, open := s.ClosingTime(now)
 	day := now.In(s.Location()).Format("2006-01-02")
-	if open && !now.Before(closing) && c.Meta(ctx, metaSweepDay) != day {
+	if !open || now.Before(closing) {
+		return nil
+	}
+	swept, err := c.Meta(ctx, metaSweepDay)
+	if err != nil {
+		return err
+	}
+	if swept != day {
 		if err := c.AnnounceSweep(ctx); err != nil {
 			return err
 		}

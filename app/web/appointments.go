@@ -160,7 +160,11 @@ func (s *Server) handleApptImport(w http.ResponseWriter, r *http.Request, rc *re
 		return err
 	}
 	if len(in.Mapping) == 0 {
-		in.Mapping = s.c.ImportMapping(r.Context())
+		m, err := s.c.ImportMapping(r.Context())
+		if err != nil {
+			return err
+		}
+		in.Mapping = m
 	}
 	res, err := s.c.ImportAppointments(r.Context(), rc.actor, []byte(in.CSV), in.Mapping, in.Commit)
 	if err != nil {

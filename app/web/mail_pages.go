@@ -82,7 +82,11 @@ func (s *Server) pageLinkUse(pc *pctx) error {
 		if pc.codeThrottled("") {
 			return errTooMany
 		}
-		if !s.c.SignInLinkValid(pc.r.Context(), token) {
+		valid, err := s.c.SignInLinkValid(pc.r.Context(), token)
+		if err != nil {
+			return err
+		}
+		if !valid {
 			pc.codeFailed("")
 			return pc.badLink(false)
 		}

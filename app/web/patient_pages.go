@@ -109,7 +109,6 @@ type pctx struct {
 	pat   *clinic.Patient // the patient whose record this is (patient or caregiver)
 	csrf  string
 	note  string // a status line shown at the top of the page (a translation key)
-	title string
 }
 
 type patientHandler func(pc *pctx) error

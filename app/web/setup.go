@@ -20,7 +20,11 @@ type setupForm struct {
 }
 
 func (s *Server) handleSetupForm(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	if s.c.IsSetUp(r.Context()) {
+	done, err := s.c.IsSetUp(r.Context())
+	if err != nil {
+		return err
+	}
+	if done {
 		http.Redirect(w, r, "/setup/"+s.setup.Token+"/kit", http.StatusSeeOther)
 		return nil
 	}
@@ -97,7 +101,11 @@ func (s *Server) takeKit(r *http.Request, rc *reqCtx) (kitData, error) {
 // code) exactly once, after setup; it is never stored and cannot be shown
 // again.
 func (s *Server) handleSetupKit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	if !s.c.IsSetUp(r.Context()) {
+	done, err := s.c.IsSetUp(r.Context())
+	if err != nil {
+		return err
+	}
+	if !done {
 		http.Redirect(w, r, "/setup/"+s.setup.Token, http.StatusSeeOther)
 		return nil
 	}

@@ -106,7 +106,7 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, _ *reqCtx)
 	}
 	w.Header().Set("Content-Type", f.ctype)
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	w.Write(f.body)
+	_, _ = w.Write(f.body) // a failed write means the client has gone: there is no one left to tell
 	return nil
 }
 
