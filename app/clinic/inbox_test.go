@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,9 +29,20 @@ type inboxClinic struct {
 	events             *recorder
 }
 
-type recorder struct{ evs []Event }
+// recorder keeps the events the clinic published; writers may publish
+// from several goroutines at once.
+type recorder struct {
+	mu  sync.Mutex
+	evs []Event
+}
 
-func (r *recorder) Publish(e Event) { r.evs = append(r.evs, e) }
+func (r *recorder) Publish(e Event) { r.mu.Lock(); r.evs = append(r.evs, e); r.mu.Unlock() }
+
+// list is a copy of the events so far.
+func (r *recorder) list() []Event { r.mu.Lock(); defer r.mu.Unlock(); return slices.Clone(r.evs) }
+
+// reset forgets the events so far.
+func (r *recorder) reset() { r.mu.Lock(); r.evs = nil; r.mu.Unlock() }
 
 func newInbox(t *testing.T) *inboxClinic {
 	t.Helper()
@@ -108,8 +120,8 @@ func TestItemRoutingDueAndAfterHours(t *testing.T) {
 	if !ack.Urgent || ack.Item.Queue != UrgentQueue || ack.Item.Priority != PriorityUrgent || ack.Item.Due.Sub(ic.clock.t) != time.Hour {
 		t.Fatalf("urgent: %+v", ack.Item.ItemMeta)
 	}
-	if len(ic.events.evs) != 3 || ic.events.evs[2].ItemID != ack.Item.ID || ic.events.evs[2].Priority != PriorityUrgent {
-		t.Fatalf("events: %+v", ic.events.evs)
+	if len(ic.events.list()) != 3 || ic.events.list()[2].ItemID != ack.Item.ID || ic.events.list()[2].Priority != PriorityUrgent {
+		t.Fatalf("events: %+v", ic.events.list())
 	}
 }
 
@@ -320,9 +332,9 @@ func TestOverdueEscalationAndSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ic.events.evs = nil
-	if err := ic.c.EveryMinute(ctx); err != nil || len(ic.events.evs) != 0 {
-		t.Fatalf("nothing is overdue yet: %v %+v", err, ic.events.evs)
+	ic.events.reset()
+	if err := ic.c.EveryMinute(ctx); err != nil || len(ic.events.list()) != 0 {
+		t.Fatalf("nothing is overdue yet: %v %+v", err, ic.events.list())
 	}
 	ic.clock.t = ack.Item.Due.Add(time.Minute)
 	if err := ic.c.EveryMinute(ctx); err != nil {
@@ -331,26 +343,26 @@ func TestOverdueEscalationAndSweep(t *testing.T) {
 	if err := ic.c.EveryMinute(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(ic.events.evs) != 1 || ic.events.evs[0].Type != "item.overdue" || ic.events.evs[0].Queue != "frontdesk" {
-		t.Fatalf("overdue alert (once): %+v", ic.events.evs)
+	if len(ic.events.list()) != 1 || ic.events.list()[0].Type != "item.overdue" || ic.events.list()[0].Queue != "frontdesk" {
+		t.Fatalf("overdue alert (once): %+v", ic.events.list())
 	}
 	ic.clock.t = ack.Item.Due.Add(EscalateAfter + time.Minute)
 	if err := ic.c.EveryMinute(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(ic.events.evs) != 2 || ic.events.evs[1].Type != "item.escalated" {
-		t.Fatalf("escalation: %+v", ic.events.evs)
+	if len(ic.events.list()) != 2 || ic.events.list()[1].Type != "item.escalated" {
+		t.Fatalf("escalation: %+v", ic.events.list())
 	}
 	// Closing time (17:00 Monday): one sweep alert a day.
 	ic.clock.t = time.Date(2026, 11, 23, 17, 1, 0, 0, hoursNY(t))
-	ic.events.evs = nil
+	ic.events.reset()
 	for i := 0; i < 2; i++ {
 		if err := ic.c.EveryMinute(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	sweeps := 0
-	for _, e := range ic.events.evs {
+	for _, e := range ic.events.list() {
 		if e.Type == "sweep" {
 			sweeps++
 		}
