@@ -27,7 +27,7 @@ import (
 )
 
 func serve(ctx context.Context, args []string, env Env) error {
-	c, err := parse("serve", args, config.Flags{Addr: true, TLS: true, Store: true}, env)
+	c, err := parse("serve", args, config.Flags{Addr: true, TLS: true, Store: true, Network: true}, env)
 	if err != nil {
 		return err
 	}
@@ -107,6 +107,9 @@ func serve(ctx context.Context, args []string, env Env) error {
 		Addr:     c.Addr,
 		Setup:    setupState,
 		Counters: counters,
+
+		TrustedProxies: c.TrustedProxies,
+		StaffFrom:      c.StaffFrom,
 	})
 	if err != nil {
 		return err
