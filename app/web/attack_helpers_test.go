@@ -3,8 +3,10 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,7 +20,8 @@ import (
 
 // Helpers for the tests that replay an outside tester's attacks against
 // real servers: a second server on the same clinic with its own options,
-// and browsers that connect from chosen loopback addresses.
+// browsers that connect from chosen loopback addresses, and forms sent
+// slowly through a pipe.
 
 // served is a second real server on e's clinic, built with its own options
 // (throttles, limits, proxies), that counts the bytes it reads.
@@ -122,3 +125,118 @@ func hit(t *testing.T, hc *http.Client, method, rawURL string, body any, hdr ...
 	}
 	return resp{res.StatusCode, string(b), res.Header}
 }
+
+// slowForm is a multipart POST whose body the test writes part by part,
+// through a pipe, while the server is already answering.
+type slowForm struct {
+	t   *testing.T
+	pw  *io.PipeWriter
+	mw  *multipart.Writer
+	res chan resp
+	got bool // the answer was taken from res
+}
+
+var errAnswered = errors.New("test: the server has answered")
+
+// startForm starts the POST. size is the Content-Length it declares (the
+// test then writes exactly that many bytes with raw), or -1 to send the
+// body chunked, part by part.
+func startForm(t *testing.T, hc *http.Client, rawURL string, size int64, ctype string, hdr ...string) *slowForm {
+	t.Helper()
+	pr, pw := io.Pipe()
+	f := &slowForm{t: t, pw: pw, mw: multipart.NewWriter(pw), res: make(chan resp, 1)}
+	r, err := http.NewRequest("POST", rawURL, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ContentLength = size
+	if ctype == "" {
+		ctype = f.mw.FormDataContentType()
+	}
+	r.Header.Set("Content-Type", ctype)
+	u := mustParse(rawURL)
+	r.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	go func() {
+		res, err := hc.Do(r)
+		if err != nil {
+			pr.CloseWithError(err)
+			f.res <- resp{code: -1, body: err.Error()}
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		// A writer still writing a body nobody reads now gets an error.
+		pr.CloseWithError(errAnswered)
+		f.res <- resp{res.StatusCode, string(b), res.Header}
+	}()
+	return f
+}
+
+// field writes one text part; false once the server has stopped reading.
+func (f *slowForm) field(name, value string) bool {
+	return f.mw.WriteField(name, value) == nil
+}
+
+// file starts a file part and returns its writer.
+func (f *slowForm) file(name, filename string) io.Writer {
+	w, err := f.mw.CreateFormFile(name, filename)
+	if err != nil {
+		return failingWriter{err}
+	}
+	return w
+}
+
+// raw writes bytes of a body built beforehand; false once the server has
+// stopped reading.
+func (f *slowForm) raw(b []byte) bool {
+	_, err := f.pw.Write(b)
+	return err == nil
+}
+
+// finish ends the body and waits for the answer.
+func (f *slowForm) finish() resp {
+	f.mw.Close()
+	f.pw.Close()
+	return f.wait(30 * time.Second)
+}
+
+// answered waits up to d for an answer that comes while the body is still
+// open; ok is false if none came (the server was waiting for the body).
+func (f *slowForm) answered(d time.Duration) (resp, bool) {
+	select {
+	case r := <-f.res:
+		f.got = true
+		return r, true
+	case <-time.After(d):
+		return resp{}, false
+	}
+}
+
+func (f *slowForm) wait(d time.Duration) resp {
+	f.t.Helper()
+	r, ok := f.answered(d)
+	if !ok {
+		f.t.Fatal("no answer")
+	}
+	return r
+}
+
+// abandon closes the body unfinished (after a failed check) and drains the
+// answer, so nothing is left running.
+func (f *slowForm) abandon() {
+	f.pw.CloseWithError(errors.New("test: body abandoned"))
+	if f.got {
+		return
+	}
+	select {
+	case <-f.res:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }

@@ -63,6 +63,7 @@ var (
 	errMisdirected    = &apiError{http.StatusMisdirectedRequest, "wrong_host", "This server does not answer for that name.", ""}
 	errTooMany        = &apiError{http.StatusTooManyRequests, "too_many", "Too many tries. Please wait a few minutes and try again.", ""}
 	errPINBlocked     = &apiError{http.StatusTooManyRequests, "pin_blocked", "Too many wrong PINs. Unlock with your password.", "password"}
+	errUploadsBusy    = &apiError{http.StatusTooManyRequests, "uploads_busy", "Too many files are being sent at once. Please wait a minute and send again.", ""}
 	errInternal       = &apiError{http.StatusInternalServerError, "internal", "Something went wrong on our side.", ""}
 	errLocked         = &apiError{http.StatusServiceUnavailable, "locked", "Hearth is locked until an owner unlocks it.", ""}
 )
@@ -72,7 +73,7 @@ var catalogue = []*apiError{
 	errBadRequest, errInvalidInput, errUnauthorized, errBadCredentials, errTOTPRequired, errBadTOTP, errBadPassword, errBadPIN,
 	errBadPassphrase, errSessionLocked, errForbidden, errCSRF, errRestricted, errBreakGlass, errNotFound, errConflict,
 	errSetupDone, errTooLarge, errNotForm, errMisdirected, errTooMany, errPINBlocked, errInternal, errLocked,
-	errStaffNetwork,
+	errStaffNetwork, errUploadsBusy,
 }
 
 // Fixed wordings of catalogue entries for one field or one case.

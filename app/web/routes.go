@@ -179,17 +179,27 @@ func (s *Server) wrap(rt route) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody(r))
 		rc := &reqCtx{actor: clinic.Actor{Kind: "system", Client: clientAddr(r)}}
 		if !s.staffAllowed(r, rt) {
-			s.writeError(w, r, errStaffNetwork)
+			s.refuse(w, r, errStaffNetwork)
 			return
 		}
 		if err := s.authorize(w, r, rt, rc); err != nil {
-			s.writeError(w, r, err)
+			s.refuse(w, r, err)
 			return
 		}
 		if err := rt.h(w, r, rc); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// refuse answers a request turned away before its body was read. The
+// body is not wanted: the connection closes after the answer rather than
+// net/http reading on to reuse it.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if !isSafeMethod(r.Method) {
+		w.Header().Set("Connection", "close")
+	}
+	s.writeError(w, r, err)
 }
 
 // maxBody is 1 MB for everything but a patient's compose form, which may

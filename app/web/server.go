@@ -76,6 +76,7 @@ type Server struct {
 	hosts   hostAllow
 	common  map[string]bool
 	limits  *limiter
+	uploads *uploadGate
 	proxies []netip.Prefix
 	staff   []netip.Prefix
 	mux     *http.ServeMux
@@ -99,6 +100,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.hosts = newHostAllow(o.Addr)
 	s.limits = newLimiter(o.Limits, o.Clinic.Now, o.Counters, s.log)
+	s.uploads = newUploadGate(s.limits.Limits)
 	s.mux = http.NewServeMux()
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
