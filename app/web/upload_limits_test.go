@@ -42,6 +42,7 @@ func (s *served) inFlight(t *testing.T, n int) {
 // flood) are counted per client address and in total; one over either
 // bound is answered 429 with the catalogue's wording, in the patient's
 // language, before its body is read; a finished upload frees its place.
+// A body declared larger than the form takes is answered 413, unread.
 func TestUploadsInFlightAreBounded(t *testing.T) {
 	e := newEnv(t)
 	owner := e.owner()
@@ -106,6 +107,14 @@ func TestUploadsInFlightAreBounded(t *testing.T) {
 	sized("198.51.100.2")
 	srv.inFlight(t, 2)
 	busy("a third 2 MB in all, over the 5 MB total", sized("198.51.100.3"))
+
+	// A body declared larger than the form can ever take: 413, unread.
+	huge := startForm(t, u.hc, srv.URL+"/new", 40<<20, mw.FormDataContentType(), "X-Forwarded-For", "198.51.100.9")
+	t.Cleanup(huge.abandon)
+	huge.raw(whole[:64<<10])
+	if r, ok := huge.answered(5 * time.Second); !ok || r.code != 413 || !strings.Contains(r.body, "Each photo or PDF can be up to 10 MB") {
+		t.Fatalf("40 MB declared: %v %d\n%.600s", ok, r.code, r.body)
+	}
 
 	// In Spanish.
 	u.get("/me?lang=es")

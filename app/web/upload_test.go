@@ -121,7 +121,7 @@ func TestUploadNeverTouchesDisk(t *testing.T) {
 // TestUploadRefusedBeforeTheBodyIsRead: a post with no csrf cookie, one
 // from a visitor who is not signed in, one with a forged token, one whose
 // file comes before the token and one from another site are each answered
-// while the client still has most of a 12 MB body to send, and the server
+// while the client still holds back the rest of its body, and the server
 // has read no more than the form's first parts (and net/http's own bounded
 // drain). The visitor whose sign-in
 // ended gets the words they typed back; their file is never read.
