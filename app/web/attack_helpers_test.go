@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -34,7 +33,7 @@ type served struct {
 func (e *env) serverWith(t *testing.T, o Options) *served {
 	t.Helper()
 	o.Clinic, o.Hub, o.Files, o.Version, o.Addr = e.c, e.hub, e.files, "test", "127.0.0.1:0"
-	o.Log = slog.New(slog.NewTextHandler(&lockedWriter{w: e.log}, nil))
+	o.Log = e.web.log // the same log (and its lock) as e's own server
 	w, err := New(o)
 	if err != nil {
 		t.Fatal(err)

@@ -178,6 +178,10 @@ func TestForwardedIgnoredFromUntrustedPeers(t *testing.T) {
 		rosa = e.invite(owner, e.addPatient(owner, "Rosa Delgado", "1961-03-14"), "")
 		ben = e.invite(owner, e.addPatient(owner, "Ben Ortiz", "1950-01-30"), "")
 	}
+	// The owner is told, once, that a proxy seems to be in front.
+	if n := strings.Count(e.log.String(), "--trusted-proxy is not set"); n != 1 {
+		t.Errorf("the hint to set --trusted-proxy was logged %d times", n)
+	}
 }
 
 // TestUnlockNotExhaustedByStrangers: in sealed mode after a restart,

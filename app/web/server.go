@@ -79,8 +79,11 @@ type Server struct {
 	uploads *uploadGate
 	proxies []netip.Prefix
 	staff   []netip.Prefix
-	mux     *http.ServeMux
-	routes  []route
+	// proxyHint tells the owner, once, that a proxy seems to be in front
+	// while --trusted-proxy is not set.
+	proxyHint sync.Once
+	mux       *http.ServeMux
+	routes    []route
 }
 
 // New builds the server. It fails if a template or asset it needs is
@@ -127,6 +130,12 @@ type clientKey struct{}
 func (s *Server) believeClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := clientOf(r, s.proxies)
+		if len(s.proxies) == 0 && (r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "") {
+			s.proxyHint.Do(func() {
+				s.log.Warn("requests carry X-Forwarded-For or Forwarded but --trusted-proxy is not set: " +
+					"every client behind that proxy shares its address and its throttles (docs/OPERATIONS.md, Behind a proxy)")
+			})
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, a)))
 	})
 }
