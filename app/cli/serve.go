@@ -28,7 +28,7 @@ import (
 )
 
 func serve(ctx context.Context, args []string, env Env) (err error) {
-	c, err := parse("serve", args, config.Flags{Addr: true, TLS: true, Store: true}, env)
+	c, err := parse("serve", args, config.Flags{Addr: true, TLS: true, Store: true, Network: true}, env)
 	if err != nil {
 		return err
 	}
@@ -120,6 +120,9 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 		Addr:     c.Addr,
 		Setup:    setupState,
 		Counters: counters,
+
+		TrustedProxies: c.TrustedProxies,
+		StaffFrom:      c.StaffFrom,
 	})
 	if err != nil {
 		return err

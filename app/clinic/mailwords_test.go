@@ -19,7 +19,7 @@ func TestMailWordsPinned(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rosa := Actor{Kind: "patient", ID: p.ID, Patient: p.ID}
+			rosa := Actor{Kind: ActorPatient, ID: p.ID, Patient: p.ID}
 			if err := ic.c.SetEmailReplies(ctx, rosa, true); err != nil {
 				t.Fatal(err)
 			}

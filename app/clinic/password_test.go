@@ -40,7 +40,7 @@ func TestPasswordHashCost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := c2.CreateStaff(ctx, Actor{Kind: "system"}, StaffInput{Name: "Nina Nurse", Email: "n@maple.test", Role: RoleClinician, Password: "another-long-password-2"}, nil)
+	s, err := c2.CreateStaff(ctx, Actor{Kind: ActorSystem}, StaffInput{Name: "Nina Nurse", Email: "n@maple.test", Role: RoleClinician, Password: "another-long-password-2"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestPasswordHashCost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = c3.CreateStaff(ctx, Actor{Kind: "system"}, StaffInput{Name: "Carl Clinician", Email: "c@maple.test", Role: RoleClinician, Password: "another-long-password-3"}, nil)
+	s, err = c3.CreateStaff(ctx, Actor{Kind: ActorSystem}, StaffInput{Name: "Carl Clinician", Email: "c@maple.test", Role: RoleClinician, Password: "another-long-password-3"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Package config reads Hearth's start-up configuration: command-line flags,
-// with the environment variables HEARTH_DATA, HEARTH_ADDR and HEARTH_STORE as
-// defaults. What the owner edits in the browser (clinic name, hours, backup
+// with the environment variables HEARTH_DATA, HEARTH_ADDR, HEARTH_STORE,
+// HEARTH_TRUSTED_PROXY and HEARTH_STAFF_FROM as defaults. What the owner edits in the browser (clinic name, hours, backup
 // folder...) is not here: it is a settings record in the store.
 //
 // Configuration is passed in, never kept in package variables.
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,14 @@ type Config struct {
 	TLSCert string // PEM certificate file (HTTPS when set with TLSKey)
 	TLSKey  string
 	Store   string // "" for bbolt in Data; postgres://... for a clinic group
-	Args    []string
+	// TrustedProxies are the networks whose X-Forwarded-For and Forwarded
+	// headers are believed (the HTTPS proxy in front of Hearth); empty:
+	// no header is believed and the client is the connection's peer.
+	TrustedProxies []netip.Prefix
+	// StaffFrom limits the staff console, the staff API, sign-in and vault
+	// unlock to these networks; empty: staff routes answer every network.
+	StaffFrom []netip.Prefix
+	Args      []string
 }
 
 // Paths inside the data folder.
@@ -68,6 +76,8 @@ func (c Config) Where() string {
 // Flags lists which flags a command takes.
 type Flags struct {
 	Addr, TLS, Store bool
+	// Network takes --trusted-proxy and --staff-from (hearth serve).
+	Network bool
 	// More registers a command's own flags on the same set; c is the
 	// Config being filled, so a command may add another name for one of its
 	// fields (migrate-store's --from and --to).
@@ -96,10 +106,24 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 	if which.Store {
 		fs.StringVar(&c.Store, "store", c.Store, "storage: empty for the built-in database, or postgres://... (env HEARTH_STORE)")
 	}
+	var proxies, staffFrom string
+	if which.Network {
+		fs.StringVar(&proxies, "trusted-proxy", getenv("HEARTH_TRUSTED_PROXY"),
+			"CIDR[,CIDR]: believe X-Forwarded-For / Forwarded only from these proxies (env HEARTH_TRUSTED_PROXY)")
+		fs.StringVar(&staffFrom, "staff-from", getenv("HEARTH_STAFF_FROM"),
+			"CIDR[,CIDR]: serve the staff console, staff API, sign-in and unlock only to these networks (env HEARTH_STAFF_FROM)")
+	}
 	if which.More != nil {
 		which.More(fs, &c)
 	}
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.TrustedProxies, err = ParsePrefixes("--trusted-proxy", proxies); err != nil {
+		return c, err
+	}
+	if c.StaffFrom, err = ParsePrefixes("--staff-from", staffFrom); err != nil {
 		return c, err
 	}
 	// HEARTH_STORE applies after the flags, not as their default: a flag's
@@ -123,6 +147,33 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 		return c, err
 	}
 	return c, nil
+}
+
+// ParsePrefixes reads a comma-separated list of networks (10.0.0.0/8) or
+// single addresses (192.168.1.5, taken as /32 or /128). Empty gives nil.
+func ParsePrefixes(flagName, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, fmt.Errorf("config: %s: %q is not a network like 192.168.1.0/24", flagName, f)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("config: %s: %q is not an address or a network like 192.168.1.0/24", flagName, f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // CheckStore accepts "" (the built-in database) or a postgres:// URL. Its

@@ -223,7 +223,7 @@ func next(t *testing.T, frames <-chan frame, typ string, within time.Duration) f
 func newItems(t *testing.T, m *member, owner clinic.Staff, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	staff := clinic.Actor{Kind: "staff", ID: owner.ID, Role: owner.Role, Client: "127.0.0.1"}
+	staff := clinic.Actor{Kind: clinic.ActorStaff, ID: owner.ID, Role: owner.Role, Client: "127.0.0.1"}
 	p, err := m.clinic.CreatePatient(ctx, staff, clinic.PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +288,7 @@ func TestLostNotificationIsCaughtUp(t *testing.T) {
 func TestOtherNodesForgetWhatChanged(t *testing.T) {
 	ctx := context.Background()
 	a, b, owner := twoNodes(t, time.Hour, time.Hour)
-	system := clinic.Actor{Kind: "system"}
+	system := clinic.Actor{Kind: clinic.ActorSystem}
 	nurse, err := a.clinic.CreateStaff(ctx, system, clinic.StaffInput{Name: "Nina Nurse", Email: "n@maple.test",
 		Role: clinic.RoleClinician, Password: "another-long-password-2"}, nil)
 	if err != nil {

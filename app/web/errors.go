@@ -52,6 +52,7 @@ var (
 	errForbidden      = &apiError{http.StatusForbidden, "forbidden", "You do not have access to this.", ""}
 	errCSRF           = &apiError{http.StatusForbidden, "csrf", "This request did not come from a Hearth page. Reload the page and try again.", ""}
 	errRestricted     = &apiError{http.StatusForbidden, "setup_required", "Finish setting up your account first (a new password or two-step sign-in).", ""}
+	errStaffNetwork   = &apiError{http.StatusForbidden, "staff_network", "Staff pages open only from the clinic's own network. Ask the owner if you need to work from elsewhere.", ""}
 	errBreakGlass     = &apiError{http.StatusForbidden, "break_glass", "This request is outside your queues. To open it anyway, give a reason; the owner will see it.", "reason"}
 	errNotFound       = &apiError{http.StatusNotFound, "not_found", "There is nothing here.", ""}
 	errConflict       = &apiError{http.StatusConflict, "conflict", "That already exists.", ""}
@@ -61,6 +62,7 @@ var (
 	errMisdirected    = &apiError{http.StatusMisdirectedRequest, "wrong_host", "This server does not answer for that name.", ""}
 	errTooMany        = &apiError{http.StatusTooManyRequests, "too_many", "Too many tries. Please wait a few minutes and try again.", ""}
 	errPINBlocked     = &apiError{http.StatusTooManyRequests, "pin_blocked", "Too many wrong PINs. Unlock with your password.", "password"}
+	errUploadsBusy    = &apiError{http.StatusTooManyRequests, "uploads_busy", "Too many files are being sent at once. Please wait a minute and send again.", ""}
 	errInternal       = &apiError{http.StatusInternalServerError, "internal", "Something went wrong on our side.", ""}
 	errLocked         = &apiError{http.StatusServiceUnavailable, "locked", "Hearth is locked until an owner unlocks it.", ""}
 )
@@ -70,6 +72,7 @@ var catalogue = []*apiError{
 	errBadRequest, errInvalidInput, errUnauthorized, errBadCredentials, errTOTPRequired, errBadTOTP, errBadPassword, errBadPIN,
 	errBadPassphrase, errSessionLocked, errForbidden, errCSRF, errRestricted, errBreakGlass, errNotFound, errConflict,
 	errSetupDone, errTooLarge, errNotForm, errMisdirected, errTooMany, errPINBlocked, errInternal, errLocked,
+	errStaffNetwork, errUploadsBusy,
 }
 
 // Fixed wordings of catalogue entries for one field or one case.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -19,6 +20,15 @@ type Limits struct {
 	PerAccount    int           // failed sign-ins per account per window (default 10)
 	PerClient     int           // failed sign-ins and code checks per client address (default 30)
 	CodePerTarget int           // failed code/birth-date checks per invite or patient (default 5)
+
+	// Uploads being received are held in memory (never in a temporary
+	// file), so how many may be in flight, and how many bytes they may
+	// declare, is bounded in total and per client address. A request over
+	// a bound is refused before its body is read.
+	Uploads              int   // multipart requests in flight, in total (default 16)
+	UploadsPerClient     int   // multipart requests in flight per client address (default 4)
+	UploadBytes          int64 // bytes those requests may declare, in total (default 160 MB)
+	UploadBytesPerClient int64 // bytes per client address (default 64 MB)
 }
 
 func (l Limits) withDefaults() Limits {
@@ -33,6 +43,18 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.CodePerTarget == 0 {
 		l.CodePerTarget = 5
+	}
+	if l.Uploads == 0 {
+		l.Uploads = 16
+	}
+	if l.UploadsPerClient == 0 {
+		l.UploadsPerClient = 4
+	}
+	if l.UploadBytes == 0 {
+		l.UploadBytes = 160 << 20
+	}
+	if l.UploadBytesPerClient == 0 {
+		l.UploadBytesPerClient = 64 << 20
 	}
 	return l
 }
@@ -158,4 +180,68 @@ func (l *limiter) sweep(now time.Time) {
 			delete(l.m, k)
 		}
 	}
+}
+
+// uploadGate admits multipart requests while they fit the in-flight
+// bounds (Limits.Uploads...). Each admitted request holds a reservation of
+// the bytes it declared until its handler has finished with them. The
+// counts live in this process: they bound this process's memory.
+type uploadGate struct {
+	Limits
+	mu     sync.Mutex
+	n      int
+	bytes  int64
+	client map[string]*inflight
+}
+
+type inflight struct {
+	n     int
+	bytes int64
+}
+
+func newUploadGate(l Limits) *uploadGate {
+	return &uploadGate{Limits: l.withDefaults(), client: map[string]*inflight{}}
+}
+
+// admit reserves size bytes for one request from client. It returns the
+// function that gives them back (call it once), or errUploadsBusy when the
+// request does not fit now.
+func (g *uploadGate) admit(client string, size int64) (func(), error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c := g.client[client]
+	if c == nil {
+		c = &inflight{}
+	}
+	if g.n >= g.Uploads || g.bytes+size > g.UploadBytes || c.n >= g.UploadsPerClient || c.bytes+size > g.UploadBytesPerClient {
+		return nil, errUploadsBusy
+	}
+	g.n++
+	g.bytes += size
+	c.n++
+	c.bytes += size
+	g.client[client] = c
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.n--
+			g.bytes -= size
+			c.n--
+			c.bytes -= size
+			if c.n == 0 {
+				delete(g.client, client)
+			}
+		})
+	}, nil
+}
+
+// declaredSize is what a request's reservation covers: its Content-Length,
+// or, when it does not say (chunked), the most its route accepts.
+func declaredSize(r *http.Request, max int64) int64 {
+	if r.ContentLength >= 0 && r.ContentLength < max {
+		return r.ContentLength
+	}
+	return max
 }

@@ -8,7 +8,13 @@ import (
 )
 
 // handleVaultUnlock opens a sealed-mode Hearth after a restart. The
-// passphrase is the credential, so it is throttled per client address.
+// passphrase is the credential, so wrong ones are throttled per client
+// (the believed address, see clientOf): a guesser only ever uses up their
+// own budget, never the owner's. There is deliberately no clinic-wide
+// budget: one anyone can use up would let anyone keep the clinic locked.
+// No staff session can vouch for the caller (sessions end with the process
+// the unlock follows); --staff-from keeps the route away from every network
+// but the office's.
 func (s *Server) handleVaultUnlock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var in struct {
 		Passphrase string `json:"passphrase"`
@@ -16,14 +22,13 @@ func (s *Server) handleVaultUnlock(w http.ResponseWriter, r *http.Request, rc *r
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	client := "ip:" + clientAddr(r)
-	if s.limits.blocked(client, s.limits.PerAccount) || s.limits.blocked("vault", s.limits.PerClient) {
+	client := "unlock-client:" + clientAddr(r)
+	if s.limits.blocked(client, s.limits.PerAccount) {
 		return errTooMany
 	}
 	err := s.c.Unlock(r.Context(), in.Passphrase, clientAddr(r))
 	if errors.Is(err, clinic.ErrBadCredential) {
 		s.limits.fail(client)
-		s.limits.fail("vault")
 		return errBadPassphrase
 	}
 	if err != nil {

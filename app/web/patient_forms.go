@@ -1,8 +1,13 @@
 package web
 
 import (
+	"crypto/subtle"
 	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -123,33 +128,159 @@ func (pc *pctx) files() *field {
 	return &field{Name: "files", Kind: "file", Label: pc.T("form.files"), Hint: pc.T("form.files.hint"), Optional: pc.T("form.optional")}
 }
 
-// uploads reads the files attached to a multipart form (none for a plain one).
+// maxFormText bounds the text fields of a patient form, all together.
+const maxFormText = 1 << 20
+
+// streamedForm is what readMultipart kept of a multipart form: the files,
+// in memory, or why they were refused; and the in-flight reservation to give
+// back when the request is done.
+type streamedForm struct {
+	files   []clinic.Upload
+	fileErr error
+	release func()
+}
+
+// done gives back the request's in-flight reservation.
+func (f *streamedForm) done() {
+	if f.release != nil {
+		f.release()
+	}
+}
+
+// uploads returns the files attached to a multipart form (none for a plain
+// one), as readMultipart received them.
 func (pc *pctx) uploads() ([]clinic.Upload, error) {
-	if pc.r.MultipartForm == nil || pc.r.MultipartForm.File == nil {
-		return nil, nil
+	return pc.mp.files, pc.mp.fileErr
+}
+
+// readMultipart reads a multipart patient form part by part into memory:
+// nothing of it is ever written to a temporary file (net/http's
+// ParseMultipartForm would spill every part over its memory limit, in
+// plain text, into the temporary folder).
+//
+// Everything that can refuse the request is checked before the body is
+// read: the csrf cookie must be there, the declared size must fit the
+// route, and the request must fit the in-flight bounds (uploadGate). Then
+// the csrf field must come, and match the cookie, before any file part
+// (the form template puts it first), so a cross-site post is refused at its
+// first part. For a visitor who is not signed in (their sign-in ended while
+// they typed) only the words before the first file are read, so they can be
+// shown again; the file is never read.
+func (pc *pctx) readMultipart() (err error) {
+	r := pc.r
+	// From here on nothing may fall back to ParseMultipartForm, which
+	// r.PostFormValue calls on a request whose PostForm is nil.
+	r.PostForm, r.Form = url.Values{}, url.Values{}
+	whole := false
+	defer func() {
+		if !whole {
+			// The rest of the body is not wanted: the connection closes
+			// after the answer, rather than net/http reading (and
+			// discarding) more of it first to reuse the connection.
+			pc.w.Header().Set("Connection", "close")
+		}
+	}()
+	ck, err := r.Cookie(pc.s.cookieName(csrfCookieName))
+	if err != nil || ck.Value == "" {
+		return errCSRF
 	}
-	var out []clinic.Upload
-	for _, fh := range pc.r.MultipartForm.File["files"] {
-		if fh.Size == 0 && fh.Filename == "" {
-			continue // an empty file input
-		}
-		if len(out) == clinic.MaxAttachments || fh.Size > clinic.MaxAttachmentSize {
-			return nil, &clinic.InputError{Field: "files", Msg: "too many or too large"}
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return nil, err
-		}
-		b, err := io.ReadAll(io.LimitReader(f, clinic.MaxAttachmentSize+1))
-		if cerr := f.Close(); err == nil {
-			err = cerr // a spooled upload the server cannot close is a server fault
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, clinic.Upload{Name: fh.Filename, Data: b})
+	max := maxBody(r)
+	if r.ContentLength > max {
+		return errTooLarge
 	}
-	return out, nil
+	signedIn := pc.signedIn()
+	if !signedIn {
+		max = min(max, maxFormText)
+	}
+	release, err := pc.s.uploads.admit(clientAddr(r), declaredSize(r, max))
+	if err != nil {
+		return err
+	}
+	pc.mp.release = release
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return errBadRequest
+	}
+	var text int64
+	csrfOK := false
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			whole = true
+			return nil
+		}
+		if err != nil {
+			return bodyError(err)
+		}
+		if !isFilePart(p) {
+			v, err := io.ReadAll(io.LimitReader(p, maxFormText-text+1))
+			if err != nil {
+				return bodyError(err)
+			}
+			if text += int64(len(v)); text > maxFormText {
+				return errTooLarge
+			}
+			name := p.FormName()
+			if name == "csrf" {
+				if subtle.ConstantTimeCompare(v, []byte(ck.Value)) != 1 {
+					return errCSRF
+				}
+				csrfOK = true
+			}
+			r.PostForm.Add(name, string(v))
+			r.Form.Add(name, string(v))
+			continue
+		}
+		if !csrfOK {
+			return errCSRF
+		}
+		if !signedIn {
+			return nil // the words are kept; the file is never read
+		}
+		if p.FormName() != "files" {
+			continue // not a field of Hearth's forms: NextPart skips it, in memory
+		}
+		limit := int64(clinic.MaxAttachmentSize + 1)
+		if len(pc.mp.files) == clinic.MaxAttachments {
+			limit = 1 // enough to tell one more file from an empty input
+		}
+		b, err := io.ReadAll(io.LimitReader(p, limit))
+		if err != nil {
+			return bodyError(err)
+		}
+		switch {
+		case len(b) == 0 && p.FileName() == "":
+			// An empty file input.
+		case len(pc.mp.files) == clinic.MaxAttachments || len(b) > clinic.MaxAttachmentSize:
+			// The form is shown again with the files' error; the rest of
+			// the body is not read.
+			pc.mp.fileErr = &clinic.InputError{Field: "files", Msg: "too many or too large"}
+			return nil
+		default:
+			pc.mp.files = append(pc.mp.files, clinic.Upload{Name: p.FileName(), Data: b})
+		}
+	}
+}
+
+// isFilePart tells a file input's part (its Content-Disposition has a
+// filename parameter, even an empty one) from a text field's.
+func isFilePart(p *multipart.Part) bool {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return false
+	}
+	_, ok := params["filename"]
+	return ok
+}
+
+// bodyError words a body that could not be read: too large, or not a
+// well-formed form.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errTooLarge
+	}
+	return errBadRequest
 }
 
 func (pc *pctx) area(name, label string, required bool) *field {

@@ -108,7 +108,8 @@ type pctx struct {
 	known *patientSession
 	pat   *clinic.Patient // the patient whose record this is (patient or caregiver)
 	csrf  string
-	note  string // a status line shown at the top of the page (a translation key)
+	note  string       // a status line shown at the top of the page (a translation key)
+	mp    streamedForm // a multipart form's files, read by readMultipart
 }
 
 type patientHandler func(pc *pctx) error
@@ -123,6 +124,7 @@ func (s *Server) pp(h patientHandler) handler {
 			return errNoCatalog
 		}
 		pc := &pctx{s: s, w: w, r: r, cat: cat, known: rc.patient}
+		defer pc.mp.done()
 		if err := pc.start(); err != nil {
 			return pc.fail(err)
 		}
@@ -176,7 +178,11 @@ func (pc *pctx) start() error {
 	case "application/x-www-form-urlencoded":
 		err = pc.r.ParseForm()
 	case "multipart/form-data":
-		err = pc.r.ParseMultipartForm(1 << 20)
+		// Streamed into memory, and refused before the body is read where
+		// it can be: see readMultipart.
+		if err := pc.readMultipart(); err != nil {
+			return err
+		}
 	default:
 		return errNotForm
 	}
@@ -376,8 +382,13 @@ func (pc *pctx) fail(err error) error {
 		status, head, msg = http.StatusNotFound, "err.notfound.title", "err.notfound"
 	case errors.Is(err, errTooMany):
 		status, head, msg = http.StatusTooManyRequests, "err.toomany.title", "err.toomany"
+	case errors.Is(err, errUploadsBusy):
+		status, head, msg = http.StatusTooManyRequests, "err.busy.title", "err.busy"
 	case errors.Is(err, errTooLarge):
 		status, head, msg = http.StatusRequestEntityTooLarge, "err.badrequest.title", "err.toolarge"
+		if strings.HasPrefix(pc.r.Header.Get("Content-Type"), "multipart/") { // a form that carries files
+			msg = "err.toolarge.files"
+		}
 	case errors.Is(err, errNotForm), errors.Is(err, errBadRequest):
 		status, head, msg = http.StatusBadRequest, "err.badrequest.title", "err.badrequest"
 		if errors.Is(err, errNotForm) {

@@ -3,9 +3,10 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
-	"net"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strings"
 
 	"hearth/app/clinic"
 )
@@ -169,14 +170,6 @@ func (s *Server) sessionCookie() string {
 	return "hearth_staff"
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func isSafeMethod(m string) bool { return m == "GET" || m == "HEAD" || m == "OPTIONS" }
 
 // wrap applies a route's access rule, the body limit and CSRF checks, then
@@ -185,14 +178,28 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody(r))
 		rc := &reqCtx{actor: clinic.Actor{Kind: clinic.ActorSystem, Client: clientAddr(r)}}
+		if !s.staffAllowed(r, rt) {
+			s.refuse(w, r, errStaffNetwork)
+			return
+		}
 		if err := s.authorize(w, r, rt, rc); err != nil {
-			s.writeError(w, r, err)
+			s.refuse(w, r, err)
 			return
 		}
 		if err := rt.h(w, r, rc); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// refuse answers a request turned away before its body was read. The
+// body is not wanted: the connection closes after the answer rather than
+// net/http reading on to reuse it.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if !isSafeMethod(r.Method) {
+		w.Header().Set("Connection", "close")
+	}
+	s.writeError(w, r, err)
 }
 
 // maxBody is 1 MB for everything but a patient's compose form, which may
@@ -205,6 +212,22 @@ func maxBody(r *http.Request) int64 {
 		return 8 << 20 // a day's export of a clinic group
 	}
 	return 1 << 20
+}
+
+// staffRoute is a route only staff use: the console, the staff API
+// (sign-in, vault unlock and the websocket included) and first-run setup.
+func staffRoute(rt route) bool {
+	return rt.access.kind == "staff" || rt.access.kind == "setup" || rt.pattern == "/staff/" || strings.HasPrefix(rt.pattern, "/api/")
+}
+
+// staffAllowed applies --staff-from: staff routes answer only the networks
+// it names (by the believed client address); patient pages answer everyone.
+func (s *Server) staffAllowed(r *http.Request, rt route) bool {
+	if len(s.staff) == 0 || !staffRoute(rt) {
+		return true
+	}
+	a, err := netip.ParseAddr(clientAddr(r))
+	return err == nil && inPrefixes(a, s.staff)
 }
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt route, rc *reqCtx) error {

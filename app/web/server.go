@@ -10,12 +10,14 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -51,6 +53,12 @@ type Options struct {
 	// Counters, for a clinic group, keeps the throttling counts where every
 	// node sees them; nil keeps them in this process.
 	Counters Counters
+	// TrustedProxies are the proxies whose X-Forwarded-For and Forwarded
+	// headers are believed (see clientOf); nil believes none.
+	TrustedProxies []netip.Prefix
+	// StaffFrom limits staff routes (console, staff API, sign-in, unlock,
+	// websocket, setup) to these networks; nil allows every network.
+	StaffFrom []netip.Prefix
 }
 
 // Server holds the routes and what they share.
@@ -68,15 +76,21 @@ type Server struct {
 	hosts   hostAllow
 	common  map[string]bool
 	limits  *limiter
-	mux     *http.ServeMux
-	routes  []route
+	uploads *uploadGate
+	proxies []netip.Prefix
+	staff   []netip.Prefix
+	// proxyHint tells the owner, once, that a proxy seems to be in front
+	// while --trusted-proxy is not set.
+	proxyHint sync.Once
+	mux       *http.ServeMux
+	routes    []route
 }
 
 // New builds the server. It fails if a template or asset it needs is
 // missing from files, so a broken build never starts.
 func New(o Options) (*Server, error) {
 	s := &Server{c: o.Clinic, hub: o.Hub, log: o.Log, version: o.Version, tls: o.TLS, setup: o.Setup, files: o.Files,
-		cop: http.NewCrossOriginProtection(), common: CommonPasswords(o.Files)}
+		cop: http.NewCrossOriginProtection(), common: CommonPasswords(o.Files), proxies: o.TrustedProxies, staff: o.StaffFrom}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -89,6 +103,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.hosts = newHostAllow(o.Addr)
 	s.limits = newLimiter(o.Limits, o.Clinic.Now, o.Counters, s.log)
+	s.uploads = newUploadGate(s.limits.Limits)
 	s.mux = http.NewServeMux()
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
@@ -103,7 +118,150 @@ func New(o Options) (*Server, error) {
 // Handler is the whole site with the middleware that applies to every
 // response, error pages and static files included.
 func (s *Server) Handler() http.Handler {
-	return s.recoverPanics(s.securityHeaders(s.checkHost(s.mux)))
+	return s.believeClient(s.recoverPanics(s.securityHeaders(s.checkHost(s.mux))))
+}
+
+// clientKey is the request context key of the believed client address.
+type clientKey struct{}
+
+// believeClient works out once, before anything else runs, which address
+// the request comes from (clientOf), so that throttles, the audit's client
+// field and logs all name the same one.
+func (s *Server) believeClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := clientOf(r, s.proxies)
+		if len(s.proxies) == 0 && (r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "") {
+			s.proxyHint.Do(func() {
+				s.log.Warn("requests carry X-Forwarded-For or Forwarded but --trusted-proxy is not set: " +
+					"every client behind that proxy shares its address and its throttles (docs/OPERATIONS.md, Behind a proxy)")
+			})
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, a)))
+	})
+}
+
+// clientAddr is the believed client address of r (see clientOf), as text:
+// the key of every per-client throttle and the audit's client field.
+func clientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientKey{}).(string); ok {
+		return a
+	}
+	return peerAddr(r)
+}
+
+// peerAddr is the address at the other end of the connection.
+func peerAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// clientOf is the one place that decides where a request comes from. The
+// connection's peer is the client, unless the peer is one of the trusted
+// proxies: then the X-Forwarded-For and Forwarded headers are read from the
+// right (the hop the nearest proxy added) leftwards, past every trusted
+// proxy, to the first address that is not one: the right-most untrusted
+// hop. Hops further left were written by the client and are never believed.
+//
+// A request that carries both headers must have them agree; if they name
+// different clients (one was passed through from the client unchecked by a
+// proxy that writes only the other), neither is believed and the client is
+// the proxy itself. A hop that cannot be read stops the walk the same way.
+func clientOf(r *http.Request, trusted []netip.Prefix) string {
+	peer := peerAddr(r)
+	pa, err := netip.ParseAddr(peer)
+	if err != nil || !inPrefixes(pa, trusted) {
+		return peer
+	}
+	pa = pa.Unmap()
+	xff, hasXFF := rightmostUntrusted(forwardedFor(r.Header.Values("X-Forwarded-For")), trusted, pa)
+	fwd, hasFwd := rightmostUntrusted(forwardedParam(r.Header.Values("Forwarded")), trusted, pa)
+	switch {
+	case hasXFF && hasFwd && xff != fwd:
+		return pa.String()
+	case hasXFF:
+		return xff.String()
+	case hasFwd:
+		return fwd.String()
+	}
+	return pa.String()
+}
+
+// rightmostUntrusted walks hops from the right. It reports false when there
+// are no hops at all; an unreadable hop ends the walk at the last trusted
+// address reached.
+func rightmostUntrusted(hops []string, trusted []netip.Prefix, peer netip.Addr) (netip.Addr, bool) {
+	if len(hops) == 0 {
+		return netip.Addr{}, false
+	}
+	last := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := hopAddr(hops[i])
+		if !ok {
+			return last, true
+		}
+		if !inPrefixes(a, trusted) {
+			return a, true
+		}
+		last = a
+	}
+	return last, true
+}
+
+// forwardedFor splits X-Forwarded-For header lines into hops, left to right.
+func forwardedFor(lines []string) []string {
+	var hops []string
+	for _, l := range lines {
+		for _, h := range strings.Split(l, ",") {
+			hops = append(hops, strings.TrimSpace(h))
+		}
+	}
+	return hops
+}
+
+// forwardedParam reads the for= parameter of each element of RFC 7239
+// Forwarded header lines, left to right. An element without one is a hop
+// that cannot be read.
+func forwardedParam(lines []string) []string {
+	var hops []string
+	for _, l := range lines {
+		for _, elem := range strings.Split(l, ",") {
+			hop := ""
+			for _, pair := range strings.Split(elem, ";") {
+				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
+					hop = strings.Trim(strings.TrimSpace(v), `"`)
+				}
+			}
+			hops = append(hops, hop)
+		}
+	}
+	return hops
+}
+
+// hopAddr reads one hop: an address, an address with a port, or a
+// bracketed IPv6 address with or without a port.
+func hopAddr(h string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	a = a.Unmap()
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // CommonPasswords reads the embedded list of passwords nobody may choose.
