@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"hearth/app/i18n"
 	"hearth/app/mail"
 	"hearth/app/store"
 	"hearth/app/vault"
@@ -232,9 +233,20 @@ func (c *Clinic) mailFailed(ctx context.Context, m OutMail, why string) {
 	if m.PatientID == "" {
 		return
 	}
-	body := "An email to this patient about a reply could not be delivered. " + why + " Please let them know another way."
-	if _, err := c.CreateItem(ctx, System, NewItem{Type: TypeMessage, PatientID: m.PatientID, Body: body,
-		Fields: map[string]string{"subject": "Email not delivered"}, Linked: m.ItemID}); err != nil {
+	// Staff read this in the console, which speaks the catalogue's default
+	// language.
+	s, err := c.Settings(ctx)
+	if err != nil {
+		c.log.Error("could not file the failed-email item", "err", err)
+		return
+	}
+	tr, err := c.mailTr(s, i18n.Default)
+	if err != nil {
+		c.log.Error("could not file the failed-email item", "err", err)
+		return
+	}
+	if _, err := c.CreateItem(ctx, System, NewItem{Type: TypeMessage, PatientID: m.PatientID, Body: tr.T("mail.undelivered.body", "why", why),
+		Fields: map[string]string{"subject": tr.T("mail.undelivered.subject")}, Linked: m.ItemID}); err != nil {
 		c.log.Error("could not file the failed-email item", "err", err)
 	}
 }
@@ -276,8 +288,12 @@ func (c *Clinic) SendTestMail(ctx context.Context, a Actor, to string, send Send
 	if s.SMTPHost == "" || s.MailFrom == "" { // a test email has no links: the public address can wait
 		return inputErr("smtp_host", "Set the mail server and the sender address first.")
 	}
-	if err := send(ctx, s.MailConfig(), mail.Message{To: to, Subject: "Test email from " + s.ClinicName,
-		Body: "This is a test from Hearth. If you can read it, email works."}); err != nil {
+	tr, err := c.mailTr(s, i18n.Default) // to the owner, who reads the console's language
+	if err != nil {
+		return err
+	}
+	if err := send(ctx, s.MailConfig(), mail.Message{To: to, Subject: tr.T("mail.test.subject", "clinic", s.ClinicName),
+		Body: tr.T("mail.test.body")}); err != nil {
 		return &InputError{Field: "smtp_host", Msg: err.Error()}
 	}
 	return c.Audit(ctx, a, AuditEvent{Action: "mail.test", Object: "settings"})
