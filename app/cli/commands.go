@@ -349,7 +349,7 @@ func verify(ctx context.Context, args []string, env Env) (err error) {
 	if !rep.OK() {
 		fmt.Fprintf(env.Stdout, "PROBLEMS (%d):\n", len(rep.Problems))
 		for _, p := range rep.Problems {
-			fmt.Fprintf(env.Stdout, "  - %s\n", p)
+			fmt.Fprintf(env.Stdout, "  - %s\n", strings.ReplaceAll(p, "\n", "\n    "))
 		}
 		if rep.Damaged {
 			printRestore(env.Stdout, c, backupsDir, n.clinic.PlainBackupDir(ctx))
@@ -440,26 +440,28 @@ func backupAnchor(path, keyFile string) (anchorFrom, error) {
 // damagedDB reports a database whose structure is broken, with the way
 // back, and returns verify's error.
 func damagedDB(env Env, c config.Config, backupsDir string, cause error) error {
-	fmt.Fprintf(env.Stdout, "THE DATABASE IS DAMAGED:\n  %v\n", cause)
+	fmt.Fprintf(env.Stdout, "THE DATABASE IS DAMAGED:\n  %s\n", strings.ReplaceAll(cause.Error(), "\n", "\n  "))
 	printRestore(env.Stdout, c, backupsDir, "")
 	return errors.New("verify failed: the database file is damaged; restore from the latest good backup (above)")
 }
 
 // printRestore says how to get back to a good database.
 func printRestore(w io.Writer, c config.Config, backupsDir, settingsDir string) {
-	where := "your newest good backup file"
+	file, where := "BACKUP-FILE", ""
 	if backupsDir == "" {
 		backupsDir = settingsDir
 	}
 	if backupsDir != "" {
 		if newest, err := clinic.NewestBackup(backupsDir); err == nil && newest != "" {
-			where = newest
+			file = newest
+			where = "That is the newest backup in " + backupsDir + "; if it is damaged too, take the one before.\n"
 		} else {
-			where = "your newest good backup in " + backupsDir
+			where = "The nightly backups are set to go to " + backupsDir + ".\n"
 		}
 	}
+	data := strings.TrimRight(c.Data, "/")
 	fmt.Fprintf(w, "\nTo restore: stop Hearth, then restore the newest good backup into a new, empty folder with the recovery key:\n"+
-		"    hearth restore --data %s-restored --recovery-key recovery.txt %s\n"+
-		"and start Hearth on that folder (hearth serve --data %s-restored). Keep the damaged folder %s for inspection.\n",
-		strings.TrimRight(c.Data, "/"), where, strings.TrimRight(c.Data, "/"), c.Data)
+		"    hearth restore --data %s-restored --recovery-key recovery.txt %s\n%s"+
+		"Then start Hearth on that folder (hearth serve --data %s-restored). Keep the damaged folder %s for inspection.\n",
+		data, file, where, data, c.Data)
 }

@@ -115,19 +115,19 @@ func (c *Clinic) CheckAnchor(ctx context.Context, a Anchor) (string, error) {
 			if herr != nil {
 				return herr
 			}
-			problem = fmt.Sprintf("the audit trail no longer holds event %d, which the anchor of %s saw (the trail now ends at event %d): its newest events were cut off",
+			problem = fmt.Sprintf("the audit trail no longer holds event %d, which %s saw (the trail now ends at event %d): its newest events were cut off",
 				a.AuditSeq, a.when(), h.Seq)
 			return nil
 		case err != nil:
 			var ce *audit.ChainError
 			if errors.As(err, &ce) {
-				problem = fmt.Sprintf("audit event %d, which the anchor of %s saw, is unreadable", a.AuditSeq, a.when())
+				problem = fmt.Sprintf("audit event %d, which %s saw, is unreadable", a.AuditSeq, a.when())
 				return nil
 			}
 			return err
 		}
 		if !audit.MatchesFingerprint(e.MAC, want) {
-			problem = fmt.Sprintf("audit event %d is not the one the anchor of %s saw (its MAC differs): the audit trail was rewritten from there on or before",
+			problem = fmt.Sprintf("audit event %d is not the one %s saw (its MAC differs): the audit trail was rewritten from there on or before",
 				a.AuditSeq, a.when())
 		}
 		return nil
@@ -139,7 +139,7 @@ func (a Anchor) when() string {
 	if a.Created.IsZero() {
 		return "the head written down"
 	}
-	return a.Created.UTC().Format(time.RFC3339)
+	return "the anchor of " + a.Created.UTC().Format(time.RFC3339)
 }
 
 // anchorNow reads the audit head for a backup's anchor.
