@@ -225,11 +225,21 @@ func MarkLegacyHead(tx store.Tx) error {
 }
 
 // SealLegacyHead authenticates a head marked by MarkLegacyHead with key and
-// records the upgrade as an event. It reports whether there was one.
+// records the upgrade as an event. It reports whether there was one. The
+// mark is plain, so anyone could set it on a head they rewound: a chain
+// that already records the upgrade (ActionHeadSealed) gets a *ChainError
+// instead, and the head stays unsealed.
 func SealLegacyHead(tx store.Tx, key []byte, at time.Time) (bool, error) {
 	h, ok, err := readHead(tx)
 	if err != nil || !ok || !h.Legacy || len(h.Auth) > 0 {
 		return false, err
+	}
+	upgraded, err := hasAction(tx, ActionHeadSealed)
+	if err != nil {
+		return false, err
+	}
+	if upgraded {
+		return false, &ChainError{Seq: h.Seq, Reason: "the head is marked as from before heads carried a MAC, but the trail was upgraded already: the newest events may have been cut off"}
 	}
 	if err := writeHead(tx, key, h.Seq, h.MAC); err != nil {
 		return false, err
@@ -329,6 +339,7 @@ type Result struct {
 	Head     Head    // the head as stored
 	Legacy   bool    // the head is from before heads carried a MAC
 	Findings []Event // earlier integrity findings recorded in the chain (ActionIntegrity)
+	Upgraded bool    // the chain records the one-time head upgrade (ActionHeadSealed)
 	Err      error   // the first break: a *ChainError, ErrHeadUnsealed, or a store error
 }
 
@@ -357,8 +368,11 @@ func Check(tx store.Tx, key []byte) Result {
 		if !hmac.Equal(e.MAC, mac(key, e)) {
 			return &ChainError{Seq: e.Seq, Reason: "content changed"}
 		}
-		if e.Action == ActionIntegrity {
+		switch e.Action {
+		case ActionIntegrity:
 			r.Findings = append(r.Findings, e)
+		case ActionHeadSealed:
+			r.Upgraded = true
 		}
 		prev = e.MAC
 		want++
@@ -390,6 +404,21 @@ func Check(tx store.Tx, key []byte) Result {
 		r.Err = &ChainError{Seq: h.Seq, Reason: "the head's MAC does not match: the newest events may have been cut off and the head rewound"}
 	}
 	return r
+}
+
+// hasAction reports whether any chained event has action (a whole walk:
+// only for the rare legacy head).
+func hasAction(tx store.Tx, action string) (bool, error) {
+	found := false
+	err := tx.Each(bucket, "", func(_ string, v []byte) error {
+		var e Event
+		if json.Unmarshal(v, &e) == nil && e.Action == action {
+			found = true
+			return store.ErrStop
+		}
+		return nil
+	})
+	return found, err
 }
 
 // FindEvent reads the chained event at seq (store.ErrNotFound if none).

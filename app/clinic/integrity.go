@@ -44,25 +44,34 @@ func (c *Clinic) checkAuditAtStart(ctx context.Context) {
 // high-severity event (which then chains on from the head as found) and
 // logged. Only a store error is returned.
 func (c *Clinic) checkAuditHeadTx(tx store.Tx, key []byte) error {
+	var ce *audit.ChainError
+	var err error
 	if c.schemaVer >= 4 {
-		sealed, err := audit.SealLegacyHead(tx, key, c.now())
-		if err != nil {
-			return err
-		}
-		if sealed {
+		sealed, serr := audit.SealLegacyHead(tx, key, c.now())
+		switch {
+		case errors.As(serr, &ce):
+			err = serr
+		case serr != nil:
+			return serr
+		case sealed:
 			c.log.Info("the audit trail's head is now authenticated with the audit key (one-time upgrade)")
+			return nil
 		}
 	}
-	err := audit.CheckHead(tx, key)
-	var ce *audit.ChainError
+	if err == nil {
+		err = audit.CheckHead(tx, key)
+	}
+	var seq uint64
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &ce), errors.Is(err, audit.ErrHeadUnsealed):
+	case errors.As(err, &ce):
+		seq = ce.Seq
+	case errors.Is(err, audit.ErrHeadUnsealed):
 	default:
 		return err
 	}
-	c.log.Error("AUDIT TRAIL: the head does not carry the audit key's MAC; the newest audit events may have been cut off. Run `hearth verify` against your latest backup", "at_event", ce.Seq)
+	c.log.Error("AUDIT TRAIL: the head does not carry the audit key's MAC; the newest audit events may have been cut off. Run `hearth verify` against your latest backup", "at_event", seq)
 	e, aerr := audit.Append(tx, key, audit.Event{At: c.now(), Actor: "system", Action: audit.ActionIntegrity,
 		Object: "audit:head", Severity: audit.High, Outcome: "failed"})
 	if aerr != nil {

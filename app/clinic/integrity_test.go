@@ -29,6 +29,7 @@ func cutAuditTail(t *testing.T, st store.Store, n int) uint64 {
 				return err
 			}
 		}
+		dropStaleAuditIndex(tx)
 		last = h.Seq - uint64(n)
 		e, err := audit.FindEvent(tx, last)
 		if err != nil {
@@ -41,6 +42,21 @@ func cutAuditTail(t *testing.T, st store.Store, n int) uint64 {
 		t.Fatal(err)
 	}
 	return last
+}
+
+// dropStaleAuditIndex removes index entries of deleted events, so nothing
+// but the head points at a gap.
+func dropStaleAuditIndex(tx store.Tx) {
+	var keys [][]byte
+	tx.Scan(audit.PatientIndex, store.Range{}, func(k []byte, id string) error {
+		if _, err := tx.Get("audit", id); err != nil {
+			keys = append(keys, k)
+		}
+		return nil
+	})
+	for _, k := range keys {
+		tx.DeleteIndex(audit.PatientIndex, k)
+	}
 }
 
 func TestCutAuditTailIsFoundByVerifyAndAtStart(t *testing.T) {
@@ -141,6 +157,33 @@ func TestSchema3HeadIsAuthenticatedAtFirstStart(t *testing.T) {
 	if evs, _ := c2.AuditLog(ctx, ownerOf(t, c2), audit.Filter{Action: audit.ActionIntegrity}, true, 0); len(evs) != 0 {
 		t.Fatalf("the upgrade was taken for tampering: %+v", evs)
 	}
+
+	// Once upgraded, a cut tail dressed up as a pre-upgrade head (the
+	// mark is plain, anyone can set it; so can the schema number) is a
+	// finding, not a second upgrade.
+	for i := 0; i < 3; i++ {
+		if _, err := c2.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := cutAuditTail(t, st, 2)
+	st.Update(ctx, func(tx store.Tx) error {
+		e, _ := audit.FindEvent(tx, last)
+		b, _ := json.Marshal(map[string]any{"seq": e.Seq, "mac": e.MAC, "legacy": true})
+		tx.Put("audit_head", "head", b)
+		return tx.Put("meta", "schema", []byte("3"))
+	})
+	ro, _ = Open(ctx, Deps{Store: st, Vault: c.v, Argon2: cheap, ReadOnly: true})
+	if r, _ := ro.Verify(ctx); r.OK() || len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "head carries no MAC") {
+		t.Fatalf("verify of a cut tail marked as pre-upgrade: %+v", r)
+	}
+	c3, err := Open(ctx, Deps{Store: st, Vault: c.v, Argon2: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := c3.AuditLog(ctx, ownerOf(t, c3), audit.Filter{Action: audit.ActionIntegrity}, true, 0); len(evs) != 1 {
+		t.Fatalf("a cut tail marked as pre-upgrade: %d findings", len(evs))
+	}
 }
 
 func TestBackupAnchorCatchesARewriteWithTheKey(t *testing.T) {
@@ -174,17 +217,7 @@ func TestBackupAnchorCatchesARewriteWithTheKey(t *testing.T) {
 		for i := a.AuditSeq - 1; i <= h.Seq; i++ {
 			tx.Delete("audit", fmt.Sprintf("%016x", i))
 		}
-		// Their index entries go too, so nothing else points at the gap.
-		var keys [][]byte
-		tx.Scan(audit.PatientIndex, store.Range{}, func(k []byte, id string) error {
-			if _, err := tx.Get("audit", id); err != nil {
-				keys = append(keys, k)
-			}
-			return nil
-		})
-		for _, k := range keys {
-			tx.DeleteIndex(audit.PatientIndex, k)
-		}
+		dropStaleAuditIndex(tx)
 		return nil
 	})
 	forgeHead(t, st, key, a.AuditSeq-2)

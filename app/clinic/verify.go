@@ -108,7 +108,7 @@ func (c *Clinic) verifyAudit(tx store.Tx, key []byte, r *Report) {
 	r.AuditEvents, r.AuditHead = res.Events, res.Head.Seq
 	switch {
 	case res.Err == nil:
-	case errors.Is(res.Err, audit.ErrHeadUnsealed) && (c.schemaVer < 4 || res.Legacy):
+	case errors.Is(res.Err, audit.ErrHeadUnsealed) && !res.Upgraded && (c.schemaVer < 4 || res.Legacy):
 		r.Notes = append(r.Notes, "the audit trail's head is from before heads carried their own MAC; the next start authenticates it")
 	case errors.Is(res.Err, audit.ErrHeadUnsealed):
 		r.problem("audit: the chain's head carries no MAC of its own: the newest events may have been cut off")
