@@ -72,7 +72,7 @@ Usage:
   hearth setup   --data DIR [--store URL] --clinic NAME --owner-name NAME --owner-email EMAIL   (password on standard input)
   hearth backup  [--data DIR] [--store URL] FILE
   hearth restore [--data DIR] [--store URL] [--recovery-key F] FILE
-  hearth verify  [--data DIR] [--store URL]
+  hearth verify  [--data DIR] [--store URL] [--against BACKUP | --backups DIR | --head SEQ:FINGERPRINT] [--recovery-key F]
   hearth bench   [--data DIR] [--store URL] [--patients N] [--messages N] [--staff N] [--json]
   hearth migrate-store --from DIR --to URL   (copy a one-PC clinic into PostgreSQL)
   hearth version

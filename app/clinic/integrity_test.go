@@ -7,11 +7,15 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"hearth/app/audit"
 	"hearth/app/store"
+	"hearth/app/store/boltstore"
+	"hearth/app/vault"
 )
 
 // cutAuditTail deletes the newest n audit events and rewinds the head as
@@ -258,5 +262,80 @@ func TestCheckStoreOnASoundStore(t *testing.T) {
 	c, _ := newTestClinic(t)
 	if err := c.CheckStore(context.Background()); err != nil || c.Damaged() != nil {
 		t.Fatalf("a sound store: %v %+v", err, c.Damaged())
+	}
+}
+
+// TestSealedModeChecksTheHeadAtUnlock: in passphrase mode the key comes
+// back only at unlock. The head is checked there, before the events
+// written while locked are chained onto it, and the head they leave is
+// authenticated.
+func TestSealedModeChecksTheHeadAtUnlock(t *testing.T) {
+	for _, cut := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cut=%v", cut), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			keys := filepath.Join(dir, "keys")
+			v, _, err := vault.Create(keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := boltstore.Open(filepath.Join(dir, "hearth.db"), boltstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			if err := Init(ctx, st, v, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Open(ctx, Deps{Store: st, Vault: v, Argon2: cheap})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Setup(ctx, SetupInput{ClinicName: "Maple Street", OwnerName: "Olive Owner", OwnerEmail: "o@maple.test", Password: "a-long-password-1"}, nil, "test"); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 4; i++ {
+				if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const pass = "correct horse battery staple"
+			if err := v.SetPassphrase(pass); err != nil {
+				t.Fatal(err)
+			}
+			// A restart: locked until the owner unlocks.
+			locked, err := vault.Load(keys)
+			if err != nil || !locked.Locked() {
+				t.Fatalf("reload: locked=%v %v", locked != nil && locked.Locked(), err)
+			}
+			c2, err := Open(ctx, Deps{Store: st, Vault: locked, Argon2: cheap})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c2.Unlock(ctx, "wrong passphrase here", "test"); err == nil {
+				t.Fatal("a wrong passphrase unlocked")
+			}
+			if cut {
+				cutAuditTail(t, st, 2)
+			}
+			if err := c2.Unlock(ctx, pass, "test"); err != nil {
+				t.Fatal(err)
+			}
+			r, err := c2.Verify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			findings, _ := c2.AuditLog(ctx, ownerOf(t, c2), audit.Filter{Action: audit.ActionIntegrity}, true, 0)
+			if !cut && (!r.OK() || len(findings) != 0) {
+				t.Fatalf("an untouched sealed clinic after unlock: %+v, %d findings", r, len(findings))
+			}
+			if cut && (r.OK() || len(findings) != 1) {
+				t.Fatalf("a cut tail found at unlock: %+v, %d findings", r, len(findings))
+			}
+			settled, _ := c2.AuditLog(ctx, ownerOf(t, c2), audit.Filter{Action: "vault.unlock"}, true, 0)
+			if len(settled) != 2 || settled[1].Outcome != "failed" {
+				t.Fatalf("the failed unlock written while locked was not chained: %+v", settled)
+			}
+		})
 	}
 }
