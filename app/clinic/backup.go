@@ -216,6 +216,12 @@ const BackupPrefix = "hearth-"
 // Its outcome is recorded in meta either way.
 func (c *Clinic) RunScheduledBackup(ctx context.Context, dir string, keep int, version, storeKind string) error {
 	now := c.now()
+	if d := c.Damaged(); d != nil {
+		// A backup of a damaged file would push the good ones out.
+		err := errors.New("the database is damaged, so no backup was taken (the older, good backups are kept): " + d.Reason)
+		c.SetMeta(ctx, MetaBackupError, now.UTC().Format(time.RFC3339)+": "+err.Error())
+		return err
+	}
 	name := filepath.Join(dir, BackupPrefix+now.UTC().Format("20060102-150405")+".backup")
 	var a Anchor
 	err := WriteFileAtomic(name, func(w io.Writer) error {

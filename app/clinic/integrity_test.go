@@ -339,3 +339,26 @@ func TestSealedModeChecksTheHeadAtUnlock(t *testing.T) {
 		})
 	}
 }
+
+// TestNoScheduledBackupOfADamagedStore: a nightly backup of a damaged file
+// would prune the good backups the restore needs.
+func TestNoScheduledBackupOfADamagedStore(t *testing.T) {
+	c, _ := newTestClinic(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := c.RunScheduledBackup(ctx, dir, 1, "test", "bbolt"); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := NewestBackup(dir)
+	c.damage.Store(&Damage{Reason: "the database file is damaged: its structure check failed"})
+	c.now = func() time.Time { return time.Now().Add(48 * time.Hour) }
+	if err := c.RunScheduledBackup(ctx, dir, 1, "test", "bbolt"); err == nil {
+		t.Fatal("a damaged store was backed up")
+	}
+	if newest, _ := NewestBackup(dir); newest != good {
+		t.Fatalf("the good backup was replaced: %s", newest)
+	}
+	if st := c.BackupStatus(ctx); !strings.Contains(st.LastError, "damaged") {
+		t.Fatalf("backup status: %+v", st)
+	}
+}
