@@ -246,7 +246,7 @@ var migrations = []func(tx store.Tx) error{
 	},
 	// 3 -> 4: the audit head carries its own MAC. This runs without the
 	// key (Hearth may be locked): it marks the old head, and the key
-	// authenticates it when next available (integrity.go, sealLegacyHead).
+	// authenticates it when next available (integrity.go, checkAuditHeadTx).
 	audit.MarkLegacyHead,
 }
 
