@@ -101,6 +101,13 @@ func (b backend) Open(ctx context.Context, c config.Config, timeout time.Duratio
 	return boltstore.Open(c.DBPath(), boltstore.Options{Timeout: timeout})
 }
 
+func (b backend) OpenReadOnly(ctx context.Context, c config.Config, timeout time.Duration, log *slog.Logger) (store.Store, error) {
+	if c.Store != "" {
+		return b.openPG(ctx, c, log)
+	}
+	return boltstore.Open(c.DBPath(), boltstore.Options{Timeout: timeout, ReadOnly: true})
+}
+
 func (b backend) openPG(ctx context.Context, c config.Config, log *slog.Logger) (*pgstore.Store, error) {
 	opts, err := b.pgOptions(log)
 	if err != nil {

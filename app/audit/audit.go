@@ -20,9 +20,12 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"hearth/app/store"
@@ -90,9 +93,169 @@ func (e *ChainError) Error() string {
 }
 func (e *ChainError) Unwrap() error { return ErrChain }
 
+// head is the chain's newest position. Auth is an HMAC with the audit key
+// over a domain-separated encoding of Seq and MAC (headAuth), so cutting the
+// newest events and rewinding the head needs the key. Legacy marks a head
+// written before heads carried Auth (schema 3): it is accepted until the key
+// is next available, when SealLegacyHead authenticates it.
 type head struct {
+	Seq    uint64 `json:"seq"`
+	MAC    []byte `json:"mac"`
+	Auth   []byte `json:"auth,omitempty"`
+	Legacy bool   `json:"legacy,omitempty"`
+}
+
+// headDomain separates the head's MAC from event MACs made with the same key.
+const headDomain = "hearth audit head v1\x00"
+
+func headAuth(key []byte, seq uint64, eventMAC []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(headDomain))
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], seq)
+	h.Write(n[:])
+	h.Write(eventMAC)
+	return h.Sum(nil)
+}
+
+func readHead(tx store.Tx) (head, bool, error) {
+	var h head
+	b, err := tx.Get(headBucket, "head")
+	if errors.Is(err, store.ErrNotFound) {
+		return h, false, nil
+	}
+	if err != nil {
+		return h, false, err
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, true, &ChainError{Seq: 0, Reason: "unreadable head"}
+	}
+	return h, true, nil
+}
+
+func writeHead(tx store.Tx, key []byte, seq uint64, eventMAC []byte) error {
+	hb, _ := json.Marshal(head{Seq: seq, MAC: eventMAC, Auth: headAuth(key, seq, eventMAC)})
+	return tx.Put(headBucket, "head", hb)
+}
+
+// ActionIntegrity is the action of the high-severity event Hearth appends
+// when it finds the chain's head does not carry the audit key's MAC (the
+// newest events were cut off, or the head was rewritten). It stays in the
+// chain, so the finding cannot be removed without breaking the chain.
+const ActionIntegrity = "audit.integrity"
+
+// ActionHeadSealed is the event appended when a head from before heads
+// carried a MAC is authenticated (the one-time upgrade).
+const ActionHeadSealed = "audit.head_sealed"
+
+// ErrHeadUnsealed means the head carries no MAC of its own: a database from
+// before heads were authenticated (not yet upgraded), or a head stripped of
+// its MAC. Callers that know the database is not yet upgraded accept it.
+var ErrHeadUnsealed = errors.New("audit: the chain's head carries no MAC")
+
+// Head is the chain's newest position as the owner writes it down and a
+// backup records it: the sequence number of the newest event and that
+// event's MAC.
+type Head struct {
 	Seq uint64 `json:"seq"`
-	MAC []byte `json:"mac"`
+	MAC []byte `json:"mac,omitempty"`
+}
+
+// Fingerprint is the first 8 bytes of the MAC as hex in groups of four
+// ("1a2b-3c4d-5e6f-7a8b"): short enough to write down, long enough that
+// nobody can make another event match it.
+func (h Head) Fingerprint() string {
+	if len(h.MAC) < 8 {
+		return ""
+	}
+	x := hex.EncodeToString(h.MAC[:8])
+	return x[0:4] + "-" + x[4:8] + "-" + x[8:12] + "-" + x[12:16]
+}
+
+// MatchesFingerprint reports whether mac begins with fp, a Fingerprint or a
+// longer hex prefix (dashes, spaces and case ignored). At least 8 hex
+// digits are needed.
+func MatchesFingerprint(mac []byte, fp string) bool {
+	fp = strings.ToLower(strings.NewReplacer("-", "", " ", "", ":", "").Replace(fp))
+	if len(fp) < 8 {
+		return false
+	}
+	return strings.HasPrefix(hex.EncodeToString(mac), fp)
+}
+
+// CurrentHead reads the chain's head (zero when the chain is empty).
+func CurrentHead(tx store.Tx) (Head, error) {
+	h, _, err := readHead(tx)
+	return Head{Seq: h.Seq, MAC: h.MAC}, err
+}
+
+// CheckHead reports whether the head is authenticated with key and names
+// the newest event: nil when it is (or when nothing was ever chained), a
+// *ChainError when it is not. A head still marked legacy (SealLegacyHead
+// has not run yet) gives ErrHeadUnsealed.
+func CheckHead(tx store.Tx, key []byte) error {
+	h, ok, err := readHead(tx)
+	if err != nil || !ok {
+		return err
+	}
+	if len(h.Auth) == 0 {
+		if h.Legacy {
+			return ErrHeadUnsealed
+		}
+		return &ChainError{Seq: h.Seq, Reason: "the head carries no MAC: the newest events may have been cut off"}
+	}
+	if !hmac.Equal(h.Auth, headAuth(key, h.Seq, h.MAC)) {
+		return &ChainError{Seq: h.Seq, Reason: "the head's MAC does not match: the newest events may have been cut off and the head rewound"}
+	}
+	v, err := tx.Get(bucket, seqID(h.Seq))
+	if errors.Is(err, store.ErrNotFound) {
+		return &ChainError{Seq: h.Seq, Reason: "the event the head names is missing"}
+	}
+	if err != nil {
+		return err
+	}
+	var e Event
+	if json.Unmarshal(v, &e) != nil || !hmac.Equal(e.MAC, h.MAC) {
+		return &ChainError{Seq: h.Seq, Reason: "the event the head names is not the one it was"}
+	}
+	return nil
+}
+
+// MarkLegacyHead marks a head written before heads carried a MAC, so that
+// it is accepted until the key is available (the schema 3 to 4 upgrade,
+// which runs without the key while Hearth is locked).
+func MarkLegacyHead(tx store.Tx) error {
+	h, ok, err := readHead(tx)
+	if err != nil || !ok || len(h.Auth) > 0 || h.Legacy {
+		return err
+	}
+	h.Legacy = true
+	hb, _ := json.Marshal(h)
+	return tx.Put(headBucket, "head", hb)
+}
+
+// SealLegacyHead authenticates a head marked by MarkLegacyHead with key and
+// records the upgrade as an event. It reports whether there was one. The
+// mark is plain, so anyone could set it on a head they rewound: a chain
+// that already records the upgrade (ActionHeadSealed) gets a *ChainError
+// instead, and the head stays unsealed.
+func SealLegacyHead(tx store.Tx, key []byte, at time.Time) (bool, error) {
+	h, ok, err := readHead(tx)
+	if err != nil || !ok || !h.Legacy || len(h.Auth) > 0 {
+		return false, err
+	}
+	upgraded, err := hasAction(tx, ActionHeadSealed)
+	if err != nil {
+		return false, err
+	}
+	if upgraded {
+		return false, &ChainError{Seq: h.Seq, Reason: "the head is marked as from before heads carried a MAC, but the trail was upgraded already: the newest events may have been cut off"}
+	}
+	if err := writeHead(tx, key, h.Seq, h.MAC); err != nil {
+		return false, err
+	}
+	_, err = Append(tx, key, Event{At: at, Actor: "system", Action: ActionHeadSealed, Object: "audit:head"})
+	return err == nil, err
 }
 
 func seqID(n uint64) string { return fmt.Sprintf("%016x", n) }
@@ -121,14 +284,9 @@ func Append(tx store.Tx, key []byte, e Event) (Event, error) {
 		b, _ := json.Marshal(e)
 		return e, tx.Put(pendingBucket, seqID(n), b)
 	}
-	var h head
-	switch b, err := tx.Get(headBucket, "head"); {
-	case err == nil:
-		if err := json.Unmarshal(b, &h); err != nil {
-			return e, fmt.Errorf("audit: read head: %w", err)
-		}
-	case !errors.Is(err, store.ErrNotFound):
-		return e, err
+	h, _, err := readHead(tx)
+	if err != nil {
+		return e, fmt.Errorf("audit: read head: %w", err)
 	}
 	n, err := tx.NextSeq(seqName)
 	if err != nil {
@@ -146,8 +304,7 @@ func Append(tx store.Tx, key []byte, e Event) (Event, error) {
 			return e, err
 		}
 	}
-	hb, _ := json.Marshal(head{Seq: n, MAC: e.MAC})
-	return e, tx.Put(headBucket, "head", hb)
+	return e, writeHead(tx, key, n, e.MAC)
 }
 
 // Settle chains every pending event, oldest first. Call it once the key is
@@ -179,11 +336,31 @@ func Settle(tx store.Tx, key []byte) (int, error) {
 }
 
 // Verify walks the whole chain and returns the number of events checked, or
-// a *ChainError at the first event that does not fit.
+// a *ChainError at the first event that does not fit (ErrHeadUnsealed when
+// only the head's own MAC is missing).
 func Verify(tx store.Tx, key []byte) (int, error) {
+	r := Check(tx, key)
+	return r.Events, r.Err
+}
+
+// Result is what Check found.
+type Result struct {
+	Events   int     // events checked
+	Head     Head    // the head as stored
+	Legacy   bool    // the head is from before heads carried a MAC
+	Findings []Event // earlier integrity findings recorded in the chain (ActionIntegrity)
+	Upgraded bool    // the chain records the one-time head upgrade (ActionHeadSealed)
+	Err      error   // the first break: a *ChainError, ErrHeadUnsealed, or a store error
+}
+
+// Check walks the whole chain: every event follows the one before it and
+// carries its MAC, the head names the newest event and carries the audit
+// key's MAC over it, and it collects the integrity findings Hearth
+// recorded earlier.
+func Check(tx store.Tx, key []byte) Result {
+	var r Result
 	var prev []byte
 	var want uint64 = 1
-	n := 0
 	err := tx.Each(bucket, "", func(id string, v []byte) error {
 		var e Event
 		if err := json.Unmarshal(v, &e); err != nil {
@@ -201,28 +378,70 @@ func Verify(tx store.Tx, key []byte) (int, error) {
 		if !hmac.Equal(e.MAC, mac(key, e)) {
 			return &ChainError{Seq: e.Seq, Reason: "content changed"}
 		}
+		switch e.Action {
+		case ActionIntegrity:
+			r.Findings = append(r.Findings, e)
+		case ActionHeadSealed:
+			r.Upgraded = true
+		}
 		prev = e.MAC
 		want++
-		n++
+		r.Events++
 		return nil
 	})
 	if err != nil {
-		return n, err
+		r.Err = err
+		return r
 	}
-	var h head
-	switch b, err := tx.Get(headBucket, "head"); {
-	case err == nil:
-		if err := json.Unmarshal(b, &h); err != nil {
-			return n, &ChainError{Seq: want, Reason: "unreadable head"}
-		}
-	case errors.Is(err, store.ErrNotFound):
-	default:
-		return n, err
+	h, ok, err := readHead(tx)
+	if err != nil {
+		r.Err = err
+		return r
 	}
+	r.Head, r.Legacy = Head{Seq: h.Seq, MAC: h.MAC}, h.Legacy
 	if h.Seq != want-1 || !bytes.Equal(h.MAC, prev) {
-		return n, &ChainError{Seq: h.Seq, Reason: "the newest events are missing"}
+		r.Err = &ChainError{Seq: h.Seq, Reason: "the newest events are missing"}
+		return r
 	}
-	return n, nil
+	if !ok {
+		return r
+	}
+	if len(h.Auth) == 0 {
+		r.Err = ErrHeadUnsealed
+		return r
+	}
+	if !hmac.Equal(h.Auth, headAuth(key, h.Seq, h.MAC)) {
+		r.Err = &ChainError{Seq: h.Seq, Reason: "the head's MAC does not match: the newest events may have been cut off and the head rewound"}
+	}
+	return r
+}
+
+// hasAction reports whether any chained event has action (a whole walk:
+// only for the rare legacy head).
+func hasAction(tx store.Tx, action string) (bool, error) {
+	found := false
+	err := tx.Each(bucket, "", func(_ string, v []byte) error {
+		var e Event
+		if json.Unmarshal(v, &e) == nil && e.Action == action {
+			found = true
+			return store.ErrStop
+		}
+		return nil
+	})
+	return found, err
+}
+
+// FindEvent reads the chained event at seq (store.ErrNotFound if none).
+func FindEvent(tx store.Tx, seq uint64) (Event, error) {
+	var e Event
+	v, err := tx.Get(bucket, seqID(seq))
+	if err != nil {
+		return e, err
+	}
+	if err := json.Unmarshal(v, &e); err != nil {
+		return e, &ChainError{Seq: seq, Reason: "unreadable event"}
+	}
+	return e, nil
 }
 
 // Filter selects events for List. Zero fields match everything.
@@ -299,14 +518,12 @@ func ListNewest(tx store.Tx, f Filter, before uint64) ([]Event, error) {
 	if f.Limit <= 0 {
 		f.Limit = 500
 	}
-	var h head
-	switch b, err := tx.Get(headBucket, "head"); {
-	case err == nil:
-		if err := json.Unmarshal(b, &h); err != nil {
-			return nil, fmt.Errorf("audit: list: read head: %w", err)
+	h, _, err := readHead(tx)
+	if err != nil {
+		var ce *ChainError
+		if !errors.As(err, &ce) {
+			return nil, err
 		}
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, err
 	}
 	seq := h.Seq
 	if before > 0 && before-1 < seq {

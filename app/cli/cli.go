@@ -43,6 +43,10 @@ type Backend interface {
 	// Open opens the store; a bbolt file held by another process is an
 	// error wrapping store.ErrInUse after timeout.
 	Open(ctx context.Context, c config.Config, timeout time.Duration, log *slog.Logger) (store.Store, error)
+	// OpenReadOnly opens the store for `hearth verify`: the built-in
+	// database read-only (never written, not even when empty); PostgreSQL
+	// as Open does.
+	OpenReadOnly(ctx context.Context, c config.Config, timeout time.Duration, log *slog.Logger) (store.Store, error)
 	// Restore writes a backup's store snapshot into an empty store.
 	Restore(ctx context.Context, c config.Config, r io.Reader) error
 	// Size is the bytes the store uses (for the benchmark's disk figure).
@@ -69,7 +73,7 @@ Usage:
   hearth setup   --data DIR [--store URL] --clinic NAME --owner-name NAME --owner-email EMAIL   (password on standard input)
   hearth backup  [--data DIR] [--store URL] FILE
   hearth restore [--data DIR] [--store URL] [--recovery-key F] FILE
-  hearth verify  [--data DIR] [--store URL]
+  hearth verify  [--data DIR] [--store URL] [--against BACKUP | --backups DIR | --head SEQ:FINGERPRINT] [--recovery-key F]
   hearth bench   [--data DIR] [--store URL] [--patients N] [--messages N] [--staff N] [--json]
   hearth migrate-store --from DIR --to URL   (copy a one-PC clinic into PostgreSQL)
   hearth version
@@ -182,6 +186,11 @@ func errNoKeys(c config.Config) error {
 // openNode opens an existing clinic: the keys in the data folder and the
 // configured store. It never creates keys.
 func openNode(ctx context.Context, c config.Config, env Env, timeout time.Duration, log *slog.Logger, events clinic.Publisher) (*node, error) {
+	return openNodeMode(ctx, c, env, timeout, log, events, false)
+}
+
+// openNodeMode is openNode, read-only when readOnly is set (verify).
+func openNodeMode(ctx context.Context, c config.Config, env Env, timeout time.Duration, log *slog.Logger, events clinic.Publisher, readOnly bool) (*node, error) {
 	if !env.Backend.Exists(c) {
 		if err := env.Backend.Ping(ctx, c); err != nil {
 			return nil, err
@@ -198,11 +207,15 @@ func openNode(ctx context.Context, c config.Config, env Env, timeout time.Durati
 	if err != nil {
 		return nil, err
 	}
-	st, err := env.Backend.Open(ctx, c, timeout, log)
+	open := env.Backend.Open
+	if readOnly {
+		open = env.Backend.OpenReadOnly
+	}
+	st, err := open(ctx, c, timeout, log)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: group.PeersOf(events), Argon2: env.Argon2, Files: env.Files})
+	cl, err := clinic.Open(ctx, clinic.Deps{Store: st, Vault: v, Log: log, Now: env.Now, Events: events, Peers: group.PeersOf(events), Argon2: env.Argon2, Files: env.Files, ReadOnly: readOnly})
 	if err != nil {
 		if errors.Is(err, clinic.ErrWrongKeys) {
 			err = fmt.Errorf("%w\n(keys: %s)", err, c.KeysDir())

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,55 +117,74 @@ func backup(ctx context.Context, args []string, env Env) (err error) {
 		return fmt.Errorf("%s is a folder; name a file", out)
 	}
 	n, err := openNode(ctx, c, env, 300*time.Millisecond, logger(io.Discard), nil)
+	var anchor clinic.Anchor
 	switch {
 	case errors.Is(err, store.ErrInUse) && c.Store == "":
-		err = clinic.WriteFileAtomic(out, func(w io.Writer) error { return backupThroughServer(ctx, c, w) })
+		err = clinic.WriteFileAtomic(out, func(w io.Writer) error {
+			var err error
+			anchor, err = backupThroughServer(ctx, c, w)
+			return err
+		})
 	case err != nil:
 		return err
 	default:
 		defer closeAfter(&err, n)
 		err = clinic.WriteFileAtomic(out, func(w io.Writer) error {
-			return n.clinic.Backup(ctx, w, Version, env.Backend.Kind(c))
+			var err error
+			anchor, err = n.clinic.BackupAnchored(ctx, w, Version, env.Backend.Kind(c))
+			return err
 		})
 	}
 	if err != nil {
 		return err
 	}
+	// The backup opens only with the recovery key; its audit head is
+	// also written beside it in the clear, for `hearth verify --against`.
+	if err := clinic.WriteAnchor(out, anchor); err != nil {
+		return fmt.Errorf("the backup was written, but its anchor file was not: %w", err)
+	}
 	st, err := os.Stat(out)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(env.Stdout, "Backup written to %s (%d bytes), sealed to the clinic's recovery key.\n", out, st.Size())
+	if _, err := fmt.Fprintf(env.Stdout, "Backup written to %s (%d bytes), sealed to the clinic's recovery key.\n", out, st.Size()); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(env.Stdout, "Audit head at the backup: event %d, fingerprint %s (also in %s%s).\n", anchor.AuditSeq, anchor.AuditFingerprint, filepath.Base(out), clinic.AnchorSuffix)
 	return err
 }
 
 // backupThroughServer asks the running server for a backup over the control
 // socket in the data folder (a Unix socket only the service's user can open).
-func backupThroughServer(ctx context.Context, c config.Config, w io.Writer) (err error) {
+func backupThroughServer(ctx context.Context, c config.Config, w io.Writer) (a clinic.Anchor, err error) {
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", c.ControlPath())
 	}}}
 	req, err := http.NewRequestWithContext(ctx, "POST", "http://hearth-control/backup", nil)
 	if err != nil {
-		return err
+		return a, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("the database is in use, but the running server did not answer on %s: %v", c.ControlPath(), err)
+		return a, fmt.Errorf("the database is in use, but the running server did not answer on %s: %v", c.ControlPath(), err)
 	}
 	defer closeAfter(&err, resp.Body)
 	if resp.StatusCode != 200 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("the running server could not make a backup: %s", strings.TrimSpace(string(msg)))
+		return a, fmt.Errorf("the running server could not make a backup: %s", strings.TrimSpace(string(msg)))
 	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
-		return fmt.Errorf("backup interrupted: %w", err)
+		return a, fmt.Errorf("backup interrupted: %w", err)
 	}
 	if resp.Trailer.Get("Hearth-Backup") != "complete" {
-		return errors.New("backup interrupted: the server did not finish it")
+		return a, errors.New("backup interrupted: the server did not finish it")
 	}
-	return nil
+	a, err = clinic.ParseAnchorTrailer(resp.Trailer.Get(clinic.AnchorTrailer))
+	if err != nil {
+		return a, fmt.Errorf("the running server sent no audit head with the backup: %w", err)
+	}
+	return a, nil
 }
 
 // restore: hearth restore --data DIR [--store URL] [--recovery-key F] FILE
@@ -292,17 +312,41 @@ func sameKind(backupKind, target string) error {
 	}
 }
 
-// verify: every record opens, every index entry resolves, the audit chain holds.
+// verify: every record opens, every index entry resolves, the audit chain
+// holds, and (given a backup, the nightly folder or a head written down)
+// the live chain still holds the head that anchor saw. It opens the
+// database read-only and never writes to it; a damaged file is reported
+// with the restore command, never with a Go panic.
 func verify(ctx context.Context, args []string, env Env) (err error) {
-	c, err := parse("verify", args, config.Flags{Store: true}, env)
+	var against, backupsDir, headArg, keyFile string
+	c, err := parse("verify", args, config.Flags{Store: true, More: func(fs *flag.FlagSet, _ *config.Config) {
+		fs.StringVar(&against, "against", "", "a backup file (or its .anchor file): check that the audit trail still holds the head it saw")
+		fs.StringVar(&backupsDir, "backups", "", "the nightly backup folder: check against its newest backup")
+		fs.StringVar(&headArg, "head", "", "an audit head written down from the console, as SEQ:FINGERPRINT")
+		fs.StringVar(&keyFile, "recovery-key", "", "file holding the recovery key, to read a backup that has no .anchor file beside it")
+	}}, env)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The store turns bbolt's panics into errors; this is the last
+		// line, so a damaged file never ends in a Go trace.
+		if r := recover(); r != nil {
+			err = damagedDB(env, c, backupsDir, fmt.Errorf("%w (%v)", store.ErrCorrupt, r))
+		}
+	}()
+	anchors, err := verifyAnchors(against, backupsDir, headArg, keyFile)
 	if err != nil {
 		return err
 	}
 	// PostgreSQL lets verify read one consistent snapshot beside the
 	// serving nodes; the built-in database is held by its one server.
-	n, err := openNode(ctx, c, env, time.Second, logger(io.Discard), nil)
+	n, err := openNodeMode(ctx, c, env, time.Second, logger(io.Discard), nil, true)
 	if errors.Is(err, store.ErrInUse) {
 		return errors.New("the server is running and holds the database; stop it first (verify reads every record)")
+	}
+	if errors.Is(err, store.ErrCorrupt) {
+		return damagedDB(env, c, backupsDir, err)
 	}
 	if err != nil {
 		return err
@@ -313,23 +357,153 @@ func verify(ctx context.Context, args []string, env Env) (err error) {
 	}
 	rep, err := n.clinic.Verify(ctx)
 	if err != nil {
+		if errors.Is(err, store.ErrCorrupt) {
+			return damagedDB(env, c, backupsDir, err)
+		}
 		return err
 	}
+	if !rep.Damaged {
+		for _, a := range anchors {
+			p, err := n.clinic.CheckAnchor(ctx, a.Anchor)
+			if err != nil {
+				return err
+			}
+			if p != "" {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: %s", a.from, p))
+			} else {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("the audit trail still holds event %d as %s saw it", a.AuditSeq, a.from))
+			}
+		}
+	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "checked %d records, %d index entries, %d audit events\n", rep.Records, rep.IndexKeys, rep.AuditEvents)
+	fmt.Fprintf(&out, "checked %d records, %d index entries, %d audit events (audit head: event %d)\n", rep.Records, rep.IndexKeys, rep.AuditEvents, rep.AuditHead)
+	for _, note := range rep.Notes {
+		fmt.Fprintf(&out, "note: %s\n", note)
+	}
 	if rep.OK() {
 		out.WriteString("all good\n")
 	} else {
 		fmt.Fprintf(&out, "PROBLEMS (%d):\n", len(rep.Problems))
 		for _, p := range rep.Problems {
-			fmt.Fprintf(&out, "  - %s\n", p)
+			fmt.Fprintf(&out, "  - %s\n", strings.ReplaceAll(p, "\n", "\n    "))
+		}
+		if rep.Damaged {
+			printRestore(&out, c, backupsDir, n.clinic.PlainBackupDir(ctx))
 		}
 	}
 	if _, err := io.WriteString(env.Stdout, out.String()); err != nil {
 		return err
 	}
+	if rep.Damaged {
+		return errors.New("verify failed: the database file is damaged; restore from the latest good backup (above)")
+	}
 	if !rep.OK() {
 		return errors.New("verify failed: restore from the latest good backup, or call for help with this report")
 	}
 	return nil
+}
+
+// anchorFrom is an anchor and where it came from, for the report.
+type anchorFrom struct {
+	clinic.Anchor
+	from string
+}
+
+// verifyAnchors reads the anchors verify was given: a backup's .anchor
+// file (or, with the recovery key, the backup's own header), the newest
+// backup in a folder, a head written down.
+func verifyAnchors(against, backupsDir, headArg, keyFile string) ([]anchorFrom, error) {
+	var out []anchorFrom
+	if backupsDir != "" {
+		newest, err := clinic.NewestBackup(backupsDir)
+		if err != nil {
+			return nil, err
+		}
+		if newest == "" {
+			return nil, fmt.Errorf("there are no Hearth backups (%s*.backup) in %s", clinic.BackupPrefix, backupsDir)
+		}
+		a, err := backupAnchor(newest, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if against != "" {
+		a, err := backupAnchor(against, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if headArg != "" {
+		seqText, fp, ok := strings.Cut(strings.TrimSpace(headArg), ":")
+		seq, err := strconv.ParseUint(strings.TrimSpace(seqText), 10, 64)
+		if !ok || err != nil || seq == 0 || len(strings.NewReplacer("-", "", " ", "").Replace(fp)) < 8 {
+			return nil, errors.New("--head takes the audit head as the console shows it: SEQ:FINGERPRINT, like 1234:1a2b-3c4d-5e6f-7a8b")
+		}
+		out = append(out, anchorFrom{Anchor: clinic.Anchor{AuditSeq: seq, AuditFingerprint: fp}, from: "the head written down"})
+	}
+	return out, nil
+}
+
+func backupAnchor(path, keyFile string) (anchorFrom, error) {
+	name := filepath.Base(path)
+	if strings.HasSuffix(path, clinic.AnchorSuffix) {
+		a, err := clinic.ReadAnchor(path)
+		return anchorFrom{a, "the backup anchor " + name}, err
+	}
+	if a, err := clinic.ReadAnchor(path + clinic.AnchorSuffix); err == nil {
+		return anchorFrom{a, "the backup " + name}, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return anchorFrom{}, err
+	}
+	if keyFile == "" {
+		return anchorFrom{}, fmt.Errorf("%s has no %s file beside it; give --recovery-key FILE to read the anchor from the backup itself", path, clinic.AnchorSuffix)
+	}
+	secret, err := os.ReadFile(keyFile)
+	if err != nil {
+		return anchorFrom{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return anchorFrom{}, err
+	}
+	defer f.Close()
+	hdr, _, err := clinic.ReadBackup(string(secret), f)
+	if err != nil {
+		return anchorFrom{}, err
+	}
+	if hdr.AuditMAC == "" && hdr.AuditSeq == 0 {
+		return anchorFrom{}, fmt.Errorf("%s was made by a Hearth that did not record the audit head in backups", path)
+	}
+	return anchorFrom{hdr.Anchor(), "the backup " + name}, nil
+}
+
+// damagedDB reports a database whose structure is broken, with the way
+// back, and returns verify's error.
+func damagedDB(env Env, c config.Config, backupsDir string, cause error) error {
+	fmt.Fprintf(env.Stdout, "THE DATABASE IS DAMAGED:\n  %s\n", strings.ReplaceAll(cause.Error(), "\n", "\n  "))
+	printRestore(env.Stdout, c, backupsDir, "")
+	return errors.New("verify failed: the database file is damaged; restore from the latest good backup (above)")
+}
+
+// printRestore says how to get back to a good database.
+func printRestore(w io.Writer, c config.Config, backupsDir, settingsDir string) {
+	file, where := "BACKUP-FILE", ""
+	if backupsDir == "" {
+		backupsDir = settingsDir
+	}
+	if backupsDir != "" {
+		if newest, err := clinic.NewestBackup(backupsDir); err == nil && newest != "" {
+			file = newest
+			where = "That is the newest backup in " + backupsDir + "; if it is damaged too, take the one before.\n"
+		} else {
+			where = "The nightly backups are set to go to " + backupsDir + ".\n"
+		}
+	}
+	data := strings.TrimRight(c.Data, "/")
+	fmt.Fprintf(w, "\nTo restore: stop Hearth, then restore the newest good backup into a new, empty folder with the recovery key:\n"+
+		"    hearth restore --data %s-restored --recovery-key recovery.txt %s\n%s"+
+		"Then start Hearth on that folder (hearth serve --data %s-restored). Keep the damaged folder %s for inspection.\n",
+		data, file, where, data, c.Data)
 }

@@ -201,6 +201,19 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	// The file's structure is checked in the background right after
+	// start, so a large database does not delay it. On damage the clinic
+	// turns degraded: staff screens close with a page saying how to
+	// restore, patient pages give the clinic's phone number.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := cl.CheckStore(jobs); err == nil {
+			log.Info("database structure checked: sound")
+		} else if !errors.Is(err, store.ErrCorrupt) && jobs.Err() == nil {
+			log.Error("the database structure check could not run", "err", err)
+		}
+	}()
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -275,15 +288,17 @@ func serveControl(c config.Config, cl *clinic.Clinic, env Env, log *slog.Logger)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /backup", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Trailer", "Hearth-Backup")
+		w.Header().Set("Trailer", "Hearth-Backup, "+clinic.AnchorTrailer)
 		w.Header().Set("Content-Type", "application/octet-stream")
-		if err := cl.Backup(r.Context(), w, Version, env.Backend.Kind(c)); err != nil {
+		a, err := cl.BackupAnchored(r.Context(), w, Version, env.Backend.Kind(c))
+		if err != nil {
 			log.Error("backup through the control socket failed", "err", err)
 			if errors.Is(err, clinic.ErrLocked) {
 				http.Error(w, "Hearth is locked; unlock it first", http.StatusServiceUnavailable)
 			}
 			return
 		}
+		w.Header().Set(clinic.AnchorTrailer, a.Trailer())
 		w.Header().Set("Hearth-Backup", "complete")
 	})
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

@@ -23,13 +23,72 @@ import (
 // flipped byte or a truncated file is an error, never a partial restore.
 const backupMagic = "HEARTH-BACKUP 1\n"
 
-// BackupHeader describes a backup.
+// BackupHeader describes a backup. AuditSeq and AuditMAC are the audit
+// chain's head when the backup was taken: an anchor outside the database
+// that `hearth verify --against` checks the live chain against.
 type BackupHeader struct {
 	Created           time.Time `json:"created"`
 	Version           string    `json:"version"`
 	Store             string    `json:"store"`
 	ClinicIdentity    string    `json:"clinic_identity"`
 	RecoveryRecipient string    `json:"recovery_recipient"`
+	AuditSeq          uint64    `json:"audit_seq,omitempty"`
+	AuditMAC          string    `json:"audit_mac,omitempty"` // hex
+}
+
+// Anchor is the audit chain's head a backup saw, kept beside the backup in
+// a small plain file (AnchorSuffix) because the backup itself opens only
+// with the recovery key. It holds a sequence number and a MAC: no PHI, and
+// nothing that helps anyone forge events.
+type Anchor struct {
+	Created          time.Time `json:"created"`
+	AuditSeq         uint64    `json:"audit_seq"`
+	AuditFingerprint string    `json:"audit_fingerprint"`
+	AuditMAC         string    `json:"audit_mac,omitempty"` // hex, the whole MAC
+}
+
+// AnchorSuffix names a backup's anchor file: BACKUP.anchor.
+const AnchorSuffix = ".anchor"
+
+// Anchor returns the anchor a backup header carries.
+func (h BackupHeader) Anchor() Anchor {
+	a := Anchor{Created: h.Created, AuditSeq: h.AuditSeq, AuditMAC: h.AuditMAC}
+	if len(h.AuditMAC) >= 16 {
+		x := h.AuditMAC
+		a.AuditFingerprint = x[0:4] + "-" + x[4:8] + "-" + x[8:12] + "-" + x[12:16]
+	}
+	return a
+}
+
+// WriteAnchor writes a's plain anchor file beside the backup at path.
+func WriteAnchor(path string, a Anchor) error {
+	b, _ := json.MarshalIndent(a, "", "  ")
+	return WriteFileAtomic(path+AnchorSuffix, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
+
+// ReadAnchor reads an anchor file.
+func ReadAnchor(path string) (Anchor, error) {
+	var a Anchor
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(b, &a); err != nil || (a.AuditSeq > 0 && a.AuditMAC == "" && a.AuditFingerprint == "") {
+		return a, fmt.Errorf("%s is not a Hearth backup anchor", path)
+	}
+	return a, nil
+}
+
+// NewestBackup returns the newest scheduled backup in dir ("" if none).
+func NewestBackup(dir string) (string, error) {
+	names, err := backupNames(dir)
+	if err != nil || len(names) == 0 {
+		return "", err
+	}
+	return filepath.Join(dir, names[len(names)-1]), nil
 }
 
 // ErrBackupDamaged means the file is not a whole, untampered Hearth backup,
@@ -39,26 +98,37 @@ var ErrBackupDamaged = errors.New("clinic: the backup file is damaged, incomplet
 // Backup writes a backup of the whole clinic to w, sealed to the recovery
 // recipient. Writers go on meanwhile.
 func (c *Clinic) Backup(ctx context.Context, w io.Writer, version, storeKind string) error {
+	_, err := c.BackupAnchored(ctx, w, version, storeKind)
+	return err
+}
+
+// BackupAnchored is Backup, returning the audit head the backup recorded
+// in its header (read just before the snapshot, so the snapshot holds it).
+func (c *Clinic) BackupAnchored(ctx context.Context, w io.Writer, version, storeKind string) (Anchor, error) {
 	id, err := c.v.ClinicIdentity()
 	if err != nil {
-		return ErrLocked
+		return Anchor{}, ErrLocked
+	}
+	a, err := c.anchorNow(ctx)
+	if err != nil {
+		return a, err
 	}
 	sw, err := c.v.SealToRecovery(w)
 	if err != nil {
-		return err
+		return a, err
 	}
-	hdr, _ := json.Marshal(BackupHeader{Created: c.now().UTC(), Version: version, Store: storeKind,
-		ClinicIdentity: id, RecoveryRecipient: c.v.RecoveryRecipient()})
+	hdr, _ := json.Marshal(BackupHeader{Created: a.Created, Version: version, Store: storeKind,
+		ClinicIdentity: id, RecoveryRecipient: c.v.RecoveryRecipient(), AuditSeq: a.AuditSeq, AuditMAC: a.AuditMAC})
 	if _, err := io.WriteString(sw, backupMagic+string(hdr)+"\n"); err != nil {
-		return err
+		return a, err
 	}
 	if _, err := c.st.Backup(ctx, sw); err != nil {
-		return fmt.Errorf("clinic: backup: %w", err)
+		return a, fmt.Errorf("clinic: backup: %w", err)
 	}
 	if err := sw.Close(); err != nil {
-		return err
+		return a, err
 	}
-	return c.Audit(ctx, System, AuditEvent{Action: "backup.write", Object: "backup"})
+	return a, c.Audit(ctx, System, AuditEvent{Action: "backup.write", Object: "backup"})
 }
 
 // ReadBackup opens a backup with the recovery identity and returns its
@@ -159,8 +229,22 @@ const BackupPrefix = "hearth-"
 // Its outcome is recorded in meta either way.
 func (c *Clinic) RunScheduledBackup(ctx context.Context, dir string, keep int, version, storeKind string) error {
 	now := c.now()
+	if d := c.Damaged(); d != nil {
+		// A backup of a damaged file would push the good ones out.
+		err := errors.New("the database is damaged, so no backup was taken (the older, good backups are kept): " + d.Reason)
+		c.SetMeta(ctx, MetaBackupError, now.UTC().Format(time.RFC3339)+": "+err.Error())
+		return err
+	}
 	name := filepath.Join(dir, BackupPrefix+now.UTC().Format("20060102-150405")+".backup")
-	err := WriteFileAtomic(name, func(w io.Writer) error { return c.Backup(ctx, w, version, storeKind) })
+	var a Anchor
+	err := WriteFileAtomic(name, func(w io.Writer) error {
+		var err error
+		a, err = c.BackupAnchored(ctx, w, version, storeKind)
+		return err
+	})
+	if err == nil {
+		err = WriteAnchor(name, a)
+	}
 	if err == nil {
 		err = pruneBackups(dir, keep)
 	}
@@ -184,9 +268,27 @@ func (c *Clinic) RunScheduledBackup(ctx context.Context, dir string, keep int, v
 }
 
 func pruneBackups(dir string, keep int) error {
-	ents, err := os.ReadDir(dir)
+	names, err := backupNames(dir)
 	if err != nil {
 		return err
+	}
+	for len(names) > keep {
+		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
+			return err
+		}
+		if err := os.Remove(filepath.Join(dir, names[0]+AnchorSuffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		names = names[1:]
+	}
+	return nil
+}
+
+// backupNames lists the scheduled backups in dir, oldest first.
+func backupNames(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
 	}
 	var names []string
 	for _, e := range ents {
@@ -195,33 +297,67 @@ func pruneBackups(dir string, keep int) error {
 		}
 	}
 	sort.Strings(names)
-	for len(names) > keep {
-		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
-			return err
-		}
-		names = names[1:]
-	}
-	return nil
+	return names, nil
 }
 
-// BackupStatus is what the console shows about scheduled backups.
+// BackupStatus is what the console shows about scheduled backups, with the
+// audit chain's head for the owner to write down (it is what backups
+// anchor).
 type BackupStatus struct {
-	LastOK    string `json:"last_ok"`
-	LastError string `json:"last_error"`
+	LastOK    string         `json:"last_ok"`
+	LastError string         `json:"last_error"`
+	AuditHead *AuditHeadInfo `json:"audit_head,omitempty"`
 }
 
-// BackupStatus reads the scheduled-backup flags. When they cannot be read,
-// LastError says so (and the log says why), so the console shows a problem
-// rather than a clean record.
+// BackupStatus reads the scheduled-backup flags and the audit head. When
+// the flags cannot be read, LastError says so (and the log says why), so
+// the console shows a problem rather than a clean record.
 func (c *Clinic) BackupStatus(ctx context.Context) BackupStatus {
-	var s BackupStatus
+	var b BackupStatus
 	var err error
-	if s.LastOK, err = c.Meta(ctx, MetaBackupOK); err == nil {
-		s.LastError, err = c.Meta(ctx, MetaBackupError)
+	if b.LastOK, err = c.Meta(ctx, MetaBackupOK); err == nil {
+		b.LastError, err = c.Meta(ctx, MetaBackupError)
 	}
 	if err != nil {
 		c.log.Error("the backup status could not be read", "err", err)
-		return BackupStatus{LastError: "the backup status could not be read; see the server log"}
+		b = BackupStatus{LastError: "the backup status could not be read; see the server log"}
 	}
-	return s
+	if h, err := c.AuditHead(ctx); err == nil {
+		b.AuditHead = &h
+	} else {
+		c.log.Error("the audit head could not be read", "err", err)
+	}
+	return b
+}
+
+// AnchorTrailer is the HTTP trailer in which the control socket sends a
+// backup's anchor (Anchor.Trailer) after the backup itself.
+const AnchorTrailer = "Hearth-Audit-Anchor"
+
+// Trailer encodes a for AnchorTrailer: "SEQ MACHEX CREATED".
+func (a Anchor) Trailer() string {
+	mac := a.AuditMAC
+	if mac == "" {
+		mac = "-" // no events yet
+	}
+	return fmt.Sprintf("%d %s %s", a.AuditSeq, mac, a.Created.UTC().Format(time.RFC3339Nano))
+}
+
+// ParseAnchorTrailer reads what Trailer wrote.
+func ParseAnchorTrailer(s string) (Anchor, error) {
+	var a Anchor
+	var created string
+	if _, err := fmt.Sscanf(s, "%d %s %s", &a.AuditSeq, &a.AuditMAC, &created); err != nil {
+		return a, errors.New("the audit anchor is missing or malformed")
+	}
+	t, err := time.Parse(time.RFC3339Nano, created)
+	if err != nil {
+		return a, errors.New("the audit anchor is missing or malformed")
+	}
+	a.Created = t
+	if a.AuditMAC == "-" {
+		a.AuditMAC = ""
+	}
+	a.AuditFingerprint = BackupHeader{AuditMAC: a.AuditMAC}.Anchor().AuditFingerprint
+	return a, nil
 }

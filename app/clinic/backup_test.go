@@ -34,8 +34,13 @@ func TestScheduledBackupKeepsTheNewestAndRecordsStatus(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if len(names) != 3 || names[0] != "hearth-20261103-020000.backup" {
-		t.Fatalf("kept %v, want the newest 3", names)
+	// Each backup has its plain audit anchor beside it, and a pruned
+	// backup's anchor goes with it.
+	want := []string{"hearth-20261103-020000.backup", "hearth-20261103-020000.backup.anchor",
+		"hearth-20261104-020000.backup", "hearth-20261104-020000.backup.anchor",
+		"hearth-20261105-020000.backup", "hearth-20261105-020000.backup.anchor"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("kept %v, want the newest 3 with their anchors", names)
 	}
 	// A folder that is gone (the USB drive was unplugged) is loud.
 	err := c.RunScheduledBackup(ctx, filepath.Join(dir, "unplugged"), 3, "test", "bbolt")

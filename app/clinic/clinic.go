@@ -32,7 +32,7 @@ import (
 )
 
 // SchemaVersion is the version of the record layout this code writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Errors the web layer turns into safe messages.
 var (
@@ -96,6 +96,9 @@ type Deps struct {
 	Files fs.FS
 	// Argon2 lets tests use cheap password hashing; zero means production.
 	Argon2 Argon2Params
+	// ReadOnly opens the clinic for `hearth verify`: no migrations, no
+	// startup checks that write. Anything that writes fails.
+	ReadOnly bool
 }
 
 // Clinic is the domain service. It is safe for concurrent use.
@@ -127,6 +130,9 @@ type Clinic struct {
 	overdueMu sync.Mutex
 	overdue   map[string]int
 	overdueAt time.Time
+
+	schemaVer int
+	damage    atomic.Pointer[Damage] // set when the store's structure check fails (integrity.go)
 }
 
 // Init records a new database's identity: the schema version and the clinic
@@ -198,9 +204,15 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	if ver > SchemaVersion {
 		return nil, ErrSchemaNewer
 	}
+	c.schemaVer = ver
+	if d.ReadOnly {
+		return c, nil
+	}
 	if err := c.migrate(ctx, ver); err != nil {
 		return nil, err
 	}
+	c.schemaVer = SchemaVersion
+	c.checkAuditAtStart(ctx)
 	return c, nil
 }
 
@@ -239,6 +251,10 @@ var migrations = []func(tx store.Tx) error{
 			return nil
 		})
 	},
+	// 3 -> 4: the audit head carries its own MAC. This runs without the
+	// key (Hearth may be locked): it marks the old head, and the key
+	// authenticates it when next available (integrity.go, checkAuditHeadTx).
+	audit.MarkLegacyHead,
 }
 
 func (c *Clinic) migrate(ctx context.Context, from int) error {

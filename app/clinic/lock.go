@@ -65,6 +65,11 @@ func (c *Clinic) Unlock(ctx context.Context, passphrase, client string) error {
 	}
 	c.settings.Store(nil)
 	return c.st.Update(ctx, func(tx store.Tx) error {
+		// Before the pending events are chained onto it, the head must be
+		// the one this key wrote (integrity.go).
+		if err := c.checkAuditHeadTx(tx, key); err != nil {
+			return err
+		}
 		if _, err := audit.Settle(tx, key); err != nil {
 			return err
 		}

@@ -65,6 +65,7 @@ var (
 	errUploadsBusy    = &apiError{http.StatusTooManyRequests, "uploads_busy", "Too many files are being sent at once. Please wait a minute and send again.", ""}
 	errInternal       = &apiError{http.StatusInternalServerError, "internal", "Something went wrong on our side.", ""}
 	errLocked         = &apiError{http.StatusServiceUnavailable, "locked", "Hearth is locked until an owner unlocks it.", ""}
+	errDegraded       = &apiError{http.StatusServiceUnavailable, "degraded", "Hearth's database is damaged, so the staff screens are closed. Open /staff/ for what to do: restore the newest good backup.", ""}
 )
 
 // catalogue lists every entry above, for the test that keeps codes unique.
@@ -72,7 +73,7 @@ var catalogue = []*apiError{
 	errBadRequest, errInvalidInput, errUnauthorized, errBadCredentials, errTOTPRequired, errBadTOTP, errBadPassword, errBadPIN,
 	errBadPassphrase, errSessionLocked, errForbidden, errCSRF, errRestricted, errBreakGlass, errNotFound, errConflict,
 	errSetupDone, errTooLarge, errNotForm, errMisdirected, errTooMany, errPINBlocked, errInternal, errLocked,
-	errStaffNetwork, errUploadsBusy,
+	errStaffNetwork, errUploadsBusy, errDegraded,
 }
 
 // Fixed wordings of catalogue entries for one field or one case.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"hearth/app/clinic"
 	"hearth/app/realtime"
@@ -84,6 +85,7 @@ type Server struct {
 	proxyHint sync.Once
 	mux       *http.ServeMux
 	routes    []route
+	panics    atomic.Int64 // panics recovered while serving (health.go)
 }
 
 // New builds the server. It fails if a template or asset it needs is
@@ -118,7 +120,7 @@ func New(o Options) (*Server, error) {
 // Handler is the whole site with the middleware that applies to every
 // response, error pages and static files included.
 func (s *Server) Handler() http.Handler {
-	return s.believeClient(s.recoverPanics(s.securityHeaders(s.checkHost(s.mux))))
+	return s.believeClient(s.recoverPanics(s.securityHeaders(s.checkHost(s.degradedGate(s.mux)))))
 }
 
 // clientKey is the request context key of the believed client address.
@@ -371,11 +373,13 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer guardFaults()()
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
+				s.panics.Add(1)
 				s.writeError(w, r, fmt.Errorf("panic: %v", v))
 			}
 		}()

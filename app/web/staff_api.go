@@ -46,11 +46,7 @@ func safeJSONError(err error) string {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
-	status := "ok"
-	if s.c.Locked() {
-		status = "locked"
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": status, "version": s.version})
+	writeJSON(w, http.StatusOK, s.health())
 	return nil
 }
 
@@ -228,6 +224,6 @@ func (s *Server) handleStaffCreate(w http.ResponseWriter, r *http.Request, rc *r
 }
 
 func (s *Server) handleBackupStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	writeJSON(w, http.StatusOK, s.c.BackupStatus(r.Context()))
+	writeJSON(w, http.StatusOK, ownerHealth{BackupStatus: s.c.BackupStatus(r.Context()), Health: s.health()})
 	return nil
 }

@@ -55,13 +55,19 @@ type Options struct {
 	// Timeout bounds the wait for the file lock (DefaultTimeout when zero).
 	// bbolt's own zero, "wait forever", is never used.
 	Timeout time.Duration
+	// ReadOnly opens an existing file for reading only (`hearth verify`):
+	// a shared lock, no file created, nothing ever written, not even to
+	// an empty file (which bbolt would otherwise initialise). Update fails.
+	ReadOnly bool
 }
 
 // Store is a bbolt-backed store.Store.
 type Store struct {
-	db      *bbolt.DB
-	path    string
-	writers atomic.Int64 // Updates in flight, to pick the solo or batch path
+	db       *bbolt.DB
+	path     string
+	writers  atomic.Int64 // Updates in flight, to pick the solo or batch path
+	panics   atomic.Int64 // bbolt panics and memory faults turned into errors
+	readOnly bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,7 +81,16 @@ func Open(path string, opts Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	db, err := openBolt(path, &bbolt.Options{Timeout: timeout})
+	if opts.ReadOnly {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+		}
+		if fi.Size() == 0 {
+			return nil, fmt.Errorf("boltstore: open %s: %w (the file is empty: 0 bytes)", path, store.ErrCorrupt)
+		}
+	}
+	db, err := openBolt(path, &bbolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +103,22 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = maxBatchDelay
 	db.MaxBatchSize = maxBatchSize
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path, readOnly: opts.ReadOnly}, nil
+}
+
+// RecoveredPanics is how many times a transaction hit a damaged page and
+// bbolt's panic (or a memory fault) was turned into an error wrapping
+// ErrCorrupt.
+func (s *Store) RecoveredPanics() int64 { return s.panics.Load() }
+
+// guard turns a panic or memory fault inside a transaction into an error
+// wrapping ErrCorrupt. bbolt's View and Update roll back in their own
+// deferred calls, so the transaction's locks are released first.
+func (s *Store) guard(err *error) {
+	if r := recover(); r != nil {
+		s.panics.Add(1)
+		*err = fmt.Errorf("boltstore: %w: a damaged page (%v)", store.ErrCorrupt, r)
+	}
 }
 
 // openBolt opens the file, turning bbolt's panics and memory faults on a
@@ -153,7 +183,7 @@ func (s *Store) Path() string { return s.path }
 // fn itself returns an error. Only the final run's writes are kept, so fn
 // must have no effect outside tx. A context cancelled before fn's final
 // run makes Update return ctx.Err() with nothing written.
-func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -163,6 +193,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		}
 		return fn(&tx{btx: btx})
 	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard(&err)
 	// A lone writer need not wait MaxBatchDelay for company.
 	n := s.writers.Add(1)
 	defer s.writers.Add(-1)
@@ -173,10 +205,12 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // View runs fn in a read-only snapshot.
-func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard(&err)
 	return s.db.View(func(btx *bbolt.Tx) error { return fn(&tx{btx: btx}) })
 }
 
@@ -214,19 +248,27 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 }
 
 // Check verifies bbolt's page structure (tx.Check) and returns every problem
-// found as one error wrapping ErrCorrupt.
+// found as one error wrapping ErrCorrupt, naming the damaged buckets and
+// pages.
 //
 // It holds the write lock while it runs: bbolt's check reads the shared
 // freelist, which is only safe from a writable transaction. Writers wait.
+// A read-only store has no writers, so a read transaction does.
 func (s *Store) Check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return check(ctx, s.db)
+	return check(ctx, s.db, !s.readOnly)
 }
 
-func check(ctx context.Context, db *bbolt.DB) error {
-	btx, err := db.Begin(true)
+func check(ctx context.Context, db *bbolt.DB, writable bool) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("boltstore: check: %w (%v)", store.ErrCorrupt, r)
+		}
+	}()
+	btx, err := db.Begin(writable)
 	if err != nil {
 		return fmt.Errorf("boltstore: check: %w", err)
 	}
@@ -255,35 +297,66 @@ func check(ctx context.Context, db *bbolt.DB) error {
 }
 
 // walk reads every key and value of every bucket, recovering the panics
-// (and, with SetPanicOnFault, memory faults) a damaged page causes.
-func walk(ctx context.Context, btx *bbolt.Tx) (err error) {
+// (and, with SetPanicOnFault, memory faults) a damaged page causes. Each
+// bucket is read on its own, so the error names every damaged one.
+func walk(ctx context.Context, btx *bbolt.Tx) error {
+	var names []string
+	if err := safely(func() error {
+		return btx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
+			names = append(names, string(name))
+			return nil
+		})
+	}); err != nil {
+		return fmt.Errorf("boltstore: check: %w: the list of buckets is damaged (%v)", store.ErrCorrupt, err)
+	}
+	var errs []error
+	var sink byte
+	n := 0
+	for _, name := range names {
+		err := safely(func() error {
+			b := btx.Bucket([]byte(name))
+			if b == nil {
+				return errors.New("bucket missing")
+			}
+			return b.ForEach(func(k, v []byte) error {
+				if n++; n%4096 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				// Touch the first and last byte so overflow pages are read.
+				if len(k) > 0 {
+					sink ^= k[len(k)-1]
+				}
+				if len(v) > 0 {
+					sink ^= v[0] ^ v[len(v)-1]
+				}
+				return nil
+			})
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bucket %q is damaged (%v)", name, err))
+		}
+	}
+	_ = sink
+	if len(errs) > 0 {
+		return fmt.Errorf("boltstore: check: %w: %w", store.ErrCorrupt, errors.Join(errs...))
+	}
+	return nil
+}
+
+// safely runs fn, turning a panic or memory fault into an error.
+func safely(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("boltstore: check: %w (%v)", store.ErrCorrupt, r)
+			err = fmt.Errorf("%v", r)
 		}
 	}()
-	var sink byte
-	n := 0
-	err = btx.ForEach(func(name []byte, b *bbolt.Bucket) error {
-		return b.ForEach(func(k, v []byte) error {
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			// Touch the first and last byte so overflow pages are read.
-			if len(k) > 0 {
-				sink ^= k[len(k)-1]
-			}
-			if len(v) > 0 {
-				sink ^= v[0] ^ v[len(v)-1]
-			}
-			return nil
-		})
-	})
-	_ = sink
-	return err
+	return fn()
 }
 
 // Close closes the database.

@@ -11,7 +11,7 @@ const auditActions = ['item.read', 'item.list', 'item.message', 'item.assign', '
   'patient.items', 'invite.create', 'breakglass.open', 'device.revoke', 'vault.unlock', 'vault.passphrase_on', 'vault.passphrase_off', 'staff.signin', 'staff.signin_totp', 'staff.signout', 'staff.switch_out', 'session.lock', 'session.unlock',
   'patients.search', 'patient.search_result', 'patient.read', 'patient.create', 'staff.create', 'staff.change',
   'staff.password_change', 'staff.password_reset', 'staff.pin_change', 'staff.totp_on', 'staff.totp_off',
-  'settings.change', 'audit.export', 'backup.write', 'backup.scheduled'];
+  'settings.change', 'audit.export', 'audit.integrity', 'audit.head_sealed', 'backup.write', 'backup.scheduled'];
 
 export function viewAudit(c, ctx) {
   const PAGE = 100;

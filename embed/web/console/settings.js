@@ -46,7 +46,23 @@ function backupStatus(b) {
   }
   add(box, h('p', null, 'Last good backup: ',
     b.last_ok ? h('strong', null, h('time', { datetime: b.last_ok }, formatTime(b.last_ok))) : h('strong', null, 'none yet')));
+  add(box, auditHead(b.audit_head, b.health));
   return box;
+}
+
+// auditHead shows the audit trail's newest event and its fingerprint, for
+// the owner to write down: `hearth verify --head SEQ:FINGERPRINT` later
+// checks that the trail still holds it. A cut found at a start is an alert.
+function auditHead(ah, health) {
+  if (!ah) return null;
+  const [seq, at] = (ah.last_finding || '').split(' ');
+  return [
+    ah.last_finding ? h('div', { class: 'alert-box', role: 'alert', id: 'audit-finding' }, h('strong', null, 'The newest audit events may have been cut off. '),
+      `When Hearth started${at ? ` (${formatTime(at)})` : ''}, the audit trail's head did not carry its key's seal; event ${seq} in the audit log records it. Run hearth verify --against your latest backup, and call for help.`) : null,
+    h('p', { id: 'audit-head' }, 'Audit trail head: ', h('strong', { class: 'mono' }, ah.seq ? `${ah.seq}:${ah.fingerprint}` : 'no events yet'),
+      h('span', { class: 'sub' }, 'Write it down with the date now and then. hearth verify --head checks that the trail still holds it; each backup keeps its own beside it.')),
+    health && health.recovered_panics ? h('p', { id: 'recovered-panics' }, `Requests that hit a damaged or broken part and were stopped safely since the start: ${health.recovered_panics}.`) : null,
+  ];
 }
 
 function settingsForm(s, b, ctx) {
