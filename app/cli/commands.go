@@ -446,7 +446,7 @@ func verifyAnchors(against, backupsDir, headArg, keyFile string) ([]anchorFrom, 
 	return out, nil
 }
 
-func backupAnchor(path, keyFile string) (anchorFrom, error) {
+func backupAnchor(path, keyFile string) (_ anchorFrom, err error) {
 	name := filepath.Base(path)
 	if strings.HasSuffix(path, clinic.AnchorSuffix) {
 		a, err := clinic.ReadAnchor(path)
@@ -468,7 +468,7 @@ func backupAnchor(path, keyFile string) (anchorFrom, error) {
 	if err != nil {
 		return anchorFrom{}, err
 	}
-	defer f.Close()
+	defer closeAfter(&err, f)
 	hdr, _, err := clinic.ReadBackup(string(secret), f)
 	if err != nil {
 		return anchorFrom{}, err
@@ -482,13 +482,20 @@ func backupAnchor(path, keyFile string) (anchorFrom, error) {
 // damagedDB reports a database whose structure is broken, with the way
 // back, and returns verify's error.
 func damagedDB(env Env, c config.Config, backupsDir string, cause error) error {
-	fmt.Fprintf(env.Stdout, "THE DATABASE IS DAMAGED:\n  %s\n", strings.ReplaceAll(cause.Error(), "\n", "\n  "))
-	printRestore(env.Stdout, c, backupsDir, "")
-	return errors.New("verify failed: the database file is damaged; restore from the latest good backup (above)")
+	var out strings.Builder
+	fmt.Fprintf(&out, "THE DATABASE IS DAMAGED:\n  %s\n", strings.ReplaceAll(cause.Error(), "\n", "\n  "))
+	printRestore(&out, c, backupsDir, "")
+	failed := errors.New("verify failed: the database file is damaged; restore from the latest good backup (above)")
+	if _, err := io.WriteString(env.Stdout, out.String()); err != nil {
+		// The damage is still the news; the report that was lost is the aside.
+		return fmt.Errorf("%w (the report could not be written: %v)", failed, err)
+	}
+	return failed
 }
 
-// printRestore says how to get back to a good database.
-func printRestore(w io.Writer, c config.Config, backupsDir, settingsDir string) {
+// printRestore says how to get back to a good database. It writes into a
+// strings.Builder, which cannot fail; the caller writes the whole report.
+func printRestore(w *strings.Builder, c config.Config, backupsDir, settingsDir string) {
 	file, where := "BACKUP-FILE", ""
 	if backupsDir == "" {
 		backupsDir = settingsDir

@@ -232,7 +232,9 @@ func (c *Clinic) RunScheduledBackup(ctx context.Context, dir string, keep int, v
 	if d := c.Damaged(); d != nil {
 		// A backup of a damaged file would push the good ones out.
 		err := errors.New("the database is damaged, so no backup was taken (the older, good backups are kept): " + d.Reason)
-		c.SetMeta(ctx, MetaBackupError, now.UTC().Format(time.RFC3339)+": "+err.Error())
+		if merr := c.SetMeta(ctx, MetaBackupError, now.UTC().Format(time.RFC3339)+": "+err.Error()); merr != nil {
+			c.log.Error("the skipped scheduled backup could not be recorded in the backup status", "err", merr)
+		}
 		return err
 	}
 	name := filepath.Join(dir, BackupPrefix+now.UTC().Format("20060102-150405")+".backup")
