@@ -51,7 +51,6 @@ func cutAuditTail(t *testing.T, dbPath string, from uint64, key []byte) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
 	var last uint64
 	err = db.Update(func(tx *bbolt.Tx) error {
 		ev := tx.Bucket([]byte("rec:audit"))
@@ -70,12 +69,15 @@ func cutAuditTail(t *testing.T, dbPath string, from uint64, key []byte) uint64 {
 		}
 		if ix := tx.Bucket([]byte("idx:audit.by_patient")); ix != nil {
 			var stale [][]byte
-			ix.ForEach(func(k, v []byte) error {
+			err := ix.ForEach(func(k, v []byte) error {
 				if ev.Get(v) == nil {
 					stale = append(stale, append([]byte(nil), k...))
 				}
 				return nil
 			})
+			if err != nil {
+				return err
+			}
 			for _, k := range stale {
 				if err := ix.Delete(k); err != nil {
 					return err
@@ -94,7 +96,9 @@ func cutAuditTail(t *testing.T, dbPath string, from uint64, key []byte) uint64 {
 		}
 		hb := tx.Bucket([]byte("rec:audit_head"))
 		head := map[string]any{}
-		json.Unmarshal(hb.Get([]byte("head")), &head)
+		if err := json.Unmarshal(hb.Get([]byte("head")), &head); err != nil {
+			return err
+		}
 		head["seq"], head["mac"] = e.Seq, e.MAC
 		if key != nil {
 			m := hmac.New(sha256.New, key)
@@ -103,9 +107,16 @@ func cutAuditTail(t *testing.T, dbPath string, from uint64, key []byte) uint64 {
 			m.Write(e.MAC)
 			head["auth"] = m.Sum(nil)
 		}
-		b, _ := json.Marshal(head)
+		b, err := json.Marshal(head)
+		if err != nil {
+			return err
+		}
 		return hb.Put([]byte("head"), b)
 	})
+	// The server opens the file next: it is closed here, not deferred.
+	if cerr := db.Close(); cerr != nil {
+		t.Errorf("closing %s: %v", dbPath, cerr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,11 +129,16 @@ func auditHeadSeq(t *testing.T, dbPath string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
 	var e auditEvent
-	db.View(func(tx *bbolt.Tx) error {
+	err = db.View(func(tx *bbolt.Tx) error {
 		return json.Unmarshal(tx.Bucket([]byte("rec:audit_head")).Get([]byte("head")), &e)
 	})
+	if cerr := db.Close(); cerr != nil {
+		t.Errorf("closing %s: %v", dbPath, cerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	return e.Seq
 }
 
@@ -258,7 +274,9 @@ func TestVerifyAgainstBackupCatchesAForgedHead(t *testing.T) {
 		t.Errorf("verify against a backup without its anchor and without the key: %v\n%s", err, out)
 	}
 	keyFile := filepath.Join(t.TempDir(), "recovery.txt")
-	os.WriteFile(keyFile, []byte(in.recovery+"\n"), 0o600)
+	if err := os.WriteFile(keyFile, []byte(in.recovery+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := hearth(t, "", "verify", "--data", in.data, "--against", backup, "--recovery-key", keyFile); err == nil || !strings.Contains(out, "no longer holds") {
 		t.Errorf("verify against the backup's own header: %v\n%s", err, out)
 	}
@@ -274,7 +292,7 @@ func damageAuditPages(t *testing.T, dbPath string) {
 	}
 	var pages []uint64
 	pageSize := db.Info().PageSize
-	db.View(func(tx *bbolt.Tx) error {
+	err = db.View(func(tx *bbolt.Tx) error {
 		for _, name := range []string{"rec:audit", "rec:patients"} {
 			if b := tx.Bucket([]byte(name)); b != nil && b.Root() != 0 {
 				pages = append(pages, uint64(b.Root()))
@@ -282,7 +300,12 @@ func damageAuditPages(t *testing.T, dbPath string) {
 		}
 		return nil
 	})
-	db.Close()
+	if cerr := db.Close(); cerr != nil {
+		t.Fatalf("closing %s: %v", dbPath, cerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(pages) < 2 {
 		t.Fatalf("the audit and patients buckets have no pages of their own: %v", pages)
 	}
@@ -367,16 +390,20 @@ func TestServeDamagedDatabaseDegrades(t *testing.T) {
 		RecoveredPanics int64  `json:"recovered_panics"`
 	}
 	deadline := time.Now().Add(20 * time.Second)
+	var pollErr error // the last poll's failure, while the server starts
 	for h.Status != "degraded" && time.Now().Before(deadline) {
 		resp, err := http.Get(in.base() + "/healthz")
 		if err == nil {
-			json.NewDecoder(resp.Body).Decode(&h)
-			resp.Body.Close()
+			err = json.NewDecoder(resp.Body).Decode(&h)
+			if cerr := resp.Body.Close(); err == nil {
+				err = cerr
+			}
 		}
+		pollErr = err
 		time.Sleep(100 * time.Millisecond)
 	}
 	if h.Status != "degraded" || !strings.Contains(h.Reason, "damaged") {
-		t.Fatalf("/healthz on a damaged file: %+v\n%s", h, in.log.String())
+		t.Fatalf("/healthz on a damaged file: %+v (last poll error: %v)\n%s", h, pollErr, in.log.String())
 	}
 	// The start's audit check read the damaged audit page: bbolt's panic
 	// was recovered, and counted where the owner sees it.
@@ -385,15 +412,23 @@ func TestServeDamagedDatabaseDegrades(t *testing.T) {
 	}
 	get := func(path string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", in.base()+path, nil)
+		req, err := http.NewRequest("GET", in.base()+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Accept-Language", "es")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
 		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
+		_, err = b.ReadFrom(resp.Body)
+		if cerr := resp.Body.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatalf("reading %s: %v", path, err)
+		}
 		return resp.StatusCode, b.String()
 	}
 	if code, body := get("/staff/"); code != 503 || !strings.Contains(body, "hearth restore --data") || !strings.Contains(body, "damaged") || !strings.Contains(body, "hit damaged pages") {

@@ -28,15 +28,25 @@ func cutTail(t *testing.T, st store.Store, total, n int, keep bool) {
 			return err
 		}
 		var e audit.Event
-		json.Unmarshal(raw, &e)
-		hraw, _ := tx.Get("audit_head", "head")
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		hraw, err := tx.Get("audit_head", "head")
+		if err != nil {
+			return err
+		}
 		h := map[string]any{}
-		json.Unmarshal(hraw, &h)
+		if err := json.Unmarshal(hraw, &h); err != nil {
+			return err
+		}
 		h["seq"], h["mac"] = e.Seq, e.MAC
 		if !keep {
 			delete(h, "auth")
 		}
-		b, _ := json.Marshal(h)
+		b, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
 		return tx.Put("audit_head", "head", b)
 	})
 	if err != nil {
@@ -44,19 +54,24 @@ func cutTail(t *testing.T, st store.Store, total, n int, keep bool) {
 	}
 }
 
-func checkHead(st store.Store, k []byte) error {
+// checkHead returns CheckHead's verdict on the head; a read that fails
+// fails the test.
+func checkHead(t *testing.T, st store.Store, k []byte) error {
+	t.Helper()
 	var err error
-	st.View(context.Background(), func(tx store.Tx) error { err = audit.CheckHead(tx, k); return nil })
+	if verr := st.View(context.Background(), func(tx store.Tx) error { err = audit.CheckHead(tx, k); return nil }); verr != nil {
+		t.Fatal(verr)
+	}
 	return err
 }
 
 func TestHeadIsAuthenticated(t *testing.T) {
 	st := openStore(t)
 	appendN(t, st, key, 10, "staff:a")
-	if err := checkHead(st, key); err != nil {
+	if err := checkHead(t, st, key); err != nil {
 		t.Fatalf("a sound head: %v", err)
 	}
-	if err := checkHead(st, []byte("another key, another key, 32 by")); !errors.Is(err, audit.ErrChain) {
+	if err := checkHead(t, st, []byte("another key, another key, 32 by")); !errors.Is(err, audit.ErrChain) {
 		t.Fatalf("a head checked with another key: %v", err)
 	}
 }
@@ -72,7 +87,7 @@ func TestCutTailIsDetected(t *testing.T) {
 			if !errors.As(err, &ce) && !errors.Is(err, audit.ErrHeadUnsealed) {
 				t.Fatalf("verify after cutting 3 events: n=%d err=%v", n, err)
 			}
-			if err := checkHead(st, key); !errors.Is(err, audit.ErrChain) {
+			if err := checkHead(t, st, key); !errors.Is(err, audit.ErrChain) {
 				t.Fatalf("CheckHead after the cut: %v", err)
 			}
 		})
@@ -84,38 +99,57 @@ func TestLegacyHeadIsSealedOnce(t *testing.T) {
 	ctx := context.Background()
 	appendN(t, st, key, 4, "staff:a")
 	// A head as schema 3 wrote it: no MAC of its own.
-	st.Update(ctx, func(tx store.Tx) error {
-		hraw, _ := tx.Get("audit_head", "head")
+	err := st.Update(ctx, func(tx store.Tx) error {
+		hraw, err := tx.Get("audit_head", "head")
+		if err != nil {
+			return err
+		}
 		h := map[string]any{}
-		json.Unmarshal(hraw, &h)
+		if err := json.Unmarshal(hraw, &h); err != nil {
+			return err
+		}
 		delete(h, "auth")
-		b, _ := json.Marshal(h)
+		b, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
 		return tx.Put("audit_head", "head", b)
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := verify(t, st, key); !errors.Is(err, audit.ErrHeadUnsealed) {
 		t.Fatalf("an old head: %v", err)
 	}
-	st.Update(ctx, func(tx store.Tx) error { return audit.MarkLegacyHead(tx) })
-	if err := checkHead(st, key); !errors.Is(err, audit.ErrHeadUnsealed) {
+	if err := st.Update(ctx, func(tx store.Tx) error { return audit.MarkLegacyHead(tx) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkHead(t, st, key); !errors.Is(err, audit.ErrHeadUnsealed) {
 		t.Fatalf("a marked old head: %v", err)
 	}
 	var sealed bool
-	st.Update(ctx, func(tx store.Tx) error {
+	err = st.Update(ctx, func(tx store.Tx) error {
 		var err error
 		sealed, err = audit.SealLegacyHead(tx, key, time.Now())
 		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !sealed {
 		t.Fatal("the old head was not sealed")
 	}
 	if n, err := verify(t, st, key); err != nil || n != 5 {
 		t.Fatalf("after sealing: n=%d err=%v (want the 4 events and the upgrade's)", n, err)
 	}
-	st.Update(ctx, func(tx store.Tx) error {
+	err = st.Update(ctx, func(tx store.Tx) error {
 		var err error
 		sealed, err = audit.SealLegacyHead(tx, key, time.Now())
 		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if sealed {
 		t.Fatal("a sealed head was sealed again")
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,9 @@ func cutAuditTail(t *testing.T, st store.Store, n int) uint64 {
 				return err
 			}
 		}
-		dropStaleAuditIndex(tx)
+		if err := dropStaleAuditIndex(tx); err != nil {
+			return err
+		}
 		last = h.Seq - uint64(n)
 		e, err := audit.FindEvent(tx, last)
 		if err != nil {
@@ -50,17 +53,25 @@ func cutAuditTail(t *testing.T, st store.Store, n int) uint64 {
 
 // dropStaleAuditIndex removes index entries of deleted events, so nothing
 // but the head points at a gap.
-func dropStaleAuditIndex(tx store.Tx) {
+func dropStaleAuditIndex(tx store.Tx) error {
 	var keys [][]byte
-	tx.Scan(audit.PatientIndex, store.Range{}, func(k []byte, id string) error {
-		if _, err := tx.Get("audit", id); err != nil {
+	err := tx.Scan(audit.PatientIndex, store.Range{}, func(k []byte, id string) error {
+		_, err := tx.Get("audit", id)
+		if errors.Is(err, store.ErrNotFound) {
 			keys = append(keys, k)
+			return nil
 		}
-		return nil
+		return err
 	})
-	for _, k := range keys {
-		tx.DeleteIndex(audit.PatientIndex, k)
+	if err != nil {
+		return err
 	}
+	for _, k := range keys {
+		if err := tx.DeleteIndex(audit.PatientIndex, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func TestCutAuditTailIsFoundByVerifyAndAtStart(t *testing.T) {
@@ -123,12 +134,23 @@ func TestSchema3HeadIsAuthenticatedAtFirstStart(t *testing.T) {
 	c, st := newTestClinic(t)
 	ctx := context.Background()
 	// The database as schema 3 left it: a head without its own MAC.
-	st.Update(ctx, func(tx store.Tx) error {
-		h, _ := audit.CurrentHead(tx)
-		b, _ := json.Marshal(map[string]any{"seq": h.Seq, "mac": h.MAC})
-		tx.Put("audit_head", "head", b)
+	err := st.Update(ctx, func(tx store.Tx) error {
+		h, err := audit.CurrentHead(tx)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(map[string]any{"seq": h.Seq, "mac": h.MAC})
+		if err != nil {
+			return err
+		}
+		if err := tx.Put("audit_head", "head", b); err != nil {
+			return err
+		}
 		return tx.Put("meta", "schema", []byte("3"))
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// verify (read-only) accepts it before the upgrade.
 	ro := fixture(t).Open(t, Deps{Store: st, Vault: c.v, ReadOnly: true})
 	if r, err := ro.Verify(ctx); err != nil || !r.OK() || len(r.Notes) == 0 {
@@ -159,12 +181,23 @@ func TestSchema3HeadIsAuthenticatedAtFirstStart(t *testing.T) {
 		}
 	}
 	last := cutAuditTail(t, st, 2)
-	st.Update(ctx, func(tx store.Tx) error {
-		e, _ := audit.FindEvent(tx, last)
-		b, _ := json.Marshal(map[string]any{"seq": e.Seq, "mac": e.MAC, "legacy": true})
-		tx.Put("audit_head", "head", b)
+	err = st.Update(ctx, func(tx store.Tx) error {
+		e, err := audit.FindEvent(tx, last)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(map[string]any{"seq": e.Seq, "mac": e.MAC, "legacy": true})
+		if err != nil {
+			return err
+		}
+		if err := tx.Put("audit_head", "head", b); err != nil {
+			return err
+		}
 		return tx.Put("meta", "schema", []byte("3"))
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ro = fixture(t).Open(t, Deps{Store: st, Vault: c.v, ReadOnly: true})
 	if r, err := ro.Verify(ctx); err != nil || r.OK() || len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "head carries no MAC") {
 		t.Fatalf("verify of a cut tail marked as pre-upgrade: %+v", r)
@@ -200,15 +233,25 @@ func TestBackupAnchorCatchesARewriteWithTheKey(t *testing.T) {
 	}
 	// Someone with the audit key cuts back past the anchor and writes a
 	// head that verifies: only the anchor can tell.
-	key, _ := c.v.AuditKey()
-	st.Update(ctx, func(tx store.Tx) error {
-		h, _ := audit.CurrentHead(tx)
-		for i := a.AuditSeq - 1; i <= h.Seq; i++ {
-			tx.Delete("audit", fmt.Sprintf("%016x", i))
+	key, err := c.v.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(ctx, func(tx store.Tx) error {
+		h, err := audit.CurrentHead(tx)
+		if err != nil {
+			return err
 		}
-		dropStaleAuditIndex(tx)
-		return nil
+		for i := a.AuditSeq - 1; i <= h.Seq; i++ {
+			if err := tx.Delete("audit", fmt.Sprintf("%016x", i)); err != nil {
+				return err
+			}
+		}
+		return dropStaleAuditIndex(tx)
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	forgeHead(t, st, key, a.AuditSeq-2)
 	mustVerifyClean(t, c)
 	p, err := c.CheckAnchor(ctx, a)
@@ -268,7 +311,11 @@ func TestSealedModeChecksTheHeadAtUnlock(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { st.Close() })
+			t.Cleanup(func() {
+				if err := st.Close(); err != nil {
+					t.Errorf("closing the store: %v", err)
+				}
+			})
 			if err := Init(ctx, st, v, time.Now()); err != nil {
 				t.Fatal(err)
 			}

@@ -66,8 +66,12 @@ func TestReadOnlyNeverWrites(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a second read-only open: %v", err)
 	}
-	s2.Close()
-	s.Close()
+	if err := s2.Close(); err != nil {
+		t.Fatalf("closing the second reader: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("closing the read-only store: %v", err)
+	}
 	if fileHash(t, path) != before {
 		t.Fatal("the read-only store changed the file")
 	}
@@ -105,7 +109,11 @@ func TestDamageIsNamedAndPanicsRecovered(t *testing.T) {
 		}
 		return
 	}
-	defer s.Close()
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("closing the damaged store: %v", err)
+		}
+	})
 	err = s.Check(context.Background())
 	if !errors.Is(err, store.ErrCorrupt) || !(strings.Contains(err.Error(), "bucket") || strings.Contains(err.Error(), "page")) {
 		t.Fatalf("check after %d pages were damaged: %v", flipped, err)
