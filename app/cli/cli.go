@@ -73,6 +73,7 @@ Usage:
   hearth setup   --data DIR [--store URL] --clinic NAME --owner-name NAME --owner-email EMAIL   (password on standard input)
   hearth backup  [--data DIR] [--store URL] FILE
   hearth restore [--data DIR] [--store URL] [--recovery-key F] FILE
+  hearth recover-passphrase [--data DIR] [--store URL] [--recovery-key F]   (lost passphrase; the new one on standard input, twice)
   hearth verify  [--data DIR] [--store URL] [--against BACKUP | --backups DIR | --head SEQ:FINGERPRINT] [--recovery-key F]
   hearth bench   [--data DIR] [--store URL] [--patients N] [--messages N] [--staff N] [--json]
   hearth migrate-store --from DIR --to URL   (copy a one-PC clinic into PostgreSQL)
@@ -105,6 +106,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = backup(ctx, args, env)
 	case "restore":
 		err = restore(ctx, args, env)
+	case "recover-passphrase":
+		err = recoverPassphrase(ctx, args, env)
 	case "verify":
 		err = verify(ctx, args, env)
 	case "bench":

@@ -133,6 +133,7 @@ type Clinic struct {
 
 	schemaVer int
 	damage    atomic.Pointer[Damage] // set when the store's structure check fails (integrity.go)
+	damaged   sync.Map               // bucket/id of records already audited as damaged (damage.go)
 }
 
 // Init records a new database's identity: the schema version and the clinic
@@ -314,7 +315,7 @@ func (c *Clinic) openRaw(ref vault.Ref, raw []byte, out any) error {
 		return ErrLocked
 	}
 	if err != nil {
-		c.log.Error("record failed to open", "bucket", ref.Bucket, "id", ref.ID, "err", err)
+		c.reportDamaged(ref, err)
 		return fmt.Errorf("clinic: open %s record: %w", ref.Bucket, err)
 	}
 	if err := json.Unmarshal(b, out); err != nil {

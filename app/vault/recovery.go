@@ -86,3 +86,43 @@ func parseIdentity(s string) (*age.X25519Identity, error) {
 	}
 	return id, nil
 }
+
+// UnlockWithRecovery opens the clinic identity from its escrow copy
+// (clinic.escrow.age, sealed to the recovery recipient) with the recovery
+// key, for an owner who lost the passphrase: SetPassphrase can then put the
+// clinic key behind a new one, which replaces the old passphrase file. It
+// checks the escrow even when the vault is already unlocked, so a wrong key
+// is always refused. A malformed key is ParseIdentity's error; a key that
+// does not open the escrow is ErrBadRecoveryKey; an escrow that is damaged
+// or holds another clinic key is ErrIntegrity or ErrWrongKey.
+func (v *Vault) UnlockWithRecovery(recovery string) error {
+	rid, err := parseIdentity(recovery)
+	if err != nil {
+		return fmt.Errorf("vault: unlock with the recovery key: %w", err)
+	}
+	v.files.Lock()
+	defer v.files.Unlock()
+	b, err := readKeyFile(v.dir, fileEscrow)
+	if err != nil {
+		return err
+	}
+	plain, err := decryptAll(b, rid)
+	if err != nil {
+		var noMatch *age.NoIdentityMatchError
+		if errors.As(err, &noMatch) {
+			return ErrBadRecoveryKey
+		}
+		return fmt.Errorf("vault: unlock with the recovery key: %s: %w", fileEscrow, ErrIntegrity)
+	}
+	id, err := parseIdentity(string(plain))
+	if err != nil {
+		return fmt.Errorf("vault: unlock with the recovery key: %s: %w", fileEscrow, ErrIntegrity)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if id.Recipient().String() != v.recipient.String() {
+		return fmt.Errorf("%w (%s and %s in %s disagree)", ErrWrongKey, fileEscrow, fileClinicPub, v.dir)
+	}
+	v.setIdentity(id)
+	return nil
+}

@@ -46,6 +46,10 @@ var (
 	ErrExists = errors.New("vault: keys already exist; refusing to overwrite them")
 	// ErrBadPassphrase means the passphrase does not unlock the clinic key.
 	ErrBadPassphrase = errors.New("vault: wrong passphrase")
+	// ErrBadRecoveryKey means a well-formed recovery key that does not open
+	// this keys folder's escrow copy of the clinic key: another clinic's
+	// kit, or one replaced since.
+	ErrBadRecoveryKey = errors.New("vault: that recovery key does not open these keys (is it this clinic's newest emergency kit?)")
 )
 
 // Names of the files in the keys folder.
