@@ -64,20 +64,20 @@ func TestMailWordsPinned(t *testing.T) {
 			want := map[string]map[string][2]string{
 				"en": {
 					"reply": {"You have a new reply from Maple Street",
-						"Hello Rosa,\n\nYou have a new reply from Maple Street.\nRead it here: " + thread + "\n\nTo stop these emails: " + unsub + "\n"},
+						"Hello,\n\nYou have a new reply from Maple Street.\nRead it here: " + thread + "\n\nTo stop these emails: " + unsub + "\n"},
 					"signin": {"Here is your link to sign in to Maple Street",
-						"Hello Rosa,\n\nHere is your link to sign in to Maple Street:\nhttps://portal.maple.example/l/TOKEN\n\nIt works once, for 15 minutes. If you did not ask for it, you can ignore this email.\n"},
+						"Hello,\n\nHere is your link to sign in to Maple Street:\nhttps://portal.maple.example/l/TOKEN\n\nIt works once, for 15 minutes. If you did not ask for it, you can ignore this email.\n"},
 					"reminder": {"Your appointment at Maple Street",
-						"Hello Rosa,\n\nYou have an appointment at Maple Street on Thursday, November 26 at 2:30 pm.\nConfirm it, or ask for another time, here: https://portal.maple.example/me\n\nTo stop these emails: " + unsub + "\n"},
+						"Hello,\n\nYou have an appointment at Maple Street on Thursday, November 26 at 2:30 pm.\nConfirm it, or ask for another time, here: https://portal.maple.example/me\n\nTo stop these emails: " + unsub + "\n"},
 				},
 				"es": {
 					"reply": {"Tiene una nueva respuesta de Maple Street",
-						"Hola Rosa,\n\nTiene una nueva respuesta de Maple Street.\nLéala aquí: " + thread + "\n\nPara no recibir más estos correos: " + unsub + "\n"},
+						"Hola:\n\nTiene una nueva respuesta de Maple Street.\nLéala aquí: " + thread + "\n\nPara no recibir más estos correos: " + unsub + "\n"},
 					"signin": {"Aquí tiene su enlace para entrar en Maple Street",
-						"Hola Rosa,\n\nAquí tiene su enlace para entrar en Maple Street:\nhttps://portal.maple.example/l/TOKEN\n\nSirve una vez, durante 15 minutos. Si no lo pidió, puede ignorar este correo.\n"},
+						"Hola:\n\nAquí tiene su enlace para entrar en Maple Street:\nhttps://portal.maple.example/l/TOKEN\n\nSirve una vez, durante 15 minutos. Si no lo pidió, puede ignorar este correo.\n"},
 					// Until reminders followed the patient's language, this one was the English text.
 					"reminder": {"Su cita en Maple Street",
-						"Hola Rosa,\n\nEl jueves 26 de noviembre a las 2:30\u00a0p.\u00a0m. tiene una cita en Maple Street.\nConfírmela, o pida otra hora, aquí: https://portal.maple.example/me\n\nPara no recibir más estos correos: " + unsub + "\n"},
+						"Hola:\n\nEl jueves 26 de noviembre a las 2:30\u00a0p.\u00a0m. tiene una cita en Maple Street.\nConfírmela, o pida otra hora, aquí: https://portal.maple.example/me\n\nPara no recibir más estos correos: " + unsub + "\n"},
 				},
 			}[lang]
 			for kind, w := range want {

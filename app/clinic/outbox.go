@@ -101,7 +101,7 @@ func (c *Clinic) replyMail(ctx context.Context, it *Item) (*OutMail, []byte, err
 		return nil, nil, err
 	}
 	base := strings.TrimRight(s.PublicURL, "/")
-	body := tr.T("mail.reply.body", "name", p.FirstName(), "clinic", s.ClinicName, "link", base+"/t/"+it.ID,
+	body := tr.T("mail.reply.body", "clinic", s.ClinicName, "link", base+"/t/"+it.ID,
 		"unsubscribe", base+c.UnsubscribeLink(p.ID))
 	now := c.now().UTC()
 	m := &OutMail{ID: newTimeID(), PatientID: p.ID, ItemID: it.ID, To: p.Email, Subject: tr.T("mail.reply.subject", "clinic", s.ClinicName),

@@ -83,7 +83,7 @@ func TestReplyEmailIsSentAfterCommitWithoutPHI(t *testing.T) {
 		t.Fatalf("send: %d %v", n, err)
 	}
 	msgs := srv.Messages()
-	if len(msgs) != 1 || !strings.Contains(msgs[0], "Hello Ada,") || !strings.Contains(msgs[0], "Maple Street") ||
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "Hello,\r\n") || strings.Contains(msgs[0], "Ada") || !strings.Contains(msgs[0], "Maple Street") ||
 		!strings.Contains(msgs[0], "https://portal.maple.example/t/"+ack.Item.ID) || !strings.Contains(msgs[0], "/u/"+ic.patA.Patient+"/") {
 		t.Fatalf("email: %q", msgs)
 	}

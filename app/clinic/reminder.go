@@ -77,7 +77,7 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 				return queued, err
 			}
 			base := strings.TrimRight(s.PublicURL, "/")
-			body := tr.T("mail.reminder.body", "name", p.FirstName(), "clinic", s.ClinicName, "when", tr.Format("mail.reminder.when", ap.StartsAt),
+			body := tr.T("mail.reminder.body", "clinic", s.ClinicName, "when", tr.Format("mail.reminder.when", ap.StartsAt),
 				"link", base+"/me", "unsubscribe", base+c.UnsubscribeLink(p.ID))
 			n := c.now().UTC()
 			out = &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: tr.T("mail.reminder.subject", "clinic", s.ClinicName),

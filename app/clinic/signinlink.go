@@ -75,7 +75,7 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 	}
 	base := strings.TrimRight(s.PublicURL, "/")
 	m := &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: tr.T("mail.signin.subject", "clinic", s.ClinicName),
-		Body: tr.T("mail.signin.body", "name", p.FirstName(), "clinic", s.ClinicName, "link", base+"/l/"+token,
+		Body: tr.T("mail.signin.body", "clinic", s.ClinicName, "link", base+"/l/"+token,
 			"minutes", int(SignInLinkLife/time.Minute)),
 		State: MailQueued, NextAt: now, Created: now}
 	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, p.ID), m)
