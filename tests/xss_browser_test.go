@@ -138,6 +138,18 @@ func TestXSSBrowser(t *testing.T) {
 		t.Fatalf("assign: %d", code)
 	}
 	pw.post("/t/"+msgID, "/t/"+msgID+"/reply", url.Values{"body": {"Answer " + xssAll}})
+	// The refill is closed with a reason the patient reads.
+	if code, b, err := owner.do("POST", "/api/v1/items/"+refillID+"/status", map[string]any{"status": "closed", "outcome": "declined", "reason": "Closed " + xssAll}); err != nil || code != 200 {
+		t.Fatalf("close with a reason: %d %v %s", code, err, b)
+	}
+	// A caregiver with a marked-up name signs in with their own letter.
+	var cg struct {
+		Code string `json:"code"`
+	}
+	if code := owner.json("POST", "/api/v1/patients/"+pat.ID+"/invites", map[string]string{"caregiver": "Cara " + xssName}, &cg); code != 201 {
+		t.Fatalf("caregiver invite: %d", code)
+	}
+	newFormPatient(t, in).signIn(cg.Code, "3", "14", "1961")
 
 	// Appointments: one booked through the API, one imported from the
 	// practice system's CSV, both with marked-up provider, place and reason.
@@ -226,7 +238,7 @@ func TestXSSBrowser(t *testing.T) {
 	b.do("search", chromedp.SendKeys(chromedp.ID("psearch-q"), "Rosa"))
 	b.until("patient found", has("#patient-table", "Rosa "))
 	g.sweep("console patients list")
-	view("#/patients/"+pat.ID, has("#patient-banner", "Rosa ")+` && `+has("#patient-extras", "Subj "))
+	view("#/patients/"+pat.ID, has("#patient-banner", "Rosa ")+` && `+has("#patient-extras", "Subj ")+` && `+has("#patient-extras", "Cara "))
 	// The invite letter the console prints.
 	b.do("print invite letter", chromedp.Click(chromedp.ID("invite-print")), chromedp.WaitVisible(chromedp.ID("letter")))
 	b.check("letter names the patient and clinic", has("#letter", "Rosa ")+` && `+has("#letter", "Maple "))
@@ -273,12 +285,13 @@ func TestXSSBrowser(t *testing.T) {
 	}
 	patientPage("/", "Maple ")
 	patientPage("/me", "Subj ")
-	patientPage("/me/access", "")
+	pb.check("appointments on /me", `document.body.textContent.includes('Dr <img') && document.body.textContent.includes('Imp <img')`)
+	patientPage("/me/access", "Cara ")
 	patientPage("/new?type=message", "Maple ")
 	patientPage("/new?type=refill", "")
 	patientPage("/new?type=appointment", "")
 	patientPage("/t/"+msgID+"?sent=1", "Subj ")
-	patientPage("/t/"+refillID, "<svg onload=alert(1)>")
+	patientPage("/t/"+refillID, "Closed ")
 	patientPage("/t/"+msgID, "Answer ")
 	for _, want := range append(append([]string{}, xssCorpus...), "Reply ", "Answer ", "Subj ", `<svg onload=alert(1)>{{.}}><b id=pwned>.pdf`) {
 		pb.check("thread shows "+want, `document.body.textContent.includes(`+jsString(want)+`)`)
@@ -307,8 +320,14 @@ func TestXSSBrowser(t *testing.T) {
 	vg.sweep("visitor start page")
 
 	// The visitor's request and the letter request in the owner's inbox.
-	view("#/inbox", has("#inbox-table", "Val "))
-	view("#/inbox", has("#inbox-table", "Vic "))
+	for _, who := range []string{"Val ", "Vic "} {
+		view("#/inbox", has("#inbox-table", who))
+		b.do("open "+who, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('#inbox-table tbody tr')].find(r => r.textContent.includes(`+jsString(who)+`)).click()`))
+		b.until(who+"item", has("#item-banner", who)+` || `+has("#item-details", who)+` || `+has("#thread", who))
+		b.until(who+"thread", has("#thread", "javascript:alert(1)"))
+		b.do("settle", chromedp.Sleep(300*time.Millisecond))
+		g.sweep("console item of " + who)
+	}
 
 	for name, br := range map[string]*browser{"owner": b, "sam": sb, "patient": pb, "visitor": vb} {
 		if errs := br.scriptErrors(); len(errs) > 0 {
