@@ -163,7 +163,7 @@ func (pc *pctx) start() error {
 		saved = pc.sess.contact.Lang
 	}
 	lang := pc.s.pickLang(pc.w, pc.r, pc.cat, saved)
-	if pc.r.URL.Query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == clinic.ActorPatient {
+	if pc.r.URL.Query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == clinic.ActorPatient && !crossSite(pc.r) {
 		// Best effort: the cookie remembers the choice anyway.
 		if err := pc.s.c.SetPatientLang(ctx, pc.sess.actor, lang); err != nil {
 			pc.s.log.Warn("patient language not saved", "route", routeOf(pc.r), "err", err)
@@ -200,6 +200,19 @@ func (pc *pctx) start() error {
 	}
 	pc.csrf = ck.Value
 	return nil
+}
+
+// crossSite reports a request a browser says another site or origin
+// started (a link or form elsewhere): a GET that saves a choice, like
+// ?lang=, must not save it then (the page still shows in that language).
+// A typed address or bookmark says "none"; clients that send no
+// Sec-Fetch-Site are not browsers acting for someone else.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return false
+	}
+	return true
 }
 
 // T translates in the page's language.
