@@ -48,6 +48,9 @@ const (
 	// pdfMaxSpan bounds how many object headers a dictionary may seem
 	// to contain (in strings) before the file is refused.
 	pdfMaxSpan = 16
+	// pdfMaxNesting bounds how deep arrays and dictionaries may nest in
+	// what pdfcpu parses (about 500 bytes of stack a level).
+	pdfMaxNesting = 10_000
 	// pdfMaxDepth bounds how deep arrays and dictionaries may nest.
 	pdfMaxDepth = 64
 )
@@ -137,6 +140,9 @@ func scanPDF(data []byte) (kept []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if nestingOver(kept, pdfMaxNesting) {
+		return nil, errPDFTooDeep
+	}
 	budget := int64(pdfDecodeBudget)
 	if err := boundPackedStreams(kept, &budget); err != nil {
 		return nil, err
@@ -147,7 +153,7 @@ func scanPDF(data []byte) (kept []byte, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("pdf: parse: %w", err)
 	}
-	w := pdfWalker{c: c, xt: ctx.XRefTable, budget: budget}
+	w := pdfWalker{c: c, xt: ctx.XRefTable, budget: pdfDecodeBudget}
 	if err := w.decodeObjectStreams(); err != nil {
 		return nil, err
 	}
@@ -183,11 +189,12 @@ var objHeader = regexp.MustCompile(`\d+[\x00\t\n\f\r ]+\d+[\x00\t\n\f\r ]+obj`)
 // every object stream (up to its /First), with no limit of its own. So
 // before it runs, each such stream is found in the raw file (with pdfcpu's
 // own object parser, so hex-escaped names are read as pdfcpu reads them):
-// it may have no filter or FlateDecode alone (which can be measured), an
-// object stream's /First must be small, and a cross-reference stream is
-// measured here within the budget (they are never encrypted). Object
-// streams, which may be encrypted, are bounded after the parse, once
-// pdfcpu has decrypted them (decodeObjectStreams).
+// it may have no filter or FlateDecode alone, an object stream's /First
+// must be small, and each is measured here within the budget before
+// pdfcpu sees it (object streams are also checked for deep nesting, as
+// pdfcpu parses the catalog from one while it reads). An object stream
+// that cannot be measured (an encrypted file's) is refused: pdfcpu would
+// decode it without a limit.
 func boundPackedStreams(data []byte, budget *int64) error {
 	s := string(data)
 	heads := objHeader.FindAllStringIndex(s, -1)
@@ -240,7 +247,6 @@ func boundPackedStreams(data []byte, budget *int64) error {
 			if !ok || first < 0 || first > pdfMaxFirst {
 				return errors.New("pdf: object stream /First missing or too large")
 			}
-			continue
 		}
 		start := streamStart(rest)
 		if start < 0 || len(fs) == 0 {
@@ -257,8 +263,58 @@ func boundPackedStreams(data []byte, budget *int64) error {
 			return errPDFTooBig
 		}
 		*budget -= n
+		if typ == "ObjStm" {
+			// pdfcpu parses objects packed here while it reads (the
+			// catalog, for its version): they must not nest too deep
+			// for its parser either.
+			sd := types.StreamDict{Raw: data[from:], FilterPipeline: fs}
+			if err := sd.Decode(); err != nil {
+				return err
+			}
+			if nestingOver(sd.Content, pdfMaxNesting) {
+				return errPDFTooDeep
+			}
+		}
 	}
 	return nil
+}
+
+var errPDFTooDeep = errors.New("pdf: arrays or dictionaries nested too deep")
+
+// nestingOver says whether arrays and dictionaries in b could nest deeper
+// than limit. pdfcpu's parser recurses once per level, and a stack that
+// overflows ends the whole process (no recover), so this runs before any
+// parser sees the bytes. It counts every bracket, in strings and binary
+// data too: it can only overstate, and random data stays far below the
+// limit.
+func nestingOver(b []byte, limit int) bool {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '[':
+			depth++
+		case ']':
+			if depth > 0 {
+				depth--
+			}
+		case '<':
+			if i+1 < len(b) && b[i+1] == '<' {
+				depth++
+				i++
+			}
+		case '>':
+			if i+1 < len(b) && b[i+1] == '>' {
+				if depth > 0 {
+					depth--
+				}
+				i++
+			}
+		}
+		if depth > limit {
+			return true
+		}
+	}
+	return false
 }
 
 // streamStart is where a stream's data begins in what follows its

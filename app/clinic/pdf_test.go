@@ -267,6 +267,9 @@ func TestPDFDecompressionBombRefused(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("took %v", d)
 	}
+	if _, why := scanPDF(data); !errors.Is(why, errPDFTooBig) {
+		t.Fatalf("refused for %v, want the size bound", why)
+	}
 	// The same in a cross-reference stream, which pdfcpu would decode in
 	// full while reading: measured before it reads, even with its
 	// dictionary's end hidden behind a fake object header in a string.
@@ -275,5 +278,24 @@ func TestPDFDecompressionBombRefused(t *testing.T) {
 	wantPDFRefused(t, xrefBomb, errPDFUnreadable, "")
 	if _, why := scanPDF(xrefBomb); !errors.Is(why, errPDFTooBig) {
 		t.Fatalf("refused for %v, want the size bound", why)
+	}
+}
+
+func TestPDFDeepNestingRefused(t *testing.T) {
+	// pdfcpu's parser recurses once per level: millions of levels would
+	// overflow the stack, which ends the whole server, not one request.
+	deep := strings.Repeat("[", 4<<20)
+	raw := buildPDF(append(pdfPage(""), deep))
+	wantPDFRefused(t, raw, errPDFUnreadable, "")
+	if _, why := scanPDF(raw); !errors.Is(why, errPDFTooDeep) {
+		t.Fatalf("refused for %v, want the nesting bound", why)
+	}
+	// The same packed (and compressed) with the catalog, which pdfcpu
+	// parses while it reads.
+	content := []byte("1 0 2 9 " + "<< /Type /Catalog /Pages 2 0 R >> " + strings.Repeat("<</A ", 1<<20))
+	packed := buildPDFPacked(t, append(pdfPage(""), "null"), map[int]bool{1: true, 5: true}, content)
+	wantPDFRefused(t, packed, errPDFUnreadable, "")
+	if _, why := scanPDF(packed); !errors.Is(why, errPDFTooDeep) {
+		t.Fatalf("refused for %v, want the nesting bound", why)
 	}
 }
