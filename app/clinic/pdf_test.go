@@ -284,7 +284,7 @@ func TestPDFDecompressionBombRefused(t *testing.T) {
 func TestPDFDeepNestingRefused(t *testing.T) {
 	// pdfcpu's parser recurses once per level: millions of levels would
 	// overflow the stack, which ends the whole server, not one request.
-	deep := strings.Repeat("[", 4<<20)
+	deep := strings.Repeat("[", 9<<20)
 	raw := buildPDF(append(pdfPage(""), deep))
 	wantPDFRefused(t, raw, errPDFUnreadable, "")
 	if _, why := scanPDF(raw); !errors.Is(why, errPDFTooDeep) {
