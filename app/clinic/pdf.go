@@ -44,7 +44,7 @@ const (
 	// contents), which pdfcpu decodes before anything else.
 	pdfMaxFirst = 1 << 20
 	// pdfParseTime bounds the parse and the walk.
-	pdfParseTime = 20 * time.Second
+	pdfParseTime = 10 * time.Second
 	// pdfMaxSpan bounds how many object headers a dictionary may seem
 	// to contain (in strings) before the file is refused.
 	pdfMaxSpan = 16
