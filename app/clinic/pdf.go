@@ -466,6 +466,9 @@ func (w *pdfWalker) decodeObjectStreams() error {
 			return fmt.Errorf("pdf: object stream %d: bad table of contents", nr)
 		}
 		for i := 0; i < len(fields); i += 2 {
+			if err := w.c.Err(); err != nil {
+				return err
+			}
 			objNr, err1 := strconv.Atoi(string(fields[i]))
 			from, err2 := strconv.Atoi(string(fields[i+1]))
 			to := len(content) - first
