@@ -51,7 +51,8 @@ const (
 	// pdfMaxNesting bounds how deep arrays and dictionaries may nest in
 	// what pdfcpu parses (about 500 bytes of stack a level).
 	pdfMaxNesting = 10_000
-	// pdfMaxDepth bounds how deep arrays and dictionaries may nest.
+	// pdfMaxDepth bounds how deep the walk goes into one object (honest
+	// files nest a handful of levels; deeper is refused as unreadable).
 	pdfMaxDepth = 64
 )
 
