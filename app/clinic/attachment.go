@@ -22,7 +22,8 @@ import (
 // pharmacy label, an insurance letter). Each file is its own sealed record,
 // bound to the patient like everything else. Photos are decoded and
 // re-encoded, which drops location and camera metadata (EXIF) and anything
-// hidden after the image data; PDFs are kept as sent after a signature check.
+// hidden after the image data; PDFs are parsed and refused if they hold
+// active content (pdf.go), and kept as sent up to their last %%EOF.
 
 const (
 	MaxAttachments    = 3
@@ -91,10 +92,14 @@ func normalizeUpload(u Upload) (Attachment, []byte, error) {
 	sniff := sniffImage(u.Data)
 	switch {
 	case bytes.HasPrefix(u.Data, []byte("%PDF-")):
+		data, err := checkPDF(u.Data)
+		if err != nil {
+			return Attachment{}, nil, err
+		}
 		if !strings.HasSuffix(strings.ToLower(name), ".pdf") {
 			name += ".pdf"
 		}
-		return Attachment{Name: name, Type: "application/pdf", Size: len(u.Data)}, u.Data, nil
+		return Attachment{Name: name, Type: "application/pdf", Size: len(data)}, data, nil
 	case strings.HasPrefix(sniff, "image/jpeg"), strings.HasPrefix(sniff, "image/png"), strings.HasPrefix(sniff, "image/gif"):
 		cfg, _, err := image.DecodeConfig(bytes.NewReader(u.Data))
 		if err != nil || cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {

@@ -38,7 +38,9 @@ func TestAttachmentsAreCleanedAndScoped(t *testing.T) {
 		t.Fatal("the test photo lacks its EXIF segment")
 	}
 	polyglot := append(append([]byte{}, photo...), []byte("<html><script>alert(1)</script></html>")...)
-	pdf := []byte("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+	// A real (if small) PDF: one that pdfcpu cannot read is refused now
+	// (pdf_test.go).
+	pdf := buildPDF(pdfPage(""))
 	ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Rash on my arm, photos attached",
 		Files: []Upload{{Name: `../../etc/"rash";.jpg`, Data: polyglot}, {Name: "letter.pdf", Data: pdf}}})
 	if err != nil {

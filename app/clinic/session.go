@@ -26,7 +26,10 @@ const (
 
 // Staff sessions (bucketSessions) are kept in the clear: they carry ids and
 // times, no PHI, and are keyed by the SHA-256 of the cookie token, so a
-// copied database holds no usable session.
+// copied database holds no usable session. The CSRF token is not stored at
+// all: it is derived from the cookie token (csrfFor), so only the browser
+// holding the cookie can know it, and the console can ask for it again
+// after a reload.
 
 // ErrSessionEnded means the cookie names no live session.
 var ErrSessionEnded = errors.New("clinic: session ended")
@@ -38,7 +41,7 @@ type Session struct {
 	Generation int       `json:"generation"`
 	Created    time.Time `json:"created"`
 	LastSeen   time.Time `json:"last_seen"`
-	CSRF       string    `json:"csrf"`
+	CSRF       string    `json:"-"` // derived from the cookie token, never stored
 	Locked     bool      `json:"locked,omitempty"`
 }
 
@@ -53,6 +56,19 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// csrfLabel separates the CSRF derivation from the record key (the plain
+// SHA-256 of the token): neither can be computed from the other.
+const csrfLabel = "hearth staff session csrf v1\x00"
+
+// csrfFor is the CSRF token of the session whose cookie token is token:
+// SHA-256 over a label and the token. The token is 32 random bytes that
+// only the cookie holder has, so the result is as unguessable as a random
+// token; it is worked out on each request and never written down.
+func csrfFor(token string) string {
+	h := sha256.Sum256([]byte(csrfLabel + token))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
 // RandomToken is 32 random bytes, URL-safe.
 func RandomToken() string {
 	b := make([]byte, 32)
@@ -65,7 +81,7 @@ func RandomToken() string {
 func (c *Clinic) StartSession(ctx context.Context, s Staff) (string, Session, error) {
 	token := RandomToken()
 	now := c.now().UTC()
-	sess := Session{ID: tokenHash(token), StaffID: s.ID, Generation: s.Generation, Created: now, LastSeen: now, CSRF: RandomToken()}
+	sess := Session{ID: tokenHash(token), StaffID: s.ID, Generation: s.Generation, Created: now, LastSeen: now, CSRF: csrfFor(token)}
 	b, _ := json.Marshal(sess)
 	err := c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(bucketSessions, sess.ID, b) })
 	if err != nil {
@@ -91,14 +107,30 @@ func (c *Clinic) SessionFor(ctx context.Context, token string, touch bool) (Sess
 	c.sessions.mu.Unlock()
 	if sp == nil {
 		var sess Session
+		var legacy struct {
+			CSRF *string `json:"csrf"`
+		}
 		err := c.st.View(ctx, func(tx store.Tx) error {
 			b, err := tx.Get(bucketSessions, id)
 			if err != nil {
 				return err
 			}
+			if err := json.Unmarshal(b, &legacy); err != nil {
+				return err
+			}
 			return json.Unmarshal(b, &sess)
 		})
 		if err != nil {
+			return Session{}, Staff{}, ErrSessionEnded
+		}
+		if legacy.CSRF != nil {
+			// A session from before CSRF tokens were derived: its
+			// browser holds a token that is no longer the one checked.
+			// It ends (sign in again), and its record, with the token in
+			// it, goes.
+			if err := c.EndSession(ctx, token); err != nil {
+				c.log.Warn("a session from before derived CSRF tokens could not be removed", "staff", sess.StaffID, "err", err)
+			}
 			return Session{}, Staff{}, ErrSessionEnded
 		}
 		sess.ID = id
@@ -145,6 +177,7 @@ func (c *Clinic) SessionFor(ctx context.Context, token string, touch bool) (Sess
 	c.sessions.mu.Lock()
 	*sp = sess
 	c.sessions.mu.Unlock()
+	sess.CSRF = csrfFor(token)
 	if persist {
 		// This node already holds the new state; the record only carries
 		// it across restarts and to other nodes. If it is lost, the idle
