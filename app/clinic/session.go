@@ -21,6 +21,10 @@ import (
 const (
 	SessionIdleExpiry = 8 * time.Hour
 	SessionAbsolute   = 12 * time.Hour
+	// clockSkew is how far the clock may step back (an NTP correction)
+	// before a session or sign-in link made after that moment counts as
+	// made in the future, and so as over.
+	clockSkew         = 2 * time.Minute
 	sessionTouchEvery = 30 * time.Second
 )
 
@@ -151,7 +155,9 @@ func (c *Clinic) SessionFor(ctx context.Context, token string, touch bool) (Sess
 	c.sessions.mu.Lock()
 	sess := *sp
 	c.sessions.mu.Unlock()
-	if now.Sub(sess.Created) > SessionAbsolute || now.Sub(sess.LastSeen) > SessionIdleExpiry ||
+	// A session made "in the future" means the clock went back: it ends, so
+	// a backward jump never stretches a session past its absolute limit.
+	if now.Sub(sess.Created) > SessionAbsolute || now.Sub(sess.LastSeen) > SessionIdleExpiry || sess.Created.Sub(now) > clockSkew ||
 		st.Disabled || st.Generation != sess.Generation {
 		// The session is over whether or not its record goes: this check
 		// ends it again on its next use, so a record left behind is

@@ -126,6 +126,9 @@ func (c *Clinic) signInLink(ctx context.Context, token string) (signInLink, erro
 		return l, err
 	case l.Used || c.now().After(l.Expires):
 		return l, ErrCodeInvalid
+	case l.Expires.Sub(c.now()) > SignInLinkLife+clockSkew:
+		// Made "in the future": the clock went back; ask for a new link.
+		return l, ErrCodeInvalid
 	}
 	return l, nil
 }
