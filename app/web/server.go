@@ -364,9 +364,10 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		if s.tls {
 			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
-		if !strings.HasPrefix(r.URL.Path, "/s/") {
-			h.Set("Cache-Control", "no-store")
-		}
+		// Every answer is no-store unless its handler says otherwise: a
+		// static file it found is immutable (handleStatic), and a 404 for
+		// an old build's hash is not cached.
+		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
 }
