@@ -1,7 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +14,7 @@ import (
 	"hearth/app/mail"
 
 	"hearth/app/mail/mailtest"
+	"hearth/app/store"
 )
 
 func TestMailSettingsTestEmailAndOptOut(t *testing.T) {
@@ -90,6 +95,26 @@ func TestSignInLinkByEmail(t *testing.T) {
 		t.Fatalf("no link in %q", srv.Messages()[0])
 	}
 	link := m[1]
+	// The token is at least 128 bits of randomness (checklist 35); only its
+	// SHA-256 is stored, as the key of its record; it is in no log.
+	token := strings.TrimPrefix(link, "/l/")
+	if raw, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(raw) < 16 {
+		t.Fatalf("sign-in token %q: %d bytes, %v", token, len(raw), err)
+	}
+	sum := sha256.Sum256([]byte(token))
+	hashed := false
+	if err := e.st.Export(context.Background(), func(en store.Entry) error {
+		if bytes.Contains(en.Key, []byte(token)) || bytes.Contains(en.Value, []byte(token)) {
+			t.Errorf("the sign-in token is stored in the clear (%s)", en.Name)
+		}
+		hashed = hashed || en.Name == "signin_links" && string(en.Key) == hex.EncodeToString(sum[:])
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !hashed {
+		t.Error("no sign-in link record under the token's SHA-256")
+	}
 	// A mail scanner opening the link uses nothing up.
 	for i := 0; i < 3; i++ {
 		if r := e.anon().get(link); r.code != 200 || !strings.Contains(r.body, `name="dob`) {
@@ -114,5 +139,10 @@ func TestSignInLinkByEmail(t *testing.T) {
 	e.clock.Add(16 * time.Minute)
 	if r := e.anon().get(m2[1]); r.code == 200 && strings.Contains(r.body, `name="dob`) {
 		t.Fatal("an expired link still works")
+	}
+	for _, tok := range []string{token, strings.TrimPrefix(m2[1], "/l/")} {
+		if strings.Contains(e.log.String(), tok) {
+			t.Fatal("a sign-in token is in the server log")
+		}
 	}
 }
