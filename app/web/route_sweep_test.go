@@ -3,6 +3,7 @@ package web
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -94,5 +95,43 @@ func TestEveryRouteRefusesForeignHostsAndCarriesTheHeaders(t *testing.T) {
 	// The sweep sent no CSRF token, so the owner is still signed in.
 	if r := owner.req("GET", "/api/v1/session", nil); r.code != http.StatusOK {
 		t.Fatalf("the owner's session after the sweep: %d %s", r.code, r.body)
+	}
+}
+
+// TestLANIsNotTrust (checklist 32): a request from an office-network
+// address with no session is 401 on every staff API route, exactly as from
+// anywhere else, and a forged X-Forwarded-For naming loopback changes
+// nothing (no trusted proxy is set).
+func TestLANIsNotTrust(t *testing.T) {
+	e := newEnv(t)
+	h := e.web.Handler()
+	host := strings.TrimPrefix(e.srv.URL, "http://")
+	param := regexp.MustCompile(`\{[a-z]+(\.\.\.)?\}`)
+	checked := 0
+	for _, rt := range e.web.routeTable() {
+		if !strings.HasPrefix(rt.pattern, "/api/v1/") || rt.access.kind != "staff" {
+			continue
+		}
+		path := param.ReplaceAllString(rt.pattern, "00000000-0000-4000-8000-000000000000")
+		for _, fwd := range []string{"", "127.0.0.1"} {
+			req := httptest.NewRequest(rt.method, path, strings.NewReader("{}"))
+			req.Host = host
+			req.RemoteAddr = "192.168.1.20:50123"
+			req.Header.Set("Content-Type", "application/json")
+			if fwd != "" {
+				req.Header.Set("X-Forwarded-For", fwd)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			// A state change without a session may be refused for its
+			// missing CSRF token or Origin first (403); it is never served.
+			if rec.Code != http.StatusUnauthorized && !(rt.method != "GET" && rec.Code == http.StatusForbidden) {
+				t.Errorf("%s %s from the LAN (X-Forwarded-For %q), no session: %d %s", rt.method, path, fwd, rec.Code, rec.Body)
+			}
+			checked++
+		}
+	}
+	if checked < 60 {
+		t.Fatalf("only %d staff API requests were tried", checked)
 	}
 }
