@@ -313,3 +313,33 @@ func (e *env) contactUser(name, dob string) *user {
 	}
 	return v
 }
+
+// TestPatientMassAssignmentIgnored (checklist 27): a patient's form that
+// also carries patient_id, status, queue, priority, assignee or created_at
+// files the request as theirs, new, routed and unassigned as usual: the
+// extra fields are ignored.
+func TestPatientMassAssignmentIgnored(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	ada, adaID := e.patient(owner, "Ada Example", "1970-06-15")
+	boID := e.addPatient(owner, "Bo Example", "1980-01-01")
+	id, _ := ada.send("message", url.Values{"body": {"A question about my bill"},
+		"patient_id": {boID}, "patient": {boID}, "status": {"closed"}, "queue": {"clinical"}, "priority": {"urgent"},
+		"assignee": {owner.id}, "assigned_staff": {owner.id}, "created_at": {"2020-01-01T00:00:00Z"}, "role": {"owner"}})
+	var got struct {
+		Item struct {
+			Patient  string `json:"patient_id"`
+			Status   string `json:"status"`
+			Queue    string `json:"queue"`
+			Priority string `json:"priority"`
+			Assignee string `json:"assignee"`
+			Created  string `json:"created"`
+		} `json:"item"`
+	}
+	owner.req("GET", "/api/v1/items/"+id, nil).json(t, &got)
+	it := got.Item
+	if it.Patient != adaID || it.Status != "new" || it.Queue == "clinical" || it.Priority == "urgent" || it.Assignee != "" ||
+		strings.HasPrefix(it.Created, "2020") {
+		t.Fatalf("extra form fields changed the request: %+v", it)
+	}
+}
