@@ -31,7 +31,8 @@ func (c *Clinic) BreakGlass(ctx context.Context, a Actor, patientID, reason stri
 	if err != nil {
 		return err
 	}
-	return c.st.Update(ctx, func(tx store.Tx) error {
+	var ev Event
+	err = c.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.Put(bucketBreakGlass, id, sealed); err != nil {
 			return err
 		}
@@ -39,9 +40,28 @@ func (c *Clinic) BreakGlass(ctx context.Context, a Actor, patientID, reason stri
 		if err := tx.SetIndex(ixBreakGlassByStaff, key, id); err != nil {
 			return err
 		}
-		return c.auditEvent(tx, auditHigh(a, "breakglass.open", "breakglass:"+id, patientID))
+		if err := c.auditEvent(tx, auditHigh(a, "breakglass.open", "breakglass:"+id, patientID)); err != nil {
+			return err
+		}
+		// The owners are told at once (the event names no one: the audit
+		// log says who and whose record).
+		ev, err = c.addEvent(tx, Event{Type: EventBreakGlass, Queue: OwnerQueue})
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	c.publish(ev)
+	return nil
 }
+
+// EventBreakGlass tells the owners' consoles that a clinician opened a
+// record outside their queues.
+const EventBreakGlass = "breakglass.opened"
+
+// OwnerQueue is the queue name of events only owners see: no queue has it,
+// and only the owner role may see every queue (Settings.MayQueue).
+const OwnerQueue = "_owner"
 
 // hasBreakGlass reports whether the staff member declared a break-glass
 // reason for this patient that still holds. A failed read is an error, not

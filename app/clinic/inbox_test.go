@@ -306,8 +306,22 @@ func TestAssignAndBreakGlass(t *testing.T) {
 	if err := ic.c.BreakGlass(ctx, ic.clin, ic.patA.Patient, "short"); err == nil {
 		t.Fatal("break-glass without a real reason")
 	}
+	ic.events.reset()
 	if err := ic.c.BreakGlass(ctx, ic.clin, ic.patA.Patient, "Patient called about a reaction to the new medicine"); err != nil {
 		t.Fatal(err)
+	}
+	// The owners are told at once, and only they (the event's queue is no
+	// one else's), with no name, patient or reason in it.
+	evs := ic.events.list()
+	if len(evs) != 1 || evs[0].Type != EventBreakGlass || evs[0].Queue != OwnerQueue || evs[0].ItemID != "" {
+		t.Fatalf("break-glass notice: %+v", evs)
+	}
+	settings, err := ic.c.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !settings.MayQueue(RoleOwner, OwnerQueue) || settings.MayQueue(RoleClinician, OwnerQueue) || settings.MayQueue(RoleFrontDesk, OwnerQueue) {
+		t.Fatal("the break-glass notice reaches someone other than the owners")
 	}
 	if _, err := ic.c.GetItem(ctx, ic.clin, bill.Item.ID); err != nil {
 		t.Fatalf("after break-glass: %v", err)

@@ -112,6 +112,7 @@ function onLive(m) {
   if (m.type === 'item.new' && fresh) newItemAlert(m);
   else if (m.type === 'item.escalated' && state.me.staff.role === 'owner') escalationAlert(m);
   else if (m.type === 'sweep') sweepAlert();
+  else if (m.type === 'breakglass.opened' && fresh && state.me.staff.role === 'owner') breakGlassAlert(m);
   if (state.hooks.event) state.hooks.event(m);
 }
 
@@ -156,6 +157,14 @@ function escalationAlert(m) {
     showAlert(`esc-${m.item_id}`, 'escalated', text, h('a', { href: `#/inbox/${encodeURIComponent(m.item_id)}`, class: 'button small' }, 'Open it'));
     desktopAlert(text, `hearth-esc-${m.item_id}`);
   });
+}
+
+// breakGlassAlert tells the owner that a clinician opened a record outside
+// their queues; the audit log says who, whose and why.
+function breakGlassAlert(m) {
+  const text = 'A clinician opened a patient record outside their queues ("break the glass").';
+  showAlert(`bg-${m.seq}`, 'escalated', text, h('a', { href: '#/audit', class: 'button small' }, 'See the audit log'));
+  desktopAlert(text, `hearth-bg-${m.seq}`);
 }
 
 function sweepAlert() {
