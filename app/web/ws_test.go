@@ -191,6 +191,20 @@ func TestWebsocketClosesOnSignOutAndDisable(t *testing.T) {
 	if _, _, err := fc.ReadMessage(); err == nil || strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("the disabled account's socket stayed open: %v", err)
 	}
+	// A role change ends the person's sessions and sockets too: what they
+	// may see changed, so they sign in again (checklist 30).
+	carl := e.addStaff(owner, "Carl Clinician", "carl@maple.test", "clinician")
+	cc := carl.mustDialWS(t)
+	if r := owner.req("PATCH", "/api/v1/staff/"+carl.id, map[string]any{"role": "frontdesk"}); r.code != 200 {
+		t.Fatalf("role change: %d %s", r.code, r.body)
+	}
+	readWithin(t, cc, 2*time.Second)
+	if _, _, err := cc.ReadMessage(); err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("the socket of a staff member whose role changed stayed open: %v", err)
+	}
+	if r := carl.req("GET", "/api/v1/items", nil); r.code != 401 {
+		t.Fatalf("the session of a staff member whose role changed: %d", r.code)
+	}
 	owner.req("POST", "/api/v1/logout", nil)
 	readWithin(t, oc, 2*time.Second)
 	if _, _, err := oc.ReadMessage(); err == nil || strings.Contains(err.Error(), "timeout") {
