@@ -306,3 +306,57 @@ func TestPresenceStaysInTheQueue(t *testing.T) {
 		t.Fatalf("the front desk heard about a clinical item: %s", b)
 	}
 }
+
+// TestOpenSocketDoesNotKeepTheSessionAlive (checklist 41): a console left
+// open with its live socket, even one that keeps sending presence frames,
+// is idle to the session: the idle lock comes at its time, and the idle
+// expiry ends the session (and with it the socket's right to events).
+func TestOpenSocketDoesNotKeepTheSessionAlive(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	ack := e.patientItem(t, pid, "Question")
+	fran := e.addStaff(owner, "Maria Front", "maria@maple.test", "frontdesk")
+	oc := owner.mustDialWS(t)
+	fc := fran.mustDialWS(t)
+	// seen waits until Maria's socket shows the owner's presence: the server
+	// has handled the frame before the test goes on.
+	seen := func() {
+		t.Helper()
+		readWithin(t, fc, 3*time.Second)
+		for {
+			_, b, err := fc.ReadMessage()
+			if err != nil {
+				t.Fatalf("the owner's presence never reached Maria: %v", err)
+			}
+			var p struct{ Type, Name string }
+			decodeFrame(t, b, &p)
+			if p.Type == "presence" && p.Name != "Maria" {
+				return
+			}
+		}
+	}
+	for deadline := time.Now().Add(3 * time.Second); e.hub.Count() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the two sockets never joined the hub")
+		}
+	}
+	// The frames are handled in order on one connection; waiting for the
+	// first shows they reach the server while the clock moves.
+	for i, kind := range []string{"viewing", "typing", "viewing", "typing"} {
+		e.clock.Add(5 * time.Minute)
+		sendWS(t, oc, map[string]string{"type": kind, "item_id": ack.Item.ID})
+		if i == 0 {
+			seen()
+		}
+	}
+	// Twenty minutes of socket traffic and no request: locked.
+	if r := owner.req("GET", "/api/v1/items", nil); r.code != 401 || !strings.Contains(r.body, "session_locked") {
+		t.Fatalf("after 20 minutes with only the socket busy: %d %s", r.code, r.body)
+	}
+	e.clock.Add(clinic.SessionIdleExpiry)
+	sendWS(t, oc, map[string]string{"type": "viewing", "item_id": ack.Item.ID})
+	if r := owner.req("GET", "/api/v1/session", nil); r.code != 401 || strings.Contains(r.body, "session_locked") {
+		t.Fatalf("after the idle expiry with only the socket busy: %d %s", r.code, r.body)
+	}
+}
