@@ -1,0 +1,200 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// hostileText is the unicode corpus every free-text input and every list
+// parameter must take without a 5xx: invalid UTF-8, NUL, the right-to-left
+// override, zero-width characters, and 100,000 combining marks.
+var hostileText = map[string]string{
+	"invalid UTF-8":     "Ada \xff\xfe\xc3 Example",
+	"NUL":               "Ada\x00Example",
+	"RTL override":      "Ada \u202eelpmaxE\u202c",
+	"zero-width":        "A\u200bd\u200ca\u200d\ufeff Example",
+	"combining marks":   "Ada " + strings.Repeat("\u0301", 100_000),
+	"bidi isolate":      "\u2066Ada\u2069 Example",
+	"emoji and CJK":     "Ada 👩🏽‍⚕️ 患者",
+	"script and braces": "<script>alert(1)</script>{{.}}",
+}
+
+// rawJSONString quotes s as a JSON string without repairing it: invalid
+// UTF-8 goes on the wire as the bytes it is, the way a hostile client
+// sends it (json.Marshal would have replaced them).
+func rawJSONString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// jsonSees is what a JSON decoder makes of s: every byte that is not
+// UTF-8 becomes U+FFFD (RFC 8259 text is UTF-8; Go replaces, never keeps).
+func jsonSees(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		b.WriteRune(r)
+		s = s[n:]
+	}
+	return b.String()
+}
+
+// TestFreeTextUnicode: a patient name and a staff message body carrying
+// each hostile string are either stored as the JSON the client sent (read
+// back identical) or refused with a 400 naming the field; the same input
+// always gets the same answer, and nothing answers 5xx.
+func TestFreeTextUnicode(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	pid := e.addPatient(owner, "Bo Example", "1980-01-01")
+	item := e.patientItem(t, pid, "Hello").Item.ID
+	for name, v := range hostileText {
+		t.Run(name, func(t *testing.T) {
+			want := jsonSees(v)
+			// A patient's name.
+			var codes []int
+			for i := 0; i < 2; i++ {
+				r := owner.req("POST", "/api/v1/patients", `{"name":`+rawJSONString(v)+`,"dob":"1970-06-15","phone":"555-201-3344","lang":"en"}`,
+					"Content-Type", "application/json")
+				codes = append(codes, r.code)
+				switch r.code {
+				case 201:
+					var out struct{ ID, Name string }
+					r.json(t, &out)
+					got := owner.req("GET", "/api/v1/patients/"+out.ID, nil)
+					if got.code != 200 {
+						t.Fatalf("read back: %d", got.code)
+					}
+					var p struct {
+						Name    string `json:"name"`
+						Patient struct {
+							Name string `json:"name"`
+						} `json:"patient"`
+					}
+					got.json(t, &p)
+					if p.Name != want && p.Patient.Name != want {
+						t.Errorf("patient name stored lossily: sent %d bytes, read back %q / %q", len(want), trunc(p.Name), trunc(p.Patient.Name))
+					}
+				case 400:
+					if !strings.Contains(r.body, `"field"`) {
+						t.Errorf("refused without naming the field: %.200s", r.body)
+					}
+				default:
+					t.Fatalf("patient name: %d %.200s", r.code, r.body)
+				}
+			}
+			if codes[0] != codes[1] {
+				t.Errorf("the same name answered %v", codes)
+			}
+			// A staff reply's body.
+			r := owner.req("POST", "/api/v1/items/"+item+"/messages", `{"body":`+rawJSONString(v)+`,"internal":true}`, "Content-Type", "application/json")
+			switch r.code {
+			case 201:
+				got := owner.req("GET", "/api/v1/items/"+item, nil)
+				var th struct {
+					Messages []struct {
+						Body string `json:"body"`
+					} `json:"messages"`
+				}
+				got.json(t, &th)
+				found := false
+				for _, m := range th.Messages {
+					found = found || m.Body == want
+				}
+				if !found {
+					t.Errorf("message body not read back as sent (%d messages)", len(th.Messages))
+				}
+			case 400:
+				if !strings.Contains(r.body, `"field"`) {
+					t.Errorf("refused without naming the field: %.200s", r.body)
+				}
+			default:
+				t.Fatalf("message body: %d %.200s", r.code, r.body)
+			}
+		})
+	}
+}
+
+func trunc(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+// listEndpoints are the staff API's list routes, each with the query
+// parameters it reads (all others must be refused).
+func listEndpoints(pid string) map[string][]string {
+	return map[string][]string{
+		"/api/v1/items":                      {"queue", "status", "type", "priority", "assignee", "overdue", "unverified", "limit"},
+		"/api/v1/patients":                   {"q"},
+		"/api/v1/appointments":               {"from", "to"},
+		"/api/v1/audit":                      {"after", "before", "order", "actor", "action", "patient", "from", "to", "limit"},
+		"/api/v1/staff":                      nil,
+		"/api/v1/templates":                  nil,
+		"/api/v1/sweep":                      nil,
+		"/api/v1/workload":                   nil,
+		"/api/v1/patients/" + pid + "/items": nil,
+	}
+}
+
+// TestListParamsAllowlisted: on every list endpoint a sort, field or
+// filter name it does not declare is a 400 naming it; the ones it declares
+// take every hostile value with a 200 or a 400, never a 5xx.
+func TestListParamsAllowlisted(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	e.patientItem(t, pid, "Hello")
+	unknown := []string{"sort", "order_by", "fields", "select", "filter[name]", "include", "__proto__", "Q", "limit ", "dob"}
+	for path, known := range listEndpoints(pid) {
+		base := path
+		if path == "/api/v1/patients" {
+			base += "?q=Ada" // a search needs something to search for
+		}
+		if r := owner.req("GET", base, nil); r.code != 200 {
+			t.Errorf("GET %s: %d %.200s", path, r.code, r.body)
+		}
+		for _, k := range unknown {
+			if contains(known, k) {
+				continue
+			}
+			r := owner.req("GET", path+"?"+url.Values{k: {"name"}}.Encode(), nil)
+			if r.code != 400 || !strings.Contains(r.body, "Unknown filter") {
+				t.Errorf("GET %s?%s=…: %d %.200s", path, k, r.code, r.body)
+			}
+		}
+		for _, k := range known {
+			for name, v := range hostileText {
+				if len(v) > 4096 {
+					v = v[:4096] // a URL, not a body: long enough to matter
+				}
+				r := owner.req("GET", path+"?"+k+"="+url.QueryEscape(v), nil)
+				if r.code != 200 && r.code != 400 {
+					t.Errorf("GET %s?%s=<%s>: %d %.200s", path, k, name, r.code, r.body)
+				}
+				if !json.Valid([]byte(r.body)) {
+					t.Errorf("GET %s?%s=<%s>: not JSON: %.200s", path, k, name, r.body)
+				}
+			}
+		}
+	}
+}
