@@ -133,8 +133,9 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 		return fmt.Errorf("cannot listen on %s: %w", c.Addr, err)
 	}
 	// The per-address connection cap counts TCP peers, before TLS: a
-	// trusted proxy is one peer for all its clients and is not capped.
-	var ln net.Listener = web.LimitConnsPerIP(tcp, web.MaxConnsPerIP, c.TrustedProxies)
+	// trusted proxy, or anything on this machine, is one peer for many
+	// clients and is not capped.
+	var ln net.Listener = web.LimitConnsPerIP(tcp, web.MaxConnsPerIP, web.CapExempt(c.TrustedProxies))
 	scheme := "http"
 	if c.TLS() {
 		cert, err := newCertReloader(c.TLSCert, c.TLSKey)

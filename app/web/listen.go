@@ -62,6 +62,15 @@ func LimitConnsPerIP(ln net.Listener, max int, exempt []netip.Prefix) *ConnCapLi
 	return &ConnCapListener{Listener: ln, max: max, exempt: exempt, open: map[netip.Addr]int{}}
 }
 
+// CapExempt is who hearth serve's per-address cap leaves alone: the
+// machine itself (a proxy on it, the owner's own tools such as hearth
+// bench, which holds hundreds of staff sockets from 127.0.0.1) and the
+// trusted proxies. Neither is a client the cap can tell apart: each
+// carries many.
+func CapExempt(trusted []netip.Prefix) []netip.Prefix {
+	return append([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, trusted...)
+}
+
 // ConnCapListener is a listener with a per-address connection cap (see
 // LimitConnsPerIP).
 type ConnCapListener struct {

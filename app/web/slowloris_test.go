@@ -31,6 +31,16 @@ func TestServeTimeoutsAreSet(t *testing.T) {
 	if MaxConnsPerIP <= 0 {
 		t.Errorf("no per-address connection cap: %d", MaxConnsPerIP)
 	}
+	// The cap leaves the machine itself and the trusted proxies alone,
+	// and nobody else.
+	proxy := netip.MustParsePrefix("10.1.2.3/32")
+	ex := CapExempt([]netip.Prefix{proxy})
+	for a, want := range map[string]bool{"127.0.0.1": true, "127.0.0.2": true, "::1": true, "10.1.2.3": true,
+		"10.1.2.4": false, "192.168.1.20": false, "::ffff:192.168.1.20": false, "2001:db8::1": false} {
+		if got := inPrefixes(netip.MustParseAddr(a), ex); got != want {
+			t.Errorf("cap exemption of %s: %v, want %v", a, got, want)
+		}
+	}
 }
 
 // dialFrom opens a TCP connection to addr from the loopback address ip.
