@@ -198,3 +198,58 @@ func TestListParamsAllowlisted(t *testing.T) {
 		}
 	}
 }
+
+// TestMoreFreeTextUnicode: the staff API's other free-text inputs (a new
+// staff member's name, a staff-created item's body, an appointment's
+// provider, place and reason, a break-glass reason) take every hostile
+// string with a 2xx or a 400 naming the field, never a 5xx, and the same
+// input gets the same answer twice.
+func TestMoreFreeTextUnicode(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	item := e.patientItem(t, pid, "Hello").Item.ID
+	clinician := e.addStaff(owner, "Cal Clinician", "cal@maple.test", "clinician")
+	n := 0
+	for name, v := range hostileText {
+		q := rawJSONString(v)
+		cases := []struct {
+			what, method, path string
+			body               func() string
+			as                 *user
+		}{
+			{"staff name", "POST", "/api/v1/staff", func() string {
+				n++
+				return fmt.Sprintf(`{"name":%s,"email":"s%d@maple.test","role":"frontdesk","password":"Temporary-Password-x"}`, q, n)
+			}, owner},
+			{"item body", "POST", "/api/v1/items", func() string {
+				return `{"patient_id":"` + pid + `","type":"message","body":` + q + `}`
+			}, owner},
+			{"appointment text", "POST", "/api/v1/appointments", func() string {
+				n++
+				return fmt.Sprintf(`{"patient_id":"%s","starts_at":"2026-12-0%dT15:00:00Z","minutes":20,"provider":%s,"location":%s,"reason":%s}`, pid, 1+n%8, q, q, q)
+			}, owner},
+			{"break-glass reason", "POST", "/api/v1/patients/" + pid + "/break-glass", func() string { return `{"reason":` + q + `}` }, clinician},
+			{"status reason", "POST", "/api/v1/items/" + item + "/status", func() string { return `{"status":"open","reason":` + q + `}` }, owner},
+		}
+		for _, c := range cases {
+			var codes []int
+			for i := 0; i < 2; i++ {
+				r := c.as.req(c.method, c.path, c.body(), "Content-Type", "application/json")
+				codes = append(codes, r.code)
+				switch {
+				case r.code/100 == 2:
+				case r.code == 400 || r.code == 409 || r.code == 422:
+					if !json.Valid([]byte(r.body)) {
+						t.Errorf("%s <%s>: %d not JSON", c.what, name, r.code)
+					}
+				default:
+					t.Errorf("%s <%s>: %d %.200s", c.what, name, r.code, r.body)
+				}
+			}
+			if codes[0]/100 != codes[1]/100 {
+				t.Errorf("%s <%s>: the same input answered %v", c.what, name, codes)
+			}
+		}
+	}
+}
