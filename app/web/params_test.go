@@ -253,3 +253,37 @@ func TestMoreFreeTextUnicode(t *testing.T) {
 		}
 	}
 }
+
+// TestPatientComposeUnicode: a patient's message carrying each hostile
+// string is stored as sent (staff read back the same text, as JSON carries
+// it) or the form comes back with its error; never a 5xx.
+func TestPatientComposeUnicode(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	u, _ := e.patient(owner, "Ada Example", "1970-06-15")
+	for name, v := range hostileText {
+		r := u.form("/new?type=message", "/new", url.Values{"type": {"message"}, "body": {v}})
+		switch {
+		case r.code == 303:
+			m := itemRe.FindStringSubmatch(r.h.Get("Location"))
+			if m == nil {
+				t.Fatalf("<%s>: redirect to %q", name, r.h.Get("Location"))
+			}
+			var th struct {
+				Messages []struct {
+					Body string `json:"body"`
+				} `json:"messages"`
+			}
+			owner.req("GET", "/api/v1/items/"+m[1], nil).json(t, &th)
+			if len(th.Messages) == 0 || th.Messages[0].Body != jsonSees(v) {
+				t.Errorf("<%s>: the patient's message was not stored as sent", name)
+			}
+		case r.code >= 400 && r.code < 500:
+			if !strings.Contains(r.body, "<form") {
+				t.Errorf("<%s>: refused without the form to correct: %d", name, r.code)
+			}
+		default:
+			t.Errorf("<%s>: %d %.200s", name, r.code, r.body)
+		}
+	}
+}
