@@ -127,19 +127,15 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", c.Addr)
+	hs := web.NewHTTPServer(srv.Handler(), web.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	tcp, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", c.Addr, err)
 	}
+	// The per-address connection cap counts TCP peers, before TLS: a
+	// trusted proxy, or anything on this machine, is one peer for many
+	// clients and is not capped.
+	var ln net.Listener = web.LimitConnsPerIP(tcp, web.MaxConnsPerIP, web.CapExempt(c.TrustedProxies))
 	scheme := "http"
 	if c.TLS() {
 		cert, err := newCertReloader(c.TLSCert, c.TLSKey)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -87,10 +88,14 @@ func ReadDump(r io.Reader, batch int, fn func([]Entry) error) (int, error) {
 			if err != nil || l > 1<<30 {
 				return total, fmt.Errorf("%w: bad length", ErrDumpDamaged)
 			}
-			parts[i] = make([]byte, l)
-			if _, err := io.ReadFull(br, parts[i]); err != nil {
-				return total, fmt.Errorf("%w: %v", ErrDumpDamaged, err)
+			// Read what is there rather than allocate what the length
+			// claims: a cut or forged stream claiming a gigabyte costs
+			// only the bytes it really holds.
+			var part bytes.Buffer
+			if n, err := io.CopyN(&part, br, int64(l)); err != nil || n != int64(l) {
+				return total, fmt.Errorf("%w: %v", ErrDumpDamaged, io.ErrUnexpectedEOF)
 			}
+			parts[i] = part.Bytes()
 		}
 		e := Entry{Kind: EntryKind(kind), Name: string(parts[0]), Key: parts[1], Value: parts[2]}
 		if e.Kind == KindSeq {

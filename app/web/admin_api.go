@@ -26,6 +26,9 @@ type staffAdminJSON struct {
 }
 
 func (s *Server) handleStaffList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	all, err := s.c.ListStaff(r.Context(), rc.actor)
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ func (s *Server) handleApptCreate(w http.ResponseWriter, r *http.Request, rc *re
 }
 
 func (s *Server) handleApptList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := onlyParams(r, "from", "to"); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	settings, err := s.c.Settings(r.Context())
 	if err != nil {

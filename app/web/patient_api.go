@@ -41,6 +41,9 @@ func (s *Server) handlePatientCreate(w http.ResponseWriter, r *http.Request, rc 
 }
 
 func (s *Server) handlePatientSearch(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := onlyParams(r, "q"); err != nil {
+		return err
+	}
 	ps, err := s.c.SearchPatients(r.Context(), rc.actor, r.URL.Query().Get("q"), 20)
 	if err != nil {
 		return err

@@ -410,3 +410,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.writeErrorPage(w, r, err)
 }
+
+// onlyParams refuses a request whose query carries a parameter not named:
+// a list endpoint reads only the filters it declares, so a sort, field or
+// filter name it does not know is a 400, never silently ignored or passed
+// on to a query.
+func onlyParams(r *http.Request, names ...string) error {
+	for k := range r.URL.Query() {
+		known := false
+		for _, n := range names {
+			known = known || k == n
+		}
+		if !known {
+			return errUnknownParam(k)
+		}
+	}
+	return nil
+}

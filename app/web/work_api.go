@@ -7,6 +7,9 @@ import (
 )
 
 func (s *Server) handleSweep(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	rows, err := s.c.Sweep(r.Context(), rc.actor)
 	if err != nil {
 		return err
@@ -20,6 +23,9 @@ func (s *Server) handleSweep(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 func (s *Server) handleWorkload(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	wl, err := s.c.Workload(r.Context(), rc.actor)
 	if err != nil {
 		return err
@@ -44,6 +50,9 @@ func (s *Server) handleItemAttempt(w http.ResponseWriter, r *http.Request, rc *r
 }
 
 func (s *Server) handleTemplates(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	st, err := s.c.Settings(r.Context())
 	if err != nil {
 		return err
@@ -75,6 +84,9 @@ func (s *Server) handleChartCopy(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 func (s *Server) handlePatientItems(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	rows, err := s.c.StaffPatientItems(r.Context(), rc.actor, r.PathValue("id"))
 	if err != nil {
 		return err
