@@ -112,7 +112,7 @@ func TestXSSBrowser(t *testing.T) {
 	// system allows) a message with an attachment and a refill request.
 	pw := newFormPatient(t, in)
 	pw.signIn(invite(), "3", "14", "1961")
-	pdf := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+	pdf := plainPDF()
 	_, loc := pw.postFiles("/new?type=message", "/new", url.Values{"type": {"message"}, "subject": {"Subj " + xssShort}, "body": {xssAll}}, xssFile, pdf)
 	m := regexp.MustCompile(`^/t/([0-9a-f-]{36})\?sent=1$`).FindStringSubmatch(loc)
 	if m == nil {
