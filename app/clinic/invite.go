@@ -187,9 +187,9 @@ type Letter struct {
 	QRAlt     string `json:"qr_alt"`    // the QR code's text alternative
 }
 
-// GroupCode writes an invite code in groups of four, "ABCD-EFGH-JK", the
+// groupCode writes an invite code in groups of four, "ABCD-EFGH", the
 // way a person copies it (NormalizeCode takes the dashes out again).
-func GroupCode(code string) string {
+func groupCode(code string) string {
 	var b strings.Builder
 	for i, r := range code {
 		if i > 0 && i%4 == 0 {
@@ -232,7 +232,7 @@ func (c *Clinic) InviteLetter(ctx context.Context, a Actor, inv Invite, code, li
 		Title:    t.T("invite_letter.title", "clinic", s.ClinicName),
 		Lead:     t.T("invite_letter.lead"),
 		StepScan: t.T("invite_letter.step_scan"), StepType: t.T("invite_letter.step_type"), URL: link,
-		StepCode: t.T("invite_letter.step_code"), Code: GroupCode(code),
+		StepCode: t.T("invite_letter.step_code"), Code: groupCode(code),
 		StepDOB:   t.T("invite_letter.step_dob"),
 		Private:   t.T("invite_letter.private", "date", t.DayDate(inv.Expires)),
 		Emergency: t.T("invite_letter.emergency", "number", emergency),

@@ -126,7 +126,7 @@ func TestTemplatesInThePatientsLanguage(t *testing.T) {
 	if body, err := ic.c.RenderTemplate(ctx, ic.front, "flu", ack.Item.ID); err != nil || body != "Hola Lucía, ya llegaron las vacunas contra la gripe." {
 		t.Fatalf("owner's Spanish text: %q %v", body, err)
 	}
-	for _, bad := range []map[string]string{{"en": "Hi"}, {"Spanish": "Hola"}, {"es": strings.Repeat("x", TemplateMaxLen+1)}} {
+	for _, bad := range []map[string]string{{"en": "Hi"}, {"Spanish": "Hola"}, {"es": strings.Repeat("x", templateMaxLen+1)}} {
 		st.Templates[1].Texts = bad
 		var in *InputError
 		if err := ic.c.SaveSettings(ctx, System, st); !errors.As(err, &in) || in.Field != "templates" {

@@ -22,8 +22,8 @@ type Template struct {
 	Texts map[string]string `json:"texts,omitempty"`
 }
 
-// TemplateMaxLen is the longest text a template may have, in bytes.
-const TemplateMaxLen = 4000
+// templateMaxLen is the longest text a template may have, in bytes.
+const templateMaxLen = 4000
 
 // TextFor is the template's text in lang, or the English one when it has
 // none in that language.
@@ -35,13 +35,13 @@ func (t Template) TextFor(lang string) string {
 }
 
 // validTemplate: a template needs an id, a name and an English text; its
-// other texts are optional, each under TemplateMaxLen, in a language code.
+// other texts are optional, each under templateMaxLen, in a language code.
 func validTemplate(t Template) bool {
-	if strings.TrimSpace(t.ID) == "" || strings.TrimSpace(t.Name) == "" || strings.TrimSpace(t.Body) == "" || len(t.Body) > TemplateMaxLen {
+	if strings.TrimSpace(t.ID) == "" || strings.TrimSpace(t.Name) == "" || strings.TrimSpace(t.Body) == "" || len(t.Body) > templateMaxLen {
 		return false
 	}
 	for lang, s := range t.Texts {
-		if !i18n.ValidTag(lang) || lang == i18n.Default || len(s) > TemplateMaxLen {
+		if !i18n.ValidTag(lang) || lang == i18n.Default || len(s) > templateMaxLen {
 			return false
 		}
 	}
