@@ -379,6 +379,9 @@ func TestInboxBrowser(t *testing.T) {
 	b.axeCheck("patient search", src)
 	b.do("patient page", chromedp.Click(chromedp.CSS("#patient-table a")), chromedp.WaitVisible(chromedp.ID("patient-items-table")),
 		chromedp.WaitVisible(chromedp.ID("access-table")))
+	// A printed letter needs the address patients use (the letter test
+	// checks the refusal without it).
+	inboxAPI(t, owner, "PUT", "/api/v1/settings", map[string]any{"public_url": in.base()}, nil)
 	b.do("invite letter", chromedp.Click(chromedp.ID("invite-print")), chromedp.WaitVisible(chromedp.ID("letter-code")))
 	b.axeCheck("patient page", src)
 	b.extraShot("patient.jpg")

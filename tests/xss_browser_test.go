@@ -239,7 +239,11 @@ func TestXSSBrowser(t *testing.T) {
 	b.until("patient found", has("#patient-table", "Rosa "))
 	g.sweep("console patients list")
 	view("#/patients/"+pat.ID, has("#patient-banner", "Rosa ")+` && `+has("#patient-extras", "Subj ")+` && `+has("#patient-extras", "Cara "))
-	// The invite letter the console prints.
+	// The invite letter the console prints (it needs the address patients
+	// use: the letter test checks the refusal without it).
+	if code := owner.json("PUT", "/api/v1/settings", map[string]any{"public_url": in.base()}, nil); code != 200 {
+		t.Fatalf("settings: %d", code)
+	}
 	b.do("print invite letter", chromedp.Click(chromedp.ID("invite-print")), chromedp.WaitVisible(chromedp.ID("letter")))
 	b.check("letter names the patient and clinic", has("#letter", "Rosa ")+` && `+has("#letter", "Maple "))
 	g.sweep("console invite letter")

@@ -165,3 +165,85 @@ func (c *Clinic) RequestInvite(ctx context.Context, in PatientInput, note, clien
 	return c.CreateContact(ctx, in, NewItem{Type: TypeInviteRequest, Body: note,
 		Fields: map[string]string{"phone": in.Phone}}, client)
 }
+
+// Letter is what a printed invite letter says, in the language of the
+// patient it is for: its words come from the message catalogue (keys
+// invite_letter.*), the console only lays them out and prints them.
+type Letter struct {
+	Lang      string `json:"lang"`      // the language the letter is written in, for <article lang>
+	Label     string `json:"label"`     // what the letter is, for screen readers
+	Clinic    string `json:"clinic"`    // the clinic's name, as patients know it
+	To        string `json:"to"`        // who the letter is for
+	Title     string `json:"title"`     // the heading
+	Lead      string `json:"lead"`      // what the portal does for them
+	StepScan  string `json:"step_scan"` // the first step when a QR code is printed
+	StepType  string `json:"step_type"` // the first step without one
+	URL       string `json:"url"`       // the sign-in address, with the code
+	StepCode  string `json:"step_code"` // the second step
+	Code      string `json:"code"`      // the code, in groups of four
+	StepDOB   string `json:"step_dob"`  // the third step
+	Private   string `json:"private"`   // when the code expires, and to keep it private
+	Emergency string `json:"emergency"` // what to do in an emergency, with the clinic's number
+	QRAlt     string `json:"qr_alt"`    // the QR code's text alternative
+}
+
+// groupCode writes an invite code in groups of four, "ABCD-EFGH", the
+// way a person copies it (NormalizeCode takes the dashes out again).
+func groupCode(code string) string {
+	var b strings.Builder
+	for i, r := range code {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// InviteLetter writes the letter for an invite CreateInvite just made: code
+// is the code it returned and link the address patients open (with the
+// code in it). The letter speaks the patient's language, with the clinic's
+// own emergency number.
+func (c *Clinic) InviteLetter(ctx context.Context, a Actor, inv Invite, code, link string) (Letter, error) {
+	if a.Kind != ActorStaff {
+		return Letter{}, ErrForbidden
+	}
+	p, err := c.loadPatient(ctx, inv.PatientID)
+	if err != nil {
+		return Letter{}, ErrNotFound
+	}
+	s, err := c.Settings(ctx)
+	if err != nil {
+		return Letter{}, err
+	}
+	lang := c.speaks(p.Lang)
+	t, err := c.mailTr(s, lang)
+	if err != nil {
+		return Letter{}, err
+	}
+	emergency := s.EmergencyNumber
+	if emergency == "" {
+		emergency = "911"
+	}
+	name, first := p.Name, p.FirstName()
+	l := Letter{
+		Lang: lang, Label: t.T("invite_letter.label"), Clinic: s.ClinicName,
+		To:       t.T("invite_letter.to", "name", name),
+		Title:    t.T("invite_letter.title", "clinic", s.ClinicName),
+		Lead:     t.T("invite_letter.lead"),
+		StepScan: t.T("invite_letter.step_scan"), StepType: t.T("invite_letter.step_type"), URL: link,
+		StepCode: t.T("invite_letter.step_code"), Code: groupCode(code),
+		StepDOB:   t.T("invite_letter.step_dob"),
+		Private:   t.T("invite_letter.private", "date", t.DayDate(inv.Expires)),
+		Emergency: t.T("invite_letter.emergency", "number", emergency),
+		QRAlt:     t.T("invite_letter.qr_alt"),
+	}
+	if inv.Caregiver != "" {
+		l.To = t.T("invite_letter.to_caregiver", "caregiver", inv.Caregiver, "name", name)
+		l.Title = t.T("invite_letter.title_caregiver", "clinic", s.ClinicName, "first", first)
+		l.Lead = t.T("invite_letter.lead_caregiver", "name", name)
+		l.StepDOB = t.T("invite_letter.step_dob_caregiver", "first", first)
+		l.Private = t.T("invite_letter.private_caregiver", "date", t.DayDate(inv.Expires), "first", first)
+	}
+	return l, nil
+}

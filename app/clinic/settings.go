@@ -154,8 +154,8 @@ func (s *Settings) normalize() error {
 		}
 	}
 	for _, t := range s.Templates {
-		if strings.TrimSpace(t.ID) == "" || strings.TrimSpace(t.Name) == "" || strings.TrimSpace(t.Body) == "" || len(t.Body) > 4000 {
-			return inputErr("templates", "Every template needs a name and a text (at most 4,000 characters).")
+		if !validTemplate(t) {
+			return inputErr("templates", "Every template needs a name and an English text (each text at most 4,000 characters).")
 		}
 	}
 	return nil

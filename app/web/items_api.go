@@ -163,9 +163,15 @@ func (s *Server) handleBreakGlass(w http.ResponseWriter, r *http.Request, rc *re
 func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var in struct {
 		Caregiver string `json:"caregiver"`
+		Letter    bool   `json:"letter"` // for a printed letter: refused until patients have an address to go to
 	}
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	if in.Letter {
+		if err := s.letterPrintable(r); err != nil {
 			return err
 		}
 	}
@@ -178,8 +184,12 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request, rc *
 	if err != nil {
 		return err
 	}
+	letter, err := s.c.InviteLetter(r.Context(), rc.actor, inv, code, link)
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusCreated, map[string]any{"id": inv.ID, "code": code, "url": link,
-		"expires_at": inv.Expires, "caregiver": inv.Caregiver,
+		"expires_at": inv.Expires, "caregiver": inv.Caregiver, "letter": letter,
 		"qr": "data:image/png;base64," + base64.StdEncoding.EncodeToString(qrPNG.PNG())})
 	return nil
 }

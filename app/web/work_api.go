@@ -57,11 +57,12 @@ func (s *Server) handleTemplates(w http.ResponseWriter, r *http.Request, rc *req
 	if err != nil {
 		return err
 	}
-	ts := st.Templates
-	if ts == nil {
-		ts = clinic.DefaultTemplates()
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"templates": ts})
+	// Each template with its texts by language (the defaults when the
+	// owner has written none), and the languages the editor offers.
+	writeJSON(w, http.StatusOK, struct {
+		Templates []clinic.Template `json:"templates"`
+		Langs     []templateLang    `json:"langs"`
+	}{st.Effective().Templates, s.templateLangs()})
 	return nil
 }
 

@@ -2,7 +2,7 @@
 // signed-in devices, who looked at it) and a new patient.
 
 import { api } from './api.js';
-import { add, backLink, debounce, doc, errorBox, fact, field, fieldError, h, makeForm, okMessage, put, viewHead } from './dom.js';
+import { add, backLink, debounce, errorBox, fact, field, fieldError, h, makeForm, okMessage, put, viewHead } from './dom.js';
 import { dueWords, formatDOB, formatTime, formatWhen, langNames, longDate, plural, roleName } from './format.js';
 import { memory, state } from './state.js';
 import { queueName, rememberRows } from './team.js';
@@ -163,13 +163,26 @@ function patientExtras(ctx, p) {
     cgToggle.setAttribute('aria-expanded', String(show));
     if (show) cgForm.fields.caregiver.input.focus();
   });
-  printBtn.addEventListener('click', () => invite('').catch((err) => { if (!err.handled) put(accessMsg, errorBox(err.message)); }));
+  printBtn.addEventListener('click', () => invite('').catch((err) => { if (!err.handled) put(accessMsg, inviteError(err)); }));
   add(access, h('h2', { id: 'pa-title' }, 'Patient portal'),
     h('p', { class: 'muted' }, 'A letter with a code lets the patient (or a caregiver) sign in from their own phone or computer. Each letter has its own code, which works once and expires.'),
     accessMsg, h('div', { class: 'actions' }, printBtn, cgToggle), cgBox);
 
+  // inviteError: a letter refused because patients have no address to go
+  // to yet says where the owner sets it (the owner gets the link).
+  function inviteError(err) {
+    if (err.code !== 'conflict' || err.field !== 'public_url') return errorBox(err.message);
+    const owner = state.me && state.me.staff && state.me.staff.role === 'owner';
+    const box = h('div', { class: 'alert-box', role: 'alert', id: 'letter-blocked', tabindex: '-1' },
+      h('strong', null, 'The letter cannot be printed yet. '), err.message,
+      owner ? h('p', null, h('a', { href: '#/settings', id: 'letter-blocked-settings' }, 'Open Settings')) : null);
+    setTimeout(() => box.focus(), 0);
+    return box;
+  }
+
   async function invite(caregiver) {
-    const r = await api('POST', `/api/v1/patients/${pid}/invites`, caregiver ? { caregiver } : {});
+    put(accessMsg);
+    const r = await api('POST', `/api/v1/patients/${pid}/invites`, caregiver ? { caregiver, letter: true } : { letter: true });
     if (!ctx.alive()) return;
     cgBox.hidden = true;
     cgToggle.setAttribute('aria-expanded', 'false');
@@ -178,43 +191,46 @@ function patientExtras(ctx, p) {
     loadDevices();
   }
 
+  // urlParts breaks the sign-in address only between the clinic's address
+  // and the code's path, never inside either.
+  function urlParts(url) {
+    const at = url.lastIndexOf('/i/');
+    if (at <= 0) return [h('span', { class: 'nowrap' }, url)];
+    return [h('span', { class: 'nowrap' }, url.slice(0, at)), h('wbr'), h('span', { class: 'nowrap' }, url.slice(at))];
+  }
+
+  // showLetter lays out the letter the server wrote, in the patient's
+  // language; the bar above it speaks to staff and is not printed.
   function showLetter(r, caregiver) {
-    const code = (r.code || '').replace(/(.{4})(?=.)/g, '$1-');
+    const L = r.letter || {};
     const until = longDate.format(new Date(r.expires_at));
     const qr = typeof r.qr === 'string' && r.qr.startsWith('data:image/png;base64,') ? r.qr : '';
-    const first = p.name.split(' ')[0];
     const title = h('h2', { id: 'letter-title', tabindex: '-1' }, caregiver ? 'Caregiver letter ready' : 'Invite letter ready');
     const printIt = h('button', { type: 'button', class: 'primary', id: 'letter-print' }, 'Print');
-    printIt.addEventListener('click', () => {
-      doc.body.classList.add('print-letter');
-      window.print();
-    });
+    printIt.addEventListener('click', () => window.print());
     const closeIt = h('button', { type: 'button', id: 'letter-close' }, 'Done');
     closeIt.addEventListener('click', () => { letterWrap.hidden = true; put(letterWrap); printBtn.focus(); });
+    const lang = L.lang && L.lang !== 'en' ? ` It is written in ${langNames[L.lang] || L.lang}, the patient\u2019s language.` : '';
     put(letterWrap,
       h('div', { class: 'letter-bar noprint' }, title,
-        h('p', { class: 'muted' }, `Print it and hand it over in person. The code expires ${until}.`),
+        h('p', { class: 'muted' }, `Print it and hand it over in person. The code expires ${until}.${lang}`),
         h('div', { class: 'actions' }, printIt, closeIt)),
-      h('article', { class: 'letter', id: 'letter', 'aria-label': 'Invite letter' },
-        h('header', { class: 'letter-head' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'H'), h('span', null, state.clinic)),
-        h('p', { class: 'letter-to' }, caregiver ? `For ${caregiver}, caregiver of ${p.name}` : `For ${p.name}`),
-        h('h3', { class: 'letter-title' }, caregiver ? `Write to ${state.clinic} on ${first}\u2019s behalf` : `Write to ${state.clinic} from your phone`),
-        h('p', null, caregiver
-          ? `${p.name} asked us to let you send messages, refill and appointment requests for them, and read our replies.`
-          : 'Send us a message, ask for a refill, an appointment or a call back, and read our replies, any time.'),
+      h('article', { class: 'letter', id: 'letter', lang: L.lang || 'en', 'aria-label': L.label },
+        h('header', { class: 'letter-head' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'H'), h('span', null, L.clinic)),
+        h('p', { class: 'letter-to' }, L.to),
+        h('h3', { class: 'letter-title' }, L.title),
+        h('p', null, L.lead),
         h('div', { class: 'letter-grid' },
-          qr ? h('img', { class: 'letter-qr', src: qr, alt: 'QR code of the sign-in link', width: 220, height: 220 }) : null,
+          qr ? h('img', { class: 'letter-qr', src: qr, alt: L.qr_alt, width: 220, height: 220 }) : null,
           h('ol', { class: 'letter-steps' },
-            h('li', null, qr ? 'Point your phone\u2019s camera at the square code, or type this address:' : 'Type this address into your phone or computer:',
-              h('span', { class: 'letter-url' }, r.url)),
-            h('li', null, 'If asked for a code, type:', h('span', { class: 'letter-code', id: 'letter-code' }, code)),
-            h('li', null, caregiver ? `Enter ${first}\u2019s birth date to confirm.` : 'Enter your birth date to confirm it is you.'))),
-        h('p', { class: 'letter-small' }, `The code works once and expires ${until}. Keep this letter private: it opens ${caregiver ? `${first}\u2019s` : 'your'} messages.`),
-        h('p', { class: 'letter-small' }, 'Messages are read during office hours. In an emergency, do not write: call your emergency number.')));
+            h('li', null, qr ? L.step_scan : L.step_type, h('span', { class: 'letter-url', id: 'letter-url' }, urlParts(L.url || r.url))),
+            h('li', null, L.step_code, h('span', { class: 'letter-code', id: 'letter-code' }, L.code)),
+            h('li', null, L.step_dob))),
+        h('p', { class: 'letter-small' }, L.private),
+        h('p', { class: 'letter-small', id: 'letter-emergency' }, L.emergency)));
     letterWrap.hidden = false;
     title.focus();
   }
-  window.addEventListener('afterprint', () => doc.body.classList.remove('print-letter'));
 
   // Devices.
   function loadDevices(message) {

@@ -28,7 +28,7 @@ export function viewSettings(c, ctx) {
     put(holder, h('div', { class: 'settings-stack' },
       h('div', { id: 'set-clinic' }, settingsForm(s, b, ctx)),
       emailCard(s), hoursCard(s), targetsCard(s), queuesCard(s, (wl.queues || []).map((q) => q.queue)),
-      templatesCard(s, tp.templates), wordsCard(s), passphraseCard()));
+      templatesCard(s, tp.templates, tp.langs), wordsCard(s), passphraseCard()));
   }).catch((err) => {
     if (ctx.alive() && !err.handled) put(holder, errorBox(err.message));
   });

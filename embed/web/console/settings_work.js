@@ -246,26 +246,38 @@ export function queuesCard(s, known) {
   return sectionCard('set-queues', 'Queues and routing', 'Queues are the shared lists staff work from. Each person sees the queues of their role.', form);
 }
 
-export function templatesCard(s, defaults) {
-  const list = (s.templates || defaults || []).map((t) => ({ ...t }));
+// templatesCard edits the reply templates: each has a text per language the
+// patient pages speak (langs, English first); a reply uses the text in the
+// patient's language, or the English one when that is left empty.
+export function templatesCard(s, defaults, langs) {
+  const others = (langs || []).filter((l) => l.code !== 'en');
+  const list = (s.templates || defaults || []).map((t) => ({ ...t, texts: { ...(t.texts || {}) } }));
   const box = h('div', { id: 'template-list' });
   const msg = h('div', { class: 'form-msg', id: 'templates-msg' });
   const save = h('button', { type: 'submit', class: 'primary', id: 'templates-submit' }, 'Save templates');
   const run = saver(msg, save);
   const addBtn = h('button', { type: 'button', class: 'small', id: 'template-add' }, '+ Add a template');
-  addBtn.addEventListener('click', () => { list.push({ id: '', name: '', body: '' }); paint(`tpl-${list.length - 1}-name`); });
+  addBtn.addEventListener('click', () => { list.push({ id: '', name: '', body: '', texts: {} }); paint(`tpl-${list.length - 1}-name`); });
   function paint(focusId) {
     put(box, list.map((t, i) => {
       const name = h('input', { id: `tpl-${i}-name`, value: t.name, maxlength: 80 });
-      const body = h('textarea', { id: `tpl-${i}-body`, rows: 3 });
+      const body = h('textarea', { id: `tpl-${i}-body`, rows: 3, lang: 'en' });
       body.value = t.body;
       name.addEventListener('input', () => { t.name = name.value; });
       body.addEventListener('input', () => { t.body = body.value; });
+      const texts = others.map((l) => {
+        const id = `tpl-${i}-text-${l.code}`;
+        const area = h('textarea', { id, rows: 3, lang: l.code, 'aria-describedby': `${id}-hint` });
+        area.value = t.texts[l.code] || '';
+        area.addEventListener('input', () => { t.texts[l.code] = area.value; });
+        return h('div', { class: 'field' }, h('label', { for: id }, `Text in ${l.name}`),
+          h('p', { class: 'hint', id: `${id}-hint` }, `For patients who read ${l.name}. Left empty, they get the English text.`), area);
+      });
       const rm = h('button', { type: 'button', class: 'link small' }, 'Remove', h('span', { class: 'vh' }, ` template ${t.name}`));
       rm.addEventListener('click', () => { list.splice(i, 1); paint('template-add'); });
       return h('fieldset', { class: 'tpl' }, h('legend', { class: 'vh' }, `Template ${i + 1}`),
         h('div', { class: 'field' }, h('label', { for: `tpl-${i}-name` }, 'Name'), name),
-        h('div', { class: 'field' }, h('label', { for: `tpl-${i}-body` }, 'Text'), body), rm);
+        h('div', { class: 'field' }, h('label', { for: `tpl-${i}-body` }, others.length ? 'Text in English' : 'Text'), body), texts, rm);
     }));
     if (focusId) { const el = doc.getElementById(focusId); if (el) el.focus(); }
   }
@@ -273,6 +285,7 @@ export function templatesCard(s, defaults) {
   const form = h('form', { novalidate: true, id: 'templates-form', 'aria-label': 'Reply templates' },
     h('div', { class: 'placeholders' }, h('p', null, h('strong', null, 'Placeholders'), ' are filled in for each request:'),
       h('ul', null, placeholders.map(([p, what]) => h('li', null, h('code', null, p), ` ${what}`)))),
+    others.length ? h('p', { class: 'muted' }, 'Inserting a template into a reply uses the text in the patient\u2019s language.') : null,
     box, h('div', { class: 'actions' }, addBtn), msg, h('div', { class: 'actions' }, save));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -286,7 +299,12 @@ export function templatesCard(s, defaults) {
       while (used.has(id)) id += '-2';
       used.add(id);
       t.id = id;
-      out.push({ id, name: t.name.trim(), body: t.body.trim() });
+      const texts = {};
+      for (const l of others) {
+        const x = (t.texts[l.code] || '').trim();
+        if (x) texts[l.code] = x;
+      }
+      out.push({ id, name: t.name.trim(), body: t.body.trim(), texts });
     }
     run({ templates: out }, 'Templates saved.');
   });
