@@ -103,8 +103,9 @@ func storageFaultCode(err error) string {
 		return StorageFailed
 	}
 	// bbolt flattens some errors into text (growing the file: "file
-	// resize error: %s").
-	switch msg := err.Error(); {
+	// resize error: %s"), and PostgreSQL reports its own disk's ("could
+	// not extend file ...: No space left on device", SQLSTATE 53100).
+	switch msg := strings.ToLower(err.Error()); {
 	case strings.Contains(msg, "no space left on device"), strings.Contains(msg, "disk quota exceeded"):
 		return StorageFull
 	case strings.Contains(msg, "input/output error"), strings.Contains(msg, "read-only file system"):

@@ -244,11 +244,12 @@ func TestStorageEmailSurvivesARestart(t *testing.T) {
 // also when bbolt has flattened them into text.
 func TestStorageFaultCode(t *testing.T) {
 	cases := map[error]string{
-		&fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}:           StorageFull,
-		fmt.Errorf("wrapped: %w", syscall.EDQUOT):                            StorageFull,
-		errors.New("file resize error: truncate x: no space left on device"): StorageFull,
-		&fs.PathError{Op: "sync", Path: "x", Err: syscall.EIO}:               StorageFailed,
-		&fs.PathError{Op: "write", Path: "x", Err: syscall.EROFS}:            StorageFailed,
+		&fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}:                                      StorageFull,
+		fmt.Errorf("wrapped: %w", syscall.EDQUOT):                                                       StorageFull,
+		errors.New("file resize error: truncate x: no space left on device"):                            StorageFull,
+		errors.New(`ERROR: could not extend file "base/1/2": No space left on device (SQLSTATE 53100)`): StorageFull,
+		&fs.PathError{Op: "sync", Path: "x", Err: syscall.EIO}:                                          StorageFailed,
+		&fs.PathError{Op: "write", Path: "x", Err: syscall.EROFS}:                                       StorageFailed,
 		ErrNotFound:              "",
 		context.Canceled:         "",
 		errors.New("store: bad"): "",
