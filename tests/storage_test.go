@@ -322,7 +322,7 @@ func TestDiskFullRefusesWritesAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmpfs := true
-	if err := syscall.Mount("tmpfs", disk, "tmpfs", 0, "size=4m,mode=0700"); err != nil {
+	if err := mountTmpfs(disk, "4m"); err != nil {
 		if testenv.Required(testenv.CI) {
 			t.Fatalf("mounting a 4 MiB tmpfs: %v (CI runs as root and must be able to)", err)
 		}
@@ -330,7 +330,7 @@ func TestDiskFullRefusesWritesAndRecovers(t *testing.T) {
 		tmpfs = false
 	} else {
 		t.Cleanup(func() {
-			if err := syscall.Unmount(disk, syscall.MNT_DETACH); err != nil {
+			if err := unmount(disk); err != nil {
 				t.Errorf("unmount %s: %v", disk, err)
 			}
 		})
