@@ -134,6 +134,7 @@ type Clinic struct {
 	schemaVer int
 	damage    atomic.Pointer[Damage] // set when the store's structure check fails (integrity.go)
 	damaged   sync.Map               // bucket/id of records already audited as damaged (damage.go)
+	storage   storageState           // the disk refusing writes (storage.go)
 }
 
 // Init records a new database's identity: the schema version and the clinic
@@ -173,6 +174,7 @@ func Open(ctx context.Context, d Deps) (*Clinic, error) {
 	c := &Clinic{st: d.Store, v: d.Vault, log: d.Log, now: d.Now, events: d.Events, peers: d.Peers, argon: d.Argon2,
 		sessions: sessionCache{m: map[string]*Session{}}, staffCache: map[string]Staff{},
 		items: newLRU[Item](5_000), patients: newLRU[Patient](10_000), devices: newLRU[Device](50_000), files: d.Files}
+	c.st = watchedStore{Store: d.Store, c: c} // every write's outcome is noted (storage.go)
 	if d.Files != nil {
 		w, err := i18n.Load(d.Files)
 		if err != nil {

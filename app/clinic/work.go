@@ -8,9 +8,11 @@ import (
 // (overdue.go), appointment reminders (reminder.go) and the closing-time
 // sweep (sweep.go).
 
-// EveryMinute runs the periodic work: overdue alerts and, once closing time
-// has passed, the day's closing sweep alert.
+// EveryMinute runs the periodic work: a probe while the disk refuses writes
+// (storage.go), overdue alerts and, once closing time has passed, the day's
+// closing sweep alert.
 func (c *Clinic) EveryMinute(ctx context.Context) error {
+	c.probeStorage(ctx)
 	if c.v.Locked() {
 		return nil
 	}

@@ -66,6 +66,8 @@ var (
 	errInternal       = &apiError{http.StatusInternalServerError, "internal", "Something went wrong on our side.", ""}
 	errLocked         = &apiError{http.StatusServiceUnavailable, "locked", "Hearth is locked until an owner unlocks it.", ""}
 	errDegraded       = &apiError{http.StatusServiceUnavailable, "degraded", "Hearth's database is damaged, so the staff screens are closed. Open /staff/ for what to do: restore the newest good backup.", ""}
+	errStorageFull    = &apiError{http.StatusInsufficientStorage, "storage_full", "Storage is full: Hearth cannot save anything, so this was NOT saved or sent. Nothing saved earlier is lost. The owner must free space on the disk that holds Hearth's data folder, or move the folder to a bigger disk; Hearth then works again by itself.", ""}
+	errStorageFailed  = &apiError{http.StatusServiceUnavailable, "storage_failed", "The disk refused a write: Hearth cannot save anything, so this was NOT saved or sent. Nothing saved earlier is lost. The owner must check the disk (it may be failing) and, if the errors go on, restore the newest backup onto a healthy disk.", ""}
 )
 
 // catalogue lists every entry above, for the test that keeps codes unique.
@@ -73,7 +75,7 @@ var catalogue = []*apiError{
 	errBadRequest, errInvalidInput, errUnauthorized, errBadCredentials, errTOTPRequired, errBadTOTP, errBadPassword, errBadPIN,
 	errBadPassphrase, errSessionLocked, errForbidden, errCSRF, errRestricted, errBreakGlass, errNotFound, errConflict,
 	errSetupDone, errTooLarge, errNotForm, errMisdirected, errTooMany, errPINBlocked, errInternal, errLocked,
-	errStaffNetwork, errUploadsBusy, errDegraded,
+	errStaffNetwork, errUploadsBusy, errDegraded, errStorageFull, errStorageFailed,
 }
 
 // Fixed wordings of catalogue entries for one field or one case.
@@ -146,6 +148,10 @@ func toAPIError(err error) *apiError {
 		return errSetupDone
 	case errors.Is(err, clinic.ErrConflict):
 		return errConflict
+	case errors.Is(err, clinic.ErrStorageFull):
+		return errStorageFull
+	case errors.Is(err, clinic.ErrStorageFailed):
+		return errStorageFailed
 	}
 	return nil
 }

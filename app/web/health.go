@@ -5,34 +5,46 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"hearth/app/clinic"
 )
 
-// Health: /healthz says "ok", "locked" or "degraded" (with a reason); the
+// Health: /healthz says "ok", "locked" or "degraded" (with a reason: a
+// damaged database, or a disk that refuses writes, storage.go); the
 // owner also sees it, with the count of recovered panics and the audit
 // head, beside the backup status. When the store fails its structure check
 // (clinic.CheckStore) the server is degraded: degradedGate closes the staff
 // screens with a plain page saying what happened and how to restore, and
 // patient pages say the clinic's system is down and give its phone number.
 
-// healthJSON is /healthz's answer. Reason and RecoveredPanics appear only
-// when there is something to say.
+// healthJSON is /healthz's answer. Reason, Fault, Since and
+// RecoveredPanics appear only when there is something to say. Fault names
+// the trouble for programs (the console): "damaged", or the error code a
+// refused write gets, "storage_full" or "storage_failed"; Since is when
+// the disk began refusing writes.
 type healthJSON struct {
-	Status          string `json:"status"`
-	Reason          string `json:"reason,omitempty"`
-	RecoveredPanics int64  `json:"recovered_panics,omitempty"`
-	Version         string `json:"version"`
+	Status          string     `json:"status"`
+	Reason          string     `json:"reason,omitempty"`
+	Fault           string     `json:"fault,omitempty"`
+	Since           *time.Time `json:"since,omitempty"`
+	RecoveredPanics int64      `json:"recovered_panics,omitempty"`
+	Version         string     `json:"version"`
 }
 
-// health is the server's state as /healthz and the owner see it.
+// health is the server's state as /healthz and the owner see it. A disk
+// that refuses writes (clinic.StorageFault) makes it degraded; a damaged
+// database, which is worse, wins.
 func (s *Server) health() healthJSON {
 	h := healthJSON{Status: "ok", Version: s.version, RecoveredPanics: s.recoveredPanics()}
 	if s.c.Locked() {
 		h.Status = "locked"
 	}
+	if f := s.c.StorageFault(); f != nil {
+		h.Status, h.Reason, h.Fault, h.Since = "degraded", f.Reason, f.Code, &f.Since
+	}
 	if d := s.c.Damaged(); d != nil {
-		h.Status, h.Reason = "degraded", d.Reason
+		h.Status, h.Reason, h.Fault, h.Since = "degraded", d.Reason, "damaged", nil
 	}
 	return h
 }

@@ -66,12 +66,14 @@ func newEnv(t *testing.T) *env {
 
 // faultStore passes everything to the real store, except that while
 // failAudit is set any write to an audit bucket fails (and with it the
-// transaction that carries it), and while broken names a bucket every read
-// of a record in it fails as a damaged database would.
+// transaction that carries it), while broken names a bucket every read
+// of a record in it fails as a damaged database would, and while commitErr
+// is set every commit fails with it (a full or failing disk).
 type faultStore struct {
 	store.Store
 	failAudit atomic.Bool
 	broken    atomic.Pointer[string]
+	commitErr atomic.Pointer[error]
 }
 
 var (
@@ -80,7 +82,15 @@ var (
 )
 
 func (f *faultStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return f.Store.Update(ctx, func(tx store.Tx) error { return fn(faultTx{tx, f}) })
+	return f.Store.Update(ctx, func(tx store.Tx) error {
+		if err := fn(faultTx{tx, f}); err != nil {
+			return err
+		}
+		if e := f.commitErr.Load(); e != nil {
+			return *e
+		}
+		return nil
+	})
 }
 
 func (f *faultStore) View(ctx context.Context, fn func(store.Tx) error) error {

@@ -409,6 +409,15 @@ func (pc *pctx) fail(err error) error {
 		}
 	case errors.Is(err, clinic.ErrLocked):
 		status, head, msg = http.StatusServiceUnavailable, "err.locked.title", "err.locked"
+	case errors.Is(err, clinic.ErrStorageFull), errors.Is(err, clinic.ErrStorageFailed):
+		// The disk refused the write: say plainly that nothing was sent.
+		status, head, msg = errStorageFailed.Status, "err.storage.page.title", "err.storage"
+		if errors.Is(err, clinic.ErrStorageFull) {
+			status = errStorageFull.Status
+		}
+		if !isSafeMethod(pc.r.Method) {
+			head, msg = "err.storage.title", "err.storage.notsent"
+		}
 	case errors.As(err, &ie):
 		status, head, msg = http.StatusBadRequest, "err.badrequest.title", ""
 	default:

@@ -68,6 +68,7 @@ type Store struct {
 	writers  atomic.Int64 // Updates in flight, to pick the solo or batch path
 	panics   atomic.Int64 // bbolt panics and memory faults turned into errors
 	readOnly bool
+	faults   string // the test binary's fault file (failpoint.go), "" in a clinic's build
 }
 
 var _ store.Store = (*Store)(nil)
@@ -103,7 +104,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = maxBatchDelay
 	db.MaxBatchSize = maxBatchSize
-	return &Store{db: db, path: path, readOnly: opts.ReadOnly}, nil
+	return &Store{db: db, path: path, readOnly: opts.ReadOnly, faults: faultFile()}, nil
 }
 
 // RecoveredPanics is how many times a transaction hit a damaged page and
@@ -191,7 +192,11 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (err error)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return fn(&tx{btx: btx})
+		if err := fn(&tx{btx: btx}); err != nil {
+			return err
+		}
+		// A test's failpoint: the commit fails as a failing disk's would.
+		return s.injectedFault()
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.guard(&err)

@@ -32,6 +32,7 @@
 //   lock.js           the lock screen and the idle lock
 //   live.js           one websocket, reconnect with catch-up, alerts (sound,
 //                     title count, desktop notifications), banners
+//   storage.js        the banner while the disk is full or refuses writes
 //   shell.js          the nav, the `views` table, routing, shortcuts
 //   team.js           queue names, the staff list, assign menus
 //   inbox.js          the inbox

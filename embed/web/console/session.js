@@ -8,6 +8,7 @@ import { loadTables } from './meta.js';
 import { centered, forget, setScreen, skipLink, topBar } from './screen.js';
 import { showShell } from './shell.js';
 import { idle, state } from './state.js';
+import { isStorageProblem, storageProblem } from './storage.js';
 
 onSessionProblem(sessionProblem);
 
@@ -26,6 +27,9 @@ function sessionProblem(err) {
   } else if (err.code === 'locked') {
     err.handled = true;
     if (state.mode !== 'vault') showVaultUnlock();
+  } else if (isStorageProblem(err.code)) {
+    // The view shows its own error too; the banner says what to do.
+    storageProblem(err.code);
   }
 }
 

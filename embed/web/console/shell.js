@@ -12,6 +12,7 @@ import { setScreen, skipLink, topBar } from './screen.js';
 import { viewSettings } from './settings.js';
 import { viewStaff } from './staff.js';
 import { idle, root, state } from './state.js';
+import { watchStorage } from './storage.js';
 import { viewSweep } from './sweep.js';
 import { viewWorkload } from './workload.js';
 
@@ -32,6 +33,7 @@ export function showShell() {
   state.shell = { main, links, allowed, alerts };
   idle.last = Date.now();
   live.start();
+  watchStorage();
   route();
 }
 
