@@ -30,6 +30,11 @@ var TriageCategories = []string{
 	"pregnancy_emergency", "seizure", "severe_pain", "stroke", "suicide", "unconscious",
 }
 
+// SelfHarm reports whether an item's urgent wording reads as self-harm
+// (the "suicide" category), where the crisis line is shown beside the
+// emergency number.
+func (it Item) SelfHarm() bool { return slices.Contains(it.Urgent, "suicide") }
+
 // TriageCustom is the category of an owner's extra phrase written without a
 // category.
 const TriageCustom = "custom"
