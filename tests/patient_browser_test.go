@@ -477,7 +477,8 @@ func TestPatientAckClosedBrowser(t *testing.T) {
 }
 
 // TestUrgentWarningWhileTyping: with JavaScript on, the emergency guidance
-// appears on the no-account form as soon as the text reads like one.
+// appears on the no-account form as soon as the text reads like one, with
+// the crisis line when it reads as self-harm.
 func TestUrgentWarningWhileTyping(t *testing.T) {
 	in := newClinic(t)
 	in.start()
@@ -503,4 +504,24 @@ func TestUrgentWarningWhileTyping(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	p.sees("guidance", "can be an emergency", "Call 911")
+	crisisHidden := func() bool {
+		v, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`document.getElementById('urgent-crisis').hidden`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if !crisisHidden() {
+		t.Fatal("chest pain shows the crisis line")
+	}
+	// Self-harm wording adds the crisis line.
+	p.do("type self-harm", chromedp.SendKeys(chromedp.ID("body"), ". I want to end my life"))
+	deadline = time.Now().Add(5 * time.Second)
+	for crisisHidden() {
+		if time.Now().After(deadline) {
+			t.Fatal("typing self-harm words did not show the crisis line")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.sees("crisis line", "call the crisis line at 988", "Call the crisis line, 988")
 }

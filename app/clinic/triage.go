@@ -294,6 +294,31 @@ func (t *Triage) Phrases() []string {
 	return out
 }
 
+// PhrasesOf returns the phrases of one category in their matching form,
+// like Phrases.
+func (t *Triage) PhrasesOf(cat string) []string {
+	if t == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range t.phrases {
+		if slices.Contains(p.cats, cat) {
+			out = append(out, p.text)
+		}
+	}
+	return out
+}
+
+// SelfHarmPhrases are the phrases in force that read as self-harm, for the
+// crisis line in the warning patients see while they type.
+func (c *Clinic) SelfHarmPhrases(ctx context.Context) []string {
+	s, err := c.Settings(ctx)
+	if err != nil {
+		return nil
+	}
+	return c.triage(s).PhrasesOf("suicide")
+}
+
 // UrgentPhrases are the urgent-word lists now in force (built-in and the
 // owner's), for the warning patients see while they type.
 func (c *Clinic) UrgentPhrases(ctx context.Context) []string {

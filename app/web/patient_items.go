@@ -567,6 +567,6 @@ func (s *Server) pageFile(pc *pctx) error {
 // types. Without JavaScript the guidance shows after sending instead.
 func (s *Server) handleUrgentWords(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
 	w.Header().Set("Cache-Control", "private, max-age=300")
-	writeJSONCached(w, map[string]any{"phrases": s.c.UrgentPhrases(r.Context())})
+	writeJSONCached(w, map[string]any{"phrases": s.c.UrgentPhrases(r.Context()), "self_harm": s.c.SelfHarmPhrases(r.Context())})
 	return nil
 }

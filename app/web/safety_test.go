@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -248,4 +249,26 @@ func TestCallAttemptsShownToPatient(t *testing.T) {
 	me, th = en.get("/me").body, en.get("/t/"+enID).body
 	mustContain(t, "/me after the call", me, `<p class="pill answered">Answered</p>`)
 	mustContain(t, "thread after the call", th, "We called you today at 3:40\u00a0pm and spoke with you.", `<p class="pill answered">Answered</p>`)
+}
+
+// TestCrisisLineWhileTyping: the urgent-word lists name the self-harm
+// phrases, and the compose and contact pages carry the crisis line, hidden
+// until such words are typed.
+func TestCrisisLineWhileTyping(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	u, _ := e.patient(owner, "Rosa Delgado", "1961-03-14")
+	r := u.get("/urgent-words.json")
+	var out struct {
+		SelfHarm []string `json:"self_harm"`
+	}
+	r.json(t, &out)
+	if r.code != 200 || !slices.Contains(out.SelfHarm, " kill myself ") || !slices.Contains(out.SelfHarm, " quiero morir ") || slices.Contains(out.SelfHarm, " chest pain ") {
+		t.Fatalf("self-harm words: %d %q", r.code, out.SelfHarm)
+	}
+	for _, page := range []string{u.get("/new?type=message").body, e.anon().get("/contact?lang=es").body} {
+		mustContain(t, "live box", page, `<div id="urgent-crisis" hidden>`, `href="tel:988"`)
+	}
+	owner.req("PUT", "/api/v1/settings", map[string]any{"crisis_line": ""})
+	mustNotContain(t, "no crisis line", u.get("/new?type=message").body, "urgent-crisis")
 }
