@@ -448,7 +448,7 @@ func TestPatientAckClosedBrowser(t *testing.T) {
 		}
 	}
 	p.do("list", chromedp.Navigate(p.base+"/me"))
-	p.sees("list after the calls", "We called: no answer")
+	p.sees("list after the calls", "We called: no answer", "and left a voicemail.", ". No answer.")
 	p.do("thread", chromedp.Navigate(p.base+"/t/"+m[1]))
 	p.sees("thread after the calls", "and left a voicemail.", ". No answer.", "We called: no answer")
 	if txt := p.text(); strings.Contains(txt, "Answered") {

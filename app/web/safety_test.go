@@ -231,7 +231,9 @@ func TestCallAttemptsShownToPatient(t *testing.T) {
 	attempt(enID, "No answer")
 	attempt(esID, "no answer")
 	me, th = en.get("/me").body, en.get("/t/"+enID).body
-	mustContain(t, "/me after no answer", me, `<p class="pill tried">We called: no answer</p>`)
+	mustContain(t, "/me after no answer", me, `<p class="pill tried">We called: no answer</p>`,
+		`<p class="meta call">We tried to call you today at 2:10`+"\u00a0"+`pm and left a voicemail.</p>`,
+		`<p class="meta call">We tried to call you today at 3:40`+"\u00a0"+`pm. No answer.</p>`)
 	mustContain(t, "thread after no answer", th, "We tried to call you today at 2:10\u00a0pm and left a voicemail.",
 		"We tried to call you today at 3:40\u00a0pm. No answer.", "We called: no answer")
 	mustNotContain(t, "after no answer", me+th, "Answered")
