@@ -197,7 +197,10 @@ func TestPatientBrowser(t *testing.T) {
 	in := newClinic(t)
 	in.start()
 	api := in.owner()
-	if code := api.json("PUT", "/api/v1/settings", map[string]any{"phone": "(555) 201-0000"}, nil); code != 200 {
+	// Open around the clock, so the acknowledgement's promise does not
+	// depend on when the test runs (TestPatientAckClosedBrowser is the
+	// closed clinic).
+	if code := api.json("PUT", "/api/v1/settings", map[string]any{"phone": "(555) 201-0000", "hours": hoursOpenOn(allDays...)}, nil); code != 200 {
 		t.Fatalf("settings: %d", code)
 	}
 	var pat struct {
@@ -332,8 +335,150 @@ func TestPatientBrowser(t *testing.T) {
 	t.Logf("patient browser scenario took %v", time.Since(start).Round(time.Millisecond))
 }
 
+var allDays = []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
+
+// hoursOpenOn is weekly hours open around the clock on days, closed on the
+// others, as the settings API takes them.
+func hoursOpenOn(days ...time.Weekday) map[string]any {
+	weekly := make([][]map[string]string, 7)
+	for i := range weekly {
+		weekly[i] = []map[string]string{}
+	}
+	for _, d := range days {
+		weekly[d] = []map[string]string{{"open": "00:00", "close": "24:00"}}
+	}
+	return map[string]any{"weekly": weekly, "holidays": []string{}}
+}
+
+// TestPatientAckClosedBrowser: on a phone with JavaScript off, while the
+// clinic is closed (the binary's clock is the real one, so the hours leave
+// out today and tomorrow), the acknowledgement of an urgent message shows
+// the emergency guidance first, then that the clinic is closed, when it
+// opens and a person reads it, and the after-hours line, never an answer
+// time before the opening; the same in Spanish, for a plain message and
+// on the no-account form. Self-harm wording shows the crisis line, and a
+// call back nobody answered is shown as tried, never "Answered".
+func TestPatientAckClosedBrowser(t *testing.T) {
+	in := newClinic(t)
+	in.start()
+	api := in.owner()
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Open only from the day after tomorrow, clinic time, for three days:
+	// closed now, whatever the time.
+	today := time.Now().In(ny).Weekday()
+	open := []time.Weekday{(today + 2) % 7, (today + 3) % 7, (today + 4) % 7}
+	if code := api.json("PUT", "/api/v1/settings", map[string]any{"phone": "(555) 201-0000", "after_hours_phone": "(555) 201-9999",
+		"hours": hoursOpenOn(open...)}, nil); code != 200 {
+		t.Fatalf("settings: %d", code)
+	}
+	var pat struct {
+		ID string `json:"id"`
+	}
+	if code := api.json("POST", "/api/v1/patients", map[string]string{"name": "Rosa Delgado", "dob": "1961-03-14",
+		"phone": "555-201-3344", "lang": "en"}, &pat); code != 201 {
+		t.Fatalf("create patient: %d", code)
+	}
+	var inv struct {
+		Code string `json:"code"`
+	}
+	if code := api.json("POST", "/api/v1/patients/"+pat.ID+"/invites", nil, &inv); code != 201 {
+		t.Fatalf("invite: %d", code)
+	}
+	p := newPatientTab(t, in)
+	p.scripts(false)
+	p.do("invite", chromedp.Navigate(p.base+"/i/"+inv.Code),
+		chromedp.SendKeys(chromedp.ID("dob_month"), "3"),
+		chromedp.SendKeys(chromedp.ID("dob_day"), "14"),
+		chromedp.SendKeys(chromedp.ID("dob_year"), "1961"),
+		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)))
+	p.sees("signed in", "Hello, Rosa")
+
+	send := func(lang, body string) string {
+		p.do("compose "+lang, chromedp.Navigate(p.base+"/new?type=message&lang="+lang),
+			chromedp.SendKeys(chromedp.ID("body"), body),
+			chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)))
+		p.sees("acknowledgement "+lang, map[string]string{"en": "We got your message", "es": "Recibimos su mensaje"}[lang])
+		return p.text()
+	}
+	order := func(step, txt string, first ...string) {
+		t.Helper()
+		at := -1
+		for _, w := range first {
+			i := strings.Index(txt, w)
+			if i < 0 || i < at {
+				t.Errorf("%s: %q missing or out of order\npage text:\n%s", step, w, txt)
+				return
+			}
+			at = i
+		}
+	}
+
+	txt := send("en", "I have chest pain and can't breathe")
+	order("urgent, closed", txt, "can be an emergency", "Call 911", "We're closed now. We open", "will read your message when we open",
+		"call our after-hours line: (555) 201-9999", "In an emergency, call 911")
+	if strings.Contains(txt, "will answer by") {
+		t.Errorf("urgent, closed: an answer time is promised\n%s", txt)
+	}
+	p.shot("patient-ack-closed.png")
+
+	txt = send("es", "Una pregunta sobre mis análisis")
+	order("plain, closed, Spanish", txt, "Ahora estamos cerrados. Abrimos", "leerá su mensaje cuando abramos",
+		"llame a nuestra línea fuera de horario: (555) 201-9999", "En una emergencia, llame al 911")
+	if strings.Contains(txt, "a más tardar") || strings.Contains(txt, "puede ser una emergencia") {
+		t.Errorf("plain, closed, Spanish: an answer time or the emergency box\n%s", txt)
+	}
+
+	txt = send("en", "I keep thinking about ending my life")
+	order("self-harm", txt, "Call 911", "call the crisis line at 988", "Call the crisis line, 988", "We're closed now.")
+
+	// A call back nobody answered: the list and the thread say so.
+	p.do("call back", chromedp.Navigate(p.base+"/new?type=callback&lang=en"),
+		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)))
+	p.sees("call back sent", "We got your message")
+	m := regexp.MustCompile(`/t/([0-9a-f-]{36})\?sent=1$`).FindStringSubmatch(p.location())
+	if m == nil {
+		t.Fatalf("after asking for a call, the page is %s", p.location())
+	}
+	for _, outcome := range []string{"Left a voicemail", "No answer"} {
+		if code := api.json("POST", "/api/v1/items/"+m[1]+"/attempts", map[string]string{"outcome": outcome}, nil); code != 200 {
+			t.Fatalf("log attempt: %d", code)
+		}
+	}
+	p.do("list", chromedp.Navigate(p.base+"/me"))
+	p.sees("list after the calls", "We called: no answer", "and left a voicemail.", ". No answer.")
+	p.do("thread", chromedp.Navigate(p.base+"/t/"+m[1]))
+	p.sees("thread after the calls", "and left a voicemail.", ". No answer.", "We called: no answer")
+	if txt := p.text(); strings.Contains(txt, "Answered") {
+		t.Errorf("a call nobody answered shows as answered\n%s", txt)
+	}
+	p.shot("patient-call-tried.png")
+
+	// The no-account form, urgent, in Spanish.
+	p.do("sign out", chromedp.Navigate(p.base+"/me"), chromedp.Click(chromedp.CSS(`form.signout button`)))
+	p.sees("signed out", "You are signed out")
+	p.do("contact", chromedp.Navigate(p.base+"/contact?type=message&lang=es"),
+		chromedp.SendKeys(chromedp.ID("name"), "Ana Torres"),
+		chromedp.SendKeys(chromedp.ID("dob_day"), "2"),
+		chromedp.SendKeys(chromedp.ID("dob_month"), "5"),
+		chromedp.SendKeys(chromedp.ID("dob_year"), "1980"),
+		chromedp.SendKeys(chromedp.ID("phone"), "555-201-4455"),
+		chromedp.SendKeys(chromedp.ID("body"), "Tengo dolor de pecho y no puedo respirar"),
+		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)))
+	p.sees("contact acknowledgement", "Recibimos su mensaje")
+	txt = p.text()
+	order("contact, urgent, closed, Spanish", txt, "puede ser una emergencia", "Llamar al 911", "Ahora estamos cerrados. Abrimos",
+		"leerá su mensaje cuando abramos", "(555) 201-9999")
+	if strings.Contains(txt, "a más tardar") {
+		t.Errorf("contact, closed: an answer time is promised\n%s", txt)
+	}
+}
+
 // TestUrgentWarningWhileTyping: with JavaScript on, the emergency guidance
-// appears on the no-account form as soon as the text reads like one.
+// appears on the no-account form as soon as the text reads like one, with
+// the crisis line when it reads as self-harm.
 func TestUrgentWarningWhileTyping(t *testing.T) {
 	in := newClinic(t)
 	in.start()
@@ -359,4 +504,24 @@ func TestUrgentWarningWhileTyping(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	p.sees("guidance", "can be an emergency", "Call 911")
+	crisisHidden := func() bool {
+		v, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`document.getElementById('urgent-crisis').hidden`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if !crisisHidden() {
+		t.Fatal("chest pain shows the crisis line")
+	}
+	// Self-harm wording adds the crisis line.
+	p.do("type self-harm", chromedp.SendKeys(chromedp.ID("body"), ". I want to end my life"))
+	deadline = time.Now().Add(5 * time.Second)
+	for crisisHidden() {
+		if time.Now().After(deadline) {
+			t.Fatal("typing self-harm words did not show the crisis line")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.sees("crisis line", "call the crisis line at 988", "Call the crisis line, 988")
 }

@@ -74,15 +74,29 @@ func (c *Clinic) savePatient(ctx context.Context, a Actor, p Patient, action str
 }
 
 // ExpectedReply is when a request of this type sent now would be answered:
-// the acknowledgement's promise, and the preview on the compose page.
+// the acknowledgement's promise, and the preview on the compose page. It
+// is never before the clinic next opens.
 func (c *Clinic) ExpectedReply(ctx context.Context, typ string, urgent bool) (time.Time, bool, error) {
 	s, err := c.Settings(ctx)
 	if err != nil {
 		return time.Time{}, false, err
 	}
 	now := c.now()
-	h := s.hours()
-	return DueAt(h, s.Location(), now, s.target(typ), urgent), h.IsOpen(now, s.Location()), nil
+	return s.ReplyBy(now, typ, urgent), s.hours().IsOpen(now, s.Location()), nil
+}
+
+// ReplyBy is the answer time a patient is promised for a request of typ
+// sent at sent. It is the staff's due time, except that an urgent
+// request's hour counts only open time: staff aim to answer urgent wording
+// within the hour whatever the clock says, but a patient writing at night
+// is never promised an answer while nobody is there. The result is in the
+// clinic's time zone.
+func (s Settings) ReplyBy(sent time.Time, typ string, urgent bool) time.Time {
+	h, loc := s.hours(), s.Location()
+	if urgent {
+		return h.AddBusiness(sent, time.Hour, loc)
+	}
+	return DueAt(h, loc, sent, s.target(typ), false)
 }
 
 // PatientOf returns the caller's own patient record (a patient or caregiver

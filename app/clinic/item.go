@@ -69,6 +69,7 @@ type Attempt struct {
 	StaffID string    `json:"staff_id"`
 	Name    string    `json:"name"`
 	Outcome string    `json:"outcome"`
+	Kind    string    `json:"kind,omitempty"` // what it came to: one of CallResults
 }
 
 // Item is one request in the shared inbox. Everything outside ItemMeta is
@@ -89,6 +90,10 @@ type Item struct {
 	// patient's words, an after-hours line), sealed with the item itself:
 	// one X25519 seal per new request instead of one per record.
 	Inline []Message `json:"inline,omitempty"`
+
+	// StaffReplied is when staff last wrote to the patient, so a call try
+	// after it (or before it) shows as the last word (callback.go).
+	StaffReplied time.Time `json:"staff_replied,omitzero"`
 }
 
 // LogValue keeps subjects and fields out of logs.

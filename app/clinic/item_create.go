@@ -22,12 +22,17 @@ type NewItem struct {
 	Files     []Upload // photos and PDFs, at most MaxAttachments
 }
 
-// Ack is what the sender is told at once.
+// Ack is what the sender is told at once. When the clinic is closed
+// (AfterHours), urgent or not, the sender is told when it opens (OpensAt)
+// and never promised an earlier answer; ReplyBy is the answer time a
+// patient may be promised, which for an urgent request is later than the
+// staff's one-hour due time when the hour runs past closing.
 type Ack struct {
 	Item       Item
 	Urgent     bool
 	AfterHours bool
 	OpensAt    time.Time
+	ReplyBy    time.Time
 }
 
 // typeFields lists, per type, the structured fields it takes and which are
@@ -148,7 +153,7 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 			Due: DueAt(hours, loc, now, settings.target(in.Type), urgent).UTC()},
 		Subject: subjectFor(in), Fields: in.Fields, Lang: in.Lang, Urgent: cats, Linked: in.Linked,
 	}
-	ack := Ack{Urgent: urgent}
+	ack := Ack{Urgent: urgent, ReplyBy: settings.ReplyBy(now, in.Type, urgent).UTC()}
 	var msgs []Message
 	author := Message{Kind: KindPatient, AuthorID: a.ID}
 	if a.Kind == ActorStaff {
@@ -163,7 +168,9 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 		m.Body, m.At, m.Files = in.Body, now, atts
 		msgs = append(msgs, m)
 	}
-	if !hours.IsOpen(now, loc) && !urgent && a.Kind != ActorStaff {
+	// Closed is closed for urgent wording too: nobody is there to answer
+	// within the hour, so the sender is told when a person will read it.
+	if !hours.IsOpen(now, loc) && a.Kind != ActorStaff {
 		ack.AfterHours = true
 		ack.OpensAt = hours.NextOpen(now, loc)
 		msgs = append(msgs, Message{Kind: KindSystem, Body: "after_hours", At: now})

@@ -183,6 +183,7 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 			if it.FirstReply.IsZero() {
 				it.FirstReply = msg.At
 			}
+			it.StaffReplied = msg.At
 			if it.Status == StatusNew {
 				it.Status = StatusOpen
 			}

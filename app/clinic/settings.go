@@ -32,8 +32,15 @@ type Settings struct {
 	Hours          *Hours         `json:"hours"`            // nil: DefaultHours
 	Targets        map[string]int `json:"targets"`          // per item type, business minutes; missing: DefaultTargets
 	AfterHoursText string         `json:"after_hours_text"` // "" for the built-in wording
-	UrgentWords    []string       `json:"urgent_words"`     // owner's additions, "category: phrase"
-	Templates      []Template     `json:"templates"`        // nil: DefaultTemplates
+	// AfterHoursPhone is a line patients can call while the clinic is
+	// closed (an answering service, an on-call phone); "" for none.
+	AfterHoursPhone string `json:"after_hours_phone"`
+	// CrisisLine is the suicide and crisis line shown beside the emergency
+	// number when a patient's words read as self-harm. nil: 988 where the
+	// emergency number is 911, none elsewhere; "" (set) for none.
+	CrisisLine  *string    `json:"crisis_line"`
+	UrgentWords []string   `json:"urgent_words"` // owner's additions, "category: phrase"
+	Templates   []Template `json:"templates"`    // nil: DefaultTemplates
 
 	// The clinic's own mail server. The password is sealed with the settings
 	// and never leaves them: not in the plain copy, not in any answer.
@@ -74,6 +81,33 @@ func (s Settings) Location() *time.Location {
 	return loc
 }
 
+// Crisis is the crisis line patients are shown with self-harm wording, ""
+// for none: the owner's choice, or by default 988 where the emergency
+// number is 911 (the United States' Suicide and Crisis Lifeline).
+func (s Settings) Crisis() string {
+	if s.CrisisLine != nil {
+		return *s.CrisisLine
+	}
+	if e := strings.TrimSpace(s.EmergencyNumber); e == "" || e == "911" {
+		return "988"
+	}
+	return ""
+}
+
+// dialable reports whether s reads as a number to dial: digits with the
+// usual separators, at least one digit, at most 30 characters.
+func dialable(s string) bool {
+	if len(s) > 30 || !strings.ContainsAny(s, "0123456789") {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789 +-().", r) {
+			return false
+		}
+	}
+	return true
+}
+
 // locations memoises time.LoadLocation, which reads the zone database from
 // disk on every call; a *time.Location never changes once loaded.
 var locations sync.Map
@@ -97,6 +131,17 @@ func (s *Settings) normalize() error {
 	}
 	if s.BackupHour < 0 || s.BackupHour > 23 {
 		return inputErr("backup_hour", "The backup hour must be between 0 and 23.")
+	}
+	if s.CrisisLine != nil {
+		line := strings.TrimSpace(*s.CrisisLine)
+		if line != "" && !dialable(line) {
+			return inputErr("crisis_line", "Write the crisis line as a number to call, like 988, or leave it empty for none.")
+		}
+		s.CrisisLine = &line
+	}
+	s.AfterHoursPhone = strings.TrimSpace(s.AfterHoursPhone)
+	if s.AfterHoursPhone != "" && !dialable(s.AfterHoursPhone) {
+		return inputErr("after_hours_phone", "Write the after-hours line as a phone number with its area code, or leave it empty.")
 	}
 	if s.Hours != nil {
 		if err := s.Hours.Validate(); err != nil {
@@ -175,6 +220,8 @@ func (s Settings) Effective() Settings {
 	}
 	s.Templates = s.templates()
 	s.ReminderHours = s.reminderHours()
+	crisis := s.Crisis()
+	s.CrisisLine = &crisis
 	return s
 }
 

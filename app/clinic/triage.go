@@ -30,6 +30,11 @@ var TriageCategories = []string{
 	"pregnancy_emergency", "seizure", "severe_pain", "stroke", "suicide", "unconscious",
 }
 
+// SelfHarm reports whether an item's urgent wording reads as self-harm
+// (the "suicide" category), where the crisis line is shown beside the
+// emergency number.
+func (it Item) SelfHarm() bool { return slices.Contains(it.Urgent, "suicide") }
+
 // TriageCustom is the category of an owner's extra phrase written without a
 // category.
 const TriageCustom = "custom"
@@ -287,6 +292,31 @@ func (t *Triage) Phrases() []string {
 		out = append(out, p.text)
 	}
 	return out
+}
+
+// PhrasesOf returns the phrases of one category in their matching form,
+// like Phrases.
+func (t *Triage) PhrasesOf(cat string) []string {
+	if t == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range t.phrases {
+		if slices.Contains(p.cats, cat) {
+			out = append(out, p.text)
+		}
+	}
+	return out
+}
+
+// SelfHarmPhrases are the phrases in force that read as self-harm, for the
+// crisis line in the warning patients see while they type.
+func (c *Clinic) SelfHarmPhrases(ctx context.Context) []string {
+	s, err := c.Settings(ctx)
+	if err != nil {
+		return nil
+	}
+	return c.triage(s).PhrasesOf("suicide")
 }
 
 // UrgentPhrases are the urgent-word lists now in force (built-in and the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"hearth/app/clinic"
+	"hearth/app/i18n"
 )
 
 // A signed-in patient's pages: their requests, composing one, a thread
@@ -46,14 +47,20 @@ func (pc *pctx) typeWord(t string) string {
 }
 
 // statusOf says where a request stands, in words: sent, seen by whom and
-// when, answered, waiting for the patient, closed.
+// when, a call that reached nobody (what it came to), answered, waiting for
+// the patient, closed. A call nobody picked up is never "answered".
 func (pc *pctx) statusOf(it clinic.Item) (string, string) {
+	if it.Status != clinic.StatusClosed && it.Status != clinic.StatusWaiting {
+		if at, tried := it.CallTried(); tried {
+			return pc.T("status.call." + at.Result()), "tried"
+		}
+	}
 	switch {
 	case it.Status == clinic.StatusClosed:
 		return pc.T("status.closed"), "closed"
 	case it.Status == clinic.StatusWaiting:
 		return pc.T("status.waiting"), "answered"
-	case !it.FirstReply.IsZero():
+	case it.Answered():
 		return pc.T("status.answered"), "answered"
 	case len(it.SeenBy) > 0:
 		s := it.SeenBy[0]
@@ -65,12 +72,17 @@ func (pc *pctx) statusOf(it clinic.Item) (string, string) {
 type itemRow struct {
 	URL, Title, Type, Sent, ISO, Status, Class string
 	Urgent                                     bool
+	Calls                                      []string // each call-back try, in the patient's words
 }
 
 func (pc *pctx) itemRow(it clinic.Item) itemRow {
 	st, cls := pc.statusOf(it)
-	return itemRow{URL: "/t/" + it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
+	row := itemRow{URL: "/t/" + it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
 		ISO: pc.tr.ISO(it.Created), Status: st, Class: cls, Urgent: it.Priority == clinic.PriorityUrgent}
+	for _, at := range it.Attempts {
+		row.Calls = append(row.Calls, pc.callLine(at))
+	}
+	return row
 }
 
 type mePage struct {
@@ -240,6 +252,7 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 	}
 	afterHours := false
 	caregivers := s.caregiverNames(pc)
+	calls := 0 // call tries shown so far: the nth "call_attempt" line is the nth attempt
 	for _, m := range msgs {
 		mv := msgView{Kind: m.Kind, When: pc.tr.Stamp(m.At), ISO: pc.tr.ISO(m.At), Body: m.Body, ID: "m-" + m.ID[strings.LastIndexByte(m.ID, ':')+1:]}
 		for _, f := range m.Files {
@@ -260,6 +273,14 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 		case clinic.KindStaff:
 			mv.Who = pc.T("thread.staff", "name", m.AuthorName, "role", pc.roleWord(m.AuthorRole))
 		case clinic.KindSystem:
+			if m.Body == "call_attempt" {
+				if calls >= len(it.Attempts) {
+					continue
+				}
+				mv.Body, mv.When = pc.callLine(it.Attempts[calls]), ""
+				calls++
+				break
+			}
 			line := systemLine(m.Body)
 			if line == "" {
 				continue
@@ -315,6 +336,13 @@ func systemLine(body string) string {
 		return "sys.waiting"
 	}
 	return ""
+}
+
+// callLine tells the patient one call-back try in their words: when, and
+// what it came to ("We tried to call you today at 2:10 pm. No answer.").
+func (pc *pctx) callLine(at clinic.Attempt) string {
+	when := pc.tr.On(at.At)
+	return pc.T("call."+at.Result(), "when", when, "When", i18n.UpperFirst(when))
 }
 
 // caregiverNames maps caregiver device ids to names, to sign caregivers'
@@ -544,6 +572,6 @@ func (s *Server) pageFile(pc *pctx) error {
 // types. Without JavaScript the guidance shows after sending instead.
 func (s *Server) handleUrgentWords(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
 	w.Header().Set("Cache-Control", "private, max-age=300")
-	writeJSONCached(w, map[string]any{"phrases": s.c.UrgentPhrases(r.Context())})
+	writeJSONCached(w, map[string]any{"phrases": s.c.UrgentPhrases(r.Context()), "self_harm": s.c.SelfHarmPhrases(r.Context())})
 	return nil
 }

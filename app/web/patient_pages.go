@@ -282,6 +282,8 @@ type pview struct {
 	Phone     string
 	PhoneHref string
 	Emergency string
+	Crisis    string // the crisis line shown with self-harm wording; "" for none
+	CrisisRef string // Crisis as dialable digits
 	CSRF      string
 	SignedIn  bool
 	IsContact bool
@@ -332,6 +334,8 @@ func (pc *pctx) view(data any) *pview {
 	if v.Emergency == "" {
 		v.Emergency = "911"
 	}
+	v.Crisis = pc.st.Crisis()
+	v.CrisisRef = telHref(v.Crisis)
 	if pc.note != "" {
 		v.Note = pc.T(pc.note)
 	}

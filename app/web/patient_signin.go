@@ -365,19 +365,38 @@ func (s *Server) pageContactForm(pc *pctx) error {
 }
 
 // ackView is the acknowledgement: when a person will answer, what to do if
-// it gets worse, emergency guidance for urgent wording, and the opening
-// time after hours.
+// it gets worse, emergency guidance for urgent wording (with the crisis
+// line for self-harm wording), and when the clinic is closed, that it is,
+// when it opens and a person will read it, and its after-hours line; a
+// closed clinic never promises an answer before it opens.
 type ackView struct {
-	Due        string
+	Due        string // open: when a person will answer
 	Urgent     bool
-	AfterHours string
+	Crisis     string // the crisis line, for self-harm wording
+	CrisisHref string
+	AfterHours string // closed: "We're closed now. We open …"
+	Read       string // closed: a person reads it when the clinic opens
+	Line       string // closed: the clinic's after-hours line, if it has one
+	LineHref   string
+	Note       string // closed: the owner's after-hours message
 }
 
 func (pc *pctx) ackFor(it clinic.Item, afterHours bool) ackView {
-	a := ackView{Due: pc.T("ack.due", "clinic", pc.st.ClinicName, "time", pc.tr.When(it.Due)), Urgent: it.Priority == clinic.PriorityUrgent}
-	if afterHours {
-		a.AfterHours = pc.T("ack.closed", "time", pc.tr.When(pc.hours().NextOpen(it.Created, pc.st.Location())))
+	urgent := it.Priority == clinic.PriorityUrgent
+	a := ackView{Urgent: urgent}
+	if urgent && it.SelfHarm() {
+		a.Crisis = pc.st.Crisis()
+		a.CrisisHref = telHref(a.Crisis)
 	}
+	loc := pc.st.Location()
+	if afterHours || !pc.hours().IsOpen(it.Created, loc) {
+		a.AfterHours = pc.T("ack.closed", "time", pc.tr.When(pc.hours().NextOpen(it.Created, loc)))
+		a.Read = pc.T("ack.read", "clinic", pc.st.ClinicName)
+		a.Line, a.LineHref = pc.st.AfterHoursPhone, telHref(pc.st.AfterHoursPhone)
+		a.Note = pc.st.AfterHoursText
+		return a
+	}
+	a.Due = pc.T("ack.due", "clinic", pc.st.ClinicName, "time", pc.tr.When(pc.st.ReplyBy(it.Created, it.Type, urgent)))
 	return a
 }
 

@@ -27,10 +27,17 @@ addEventListener('pageshow', () => {
   if (!box) return;
   const fields = Array.from(document.querySelectorAll('form textarea, form input[type="text"]'));
   if (!fields.length) return;
+  // Self-harm wording also shows the crisis line, when the clinic has one.
+  const crisis = document.getElementById('urgent-crisis');
   let phrases = null;
+  let selfHarm = [];
   fetch('/urgent-words.json', { credentials: 'same-origin' })
     .then((r) => (r.ok ? r.json() : null))
-    .then((d) => { phrases = d && Array.isArray(d.phrases) ? d.phrases : null; check(); })
+    .then((d) => {
+      phrases = d && Array.isArray(d.phrases) ? d.phrases : null;
+      selfHarm = d && Array.isArray(d.self_harm) ? d.self_harm : [];
+      check();
+    })
     .catch(() => {});
   // The same folding the server does: accents off, lower case,
   // apostrophes dropped, everything else that is not a letter or digit a space.
@@ -42,6 +49,7 @@ addEventListener('pageshow', () => {
     if (!phrases) return;
     const text = fold(fields.map((f) => f.value).join(' \n '));
     box.hidden = !phrases.some((p) => text.includes(p));
+    if (crisis) crisis.hidden = !selfHarm.some((p) => text.includes(p));
   }
   fields.forEach((f) => f.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(check, 250); }));
 })();

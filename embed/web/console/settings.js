@@ -213,19 +213,24 @@ function wordsCard(s) {
     { name: 'urgent_words', label: 'Extra urgent words', type: 'textarea', rows: 5, value: (s.urgent_words || []).join('\n'),
       hint: 'One phrase per line. A request containing one is marked urgent and goes to Clinical. Optionally start with a category and a colon, like “cardiac: pressure in my chest”. Hearth\u2019s built-in lists stay on.',
       attrs: { spellcheck: 'false' } },
+    { name: 'crisis_line', label: 'Crisis line', type: 'tel', value: s.crisis_line || '',
+      hint: 'Shown beside the emergency number when a patient\u2019s words read as self-harm. 988 where the emergency number is 911; leave empty for none.' },
+    { name: 'after_hours_phone', label: 'After-hours line', type: 'tel', value: s.after_hours_phone || '',
+      hint: 'A number patients can call while the office is closed, such as an answering service. Leave empty if there is none.' },
     { name: 'after_hours_text', label: 'After-hours message', type: 'textarea', rows: 3, value: s.after_hours_text || '',
-      hint: 'What patients read when they write while the office is closed. Leave empty for Hearth\u2019s wording, which gives the opening time and the emergency number.' },
+      hint: 'Added to what patients read when they write while the office is closed. Hearth always says that the office is closed, when it opens, the after-hours line and the emergency number.' },
   ], {
-    submit: 'Save', label: 'Urgent words and after-hours message',
+    submit: 'Save', label: 'Urgent words, crisis line and after hours',
     async onSubmit(v) {
       const words = v.urgent_words.split('\n').map((x) => x.trim()).filter(Boolean);
-      await api('PUT', '/api/v1/settings', { urgent_words: words, after_hours_text: v.after_hours_text.trim() });
+      await api('PUT', '/api/v1/settings', { urgent_words: words, crisis_line: v.crisis_line.trim(),
+        after_hours_phone: v.after_hours_phone.trim(), after_hours_text: v.after_hours_text.trim() });
       const m = okMessage('Saved. New requests are checked with these words.');
       f.el.querySelector('.form-msg').replaceChildren(m);
       m.focus();
     },
   });
-  return sectionCard('set-words', 'Urgent words and after hours', '', f.el);
+  return sectionCard('set-words', 'Urgent words, crisis line and after hours', '', f.el);
 }
 
 function passphraseCard() {
