@@ -9,7 +9,8 @@ import (
 // metaJSON is GET /api/v1/meta: the domain tables the staff console needs,
 // taken from app/clinic so the browser keeps no copy of its own. It holds no
 // PHI and, of the clinic's settings, only its time zone (every time the
-// console shows or takes is in it, whatever the computer's clock says); the
+// console shows or takes is in it, whatever the computer's clock says) and
+// its queues' ids, names and roles (any of them a request may move to); the
 // defaults here are what a clinic has until the owner changes them (settings
 // answer null for a part never saved).
 type metaJSON struct {
@@ -23,9 +24,10 @@ type metaJSON struct {
 	DefaultQueues  []clinic.Queue      `json:"default_queues"`
 	UrgentQueue    string              `json:"urgent_queue"` // where urgent requests go whatever their type
 	ClinicZone     string              `json:"clinic_zone"`  // the clinic's IANA time zone (settings)
+	Queues         []clinic.Queue      `json:"queues"`       // the clinic's queues (settings)
 }
 
-func metaTables(zone string) metaJSON {
+func metaTables(zone string, queues []clinic.Queue) metaJSON {
 	return metaJSON{
 		ItemTypes:      clinic.ItemTypes,
 		Statuses:       clinic.Statuses,
@@ -37,6 +39,7 @@ func metaTables(zone string) metaJSON {
 		DefaultQueues:  clinic.DefaultQueues(),
 		UrgentQueue:    clinic.UrgentQueue,
 		ClinicZone:     zone,
+		Queues:         queues,
 	}
 }
 
@@ -46,6 +49,6 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request, _ *reqCtx) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, metaTables(settings.Location().String()))
+	writeJSON(w, http.StatusOK, metaTables(settings.Location().String(), settings.QueuesFor(clinic.RoleOwner)))
 	return nil
 }
