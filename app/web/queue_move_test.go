@@ -138,3 +138,28 @@ func TestBookInClinicWallTime(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditDaysAreClinicDays: the audit screen's from and to are the
+// clinic's days: a move at 10:30 pm in New York (03:30 UTC the next day)
+// is on the 24th there.
+func TestAuditDaysAreClinicDays(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	pid := e.addPatient(owner, "Ada Example", "1970-06-15")
+	ack := e.patientItem(t, pid, "A question about my bill")
+	e.clock.Set(time.Date(2026, 11, 25, 3, 30, 0, 0, time.UTC))
+	owner = e.owner() // the evening's session
+	if r := owner.req("POST", "/api/v1/items/"+ack.Item.ID+"/queue", map[string]any{"queue": "billing", "reason": "Billing question"}); r.code != 200 {
+		t.Fatalf("move: %d %s", r.code, r.body)
+	}
+	for q, want := range map[string]bool{
+		"from=2026-11-24&to=2026-11-24": true,
+		"from=2026-11-25":               false,
+		"to=2026-11-23":                 false,
+	} {
+		r := owner.req("GET", "/api/v1/audit?action=item.queue&"+q, nil)
+		if r.code != 200 || strings.Contains(r.body, `"item.queue"`) != want {
+			t.Errorf("%s: %d, want the move listed %v: %.300s", q, r.code, want, r.body)
+		}
+	}
+}
