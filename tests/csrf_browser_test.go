@@ -300,6 +300,7 @@ func TestCSRFBrowser(t *testing.T) {
 		{method: "POST", pattern: "/api/v1/items/{id}/messages", staff: true, path: "/api/v1/items/" + itemID + "/messages", json: `{"body":"` + canary + `","internal":false}`},
 		{method: "POST", pattern: "/api/v1/items/{id}/assign", staff: true, path: "/api/v1/items/" + itemID + "/assign", json: `{"staff_id":"` + frank.ID + `"}`},
 		{method: "POST", pattern: "/api/v1/items/{id}/status", staff: true, path: "/api/v1/items/" + itemID + "/status", json: `{"status":"closed"}`},
+		{method: "POST", pattern: "/api/v1/items/{id}/queue", staff: true, path: "/api/v1/items/" + itemID + "/queue", json: `{"queue":"billing","reason":"` + canary + `"}`},
 		{method: "POST", pattern: "/api/v1/items/{id}/attempts", staff: true, path: "/api/v1/items/" + itemID + "/attempts", json: `{"outcome":"no_answer"}`},
 		{method: "DELETE", pattern: "/api/v1/devices/{id}", staff: true, path: "/api/v1/devices/" + goDevice, json: `{}`},
 		{method: "POST", pattern: "/api/v1/contacts/{id}/link", staff: true, path: "/api/v1/contacts/" + itemID + "/link", json: `{"patient_id":"` + pat.ID + `"}`},

@@ -179,7 +179,8 @@ func (s *Server) handleMyTOTPOff(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 // auditFilter reads the owner's filters; unknown parameters are refused.
-func auditFilter(r *http.Request) (audit.Filter, error) {
+// from and to are days of the calendar in loc (the clinic's).
+func auditFilter(r *http.Request, loc *time.Location) (audit.Filter, error) {
 	q := r.URL.Query()
 	f := audit.Filter{Actor: q.Get("actor"), Action: q.Get("action"), Patient: q.Get("patient")}
 	for k := range q {
@@ -208,12 +209,12 @@ func auditFilter(r *http.Request) (audit.Filter, error) {
 		t    *time.Time
 	}{{"from", &f.From}, {"to", &f.To}} {
 		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse("2006-01-02", v)
+			t, err := time.ParseInLocation("2006-01-02", v, loc)
 			if err != nil {
 				return f, errBadParam(p.name, "a date like 2026-11-24")
 			}
 			if p.name == "to" {
-				t = t.Add(24 * time.Hour)
+				t = t.AddDate(0, 0, 1)
 			}
 			*p.t = t
 		}
@@ -222,7 +223,13 @@ func auditFilter(r *http.Request) (audit.Filter, error) {
 }
 
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	f, err := auditFilter(r)
+	// from and to are days of the clinic's calendar, as the console's date
+	// fields mean them.
+	settings, err := s.c.Settings(r.Context())
+	if err != nil {
+		return err
+	}
+	f, err := auditFilter(r, settings.Location())
 	if err != nil {
 		return err
 	}

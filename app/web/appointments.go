@@ -19,13 +19,31 @@ func (s *Server) handleApptCreate(w http.ResponseWriter, r *http.Request, rc *re
 		Location   string `json:"location"`
 		Reason     string `json:"reason"`
 		ExternalID string `json:"external_id"`
+
+		// StartsLocal, instead of StartsAt, is a wall time
+		// ("2026-12-01T09:30") in TimeZone, an IANA zone that is the
+		// clinic's when left out: the console books in the clinic's time
+		// whatever the computer's clock says.
+		StartsLocal string `json:"starts_local"`
+		TimeZone    string `json:"time_zone"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	t, err := time.Parse(time.RFC3339, in.StartsAt)
-	if err != nil {
-		return errBadStartsAt
+	var t time.Time
+	if in.StartsLocal != "" && in.StartsAt == "" {
+		settings, err := s.c.Settings(r.Context())
+		if err != nil {
+			return err
+		}
+		if t, err = wallTime(in.StartsLocal, in.TimeZone, settings.Location()); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if t, err = time.Parse(time.RFC3339, in.StartsAt); err != nil {
+			return errBadStartsAt
+		}
 	}
 	ap, created, err := s.c.CreateAppointment(r.Context(), rc.actor, clinic.ApptInput{PatientID: in.PatientID, StartsAt: t, Minutes: in.Minutes,
 		Provider: in.Provider, Location: in.Location, Reason: in.Reason, ExternalID: in.ExternalID})
@@ -38,6 +56,34 @@ func (s *Server) handleApptCreate(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	writeJSON(w, status, map[string]any{"id": ap.ID, "appointment": ap})
 	return nil
+}
+
+// wallTime is the instant a wall time ("2026-12-01T09:30", seconds
+// optional) names in the IANA zone (clinic when zone is ""). A wall time
+// the zone skips (the hour the clocks go forward) is refused rather than
+// moved.
+func wallTime(local, zone string, clinic *time.Location) (time.Time, error) {
+	loc := clinic
+	if zone != "" {
+		l, err := time.LoadLocation(zone)
+		if err != nil || zone == "Local" {
+			return time.Time{}, errInvalid("time_zone", "time_zone must be a time zone like America/New_York.")
+		}
+		loc = l
+	}
+	layout := "2006-01-02T15:04"
+	if len(local) == len("2006-01-02T15:04:05") {
+		layout = "2006-01-02T15:04:05"
+	}
+	w, err := time.Parse(layout, local)
+	if err != nil {
+		return time.Time{}, errInvalid("starts_at", "Give the date and time, like 2026-12-01T09:30.")
+	}
+	t := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+	if got := t.In(loc); got.Hour() != w.Hour() || got.Minute() != w.Minute() || got.Day() != w.Day() {
+		return time.Time{}, errInvalid("starts_at", "That time does not exist on that day: the clocks go forward. Choose another time.")
+	}
+	return t, nil
 }
 
 func (s *Server) handleApptList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -129,6 +129,24 @@ func (s *Server) handleItemAssign(w http.ResponseWriter, r *http.Request, rc *re
 	return nil
 }
 
+// handleItemQueue is POST /api/v1/items/{id}/queue {queue, reason}: the
+// request moves to another queue, whose staff are alerted.
+func (s *Server) handleItemQueue(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Queue  string `json:"queue"`
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	it, err := s.c.MoveQueue(r.Context(), rc.actor, r.PathValue("id"), clinic.QueueMove{Queue: in.Queue, Reason: in.Reason})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"item": it})
+	return nil
+}
+
 func (s *Server) handleItemStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var in struct {
 		Status  string `json:"status"`

@@ -8,9 +8,11 @@ import (
 
 // metaJSON is GET /api/v1/meta: the domain tables the staff console needs,
 // taken from app/clinic so the browser keeps no copy of its own. It holds no
-// PHI and nothing about the clinic's settings: the defaults here are what a
-// clinic has until the owner changes them (settings answer null for a part
-// never saved).
+// PHI and, of the clinic's settings, only its time zone (every time the
+// console shows or takes is in it, whatever the computer's clock says) and
+// its queues' ids, names and roles (any of them a request may move to); the
+// defaults here are what a clinic has until the owner changes them (settings
+// answer null for a part never saved).
 type metaJSON struct {
 	ItemTypes      []string            `json:"item_types"`      // every kind of request, in display order
 	Statuses       []string            `json:"statuses"`        // in the order staff work them
@@ -21,9 +23,11 @@ type metaJSON struct {
 	DefaultRoutes  map[string]string   `json:"default_routes"`  // item type -> queue id
 	DefaultQueues  []clinic.Queue      `json:"default_queues"`
 	UrgentQueue    string              `json:"urgent_queue"` // where urgent requests go whatever their type
+	ClinicZone     string              `json:"clinic_zone"`  // the clinic's IANA time zone (settings)
+	Queues         []clinic.Queue      `json:"queues"`       // the clinic's queues (settings)
 }
 
-func metaTables() metaJSON {
+func metaTables(zone string, queues []clinic.Queue) metaJSON {
 	return metaJSON{
 		ItemTypes:      clinic.ItemTypes,
 		Statuses:       clinic.Statuses,
@@ -34,11 +38,17 @@ func metaTables() metaJSON {
 		DefaultRoutes:  clinic.DefaultRoutes(),
 		DefaultQueues:  clinic.DefaultQueues(),
 		UrgentQueue:    clinic.UrgentQueue,
+		ClinicZone:     zone,
+		Queues:         queues,
 	}
 }
 
 // handleMeta answers the console's domain tables to any signed-in staff.
 func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
-	writeJSON(w, http.StatusOK, metaTables())
+	settings, err := s.c.Settings(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, metaTables(settings.Location().String(), settings.QueuesFor(clinic.RoleOwner)))
 	return nil
 }

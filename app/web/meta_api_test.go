@@ -8,7 +8,8 @@ import (
 )
 
 // TestMetaTables: GET /api/v1/meta answers exactly the tables of app/clinic
-// that the console uses, to every staff role and to nobody else.
+// that the console uses, and the clinic's time zone and queues, to every
+// staff role and to nobody else.
 func TestMetaTables(t *testing.T) {
 	e := newEnv(t)
 	owner := e.owner()
@@ -30,6 +31,8 @@ func TestMetaTables(t *testing.T) {
 			DefaultRoutes:  clinic.DefaultRoutes(),
 			DefaultQueues:  clinic.DefaultQueues(),
 			UrgentQueue:    clinic.UrgentQueue,
+			ClinicZone:     "America/New_York", // a new clinic's, from settings
+			Queues:         clinic.DefaultQueues(),
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: meta\n got %+v\nwant %+v", name, got, want)

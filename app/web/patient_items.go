@@ -472,6 +472,7 @@ var accessWords = map[string]string{
 	"item.message": "access.item_message", "item.assign": "access.item_assign", "item.status": "access.item_status",
 	"item.create": "access.item_create", "invite.create": "access.invite", "device.revoke": "access.device_revoke",
 	"breakglass.open": "access.breakglass",
+	"item.queue":      "access.item_status", // a move to another queue: "updated your request"
 }
 
 // maxAccessRows bounds the access report page (newest first).

@@ -107,6 +107,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/items/{id}/messages", anyStaff, s.handleItemMessage},
 		{"POST", "/api/v1/items/{id}/assign", anyStaff, s.handleItemAssign},
 		{"POST", "/api/v1/items/{id}/status", anyStaff, s.handleItemStatus},
+		{"POST", "/api/v1/items/{id}/queue", anyStaff, s.handleItemQueue},
 		{"POST", "/api/v1/items/{id}/attempts", anyStaff, s.handleItemAttempt},
 		{"GET", "/api/v1/items/{id}/templates/{tid}", anyStaff, s.handleTemplateRender},
 		{"GET", "/api/v1/items/{id}/chart", anyStaff, s.handleChartCopy},

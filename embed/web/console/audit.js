@@ -7,7 +7,7 @@ import { accessWords } from './words.js';
 
 // --- Audit log (owner)
 
-const auditActions = ['item.read', 'item.list', 'item.message', 'item.assign', 'item.status', 'item.export', 'contact.link',
+const auditActions = ['item.read', 'item.list', 'item.message', 'item.assign', 'item.status', 'item.queue', 'item.export', 'contact.link',
   'patient.items', 'invite.create', 'breakglass.open', 'device.revoke', 'vault.unlock', 'vault.passphrase_on', 'vault.passphrase_off', 'staff.signin', 'staff.signin_totp', 'staff.signout', 'staff.switch_out', 'session.lock', 'session.unlock',
   'patients.search', 'patient.search_result', 'patient.read', 'patient.create', 'staff.create', 'staff.change',
   'staff.password_change', 'staff.password_reset', 'staff.pin_change', 'staff.totp_on', 'staff.totp_off',

@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { importPanel } from './board_import.js';
 import { add, debounce, doc, errorBox, fieldError, h, icon, makeForm, okMessage, put, viewHead } from './dom.js';
-import { clockFormat, formatDOB, formatTime, formatWhen, initials, plural } from './format.js';
+import { clinicDay, clinicZone, clockFormat, dayAfter, dayName, formatDOB, formatTime, formatWhen, initials, plural } from './format.js';
 import { memory, state } from './state.js';
 
 const apptStatus = {
@@ -14,28 +14,22 @@ const apptStatus = {
   reschedule_requested: { text: 'Asked for another time', cls: 'st-reschedule' },
 };
 
-const dayKey = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-const weekdayFormat = new Intl.DateTimeFormat('en-US', { weekday: 'long', month: 'short', day: 'numeric' });
+// Days and times on the board are the clinic's (format.js), whatever zone
+// this computer is set to; a booking sends the wall time typed and the
+// clinic's zone, and the server finds the instant (DST included).
 
-// rfc3339Local turns a datetime-local value into RFC 3339 with this
-// computer's offset at that moment ("2026-12-01T09:30" -> "...-06:00").
-function rfc3339Local(v) {
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?/.exec(v || '');
-  if (!m) return '';
-  const d = new Date(`${m[1]}T${m[2]}${m[3] || ':00'}`);
-  if (Number.isNaN(d.getTime())) return '';
-  const off = -d.getTimezoneOffset();
-  const a = Math.abs(off);
-  return `${m[1]}T${m[2]}${m[3] || ':00'}${off >= 0 ? '+' : '-'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+// wallTime checks a datetime-local value ("2026-12-01T09:30") and answers
+// it as sent, or '' when it is not one.
+function wallTime(v) {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?$/.exec(v || '');
+  return m ? `${m[1]}T${m[2]}${m[3] || ''}` : '';
 }
 
 export function viewBoard(c, ctx) {
   let rows = [];
   const days = () => {
-    const now = new Date();
-    const t = new Date(now.getFullYear(), now.getMonth(), now.getDate());
-    const m = new Date(t.getFullYear(), t.getMonth(), t.getDate() + 1);
-    return [{ key: dayKey(t), name: 'Today', date: t }, { key: dayKey(m), name: 'Tomorrow', date: m }];
+    const t = clinicDay(new Date());
+    return [{ key: t, name: 'Today' }, { key: dayAfter(t, 1), name: 'Tomorrow' }];
   };
   let day = memory.boardDay || 'Today';
   const refreshBtn = h('button', { type: 'button', class: 'small', id: 'board-refresh' }, 'Refresh');
@@ -92,7 +86,7 @@ export function viewBoard(c, ctx) {
   function rowsOf(d) {
     const list = days();
     return rows.filter((a) => {
-      const k = dayKey(new Date(a.starts_at));
+      const k = clinicDay(new Date(a.starts_at));
       // Anything outside today and tomorrow (a clinic in another time zone)
       // goes with the nearer of the two.
       if (d.name === 'Today') return k <= list[0].key;
@@ -125,7 +119,7 @@ export function viewBoard(c, ctx) {
       const n = rowsOf(d).length;
       const on = d.name === day;
       const b = h('button', { type: 'button', class: 'tab', id: `board-day-${d.name.toLowerCase()}`, 'aria-pressed': String(on) },
-        h('span', { class: 'tab-name' }, `${d.name} · ${weekdayFormat.format(d.date)}`),
+        h('span', { class: 'tab-name' }, `${d.name} · ${dayName(d.key)}`),
         h('span', { class: 'count' }, String(n), h('span', { class: 'vh' }, n === 1 ? ' appointment' : ' appointments')));
       b.addEventListener('click', () => {
         day = d.name;
@@ -139,7 +133,7 @@ export function viewBoard(c, ctx) {
 
     const cur = list.find((d) => d.name === day);
     const mine = rowsOf(cur);
-    caption.textContent = `Appointments ${day.toLowerCase()}, ${weekdayFormat.format(cur.date)}, by time`;
+    caption.textContent = `Appointments ${day.toLowerCase()}, ${dayName(cur.key)}, by time`;
     const active = doc.activeElement;
     const focusId = active && tbody.contains(active) ? active.closest('tr').dataset.id : '';
     put(tbody, mine.map(rowNode));
@@ -200,7 +194,7 @@ function bookPanel(ctx, onBooked) {
       attrs: { spellcheck: 'false', autocapitalize: 'none' } },
     { node: pickStatus }, { node: results }, { node: chosenBox },
     { node: h('div', { class: 'grid-form book-grid' }) },
-    { name: 'starts_at', label: 'Date and time', type: 'datetime-local', hint: 'In this computer\u2019s time.' },
+    { name: 'starts_at', label: 'Date and time', type: 'datetime-local', hint: `In the clinic\u2019s time${clinicZone ? ` (${clinicZone.replace(/_/g, ' ')})` : ''}.` },
     { name: 'minutes', label: 'Length (minutes)', type: 'number', value: '15', attrs: { min: 5, max: 480, step: 5, inputmode: 'numeric' } },
     { name: 'provider', label: 'Provider', attrs: { maxlength: 200, list: 'book-providers' } },
     { name: 'location', label: 'Location', attrs: { maxlength: 200 } },
@@ -211,14 +205,14 @@ function bookPanel(ctx, onBooked) {
       put(done);
       if (!chosen) throw fieldError('patient_id', 'Search for the patient, then choose them from the list.');
       if (!v.starts_at) throw fieldError('starts_at', 'Give the date and time.');
-      const when = rfc3339Local(v.starts_at);
+      const when = wallTime(v.starts_at);
       if (!when) throw fieldError('starts_at', 'Give the date and time, like 12/01/2026 09:30 AM.');
       const minutes = Number(v.minutes || 15);
       if (!Number.isInteger(minutes)) throw fieldError('minutes', 'Give the length in whole minutes.');
-      await api('POST', '/api/v1/appointments', { patient_id: chosen.id, starts_at: when, minutes,
+      const r = await api('POST', '/api/v1/appointments', { patient_id: chosen.id, starts_local: when, time_zone: clinicZone || '', minutes,
         provider: v.provider.trim(), location: v.location.trim(), reason: v.reason.trim() });
       if (!ctx.alive()) return;
-      const m = okMessage(`Booked: ${chosen.name}, ${formatWhen(when)}. They can confirm it from their page.`);
+      const m = okMessage(`Booked: ${chosen.name}, ${formatWhen(r.appointment.starts_at)}. They can confirm it from their page.`);
       m.id = 'book-ok';
       f.el.reset();
       f.fields.minutes.input.value = '15';

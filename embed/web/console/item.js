@@ -7,7 +7,7 @@
 import { api } from './api.js';
 import { add, backLink, debounce, doc, errorBox, fact, h, icon, put } from './dom.js';
 import { ago, dueWords, formatDOB, formatTime, formatWhen, initials, langNames, roleName } from './format.js';
-import { assign, breakGlass, paintSide } from './item_side.js';
+import { assign, breakGlass, paintSide, queueLabel } from './item_side.js';
 import { live, setTitle } from './live.js';
 import { tables } from './meta.js';
 import { showShortcuts } from './shell.js';
@@ -28,6 +28,10 @@ function systemWords(m) {
   if (b === 'unassigned') return `Unassigned${by}.`;
   if (b.startsWith('status:')) return `Status set to ${statusName(b.slice(7)).toLowerCase()}${by}.`;
   if (b === 'call_attempt') return `Call attempt logged${by}.`;
+  if (b.startsWith('moved:')) {
+    const [from, to, ...why] = b.slice(6).split(':');
+    return `Moved from ${queueLabel(from)} to ${queueLabel(to)}${by}: ${why.join(':')}`;
+  }
   return b;
 }
 

@@ -30,6 +30,7 @@ export function paintSide(x) {
   const it = v.item;
   const want = [
     card('assign', `${it.assignee}|${it.queue}|${(memory.staff || []).length}`, () => assignCard(x, it)),
+    card('queue', it.queue, () => queueCard(x, it)),
     card('status', `${it.status}|${it.outcome || ''}`, () => statusCard(x, it)),
     it.type === 'callback' ? card('attempts', String((it.attempts || []).length), () => attemptsCard(x, it)) : null,
     card('chart', '', () => chartCard(x)),
@@ -78,6 +79,54 @@ function assignCard(x, it) {
       it.assignee ? h('button', { type: 'button', class: 'small', id: 'assign-none', onclick: () => assign(x, '') }, 'Unassign') : null),
     h('div', { class: 'field inline-field' }, h('label', { for: 'assign-staff' }, 'Give it to'), h('div', { class: 'row' }, menu, go)),
     h('p', { class: 'hint' }, `Only people who work the ${queueName(it.queue)} queue are listed.`));
+}
+
+// queueLabel is a queue's name: the clinic's queues come with the
+// console's tables (GET /api/v1/meta), so a queue the person does not work
+// has its name too.
+export function queueLabel(id) {
+  const q = (tables.queues || []).find((c) => c.id === id);
+  return q ? q.name : queueName(id);
+}
+
+// queueCard moves the request to another queue, with the reason its staff
+// read; they are alerted. Someone who does not work the new queue no
+// longer sees the request, so the view says where it went instead.
+function queueCard(x, it) {
+  const others = (tables.queues || []).filter((q) => q.id !== it.queue);
+  const f = makeForm('move', [
+    { name: 'queue', label: 'Move it to', type: 'select', options: [['', 'Choose a queue…'], ...others.map((q) => [q.id, q.name])] },
+    { name: 'reason', label: 'Why', type: 'textarea', rows: 2, hint: 'For the staff who pick it up, for example: “Needs a clinician to look at the rash.”',
+      attrs: { maxlength: 2000 } },
+  ], {
+    submit: 'Move', submitClass: 'small', label: 'Move to another queue',
+    async onSubmit(v) {
+      if (!v.queue) throw fieldError('queue', 'Choose the queue it moves to.');
+      if (!v.reason.trim()) throw fieldError('reason', 'Write why it moves, for the staff who pick it up.');
+      const r = await api('POST', `/api/v1/items/${x.enc}/queue`, { queue: v.queue, reason: v.reason.trim() });
+      const to = queueLabel(r.item.queue);
+      const role = state.me.staff.role;
+      const q = (tables.queues || []).find((c) => c.id === r.item.queue);
+      if (role === 'owner' || (q && (q.roles || []).includes(role))) {
+        await x.load(false);
+        showSide('queue', okMessage(`Moved to ${to}. Its staff were alerted.`));
+        return;
+      }
+      // Out of this person's queues now: the request is not theirs to see.
+      const { els } = x;
+      els.grid.hidden = true;
+      els.banner.hidden = true;
+      const ok = okMessage(`Moved to ${to}. Its staff were alerted; you do not work that queue, so it has left your inbox.`);
+      ok.id = 'move-done';
+      put(els.problem, h('h1', null, 'Request moved'), ok, h('p', null, h('a', { href: '#/inbox', id: 'move-back' }, 'Back to the inbox')));
+      ok.focus();
+    },
+  });
+  return h('section', { class: 'side-card', 'aria-labelledby': 'queue-title' },
+    h('h2', { id: 'queue-title' }, 'Queue'),
+    h('p', { class: 'who-line', id: 'queue-now' }, 'In ', h('strong', null, queueLabel(it.queue))),
+    sideMsg('queue'),
+    h('details', { class: 'move-queue', id: 'move-details' }, h('summary', null, 'Move to another queue'), f.el));
 }
 
 function statusCard(x, it) {

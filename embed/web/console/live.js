@@ -109,7 +109,7 @@ function onLive(m) {
   // Events older than a minute are catch-up after a reconnect: they refresh
   // the screen but do not ring.
   const fresh = !m.at || Date.now() - new Date(m.at).getTime() < 60_000;
-  if (m.type === 'item.new' && fresh) newItemAlert(m);
+  if ((m.type === 'item.new' || m.type === 'item.queue') && fresh) newItemAlert(m);
   else if (m.type === 'item.escalated' && state.me.staff.role === 'owner') escalationAlert(m);
   else if (m.type === 'sweep') sweepAlert();
   else if (m.type === 'breakglass.opened' && fresh && state.me.staff.role === 'owner') breakGlassAlert(m);
@@ -128,9 +128,11 @@ export function setTitle(base) {
   }
 }
 
-// alertText is what a sound's notification says: the queue and the type.
+// alertText is what a sound's notification says: the queue and the type
+// (a request moved into a queue rings its staff as a new one does).
 function alertText(m) {
   const q = queueName(m.queue);
+  if (m.type === 'item.queue') return `${m.priority === 'urgent' ? 'An URGENT request' : 'A request'} moved to ${q}`;
   if (m.priority === 'urgent') return `URGENT ${typeWord(m.type)} in ${q}`;
   return `New ${typeWord(m.type)} in ${q}`;
 }

@@ -1,10 +1,12 @@
 // The clinic's domain tables, from the server (GET /api/v1/meta): the item
 // types, the statuses, the outcomes that close each type, each type's
 // fields in reading order, the appointment import's fields, and what a new
-// clinic has until the owner changes it (reply targets, queues, routes).
+// clinic has until the owner changes it (reply targets, queues, routes),
+// and the clinic's time zone, which every time the console shows is in.
 // app/clinic declares them once; the console keeps no copy of its own.
 
 import { api } from './api.js';
+import { setClinicZone } from './format.js';
 
 export const tables = {
   item_types: [],
@@ -16,6 +18,7 @@ export const tables = {
   default_routes: {},
   default_queues: [],
   urgent_queue: '',
+  clinic_zone: '',
 };
 
 let pending = null;
@@ -27,6 +30,7 @@ export function loadTables() {
   if (!pending) {
     pending = api('GET', '/api/v1/meta').then((t) => {
       Object.assign(tables, t);
+      setClinicZone(t.clinic_zone);
       return tables;
     }, (err) => {
       pending = null;

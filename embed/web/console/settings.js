@@ -4,7 +4,7 @@
 
 import { api } from './api.js';
 import { add, doc, errorBox, fieldError, h, icon, makeForm, okMessage, put, viewHead } from './dom.js';
-import { formatTime, hourLabel } from './format.js';
+import { formatTime, hourLabel, setClinicZone } from './format.js';
 import { enter, refreshMe } from './session.js';
 import { hoursCard, queuesCard, sectionCard, targetsCard, templatesCard } from './settings_work.js';
 import { state } from './state.js';
@@ -112,6 +112,7 @@ function settingsForm(s, b, ctx) {
       }
       const saved = await api('PUT', '/api/v1/settings', out);
       state.clinic = saved.clinic_name;
+      setClinicZone(saved.time_zone); // every time in the console follows it at once
       for (const el of doc.querySelectorAll('.top .clinic')) el.textContent = saved.clinic_name;
       const me = await refreshMe();
       if (me.must_enroll_totp) { enter(); return; }

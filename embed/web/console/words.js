@@ -42,6 +42,7 @@ export const accessWords = {
   'item.link': 'Linked a request to the record', 'contact.link': 'Linked an unverified contact', 'invite.create': 'Made a sign-in invitation',
   'device.revoke': 'Signed out a device', 'device.add': 'Signed in a new device', 'breakglass.open': 'Opened it outside their queues (with a reason)',
   'item.feedback': 'Answered whether it helped',
+  'item.queue': 'Moved a request to another queue',
 };
 
 export function typeBadge(type) {
