@@ -53,7 +53,7 @@ func loadStatic(files fs.FS) (*staticFiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: static files: %w", err)
 	}
-	for _, need := range []string{"hearth.css"} {
+	for _, need := range []string{"hearth.css", "favicon.svg"} {
 		if _, ok := sf.files[need]; !ok {
 			return nil, fmt.Errorf("web: embedded file web/%s is missing", need)
 		}
@@ -106,6 +106,17 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, _ *reqCtx)
 	}
 	w.Header().Set("Content-Type", f.ctype)
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, _ = w.Write(f.body) // a failed write means the client has gone: there is no one left to tell
+	return nil
+}
+
+// handleFavicon answers the /favicon.ico browsers ask for on every site
+// with Hearth's icon (an SVG, which browsers take there too; pages link
+// it under the build's hash).
+func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
+	f := s.static.files["favicon.svg"]
+	w.Header().Set("Content-Type", f.ctype)
+	w.Header().Set("Cache-Control", "public, max-age=86400")
 	_, _ = w.Write(f.body) // a failed write means the client has gone: there is no one left to tell
 	return nil
 }
