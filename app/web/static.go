@@ -53,7 +53,7 @@ func loadStatic(files fs.FS) (*staticFiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: static files: %w", err)
 	}
-	for _, need := range []string{"hearth.css", "favicon.svg"} {
+	for _, need := range []string{"hearth.css"} {
 		if _, ok := sf.files[need]; !ok {
 			return nil, fmt.Errorf("web: embedded file web/%s is missing", need)
 		}
@@ -113,8 +113,13 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, _ *reqCtx)
 // handleFavicon answers the /favicon.ico browsers ask for on every site
 // with Hearth's icon (an SVG, which browsers take there too; pages link
 // it under the build's hash).
+// (The page templates link it with {{static}}, so a build without it fails
+// at New.)
 func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
-	f := s.static.files["favicon.svg"]
+	f, ok := s.static.files["favicon.svg"]
+	if !ok {
+		return errNotFound
+	}
 	w.Header().Set("Content-Type", f.ctype)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	_, _ = w.Write(f.body) // a failed write means the client has gone: there is no one left to tell
