@@ -137,7 +137,7 @@ func TestFavicon(t *testing.T) {
 	e := newEnv(t)
 	u := e.anon()
 	r := u.get("/favicon.ico")
-	if r.code != http.StatusOK || r.h.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(r.body, "<svg") {
+	if r.code != http.StatusOK || r.h.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(r.body, "<svg") || r.h.Get("Cache-Control") != "no-store" {
 		t.Fatalf("/favicon.ico: %d %q", r.code, r.h.Get("Content-Type"))
 	}
 	icon, err := e.web.static.url("favicon.svg")

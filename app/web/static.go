@@ -120,8 +120,9 @@ func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request, _ *reqCtx
 	if !ok {
 		return errNotFound
 	}
+	// It keeps the server-wide no-store like every route outside /s/:
+	// pages link the icon under the build's hash, which is cached.
 	w.Header().Set("Content-Type", f.ctype)
-	w.Header().Set("Cache-Control", "public, max-age=86400")
 	_, _ = w.Write(f.body) // a failed write means the client has gone: there is no one left to tell
 	return nil
 }
