@@ -366,10 +366,34 @@ func TestFirstRunInTheBrowser(t *testing.T) {
 	if code, body := post(form); code != 400 || !strings.Contains(body, "at least") {
 		t.Fatalf("a short password was not refused with a clear message: %d", code)
 	}
+	// A short password typed differently the second time is still too
+	// short: the length is what the owner must fix first.
+	form["password_again"] = "shorx"
+	if code, body := post(form); code != 400 || !strings.Contains(body, "at least") || strings.Contains(body, "not the same") {
+		t.Fatalf("a short, mismatched password was not called too short: %d", code)
+	}
+	if code, _ := get("/api/v1/session"); code == 200 {
+		t.Fatal("a staff session before setup")
+	}
 	form["password"], form["password_again"] = "Birch-Lane-Owner-77", "Birch-Lane-Owner-77"
 	code, body = post(form)
 	if code != 200 {
 		t.Fatalf("setup submit: %d", code)
+	}
+	// The kit names this server's data folder in its restore command.
+	if abs, err := filepath.Abs(in.data); err != nil || !strings.Contains(body, "hearth restore --data "+abs+" ") {
+		t.Errorf("the kit's restore command does not name the data folder %s (%v)", in.data, err)
+	}
+	// The owner is signed in: the console's session answers without the
+	// password typed again, and the console page has its icon.
+	if code, sess := get("/api/v1/session"); code != 200 || !strings.Contains(sess, "bea@birch.test") {
+		t.Fatalf("the owner is not signed in after setup: %d", code)
+	}
+	if code, page := get("/staff/"); code != 200 || !strings.Contains(page, `rel="icon"`) {
+		t.Fatalf("console after setup: %d", code)
+	}
+	if code, _ := get("/favicon.ico"); code != 200 {
+		t.Errorf("/favicon.ico: %d", code)
 	}
 	key := recoveryRe.FindString(body)
 	if key == "" || !strings.Contains(body, "data:image/png;base64,") {

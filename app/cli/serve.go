@@ -119,6 +119,7 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 		TLS:      c.TLS(),
 		Addr:     c.Addr,
 		Setup:    setupState,
+		DataDir:  c.Data,
 		Counters: counters,
 
 		TrustedProxies: c.TrustedProxies,

@@ -31,23 +31,36 @@ func (ct Contact) LogValue() slog.Value { return slog.StringValue("contact:" + c
 // Age in whole years.
 func (ct Contact) Age(now time.Time) int { return Patient{DOB: ct.DOB}.Age(now) }
 
+// CheckContact finds every problem a no-account contact form has at once:
+// the person's details (a phone number is required) and their request. It
+// is nil, an *InputError, or InputErrors; nothing is written. in and item
+// are left cleaned as CreateContact files them.
+func (c *Clinic) CheckContact(in *PatientInput, item *NewItem) error {
+	var es InputErrors
+	if err := es.add(in.check(c.now())); err != nil {
+		return err
+	}
+	if in.Phone == "" && !es.has("phone") {
+		es = append(es, &InputError{Field: "phone", Msg: "Write a phone number so we can reach you."})
+	}
+	if err := es.add(item.check()); err != nil {
+		return err
+	}
+	return es.err()
+}
+
 // CreateContact files a first contact from someone without an account: the
 // contact record, their item, and the private link token to follow it.
+// Every problem with the form comes back at once (see CheckContact).
 func (c *Clinic) CreateContact(ctx context.Context, in PatientInput, item NewItem, client string) (Ack, string, error) {
-	if err := in.check(c.now()); err != nil {
+	if err := c.CheckContact(&in, &item); err != nil {
 		return Ack{}, "", err
 	}
 	in.Lang = c.speaks(in.Lang)
-	if in.Phone == "" {
-		return Ack{}, "", inputErr("phone", "Write a phone number so we can reach you.")
-	}
 	ct := Contact{ID: newID(), Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang, Created: c.now().UTC()}
 	token := RandomToken()
 	sealed, err := c.seal(vault.NewRef(bucketContacts, ct.ID, "contact:"+ct.ID), ct)
 	if err != nil {
-		return Ack{}, "", err
-	}
-	if err := item.check(); err != nil {
 		return Ack{}, "", err
 	}
 	item.Lang = c.speaks(item.Lang)

@@ -162,8 +162,13 @@ func (c *Clinic) RedeemInvite(ctx context.Context, code, dob, label string, shar
 // RequestInvite files a front-desk item for a patient on a new device who
 // needs a new sign-in letter: not a dead end.
 func (c *Clinic) RequestInvite(ctx context.Context, in PatientInput, note, client string) (Ack, string, error) {
-	return c.CreateContact(ctx, in, NewItem{Type: TypeInviteRequest, Body: note,
-		Fields: map[string]string{"phone": in.Phone}}, client)
+	return c.CreateContact(ctx, in, InviteRequestItem(in, note), client)
+}
+
+// InviteRequestItem is the request RequestInvite files for in, with the
+// person's note.
+func InviteRequestItem(in PatientInput, note string) NewItem {
+	return NewItem{Type: TypeInviteRequest, Body: note, Fields: map[string]string{"phone": in.Phone}}
 }
 
 // Letter is what a printed invite letter says, in the language of the

@@ -84,32 +84,39 @@ func (in *NewItem) check() error {
 	if !ok {
 		return inputErr("type", "Choose what this is about: a message, a refill, an appointment or a call back.")
 	}
+	// Every problem is found at once, so a form shows them all together.
+	var es InputErrors
 	clean := map[string]string{}
 	for _, f := range tf.all {
 		v, err := cleanBody(f, in.Fields[f], false)
 		if err != nil {
-			return err
+			es = append(es, err.(*InputError))
+			continue
 		}
 		if len(v) > 500 {
-			return inputErr(f, "Please keep this shorter (500 characters at most).")
+			es = append(es, &InputError{Field: f, Msg: "Please keep this shorter (500 characters at most)."})
+			continue
 		}
 		if v != "" {
 			clean[f] = v
 		}
 	}
 	for _, f := range tf.required {
-		if clean[f] == "" {
-			return inputErr(f, fieldMessages[f])
+		if clean[f] == "" && !es.has(f) {
+			es = append(es, &InputError{Field: f, Msg: fieldMessages[f]})
 		}
 	}
 	if p := clean["phone"]; p != "" && len(phoneDigits(p)) < 7 {
-		return inputErr("phone", fieldMessages["phone"])
+		es = append(es, &InputError{Field: "phone", Msg: fieldMessages["phone"]})
 	}
-	in.Fields = clean
 	body, err := cleanBody("body", in.Body, len(in.Files) == 0 && (in.Type == TypeMessage || in.Type == TypeBilling || in.Type == TypeRecords))
 	if err != nil {
-		return err
+		es = append(es, err.(*InputError))
 	}
+	if len(es) > 0 {
+		return es.err()
+	}
+	in.Fields = clean
 	in.Body = body
 	return nil
 }

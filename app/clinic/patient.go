@@ -56,29 +56,32 @@ type PatientInput struct {
 }
 
 func (in *PatientInput) check(now time.Time) error {
+	var es InputErrors
 	in.Name = strings.Join(strings.Fields(in.Name), " ")
-	if in.Name == "" || len(in.Name) > 120 {
-		return inputErr("name", "Enter the patient's full name (at most 120 characters).")
-	}
-	if !validText(in.Name) {
-		return inputErr("name", "The name has characters that cannot be stored. Type it again.")
+	switch {
+	case in.Name == "" || len(in.Name) > 120:
+		es = append(es, &InputError{Field: "name", Msg: "Enter the patient's full name (at most 120 characters)."})
+	case !validText(in.Name):
+		es = append(es, &InputError{Field: "name", Msg: "The name has characters that cannot be stored. Type it again."})
 	}
 	dob, err := ParseDOB(in.DOB, now)
-	if err != nil {
+	if err := es.add(err); err != nil {
 		return err
 	}
-	in.DOB = dob
+	if err == nil {
+		in.DOB = dob
+	}
 	in.Phone = strings.TrimSpace(in.Phone)
 	if in.Phone != "" && len(phoneDigits(in.Phone)) < 7 {
-		return inputErr("phone", "Enter a phone number with its area code, like 555-201-3344.")
+		es = append(es, &InputError{Field: "phone", Msg: "Enter a phone number with its area code, like 555-201-3344."})
 	}
 	in.Email = normalizeEmail(in.Email)
 	if in.Email != "" {
 		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
-			return inputErr("email", "Enter an email address like name@example.com, or leave it empty.")
+			es = append(es, &InputError{Field: "email", Msg: "Enter an email address like name@example.com, or leave it empty."})
 		}
 	}
-	return nil
+	return es.err()
 }
 
 // validText refuses invalid UTF-8, control characters and direction

@@ -2,6 +2,8 @@ package clinic
 
 import (
 	"context"
+	"net/mail"
+	"strings"
 
 	"hearth/app/store"
 	"hearth/app/vault"
@@ -13,6 +15,46 @@ type SetupInput struct {
 	OwnerName  string
 	OwnerEmail string
 	Password   string
+}
+
+// CheckSetup finds every problem with the setup form at once: the clinic's
+// name, the owner's name and email, the password's length and strength, and
+// only then whether again repeats it (a too-short password is reported as
+// too short, not as a mismatch). It is nil, an *InputError or InputErrors,
+// with the fields clinic_name, name, email, password and password_again.
+func CheckSetup(in SetupInput, again string, common map[string]bool) error {
+	var es InputErrors
+	s := DefaultSettings()
+	s.ClinicName = in.ClinicName
+	if err := es.add(s.normalize()); err != nil {
+		return err
+	}
+	name := strings.TrimSpace(in.OwnerName)
+	if name == "" || len(name) > 100 {
+		es = append(es, &InputError{Field: "name", Msg: "Enter your name (at most 100 characters)."})
+	}
+	email := normalizeEmail(in.OwnerEmail)
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		es = append(es, &InputError{Field: "email", Msg: "Enter an email address like maria@clinic.example."})
+	}
+	if err := es.add(CheckNewPassword(in.Password, common)); err != nil {
+		return err
+	}
+	if !es.has("password") && in.Password != again {
+		es = append(es, &InputError{Field: "password_again", Msg: "The two passwords are not the same. Type the password again."})
+	}
+	return es.err()
+}
+
+// SetupSession signs the owner in on the browser that just set the clinic
+// up (they typed the password twice a moment ago), so the emergency kit
+// leads straight into the console. The sign-in is audited like any other.
+func (c *Clinic) SetupSession(ctx context.Context, owner Staff, client string) (string, Session, error) {
+	a := Actor{Kind: ActorStaff, ID: owner.ID, Role: owner.Role, Client: client}
+	if err := c.Audit(ctx, a, AuditEvent{Action: "staff.signin", Object: "staff:" + owner.ID}); err != nil {
+		return "", Session{}, err
+	}
+	return c.StartSession(ctx, owner)
 }
 
 // Setup names the clinic and creates the owner account, once. It runs in one

@@ -60,9 +60,16 @@ func (t *Tr) T(key string, args ...any) string {
 	if len(args) == 0 || !strings.Contains(s, "{") {
 		return s
 	}
-	pairs := make([]string, 0, len(args))
+	pairs := make([]string, 0, 2*len(args))
 	for i := 0; i+1 < len(args); i += 2 {
-		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
+		name, value := "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1])
+		if strings.HasSuffix(value, ".") {
+			// A value that ends with a period ("5 p. m.") at the end of a
+			// sentence takes the sentence's period: never "p. m..". The
+			// replacer tries pairs in order, so this one comes first.
+			pairs = append(pairs, name+".", value)
+		}
+		pairs = append(pairs, name, value)
 	}
 	return strings.NewReplacer(pairs...).Replace(s)
 }

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -104,15 +105,32 @@ func (fv *formView) setError(name, msg string) {
 	fv.Errors = append(fv.Errors, f)
 }
 
-// inputError shows a clinic validation error on the form; false when err is
-// not one.
+// inputError shows a clinic validation error on the form, every problem
+// beside its field and in the summary (in the form's order); false when err
+// is not one.
 func (pc *pctx) inputError(fv *formView, err error) bool {
-	var ie *clinic.InputError
-	if !errors.As(err, &ie) {
+	all := clinic.AllInputErrors(err)
+	if len(all) == 0 {
 		return false
 	}
-	fv.setError(ie.Field, pc.fieldError(err))
+	for _, ie := range all {
+		fv.setError(ie.Field, pc.fieldError(ie))
+	}
+	fv.sortErrors()
 	return true
+}
+
+// sortErrors puts the summary in the order the fields are on the page.
+func (fv *formView) sortErrors() {
+	at := func(f *field) int {
+		for i, g := range fv.Fields {
+			if g == f {
+				return i
+			}
+		}
+		return len(fv.Fields)
+	}
+	sort.SliceStable(fv.Errors, func(i, j int) bool { return at(fv.Errors[i]) < at(fv.Errors[j]) })
 }
 
 func (pc *pctx) text(name, label string, required bool) *field {

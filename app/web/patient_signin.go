@@ -418,14 +418,15 @@ func (s *Server) pageContactSend(pc *pctx) error {
 		return pc.render(http.StatusTooManyRequests, "p_contact.html", cp.Heading, cp)
 	}
 	dob, problem := pc.postedDOB()
-	if problem != "" {
-		cp.Form.setError("dob", pc.T(problem))
-		return pc.render(http.StatusBadRequest, "p_contact.html", cp.Heading, cp)
-	}
 	in := clinic.PatientInput{Name: pc.form("name"), DOB: dob, Phone: pc.form("phone"), Email: pc.form("email"), Lang: pc.tr.Lang()}
 	item := pc.itemInput(typ, cp.Form.Fields[4:])
 	if typ == clinic.TypeCallback {
 		item.Fields["phone"] = in.Phone
+	}
+	if problem != "" {
+		// The other answers are checked too, so every problem shows at once.
+		pc.formProblems(cp.Form, problem, s.c.CheckContact(&in, &item))
+		return pc.render(http.StatusBadRequest, "p_contact.html", cp.Heading, cp)
 	}
 	ack, token, err := s.c.CreateContact(pc.r.Context(), in, item, clientAddr(pc.r))
 	if pc.inputError(cp.Form, err) {
@@ -444,6 +445,18 @@ func (s *Server) pageContactSend(pc *pctx) error {
 	a := pc.ackFor(ack.Item, ack.AfterHours)
 	sp := sentPage{Ack: &a, PrivateURL: s.publicBase(pc.r) + "/c/" + token, ItemURL: "/t/" + ack.Item.ID}
 	return pc.render(http.StatusOK, "p_sent.html", pc.T("sent.title"), sp)
+}
+
+// formProblems shows a birth date the boxes could not make (problem, a
+// translation key) together with every other problem check found.
+func (pc *pctx) formProblems(fv *formView, problem string, check error) {
+	for _, ie := range clinic.AllInputErrors(check) {
+		if ie.Field != "dob" {
+			fv.setError(ie.Field, pc.fieldError(ie))
+		}
+	}
+	fv.setError("dob", pc.T(problem))
+	fv.sortErrors()
 }
 
 func (pc *pctx) letterForm() *formView {
@@ -479,11 +492,12 @@ func (s *Server) pageLetterSend(pc *pctx) error {
 		return pc.render(http.StatusTooManyRequests, "p_letter.html", pc.T("letter.title"), lp)
 	}
 	dob, problem := pc.postedDOB()
+	in := clinic.PatientInput{Name: pc.form("name"), DOB: dob, Phone: pc.form("phone"), Lang: pc.tr.Lang()}
 	if problem != "" {
-		lp.Form.setError("dob", pc.T(problem))
+		item := clinic.InviteRequestItem(in, pc.form("body"))
+		pc.formProblems(lp.Form, problem, s.c.CheckContact(&in, &item))
 		return pc.render(http.StatusBadRequest, "p_letter.html", pc.T("letter.title"), lp)
 	}
-	in := clinic.PatientInput{Name: pc.form("name"), DOB: dob, Phone: pc.form("phone"), Lang: pc.tr.Lang()}
 	ack, _, err := s.c.RequestInvite(pc.r.Context(), in, pc.form("body"), clientAddr(pc.r))
 	if pc.inputError(lp.Form, err) {
 		return pc.render(http.StatusBadRequest, "p_letter.html", pc.T("letter.title"), lp)

@@ -63,6 +63,7 @@ func (s *Server) routeTable() []route {
 		// Health and static files.
 		{"GET", "/healthz", anyone, s.handleHealth},
 		{"GET", "/s/{hash}/{file...}", anyone, s.handleStatic},
+		{"GET", "/favicon.ico", anyone, s.handleFavicon},
 		{"GET", "/urgent-words.json", anyone, s.handleUrgentWords},
 
 		// First-run setup (one-time link printed by the server).

@@ -49,6 +49,9 @@ type Options struct {
 	TLS     bool
 	Addr    string // the listen address, whose host is an allowed Host
 	Setup   *SetupState
+	// DataDir is the server's data folder, as the emergency kit's restore
+	// command names it ("hearth-data" when empty).
+	DataDir string
 	// Limits are throttling budgets; zero means the defaults.
 	Limits Limits
 	// Counters, for a clinic group, keeps the throttling counts where every
@@ -70,6 +73,7 @@ type Server struct {
 	version string
 	tls     bool
 	setup   *SetupState
+	dataDir string // as the emergency kit writes it (kitDataDir)
 	files   fs.FS
 	static  *staticFiles
 	tmpl    map[string]*template.Template
@@ -93,6 +97,7 @@ type Server struct {
 func New(o Options) (*Server, error) {
 	s := &Server{c: o.Clinic, hub: o.Hub, log: o.Log, version: o.Version, tls: o.TLS, setup: o.Setup, files: o.Files,
 		cop: http.NewCrossOriginProtection(), common: CommonPasswords(o.Files), proxies: o.TrustedProxies, staff: o.StaffFrom}
+	s.dataDir = kitDataDir(o.DataDir)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

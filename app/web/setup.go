@@ -2,10 +2,11 @@ package web
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
+	"path/filepath"
+	"strings"
 
 	"rsc.io/qr"
 
@@ -39,22 +40,36 @@ func (s *Server) handleSetupSave(w http.ResponseWriter, r *http.Request, rc *req
 	f := setupForm{Token: s.setup.Token, ClinicName: r.PostFormValue("clinic_name"), OwnerName: r.PostFormValue("owner_name"),
 		Email: r.PostFormValue("owner_email"), MinPassword: clinic.MinPasswordLength, Errors: map[string]string{}}
 	pw := r.PostFormValue("password")
-	if pw != r.PostFormValue("password_again") {
-		f.Errors["password_again"] = "The two passwords are not the same."
-		return s.render(w, r, http.StatusBadRequest, "setup.html", page{Title: "Set up Hearth", Clinic: "Hearth", Data: f})
+	in := clinic.SetupInput{ClinicName: f.ClinicName, OwnerName: f.OwnerName, OwnerEmail: f.Email, Password: pw}
+	// Every problem at once, the password's length before the match.
+	err := clinic.CheckSetup(in, r.PostFormValue("password_again"), s.common)
+	var owner clinic.Staff
+	if err == nil {
+		owner, err = s.c.Setup(r.Context(), in, s.common, clientAddr(r))
 	}
-	_, err := s.c.Setup(r.Context(), clinic.SetupInput{ClinicName: f.ClinicName, OwnerName: f.OwnerName, OwnerEmail: f.Email, Password: pw}, s.common, clientAddr(r))
-	var ie *clinic.InputError
-	if errors.As(err, &ie) {
-		field := map[string]string{"clinic_name": "clinic_name", "name": "owner_name", "email": "owner_email", "password": "password"}[ie.Field]
-		if field == "" {
-			field = "clinic_name"
+	if ies := clinic.AllInputErrors(err); len(ies) > 0 {
+		for _, ie := range ies {
+			field := map[string]string{"clinic_name": "clinic_name", "name": "owner_name", "email": "owner_email", "password": "password",
+				"password_again": "password_again"}[ie.Field]
+			if field == "" {
+				field = "clinic_name"
+			}
+			if f.Errors[field] == "" {
+				f.Errors[field] = ie.Msg
+			}
 		}
-		f.Errors[field] = ie.Msg
 		return s.render(w, r, http.StatusBadRequest, "setup.html", page{Title: "Set up Hearth", Clinic: "Hearth", Data: f})
 	}
 	if err != nil {
 		return err
+	}
+	// The owner is signed in on this browser: after the emergency kit the
+	// console opens without typing the password again.
+	token, _, err := s.c.SetupSession(r.Context(), owner, clientAddr(r))
+	if err != nil {
+		s.log.Error("owner not signed in after setup", "err", err)
+	} else {
+		http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: token, Path: "/", HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
 	}
 	s.log.Info("setup complete: the owner account exists")
 	if s.setup.Done != nil {
@@ -69,6 +84,25 @@ type kitData struct {
 	Recovery string
 	QR       template.URL
 	Clinic   string
+	DataDir  string // the data folder, ready to paste into a shell
+}
+
+// kitDataDir writes the server's data folder for the restore command: its
+// absolute path ("/var/lib/hearth" for a service install), quoted for a
+// shell when it has spaces or other special characters; "hearth-data", the
+// default, when none was given.
+func kitDataDir(dir string) string {
+	if dir == "" {
+		dir = "hearth-data"
+	} else if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	for _, r := range dir {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@", r)) {
+			return "'" + strings.ReplaceAll(dir, "'", `'\''`) + "'"
+		}
+	}
+	return dir
 }
 
 // takeKit hands the recovery key over, once. Its showing is audited first:
@@ -115,5 +149,6 @@ func (s *Server) handleSetupKit(w http.ResponseWriter, r *http.Request, rc *reqC
 	}
 	st, _ := s.c.Settings(r.Context())
 	d.Clinic = st.ClinicName
+	d.DataDir = s.dataDir
 	return s.render(w, r, http.StatusOK, "kit.html", page{Title: "Emergency kit", Data: d})
 }

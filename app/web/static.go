@@ -110,4 +110,21 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request, _ *reqCtx)
 	return nil
 }
 
+// handleFavicon answers the /favicon.ico browsers ask for on every site
+// with Hearth's icon (an SVG, which browsers take there too; pages link
+// it under the build's hash).
+// (The page templates link it with {{static}}, so a build without it fails
+// at New.)
+func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request, _ *reqCtx) error {
+	f, ok := s.static.files["favicon.svg"]
+	if !ok {
+		return errNotFound
+	}
+	// It keeps the server-wide no-store like every route outside /s/:
+	// pages link the icon under the build's hash, which is cached.
+	w.Header().Set("Content-Type", f.ctype)
+	_, _ = w.Write(f.body) // a failed write means the client has gone: there is no one left to tell
+	return nil
+}
+
 func parseURL(s string) (*url.URL, error) { return url.Parse(s) }

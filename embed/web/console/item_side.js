@@ -5,7 +5,7 @@
 
 import { api } from './api.js';
 import { doc, fieldError, h, icon, makeForm, okMessage, put } from './dom.js';
-import { ago, formatDOB, formatTime, formatWhen, plural, roleName } from './format.js';
+import { ago, formatDOB, formatTime, formatWhen, langNames, plural, roleName } from './format.js';
 import { tables } from './meta.js';
 import { memory, state } from './state.js';
 import { assignMenu, queueName, staffName } from './team.js';
@@ -272,7 +272,7 @@ function linkCard(x, ct) {
       put(results, list.length ? h('ul', { class: 'plain link-list', 'aria-label': 'Matching records' }, list.map((p) => h('li', null,
         h('span', null, h('strong', null, p.name), h('span', { class: 'sub' }, `${formatDOB(p.dob)} · ${p.phone || 'no phone'}`)),
         h('button', { type: 'button', class: 'small', onclick: () => sideBySide(p) }, 'Compare', h('span', { class: 'vh' }, ` with ${p.name}`)))))
-        : h('p', { role: 'status' }, 'No record matches. Try the birth date or the phone number, or create the patient first.'));
+        : h('p', { role: 'status' }, 'No record matches. Try the birth date or the phone number, or create a patient from this below.'));
     } catch (err) {
       if (!err.handled) put(results, h('p', { class: 'err', role: 'alert' }, err.message));
     }
@@ -314,7 +314,64 @@ function linkCard(x, ct) {
   return h('section', { class: 'side-card identity', 'aria-labelledby': 'link-title', id: 'link-card' },
     h('h2', { id: 'link-title' }, 'Check who this is'),
     h('p', { class: 'muted' }, 'Compare what they wrote with the patient record, side by side, then link. Their requests move to the record.'),
-    form, results, compare);
+    form, results, compare, createPart(x, ct));
+}
+
+// createPart makes a patient record from what a newcomer wrote (name, birth
+// date, phone, email, language), after showing what they wrote and the new
+// record side by side, then links the contact to it: their requests move to
+// the new record.
+function createPart(x, ct) {
+  const { flash } = x.els;
+  const out = h('div', { id: 'create-compare' });
+  const open = h('button', { type: 'button', class: 'small', id: 'create-from-contact' }, 'Create a patient from this');
+  const record = { name: ct.name || '', dob: ct.dob || '', phone: ct.phone || '', email: ct.email || '', lang: ct.lang || 'en' };
+  open.addEventListener('click', () => {
+    const rowsSpec = [
+      ['Name', ct.name || '—', record.name || '—'],
+      ['Birth date', formatDOB(ct.dob), formatDOB(record.dob)],
+      ['Phone', ct.phone || '—', record.phone || '—'],
+      ['Email', ct.email || '—', record.email || '—'],
+      ['Language', langNames[ct.lang] || ct.lang || '—', langNames[record.lang] || record.lang],
+    ];
+    const t = h('table', { class: 'data compare', id: 'create-table' },
+      h('caption', { tabindex: '-1' }, 'New patient record'),
+      h('thead', null, h('tr', null, h('td'), h('th', { scope: 'col' }, 'They wrote'), h('th', { scope: 'col' }, 'New record'))),
+      h('tbody', null, rowsSpec.map(([k, a, b]) => h('tr', null, h('th', { scope: 'row' }, k), h('td', null, a), h('td', null, b)))));
+    const go = h('button', { type: 'button', class: 'primary small', id: 'create-submit' }, 'Create the patient and link');
+    const cancel = h('button', { type: 'button', class: 'small', id: 'create-cancel', onclick: () => { put(out); open.focus(); } }, 'Cancel');
+    const msg = h('div', { class: 'form-msg', id: 'create-msg' });
+    go.addEventListener('click', async () => {
+      go.disabled = true;
+      let made;
+      try {
+        made = await api('POST', '/api/v1/patients', record);
+      } catch (err) {
+        go.disabled = false;
+        if (err.handled) return;
+        put(msg, h('p', { class: 'err', role: 'alert' }, err.status === 409
+          ? 'A patient with this name and birth date already exists. Use Find their record above and compare them instead.'
+          : err.message));
+        return;
+      }
+      try {
+        const r = await api('POST', `/api/v1/contacts/${encodeURIComponent(ct.id)}/link`, { patient_id: made.id });
+        memory.rowPatient = memory.rowPatient || {};
+        memory.rowPatient[x.id] = made.id;
+        await x.load(false);
+        put(flash, okMessage(`Created ${record.name}\u2019s record and linked it: ${plural(r.items_moved || 0, 'request', 'requests')} moved.`));
+        flash.firstChild.focus();
+      } catch (err) {
+        if (!err.handled) put(msg, h('p', { class: 'err', role: 'alert' }, `The record was created, but linking failed: ${err.message} Find the record above and link it.`));
+      }
+    });
+    put(out, t, h('p', { class: 'hint' }, 'Check the details with the person if you can, for example by phone, before you create the record.'),
+      msg, h('div', { class: 'actions' }, go, cancel));
+    t.querySelector('caption').focus();
+  });
+  return h('div', { class: 'create-part' },
+    h('h3', null, 'No record yet?'),
+    h('div', { class: 'actions' }, open), out);
 }
 
 // breakGlass asks for the reason to open a request outside the person's
