@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hearth/app/testpdf"
 )
 
 // The PDFs here are written by hand, object by object, with true
@@ -27,22 +29,7 @@ func pdfPage(catalogExtra string) []string {
 }
 
 // buildPDF numbers objs from 1 and writes a classic cross-reference table.
-func buildPDF(objs []string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	offs := make([]int, len(objs))
-	for i, o := range objs {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
-}
+func buildPDF(objs []string) []byte { return testpdf.Build(objs...) }
 
 func deflate(t *testing.T, data []byte) []byte {
 	t.Helper()

