@@ -220,6 +220,19 @@ func TestConsoleBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("staffnew-submit")),
 	)
 	b.until("new staff member listed", `(document.getElementById('staff-table')?.textContent || '').includes('frank@maple.test')`)
+	// The name patients see (issue 14 item 7): the default shows, the owner sets another.
+	b.check("open Frank's panel", `(() => {
+		const tr = [...document.querySelectorAll('#staff-table tbody tr')].find(r => r.textContent.includes('frank@maple.test'));
+		tr.querySelector('button[id^="manage-btn-"]').click();
+		return true;
+	})()`)
+	b.until("name patients see field", `document.querySelector('[id$="-shown-display_name"]')?.placeholder === 'Frank'`)
+	b.do("set the name patients see",
+		chromedp.SendKeys(chromedp.CSS(`[id$="-shown-display_name"]`), "Frankie"),
+		chromedp.Click(chromedp.CSS(`[id$="-shown-submit"]`)),
+	)
+	b.until("name patients see saved", `(document.getElementById('staff-table')?.textContent || '').includes('Patients now see Frank Front as Frankie.') &&
+		document.querySelector('[id$="-shown-display_name"]')?.value === 'Frankie'`)
 
 	// Patients: a bad birth date is refused next to its field; then create
 	// and find the patient.

@@ -124,7 +124,7 @@ func (c *Clinic) LogAttempt(ctx context.Context, a Actor, id, outcome string) (I
 	}
 	return c.systemChange(ctx, a, id, "item.call_attempt", func(it *Item) (string, error) {
 		now := c.now().UTC()
-		it.Attempts = append(it.Attempts, Attempt{At: now, StaffID: st.ID, Name: st.FirstName(), Outcome: outcome, Kind: CallResult(outcome)})
+		it.Attempts = append(it.Attempts, Attempt{At: now, StaffID: st.ID, Name: st.SignedName(), Outcome: outcome, Kind: CallResult(outcome)})
 		if it.FirstReply.IsZero() {
 			it.FirstReply = now // the staff's first response, for the reply-time figures
 		}

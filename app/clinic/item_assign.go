@@ -25,9 +25,9 @@ func (c *Clinic) Assign(ctx context.Context, a Actor, id, staffID string) (Item,
 		}
 		settings, _ := c.Settings(ctx)
 		if !settings.mayQueue(st.Role, m.Queue) {
-			return Item{}, inputErr("staff_id", st.FirstName()+" does not work this queue.")
+			return Item{}, inputErr("staff_id", st.SignedName()+" does not work this queue.")
 		}
-		name = st.FirstName()
+		name = st.SignedName()
 	}
 	return c.systemChange(ctx, a, id, "item.assign", func(it *Item) (string, error) {
 		it.Assignee = staffID

@@ -46,7 +46,7 @@ func (c *Clinic) GetItem(ctx context.Context, a Actor, id string) (ItemView, err
 		}
 		it, err = c.changeItem(ctx, id, func(x *Item) error {
 			if !slices.ContainsFunc(x.SeenBy, func(s Seen) bool { return s.StaffID == a.ID }) {
-				x.SeenBy = append(x.SeenBy, Seen{StaffID: st.ID, Name: st.FirstName(), Role: st.Role, At: c.now().UTC()})
+				x.SeenBy = append(x.SeenBy, Seen{StaffID: st.ID, Name: st.SignedName(), Role: st.Role, At: c.now().UTC()})
 			}
 			x.Seen = true
 			return nil
@@ -138,7 +138,7 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 		if err != nil {
 			return Message{}, err
 		}
-		msg.AuthorName, msg.AuthorRole, msg.Kind = st.FirstName(), st.Role, KindStaff
+		msg.AuthorName, msg.AuthorRole, msg.Kind = st.SignedName(), st.Role, KindStaff
 		if internal {
 			msg.Kind = KindNote
 		}

@@ -3,6 +3,7 @@ package clinic
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/mail"
 	"strings"
@@ -41,15 +42,56 @@ type Staff struct {
 	TOTPEnabled   bool     `json:"totp_enabled,omitempty"`
 	TOTPLastStep  int64    `json:"totp_last_step,omitempty"`
 	RecoveryCodes []string `json:"recovery_codes,omitempty"` // SHA-256 of each unused code
+
+	// DisplayName is the name patients see on replies, signatures and
+	// call attempts, set by an owner; empty means the default (SignedName).
+	DisplayName string `json:"display_name,omitempty"`
 }
 
 // LogValue keeps names and emails out of logs.
 func (s Staff) LogValue() slog.Value { return slog.StringValue("staff:" + s.ID) }
 
-// FirstName is how replies are signed.
-func (s Staff) FirstName() string {
-	f, _, _ := strings.Cut(strings.TrimSpace(s.Name), " ")
-	return f
+// MaxDisplayName bounds the name patients see for a staff member.
+const MaxDisplayName = 60
+
+// nameTitles are the words that, first in a name, make the default name
+// patients see "title + last name" ("Dr. Patel") instead of the first word.
+var nameTitles = map[string]bool{"dr.": true, "dr": true, "doctor": true, "dra.": true, "nurse": true,
+	"np": true, "pa": true, "mr.": true, "mrs.": true, "ms.": true, "mx.": true}
+
+// SignedName is how the staff member signs for patients: replies, "seen
+// by", template signatures, call attempts and presence. It is the owner's
+// DisplayName when set; otherwise the first name, or the title and last
+// name when the name starts with a title ("Dr. Raj Patel" signs "Dr.
+// Patel"). Credentials after a comma ("Raj Patel, MD") are left out.
+func (s Staff) SignedName() string {
+	if d := strings.TrimSpace(s.DisplayName); d != "" {
+		return d
+	}
+	name, _, _ := strings.Cut(s.Name, ",")
+	words := strings.Fields(name)
+	switch {
+	case len(words) == 0:
+		return strings.TrimSpace(s.Name)
+	case len(words) == 1:
+		return words[0]
+	case nameTitles[strings.ToLower(words[0])]:
+		return words[0] + " " + words[len(words)-1]
+	}
+	return words[0]
+}
+
+// checkDisplayName tidies an owner's display name: spaces collapse, ""
+// clears it (back to the default), and it follows the rules of names.
+func checkDisplayName(d string) (string, error) {
+	d = strings.Join(strings.Fields(d), " ")
+	switch {
+	case len(d) > MaxDisplayName:
+		return "", inputErr("display_name", fmt.Sprintf("Enter the name patients see (at most %d characters).", MaxDisplayName))
+	case !validText(d):
+		return "", inputErr("display_name", "The name has characters that cannot be stored. Type it again.")
+	}
+	return d, nil
 }
 
 // StaffInput creates an account.

@@ -73,6 +73,8 @@ type StaffUpdate struct {
 	Name     *string
 	Role     *string
 	Disabled *bool
+	// DisplayName is the name patients see; "" returns to the default.
+	DisplayName *string
 }
 
 // UpdateStaff changes a role, a name, or disables/enables an account. A
@@ -91,6 +93,13 @@ func (c *Clinic) UpdateStaff(ctx context.Context, a Actor, id string, u StaffUpd
 			return Staff{}, inputErr("name", "Enter the person's name (at most 100 characters).")
 		}
 		u.Name = &n
+	}
+	if u.DisplayName != nil {
+		d, err := checkDisplayName(*u.DisplayName)
+		if err != nil {
+			return Staff{}, err
+		}
+		u.DisplayName = &d
 	}
 	losesOwner := (u.Role != nil && *u.Role != RoleOwner) || (u.Disabled != nil && *u.Disabled)
 	if losesOwner {
@@ -115,6 +124,9 @@ func (c *Clinic) UpdateStaff(ctx context.Context, a Actor, id string, u StaffUpd
 	return c.changeStaff(ctx, a, id, "staff.change", func(s *Staff) error {
 		if u.Name != nil {
 			s.Name = *u.Name
+		}
+		if u.DisplayName != nil {
+			s.DisplayName = *u.DisplayName
 		}
 		if u.Role != nil && *u.Role != s.Role {
 			s.Role = *u.Role

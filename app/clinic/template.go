@@ -114,7 +114,7 @@ func (c *Clinic) RenderTemplate(ctx context.Context, a Actor, templateID, itemID
 	if t, err := c.mailTr(settings, lang); err == nil {
 		day = t.DayDate(next)
 	}
-	r := strings.NewReplacer("{patient_first_name}", first, "{staff_name}", st.FirstName(), "{clinic_phone}", settings.Phone,
+	r := strings.NewReplacer("{patient_first_name}", first, "{staff_name}", st.SignedName(), "{clinic_phone}", settings.Phone,
 		"{clinic_name}", settings.ClinicName, "{next_business_day}", day)
 	return r.Replace(settings.templates()[i].TextFor(lang)), nil
 }

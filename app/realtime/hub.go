@@ -140,7 +140,7 @@ func (h *Hub) SetSource(s Source) {
 // Sub describes who a socket belongs to and what it may see.
 type Sub struct {
 	StaffID   string
-	StaffName string // first name, shown to colleagues ("Maria is replying")
+	StaffName string // the name the staff member signs with, shown to colleagues ("Maria is replying")
 	SessionID string
 	// May reports whether this staff member may see events of a queue.
 	May func(queue string) bool

@@ -23,6 +23,10 @@ type staffAdminJSON struct {
 	Disabled           bool   `json:"disabled"`
 	TOTPEnabled        bool   `json:"totp_enabled"`
 	MustChangePassword bool   `json:"must_change_password"`
+	// DisplayName is the owner's chosen name patients see ("" = default);
+	// SignsAs is the name actually used (the default when unset).
+	DisplayName string `json:"display_name"`
+	SignsAs     string `json:"signs_as"`
 }
 
 func (s *Server) handleStaffList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -35,7 +39,7 @@ func (s *Server) handleStaffList(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	out := make([]staffAdminJSON, 0, len(all))
 	for _, st := range all {
-		j := staffAdminJSON{ID: st.ID, Name: st.Name, Role: st.Role, Disabled: st.Disabled}
+		j := staffAdminJSON{ID: st.ID, Name: st.Name, Role: st.Role, Disabled: st.Disabled, DisplayName: st.DisplayName, SignsAs: st.SignedName()}
 		if rc.staff.Role == clinic.RoleOwner {
 			j.Email, j.TOTPEnabled, j.MustChangePassword = st.Email, st.TOTPEnabled, st.MustChangePassword
 		}
@@ -47,15 +51,16 @@ func (s *Server) handleStaffList(w http.ResponseWriter, r *http.Request, rc *req
 
 func (s *Server) handleStaffUpdate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var in struct {
-		Name     *string `json:"name"`
-		Role     *string `json:"role"`
-		Disabled *bool   `json:"disabled"`
+		Name        *string `json:"name"`
+		Role        *string `json:"role"`
+		Disabled    *bool   `json:"disabled"`
+		DisplayName *string `json:"display_name"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
-	st, err := s.c.UpdateStaff(r.Context(), rc.actor, id, clinic.StaffUpdate{Name: in.Name, Role: in.Role, Disabled: in.Disabled})
+	st, err := s.c.UpdateStaff(r.Context(), rc.actor, id, clinic.StaffUpdate{Name: in.Name, Role: in.Role, Disabled: in.Disabled, DisplayName: in.DisplayName})
 	if err != nil {
 		return err
 	}
@@ -63,7 +68,8 @@ func (s *Server) handleStaffUpdate(w http.ResponseWriter, r *http.Request, rc *r
 		// Their sessions ended with the generation bump; close live sockets now.
 		s.hub.CloseStaff(id)
 	}
-	writeJSON(w, http.StatusOK, staffAdminJSON{ID: st.ID, Name: st.Name, Role: st.Role, Email: st.Email, Disabled: st.Disabled, TOTPEnabled: st.TOTPEnabled})
+	writeJSON(w, http.StatusOK, staffAdminJSON{ID: st.ID, Name: st.Name, Role: st.Role, Email: st.Email, Disabled: st.Disabled, TOTPEnabled: st.TOTPEnabled,
+		DisplayName: st.DisplayName, SignsAs: st.SignedName()})
 	return nil
 }
 

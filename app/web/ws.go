@@ -41,7 +41,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	role, token := rc.staff.Role, rc.token
 	s.hub.Serve(w, r, realtime.Sub{
 		StaffID:   rc.staff.ID,
-		StaffName: rc.staff.FirstName(),
+		StaffName: rc.staff.SignedName(),
 		SessionID: rc.session.ID,
 		Since:     since,
 		May: func(queue string) bool {

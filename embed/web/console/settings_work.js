@@ -17,7 +17,7 @@ const targetWords = {
   billing: 'Billing questions', records: 'Records requests', other: 'Anything else',
 };
 const placeholders = [
-  ['{patient_first_name}', 'the patient\u2019s first name'], ['{staff_name}', 'your first name'], ['{clinic_phone}', 'the clinic phone'],
+  ['{patient_first_name}', 'the patient\u2019s first name'], ['{staff_name}', 'the name patients see for you'], ['{clinic_phone}', 'the clinic phone'],
   ['{clinic_name}', 'the clinic name'], ['{next_business_day}', 'the next day the office is open'],
 ];
 

@@ -1,4 +1,5 @@
-// Staff accounts (owner): add, change role, reset password, disable.
+// Staff accounts (owner): add, change role, set the name patients see,
+// reset password, disable.
 
 import { api } from './api.js';
 import { add, errorBox, fieldError, h, makeForm, okMessage, put, viewHead } from './dom.js';
@@ -108,6 +109,17 @@ export function viewStaff(c, ctx) {
         await done(`${st.name} is now ${roleName(v.role)}. They were signed out and see the new role at their next sign-in.`);
       },
     });
+    const shownForm = makeForm(`${p}-shown`, [
+      { name: 'display_name', label: 'Name patients see', value: st.display_name || '',
+        hint: `How ${st.name} signs replies, templates and call attempts. Leave it empty for the usual: ${st.signs_as}.`,
+        attrs: { maxlength: 60, placeholder: st.signs_as } },
+    ], {
+      submit: 'Save name', submitClass: 'small', label: 'Name patients see',
+      async onSubmit(v) {
+        const r = await api('PATCH', `/api/v1/staff/${encodeURIComponent(st.id)}`, { display_name: v.display_name });
+        await done(`Patients now see ${st.name} as ${r.signs_as}.`);
+      },
+    });
     const resetForm = makeForm(`${p}-reset`, [
       { name: 'password', label: 'Temporary password', type: 'text', autocomplete: 'off',
         hint: 'At least 10 characters. Tell it to them in person.', attrs: { spellcheck: 'false', autocapitalize: 'none' } },
@@ -145,6 +157,7 @@ export function viewStaff(c, ctx) {
       h('div', { class: 'manage' },
         h('section', { 'aria-label': 'Role' }, h('h3', null, 'Role'),
           h('p', { class: 'muted' }, 'Changing the role signs them out.'), roleForm.el),
+        h('section', { 'aria-label': 'Name patients see' }, h('h3', null, 'Name patients see'), shownForm.el),
         h('section', { 'aria-label': 'Password' }, h('h3', null, 'Reset password'),
           h('p', { class: 'muted' }, 'For a forgotten password. They must choose their own at the next sign-in.'), resetForm.el),
         h('section', { 'aria-label': 'Account' }, h('h3', null, 'Account'),
