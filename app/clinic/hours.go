@@ -223,6 +223,14 @@ func (h Hours) IsOpen(t time.Time, loc *time.Location) bool {
 	return open
 }
 
+// ClosedAllDay reports whether the clinic does not open at all on t's local
+// day (in loc): a weekday with no opening periods, or a holiday.
+func (h Hours) ClosedAllDay(t time.Time, loc *time.Location) bool {
+	s := h.compile(loc)
+	day := t.In(s.loc)
+	return len(s.weekly[day.Weekday()]) == 0 || s.holidays[day.Format(dateLayout)]
+}
+
 // NextOpen is t itself if the clinic is open at t, or else the start of the
 // next opening. If the clinic never opens (within about 400 days of closed
 // days in a row), it returns t. The result is in loc.

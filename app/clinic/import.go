@@ -3,11 +3,14 @@ package clinic
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +24,9 @@ import (
 // (remembered in settings) says which column holds what; rows are matched
 // to patients by name and birth date (never guessed: no match or two
 // matches go to a list to resolve), rows already imported (the export's own
-// appointment id) are skipped, and a file with any bad row imports nothing.
+// appointment id, or without one a key derived from the patient, the start
+// and the provider) are skipped, rows on a day the clinic is closed are
+// imported with a warning, and a file with any bad row imports nothing.
 
 // ImportFields are what a mapping can name.
 var ImportFields = []string{"external_id", "patient_name", "patient_dob", "date", "time", "minutes", "provider", "location", "reason"}
@@ -33,8 +38,13 @@ type ImportRow struct {
 	Reason    string    `json:"reason,omitempty"`
 	PatientID string    `json:"patient_id,omitempty"`
 	StartsAt  time.Time `json:"starts_at,omitzero"`
-	Name      string    `json:"name,omitempty"` // as written in the file, for resolving unmatched rows
+	Name      string    `json:"name,omitempty"`    // as written in the file, for resolving unmatched rows
+	Warning   string    `json:"warning,omitempty"` // imported all the same, but worth a look ("the clinic is closed that day")
 }
+
+// warnClosedDay is the warning beside a row whose day the clinic's hours or
+// holidays say the clinic is closed.
+const warnClosedDay = "the clinic is closed that day"
 
 // ImportResult is the preview, or what was imported.
 type ImportResult struct {
@@ -42,6 +52,7 @@ type ImportResult struct {
 	Rows     []ImportRow `json:"rows"`
 	Imported int         `json:"imported"`
 	Bad      int         `json:"bad"`
+	Warned   int         `json:"warned"` // rows with a warning
 }
 
 const maxImportRows = 5000
@@ -122,17 +133,42 @@ func parseWhen(date, clock string, loc *time.Location) (time.Time, error) {
 	return time.Date(day.Year(), day.Month(), day.Day(), tm.Hour(), tm.Minute(), 0, 0, loc), nil
 }
 
+// nameForms are the ways a name in an export may be meant: as written, and
+// for the usual practice-system form "Last, First" (or "Last, First
+// Middle") also "First Middle Last". Only a name with exactly one comma and
+// words on both sides of it is turned round.
+func nameForms(name string) []string {
+	forms := []string{nameKey(name)}
+	if strings.Count(name, ",") != 1 {
+		return forms
+	}
+	last, first, _ := strings.Cut(name, ",")
+	if nameKey(last) == "" || nameKey(first) == "" {
+		return forms
+	}
+	if turned := nameKey(first + " " + last); turned != forms[0] {
+		forms = append(forms, turned)
+	}
+	return forms
+}
+
 // matchPatient finds the one patient with this name and birth date, or
-// says why there is none. A store that cannot answer is an error, never
+// says why there is none. The name may be "First Last" or "Last, First";
+// two different patients matching the two readings is "more than one",
+// never a guess. A store that cannot answer is an error, never
 // "no patient".
 func (c *Clinic) matchPatient(ctx context.Context, name, dob string) (id, why string, err error) {
 	d, err := ParseDOB(dob, c.now())
 	if err != nil {
 		return "", "the birth date is not one Hearth reads", nil
 	}
-	nameTok, err := c.v.BlindToken("fullname", nameKey(name))
-	if err != nil {
-		return "", "Hearth is locked", nil
+	var nameToks [][]byte
+	for _, form := range nameForms(name) {
+		tok, err := c.v.BlindToken("fullname", form)
+		if err != nil {
+			return "", "Hearth is locked", nil
+		}
+		nameToks = append(nameToks, tok)
 	}
 	dobTok, err := c.v.BlindToken("dob", d)
 	if err != nil {
@@ -140,16 +176,24 @@ func (c *Clinic) matchPatient(ctx context.Context, name, dob string) (id, why st
 	}
 	var found []string
 	err = c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixPatientSearch, store.Range{Prefix: nameTok}, func(_ []byte, id string) error {
-			_, err := tx.Lookup(ixPatientSearch, searchKey(dobTok, id))
-			switch {
-			case err == nil:
-				found = append(found, id)
-			case !errors.Is(err, store.ErrNotFound):
+		for _, nameTok := range nameToks {
+			err := tx.Scan(ixPatientSearch, store.Range{Prefix: nameTok}, func(_ []byte, id string) error {
+				_, err := tx.Lookup(ixPatientSearch, searchKey(dobTok, id))
+				switch {
+				case err == nil:
+					if !slices.Contains(found, id) {
+						found = append(found, id)
+					}
+				case !errors.Is(err, store.ErrNotFound):
+					return err
+				}
+				return nil
+			})
+			if err != nil {
 				return err
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return "", "", err
@@ -193,9 +237,9 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 		}
 		col[f] = i
 	}
-	for _, need := range []string{"external_id", "patient_name", "patient_dob", "date"} {
+	for _, need := range []string{"patient_name", "patient_dob", "date"} {
 		if _, ok := col[need]; !ok {
-			return res, inputErr("mapping", "Choose the columns for the appointment id, patient name, birth date and date.")
+			return res, inputErr("mapping", "Choose the columns for the patient name, birth date and date (the appointment id too, if the file has one).")
 		}
 	}
 	settings, err := c.Settings(ctx)
@@ -203,6 +247,7 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 		return res, err // without the clinic's time zone every time would be read wrong
 	}
 	loc := settings.Location()
+	hours := settings.hours()
 	get := func(rec []string, f string) string {
 		if i, ok := col[f]; ok && i < len(rec) {
 			return strings.TrimSpace(rec[i])
@@ -228,31 +273,46 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 			minutes = v
 		}
 		switch {
-		case ext == "":
-			row.Status, row.Reason = "error", "the appointment id is empty"
 		case werr != nil:
 			row.Status, row.Reason = "error", werr.Error()
-		case seen[ext]:
+		case ext != "" && seen[ext]:
 			row.Status, row.Reason = "duplicate", "the same appointment id appears earlier in the file"
 		}
 		if row.Status == "" {
-			seen[ext] = true
 			row.StartsAt = when.UTC()
-			before, err := c.importedBefore(ctx, ext)
-			if err != nil {
-				return res, err
-			}
 			var pid, why string
+			before := false
+			if ext != "" {
+				seen[ext] = true
+				if before, err = c.importedBefore(ctx, ext); err != nil {
+					return res, err
+				}
+			}
 			if !before {
 				if pid, why, err = c.matchPatient(ctx, get(rec, "patient_name"), get(rec, "patient_dob")); err != nil {
 					return res, err
 				}
 			}
-			if before {
+			if ext == "" && pid != "" {
+				// No id from the practice system: the same patient, start
+				// and provider is the same appointment.
+				ext = derivedExternalID(pid, when, get(rec, "provider"))
+				if seen[ext] {
+					row.Status, row.Reason = "duplicate", "the same patient, time and provider appear earlier in the file"
+				} else {
+					seen[ext] = true
+					if before, err = c.importedBefore(ctx, ext); err != nil {
+						return res, err
+					}
+				}
+			}
+			switch {
+			case row.Status != "":
+			case before:
 				row.Status, row.Reason = "duplicate", "already imported"
-			} else if pid == "" {
+			case pid == "":
 				row.Status, row.Reason = "unmatched", why
-			} else {
+			default:
 				in := ApptInput{PatientID: pid, StartsAt: when, Minutes: minutes, Provider: get(rec, "provider"), Location: get(rec, "location"),
 					Reason: get(rec, "reason"), ExternalID: ext}
 				if err := in.check(c.now()); err != nil {
@@ -260,6 +320,10 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 				} else {
 					row.Status, row.PatientID = "ok", pid
 					inputs = append(inputs, in)
+					if hours.ClosedAllDay(when, loc) {
+						row.Warning = warnClosedDay
+						res.Warned++
+					}
 				}
 			}
 		}
@@ -274,6 +338,15 @@ func (c *Clinic) ImportAppointments(ctx context.Context, a Actor, data []byte, m
 	n, err := c.createAppointments(ctx, a, inputs)
 	res.Imported = n
 	return res, err
+}
+
+// derivedExternalID is the key of an imported appointment whose file has no
+// appointment id: a SHA-256, in hex, of the patient's record id, the start
+// (UTC, to the minute) and the provider's name normalised. It goes into a
+// plain index, so it is a hash and carries nothing readable.
+func derivedExternalID(patientID string, starts time.Time, provider string) string {
+	sum := sha256.Sum256([]byte("hearth-import-v1\x00" + patientID + "\x00" + starts.UTC().Format("2006-01-02T15:04Z") + "\x00" + nameKey(provider)))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // importedBefore reports whether an appointment with this external id is

@@ -230,7 +230,7 @@ func (s *Server) handleApptImport(w http.ResponseWriter, r *http.Request, rc *re
 	if in.Commit && res.Bad > 0 {
 		status = http.StatusUnprocessableEntity // nothing was imported; the rows say why
 	}
-	writeJSON(w, status, map[string]any{"columns": res.Columns, "rows": res.Rows, "imported": res.Imported, "bad": res.Bad,
+	writeJSON(w, status, map[string]any{"columns": res.Columns, "rows": res.Rows, "imported": res.Imported, "bad": res.Bad, "warned": res.Warned,
 		"mapping": in.Mapping, "fields": clinic.ImportFields})
 	return nil
 }

@@ -7,9 +7,11 @@ import { tables } from './meta.js';
 import { memory } from './state.js';
 
 // importFieldInfo: each import field's label, and whether a mapping must
-// name it. Which fields there are comes from the server's tables.
+// name it. Which fields there are comes from the server's tables. The
+// appointment id is optional: without one, the server knows a row again by
+// its patient, start and provider.
 const importFieldInfo = {
-  external_id: ['Appointment id', true], patient_name: ['Patient name', true], patient_dob: ['Birth date', true],
+  external_id: ['Appointment id', false], patient_name: ['Patient name', true], patient_dob: ['Birth date', true],
   date: ['Date', true], time: ['Time', false], minutes: ['Length (minutes)', false], provider: ['Provider', false],
   location: ['Location', false], reason: ['Reason', false],
 };
@@ -132,6 +134,7 @@ export function importPanel(ctx, onImported) {
     pv.addEventListener('click', () => send(false));
     put(mapBox, h('h3', { tabindex: '-1', id: 'import-map-title' }, 'Which column holds what'),
       h('p', { class: 'hint' }, `The file has ${plural(columns.length, 'column', 'columns')}. Hearth filled in what it recognised; check each one.`),
+      h('p', { class: 'hint', id: 'import-id-hint' }, 'No appointment id in the file? Leave it out: a row with the same patient, time and provider as one already imported is skipped.'),
       h('div', { class: 'map-grid' }, selects), h('div', { class: 'actions' }, pv));
     mapBox.hidden = false;
   }
@@ -160,7 +163,7 @@ export function importPanel(ctx, onImported) {
         const ok = okMessage(`Imported ${plural(r.imported, 'appointment', 'appointments')}.${left ? ` ${plural(left, 'row', 'rows')} to resolve ${left === 1 ? 'was' : 'were'} left out: add or correct ${left === 1 ? 'that patient' : 'those patients'}, then import the file again (rows already imported are skipped).` : ''}`);
         ok.id = 'import-ok';
         preview = null;
-        put(out, ok);
+        put(out, ok, warningList(r.rows, 'Imported, but check'));
         ok.focus();
         onImported();
         return;
@@ -183,6 +186,17 @@ export function importPanel(ctx, onImported) {
     }
   }
 
+  // warningList names each row imported (or to be imported) with a warning,
+  // such as an appointment on a day the clinic is closed.
+  function warningList(rows, title) {
+    const warned = (rows || []).filter((x) => x.warning);
+    if (!warned.length) return null;
+    return h('div', { class: 'warn-banner import-warnings', id: 'import-warnings' },
+      h('div', null, h('strong', null, `${title}: `),
+        h('ul', null, warned.map((x) => h('li', { 'data-line': x.line }, h('strong', null, `Line ${x.line}`),
+          ` (${x.name || 'no name'}${x.starts_at ? `, ${formatWhen(x.starts_at)}` : ''}): ${x.warning}`)))));
+  }
+
   function paintPreview(r, refused) {
     const count = (s) => r.rows.filter((x) => x.status === s).length;
     const ok = count('ok');
@@ -195,7 +209,8 @@ export function importPanel(ctx, onImported) {
       : h('p', { class: 'import-sum', id: 'import-summary', tabindex: '-1' },
         h('strong', null, `${plural(r.rows.length, 'row', 'rows')} read: `),
         [ok ? `${ok} ready` : '', unmatched.length ? `${unmatched.length} to resolve` : '', count('duplicate') ? `${count('duplicate')} already imported` : '',
-          bad.length ? `${plural(bad.length, 'error', 'errors')}` : ''].filter(Boolean).join(' · ') || 'nothing to import');
+          bad.length ? `${plural(bad.length, 'error', 'errors')}` : '',
+          r.warned ? `${plural(r.warned, 'warning', 'warnings')}` : ''].filter(Boolean).join(' · ') || 'nothing to import');
     const resolve = unmatched.length ? h('div', { class: 'resolve', id: 'import-resolve' },
       h('h4', null, 'To resolve'),
       h('p', { class: 'hint' }, 'No single patient matches these rows by name and birth date. They are left out of the import: add or correct the patient, then import the file again.'),
@@ -208,7 +223,7 @@ export function importPanel(ctx, onImported) {
         h('td', null, x.name || '—'),
         h('td', { class: 'nowrap' }, x.starts_at ? formatWhen(x.starts_at) : '—'),
         h('td', null, h('span', { class: `import-status is-${x.status}` }, importRowNames[x.status] || x.status)),
-        h('td', null, x.reason || ''))))));
+        h('td', null, x.reason || '', x.warning ? h('span', { class: 'import-warn' }, x.warning) : null))))));
     let go = null;
     if (!refused && ok > 0 && bad.length === 0) {
       go = h('button', { type: 'button', class: 'primary', id: 'import-commit' }, `Import ${plural(ok, 'appointment', 'appointments')}`);
@@ -216,7 +231,7 @@ export function importPanel(ctx, onImported) {
     }
     const note = !refused && bad.length ? h('p', { class: 'warn-banner', id: 'import-blocked' },
       'Nothing can be imported while a row has an error: fix the lines marked Error in the file, then preview again.') : null;
-    put(out, head, note, resolve, tbl, go ? h('div', { class: 'actions' }, go) : null);
+    put(out, head, note, resolve, refused ? null : warningList(r.rows, 'Check before importing'), tbl, go ? h('div', { class: 'actions' }, go) : null);
     head.focus();
   }
 
