@@ -147,14 +147,16 @@ func (c *Clinic) SessionFor(ctx context.Context, token string, touch bool) (Sess
 		}
 		c.sessions.mu.Unlock()
 	}
-	st, err := c.staffCached(ctx, sp.StaffID)
+	// Every read of the shared record is a copy taken under the lock:
+	// concurrent requests of one session update it (*sp = sess below).
+	c.sessions.mu.Lock()
+	sess := *sp
+	c.sessions.mu.Unlock()
+	st, err := c.staffCached(ctx, sess.StaffID)
 	if err != nil {
 		return Session{}, Staff{}, err
 	}
 	now := c.now().UTC()
-	c.sessions.mu.Lock()
-	sess := *sp
-	c.sessions.mu.Unlock()
 	// A session made "in the future" means the clock went back: it ends, so
 	// a backward jump never stretches a session past its absolute limit.
 	if now.Sub(sess.Created) > SessionAbsolute || now.Sub(sess.LastSeen) > SessionIdleExpiry || sess.Created.Sub(now) > clockSkew ||
