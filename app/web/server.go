@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -386,11 +387,23 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.panics.Add(1)
-				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+				s.writeError(w, r, panicError(v))
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// panicError describes a recovered panic for the log without its value: a
+// panic raised with a message could carry whatever the code had in hand (a
+// name, a birth date), so only the runtime's own errors (an index out of
+// range, a nil dereference: no data in them) are quoted; any other value is
+// named by its type.
+func panicError(v any) error {
+	if re, ok := v.(runtime.Error); ok {
+		return fmt.Errorf("a handler panicked: %s", re.Error())
+	}
+	return fmt.Errorf("a handler panicked with a %T (its value is not logged: it may hold patient data)", v)
 }
 
 // routeOf names the matched route pattern for logs (never the raw path,
