@@ -47,7 +47,11 @@ func TestQueueMoveBrowser(t *testing.T) {
 	sam := maria.sibling()
 	sam.do("open console", chromedp.Navigate(sam.base+"/staff/"))
 	sam.signIn("sam@maple.test", "Sam-Clinician-2026")
-	sam.do("clinical queue", chromedp.WaitVisible(chromedp.ID("tab-clinical")), chromedp.Click(chromedp.ID("tab-clinical")))
+	// The inbox redraws its tabs as it loads, so the tab is clicked in the
+	// page once it is there (a node found by WaitVisible may be replaced
+	// before a Click reaches it).
+	sam.until("the clinical tab", `!!document.getElementById('tab-clinical')`)
+	sam.do("clinical queue", chromedp.Evaluate[chromedp.Void](`document.getElementById('tab-clinical').click()`))
 	sam.until("live, nothing clinical yet", `document.getElementById('live').classList.contains('up') &&
 		!document.querySelector('#inbox-table tr[data-id="`+rash+`"]') && !/^\(\d+\) /.test(document.title)`)
 
