@@ -2,11 +2,8 @@ package clinic
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
-
-	"hearth/app/store"
 )
 
 // countsMatchRecount fails t unless QueueCounts equals a recount of every
@@ -14,30 +11,7 @@ import (
 func countsMatchRecount(t *testing.T, ic *inboxClinic, when string) map[string]QueueCount {
 	t.Helper()
 	ctx := context.Background()
-	want := map[string]queueTally{}
-	err := ic.st.View(ctx, func(tx store.Tx) error {
-		return tx.Each(bucketItemMeta, "", func(_ string, v []byte) error {
-			var im ItemMeta
-			if err := json.Unmarshal(v, &im); err != nil {
-				return err
-			}
-			if im.Status != StatusClosed {
-				q := want[im.Queue]
-				q.Open++
-				if im.Status == StatusNew {
-					q.New++
-				}
-				if im.Priority == PriorityUrgent {
-					q.Urgent++
-				}
-				want[im.Queue] = q
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := recountQueues(t, ic)
 	got, err := ic.c.QueueCounts(ctx, ic.owner)
 	if err != nil {
 		t.Fatal(err)
