@@ -64,7 +64,11 @@ const (
 // Event is one audit row. Actor is "staff:<id>", "patient:<id>",
 // "contact:<id>" or "system". Object names what was touched ("item:<id>",
 // "patient:<id>", "settings", "backup"...). Patient is the id of the patient
-// whose data was read or changed, if any.
+// whose data was read or changed, if any. Patients lists the patients a list
+// view showed (one event per page shown, "item.list" and the like): each of
+// them is in the patient index, so every patient's trail finds the event.
+// An event from before Patients existed encodes exactly as it did (the field
+// is left out when empty), so its MAC still matches.
 type Event struct {
 	Seq      uint64    `json:"seq"`
 	At       time.Time `json:"at"`
@@ -72,11 +76,43 @@ type Event struct {
 	Action   string    `json:"action"`
 	Object   string    `json:"object,omitempty"`
 	Patient  string    `json:"patient,omitempty"`
+	Patients []string  `json:"patients,omitempty"`
 	Client   string    `json:"client,omitempty"`
 	Severity string    `json:"severity,omitempty"`
 	Outcome  string    `json:"outcome,omitempty"` // "", "denied", "failed"
 	Prev     []byte    `json:"prev,omitempty"`
 	MAC      []byte    `json:"mac,omitempty"`
+}
+
+// Touches reports whether the event is about patient: its Patient, or one
+// of the patients a list view showed.
+func (e Event) Touches(patient string) bool {
+	if patient == "" {
+		return false
+	}
+	if e.Patient == patient {
+		return true
+	}
+	for _, p := range e.Patients {
+		if p == patient {
+			return true
+		}
+	}
+	return false
+}
+
+// PatientIDs is every patient the event is about, each once: Patient first,
+// then the listed ones.
+func (e Event) PatientIDs() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range append([]string{e.Patient}, e.Patients...) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // ErrChain reports a broken chain: an event changed, removed or reordered.
@@ -299,8 +335,8 @@ func Append(tx store.Tx, key []byte, e Event) (Event, error) {
 	if err := tx.Put(bucket, seqID(n), b); err != nil {
 		return e, err
 	}
-	if e.Patient != "" {
-		if err := tx.SetIndex(PatientIndex, []byte(e.Patient+"\x00"+seqID(n)), seqID(n)); err != nil {
+	for _, p := range e.PatientIDs() {
+		if err := tx.SetIndex(PatientIndex, []byte(p+"\x00"+seqID(n)), seqID(n)); err != nil {
 			return e, err
 		}
 	}
@@ -458,7 +494,7 @@ type Filter struct {
 func (f Filter) match(e Event) bool {
 	return (f.Actor == "" || e.Actor == f.Actor) &&
 		(f.Action == "" || e.Action == f.Action) &&
-		(f.Patient == "" || e.Patient == f.Patient) &&
+		(f.Patient == "" || e.Touches(f.Patient)) &&
 		(f.From.IsZero() || !e.At.Before(f.From)) &&
 		(f.To.IsZero() || e.At.Before(f.To))
 }
@@ -529,6 +565,9 @@ func ListNewest(tx store.Tx, f Filter, before uint64) ([]Event, error) {
 	if before > 0 && before-1 < seq {
 		seq = before - 1
 	}
+	if f.Patient != "" {
+		return listPatientNewest(tx, f, seq)
+	}
 	var out []Event
 	for ; seq > 0 && len(out) < f.Limit; seq-- {
 		v, err := tx.Get(bucket, seqID(seq))
@@ -547,4 +586,34 @@ func ListNewest(tx store.Tx, f Filter, before uint64) ([]Event, error) {
 		}
 	}
 	return out, nil
+}
+
+// listPatientNewest is ListNewest for one patient: it walks the patient
+// index backwards from seq, so a patient's page costs only their events.
+func listPatientNewest(tx store.Tx, f Filter, seq uint64) ([]Event, error) {
+	var out []Event
+	if seq == 0 {
+		return out, nil
+	}
+	prefix := []byte(f.Patient + "\x00")
+	// Walking backwards, After is exclusive: start just past seq.
+	after := append(append([]byte{}, prefix...), seqID(seq+1)...)
+	err := tx.Scan(PatientIndex, store.Range{Prefix: prefix, After: after, Reverse: true}, func(_ []byte, id string) error {
+		v, err := tx.Get(bucket, id)
+		if err != nil {
+			return err
+		}
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("audit: list: %w", err)
+		}
+		if f.match(e) {
+			out = append(out, e)
+			if len(out) >= f.Limit {
+				return store.ErrStop
+			}
+		}
+		return nil
+	})
+	return out, err
 }
