@@ -205,7 +205,7 @@ func (c *Clinic) ListAppointments(ctx context.Context, a Actor, from, to time.Ti
 		return nil, err
 	}
 	var rows []ApptRow
-	seen := map[string]bool{}
+	var shown []string
 	for _, id := range ids {
 		ap, err := c.appointment(ctx, id)
 		if err != nil {
@@ -216,17 +216,9 @@ func (c *Clinic) ListAppointments(ctx context.Context, a Actor, from, to time.Ti
 			row.PatientName, row.PatientDOB, row.Phone, row.HasChannel = p.Name, p.DOB, p.Phone, p.Email != ""
 		}
 		rows = append(rows, row)
-		seen[ap.PatientID] = true
+		shown = append(shown, ap.PatientID)
 	}
-	err = c.st.Update(ctx, func(tx store.Tx) error {
-		for p := range seen {
-			if err := c.audit(tx, a, "appointment.list", "patient:"+p, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return rows, err
+	return rows, c.auditListed(ctx, a, "appointment.list", "appointments", shown)
 }
 
 // PatientAppointments lists a patient's appointments from a day ago on.

@@ -410,6 +410,28 @@ func (c *Clinic) audit(tx store.Tx, a Actor, action, object, patient string) err
 	return err
 }
 
+// auditListed records that a list view showed these patients (a page of
+// the inbox, the board, search results): ONE event for the page, naming
+// every patient on it in Patients, so each patient's trail still finds it
+// while a refresh writes one row, not one per name. Empty ids and repeats
+// are dropped; a page that showed no patient writes nothing.
+func (c *Clinic) auditListed(ctx context.Context, a Actor, action, object string, patients []string) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, p := range patients {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			ids = append(ids, p)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		return c.auditEvent(tx, audit.Event{Actor: a.String(), Action: action, Object: object, Patients: ids, Client: a.Client})
+	})
+}
+
 func auditHigh(a Actor, action, object, patient string) audit.Event {
 	return audit.Event{Actor: a.String(), Action: action, Object: object, Patient: patient, Client: a.Client, Severity: audit.High}
 }

@@ -144,24 +144,14 @@ func (c *Clinic) ListItems(ctx context.Context, a Actor, f ItemFilter) ([]ItemRo
 	return rows, nil
 }
 
-// auditRows records that a list showed these patients' names.
+// auditRows records that a list showed these patients' names: one event
+// for the page, listing every patient on it.
 func (c *Clinic) auditRows(ctx context.Context, a Actor, rows []ItemRow) error {
-	if len(rows) == 0 {
-		return nil
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.PatientID)
 	}
-	return c.st.Update(ctx, func(tx store.Tx) error {
-		seen := map[string]bool{}
-		for _, r := range rows {
-			if r.PatientID == "" || seen[r.PatientID] {
-				continue
-			}
-			seen[r.PatientID] = true
-			if err := c.audit(tx, a, "item.list", "item:"+r.ID, r.PatientID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return c.auditListed(ctx, a, "item.list", "items", ids)
 }
 
 // loadItem opens an item through the cache.

@@ -331,15 +331,11 @@ func (c *Clinic) SearchPatients(ctx context.Context, a Actor, q string, limit in
 	if err != nil {
 		return nil, err
 	}
-	err = c.st.Update(ctx, func(tx store.Tx) error {
-		for _, p := range out {
-			if err := c.audit(tx, a, "patient.search_result", "patient:"+p.ID, p.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return out, err
+	ids := make([]string, 0, len(out))
+	for _, p := range out {
+		ids = append(ids, p.ID)
+	}
+	return out, c.auditListed(ctx, a, "patient.search_result", "patients", ids)
 }
 
 // SameName returns how many other patients share p's full name, for the
