@@ -25,9 +25,13 @@ type metaJSON struct {
 	UrgentQueue    string              `json:"urgent_queue"` // where urgent requests go whatever their type
 	ClinicZone     string              `json:"clinic_zone"`  // the clinic's IANA time zone (settings)
 	Queues         []clinic.Queue      `json:"queues"`       // the clinic's queues (settings)
+
+	// AuditActions is every audit action with its words (English, as the
+	// console is), for the owner's action picker.
+	AuditActions []clinic.AuditAction `json:"audit_actions"`
 }
 
-func metaTables(zone string, queues []clinic.Queue) metaJSON {
+func metaTables(zone string, queues []clinic.Queue, actions []clinic.AuditAction) metaJSON {
 	return metaJSON{
 		ItemTypes:      clinic.ItemTypes,
 		Statuses:       clinic.Statuses,
@@ -40,6 +44,7 @@ func metaTables(zone string, queues []clinic.Queue) metaJSON {
 		UrgentQueue:    clinic.UrgentQueue,
 		ClinicZone:     zone,
 		Queues:         queues,
+		AuditActions:   actions,
 	}
 }
 
@@ -49,6 +54,6 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request, _ *reqCtx) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, metaTables(settings.Location().String(), settings.QueuesFor(clinic.RoleOwner)))
+	writeJSON(w, http.StatusOK, metaTables(settings.Location().String(), settings.QueuesFor(clinic.RoleOwner), s.c.AuditActionList("en")))
 	return nil
 }

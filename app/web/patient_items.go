@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"hearth/app/clinic"
 	"hearth/app/i18n"
@@ -457,7 +458,9 @@ type deviceRow struct {
 	This, Shared, CanRevoke    bool
 }
 
-type accessRow struct{ When, ISO, Who, What string }
+// accessRow is one line of "who looked at my record": Who ("Maria, front
+// desk") and What (what they did, how many times, on which day).
+type accessRow struct{ Who, What string }
 
 type accessPage struct {
 	Devices      []deviceRow
@@ -473,6 +476,38 @@ var accessWords = map[string]string{
 	"item.create": "access.item_create", "invite.create": "access.invite", "device.revoke": "access.device_revoke",
 	"breakglass.open": "access.breakglass",
 	"item.queue":      "access.item_status", // a move to another queue: "updated your request"
+
+	// List views (one event per page shown) and the owner's audit screen.
+	"appointment.list": "access.appt_list", "patient.items": "access.patient_items", "audit.read": "access.audit_read",
+}
+
+// accessLine words one grouped line of the access report: "Maria, front
+// desk" / "saw your name in the inbox list 3 times on Sunday, December 6".
+func (pc *pctx) accessLine(l clinic.AccessLine) accessRow {
+	what := "access.other"
+	if k, ok := accessWords[l.Action]; ok {
+		what = k
+	}
+	who := l.Name
+	if l.Role != "" {
+		who = pc.T("access.who", "name", l.Name, "role", pc.roleWord(l.Role))
+	}
+	var day string
+	now := pc.s.c.Now().In(l.Day.Location())
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, l.Day.Location())
+	switch {
+	case l.Day.Equal(today):
+		day = pc.T("access.day.today")
+	case l.Day.Equal(today.AddDate(0, 0, -1)):
+		day = pc.T("access.day.yesterday")
+	default:
+		day = pc.T("access.day.other", "date", pc.tr.DayDate(l.Day))
+	}
+	line := pc.T("access.line.once", "what", pc.T(what), "day", day)
+	if l.Count > 1 {
+		line = pc.T("access.line.many", "what", pc.T(what), "count", l.Count, "day", day)
+	}
+	return accessRow{Who: who, What: line}
 }
 
 // maxAccessRows bounds the access report page (newest first).
@@ -512,7 +547,7 @@ func (s *Server) pageAccess(pc *pctx) error {
 		}
 		return 0
 	})
-	report, err := s.c.AccessReport(ctx, pc.actor(), pc.pat.ID)
+	report, err := s.c.AccessSummary(ctx, pc.actor(), pc.pat.ID)
 	switch {
 	case caregiver && errors.Is(err, clinic.ErrNotFound):
 		// Who looked at the record is the patient's own business.
@@ -520,17 +555,11 @@ func (s *Server) pageAccess(pc *pctx) error {
 	case err != nil:
 		return err
 	}
-	for i := len(report) - 1; i >= 0 && len(ap.Report) < maxAccessRows; i-- {
-		e := report[i]
-		what := "access.other"
-		if k, ok := accessWords[e.Action]; ok {
-			what = k
+	for _, l := range report {
+		if len(ap.Report) >= maxAccessRows {
+			break
 		}
-		who := e.ActorName
-		if e.ActorRole != "" {
-			who = pc.T("access.who", "name", e.ActorName, "role", pc.roleWord(e.ActorRole))
-		}
-		ap.Report = append(ap.Report, accessRow{When: pc.tr.Stamp(e.At), ISO: pc.tr.ISO(e.At), Who: who, What: pc.T(what)})
+		ap.Report = append(ap.Report, pc.accessLine(l))
 	}
 	if pc.r.URL.Query().Get("revoked") == "1" {
 		pc.note = "notice.revoked"

@@ -659,7 +659,7 @@ func TestPatientCaregiverAndDevices(t *testing.T) {
 	if r := owner.req("GET", "/api/v1/patients/"+pid, nil); r.code != 200 {
 		t.Fatal(r.code)
 	}
-	mustContain(t, "access report", p.get("/me/access").body, "Olive Owner, clinic manager", "opened your record")
+	mustContain(t, "access report", p.get("/me/access").body, "Olive, clinic manager", "opened your record")
 
 	// The patient signs the caregiver's device out.
 	devs, err := e.c.Devices(context.Background(), clinic.Actor{Kind: clinic.ActorStaff}, pid)

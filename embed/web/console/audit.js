@@ -1,38 +1,45 @@
-// The audit log (owner): filters, paging back in time, CSV export.
+// The audit log (owner): filters (staff member, action and patient pickers,
+// days), paging back in time, CSV export. Staff and patients are shown by
+// name; the server words each action, lists the actions for the picker
+// (GET /api/v1/meta), and records that the owner looked (the page names
+// patients).
 
 import { api } from './api.js';
-import { add, doc, h, makeForm, put, viewHead } from './dom.js';
-import { formatTime, plural, roleName } from './format.js';
-import { accessWords } from './words.js';
+import { add, debounce, doc, h, makeForm, put, viewHead } from './dom.js';
+import { formatDOB, formatTime, plural, roleName } from './format.js';
+import { loadTables } from './meta.js';
 
 // --- Audit log (owner)
 
-const auditActions = ['item.read', 'item.list', 'item.message', 'item.assign', 'item.status', 'item.queue', 'item.export', 'contact.link',
-  'patient.items', 'invite.create', 'breakglass.open', 'device.revoke', 'vault.unlock', 'vault.passphrase_on', 'vault.passphrase_off', 'staff.signin', 'staff.signin_totp', 'staff.signout', 'staff.switch_out', 'session.lock', 'session.unlock',
-  'patients.search', 'patient.search_result', 'patient.read', 'patient.create', 'staff.create', 'staff.change',
-  'staff.password_change', 'staff.password_reset', 'staff.pin_change', 'staff.totp_on', 'staff.totp_off',
-  'settings.change', 'audit.export', 'audit.integrity', 'audit.head_sealed', 'backup.write', 'backup.scheduled'];
+// A list view's event names every patient on the page: this many show,
+// the rest fold away.
+const NAMES_SHOWN = 3;
 
 export function viewAudit(c, ctx) {
   const PAGE = 100;
   let filters = {};
   let oldestSeq = 0;
   let shown = 0;
+  let chosen = null; // the patient picked: {id, name}
   const exportLink = h('a', { class: 'button', id: 'audit-export', download: 'hearth-audit.csv', href: csvURL() }, 'Export CSV');
-  const clearBtn = h('button', { type: 'button' }, 'Clear filters');
+  const clearBtn = h('button', { type: 'button', id: 'audit-clear' }, 'Clear filters');
+  const results = h('ul', { class: 'pick-list', id: 'audit-patient-results', 'aria-label': 'Matching patients', hidden: true });
+  const pickStatus = h('p', { class: 'status-line small-text', role: 'status', id: 'audit-patient-status' });
+  const chosenBox = h('div', { class: 'picked', id: 'audit-patient-chosen', hidden: true });
   const f = makeForm('audit', [
     { name: 'actor', label: 'Staff member', type: 'select', options: [['', 'Everyone']] },
-    { name: 'action', label: 'Action', hint: 'Exact name, like patient.read', attrs: { list: 'audit-actions', spellcheck: 'false', autocapitalize: 'none' } },
-    { name: 'patient', label: 'Patient ID', hint: 'From a row below', attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+    { name: 'action', label: 'Action', type: 'select', options: [['', 'Every action']] },
+    { name: 'patient', label: 'Patient', hint: 'Type two letters of a name, a birth date or a phone number', attrs: { spellcheck: 'false', autocapitalize: 'none', 'aria-controls': 'audit-patient-results' } },
+    { node: h('div', null, pickStatus, results, chosenBox) },
     { name: 'from', label: 'From', type: 'date', hint: 'First day' },
     { name: 'to', label: 'To', type: 'date', hint: 'Last day' },
-    { node: h('datalist', { id: 'audit-actions' }, auditActions.map((a) => h('option', { value: a }))) },
   ], {
     submit: 'Show events', label: 'Filter audit events', class: 'grid-form',
     secondary: [clearBtn, exportLink],
     async onSubmit(v) {
       const next = {};
-      for (const k of ['actor', 'action', 'patient', 'from', 'to']) if (v[k].trim()) next[k] = v[k].trim();
+      for (const k of ['actor', 'action', 'from', 'to']) if (v[k].trim()) next[k] = v[k].trim();
+      if (chosen) next.patient = chosen.id;
       filters = next;
       exportLink.setAttribute('href', csvURL());
       await load(true);
@@ -40,24 +47,79 @@ export function viewAudit(c, ctx) {
   });
   clearBtn.addEventListener('click', () => {
     for (const fl of Object.values(f.fields)) fl.input.value = '';
+    choose(null, false);
     f.el.requestSubmit();
   });
   const tbody = h('tbody');
   const table = h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'audit-table' },
     h('caption', { class: 'vh' }, 'Audit events, newest first'),
-    h('thead', null, h('tr', null, ['Time', 'Who', 'Action', 'Object', 'Patient', 'From', 'Outcome'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', null, h('tr', null, ['Time', 'Who', 'What', 'Patient', 'Object', 'From', 'Outcome'].map((t) => h('th', { scope: 'col' }, t)))),
     tbody));
   const status = h('p', { class: 'status-line', role: 'status', id: 'audit-status', tabindex: '-1' });
   const more = h('button', { type: 'button', id: 'audit-more', hidden: true }, 'Load older');
   more.addEventListener('click', () => load(false).catch(() => {}));
   add(c, viewHead('Audit log'),
-    h('p', { class: 'intro' }, 'Every sign-in, every look at or change to a patient record, and every change to staff and settings, newest first. Rows in red failed, were refused or were throttled.'),
+    h('p', { class: 'intro' }, 'Every sign-in, every look at or change to a patient record, and every change to staff and settings, newest first. A list on screen (the inbox, the board, a search) is one row naming every patient it showed. Rows in red failed, were refused or were throttled. Looking at this log is recorded too.'),
     h('div', { class: 'card' }, f.el), status, table, h('div', { class: 'more' }, more));
 
   api('GET', '/api/v1/staff').then((r) => {
     if (!ctx.alive()) return;
     const sel = f.fields.actor.input;
     for (const st of r.staff || []) add(sel, h('option', { value: `staff:${st.id}` }, `${st.name} (${roleName(st.role)})`));
+  }).catch(() => {});
+
+  // --- The patient picker: the same search as the Patients view.
+  const q = f.fields.patient.input;
+  let seq = 0;
+  async function search() {
+    const text = q.value.trim();
+    const mine = ++seq;
+    if (chosen) return;
+    if (text.length < 2) { results.hidden = true; put(results); pickStatus.textContent = ''; return; }
+    try {
+      const r = await api('GET', `/api/v1/patients?q=${encodeURIComponent(text)}`);
+      if (mine !== seq || !ctx.alive()) return;
+      const list = (r.patients || []).slice(0, 8);
+      pickStatus.textContent = list.length ? `${plural(list.length, 'patient', 'patients')} found. Choose one below.` : 'No patient matches.';
+      put(results, list.map((p) => h('li', null, h('button', { type: 'button', class: 'pick', 'data-id': p.id, onclick: () => choose(p, true) },
+        h('span', { class: 'pick-name' }, p.name), h('span', { class: 'pick-sub' }, `Born ${formatDOB(p.dob)}${p.phone ? ` · ${p.phone}` : ''}`)))));
+      results.hidden = list.length === 0;
+    } catch (err) {
+      if (mine !== seq || !ctx.alive() || err.handled) return;
+      f.fields.patient.setError(err.message);
+    }
+  }
+  q.addEventListener('input', debounce(search, 250));
+  q.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' && !results.hidden) { e.preventDefault(); const b = results.querySelector('button'); if (b) b.focus(); }
+  });
+  results.addEventListener('keydown', (e) => {
+    const bs = [...results.querySelectorAll('button')];
+    const i = bs.indexOf(doc.activeElement);
+    if (e.key === 'ArrowDown' && i < bs.length - 1) { e.preventDefault(); bs[i + 1].focus(); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); (i > 0 ? bs[i - 1] : q).focus(); }
+  });
+  // choose picks a patient ({id, name}) or none; submit shows their events.
+  function choose(p, submit) {
+    chosen = p ? { id: p.id, name: p.name || 'Patient no longer on file' } : null;
+    f.fields.patient.clear();
+    put(results);
+    results.hidden = true;
+    pickStatus.textContent = chosen ? `Chosen: ${chosen.name}.` : '';
+    f.fields.patient.wrap.hidden = !!chosen;
+    chosenBox.hidden = !chosen;
+    if (!chosen) { put(chosenBox); q.value = ''; return; }
+    const change = h('button', { type: 'button', class: 'link small', id: 'audit-patient-change' }, 'Change', h('span', { class: 'vh' }, ' patient'));
+    change.addEventListener('click', () => { choose(null, false); q.focus(); });
+    put(chosenBox, h('span', null, h('strong', { id: 'audit-patient-name' }, chosen.name), h('span', { class: 'sub' }, 'Only this patient\u2019s events')), change);
+    if (submit) f.el.requestSubmit();
+  }
+
+  // The action picker: the server's list of actions, in plain words.
+  loadTables().then((t) => {
+    if (!ctx.alive()) return;
+    const sel = f.fields.action.input;
+    for (const a of t.audit_actions || []) add(sel, h('option', { value: a.action }, a.words));
   }).catch(() => {});
 
   function csvURL() {
@@ -94,18 +156,39 @@ export function viewAudit(c, ctx) {
     if (hadFocus && end) status.focus();
   }
 
+  // patientButton shows one patient by name; choosing it filters by them.
+  function patientButton(p) {
+    const name = p.name || 'Patient no longer on file';
+    return h('button', {
+      type: 'button', class: 'link', 'data-patient': p.id, title: p.name ? null : p.id,
+      'aria-label': `${name}: show only this patient's events`,
+      onclick: () => choose(p, true),
+    }, name);
+  }
+
+  function patientCell(names) {
+    if (!names || !names.length) return '';
+    const first = names.slice(0, NAMES_SHOWN).map(patientButton);
+    const rest = names.slice(NAMES_SHOWN);
+    const parts = [];
+    first.forEach((b, i) => parts.push(i ? ', ' : '', b));
+    if (rest.length) {
+      const list = [];
+      rest.map(patientButton).forEach((b, i) => list.push(i ? ', ' : '', b));
+      parts.push(h('details', { class: 'more-names' }, h('summary', null, `and ${plural(rest.length, 'more patient', 'more patients')}`), list));
+    }
+    return parts;
+  }
+
   function auditRow(e) {
-    const bad = ['failed', 'denied', 'throttled'].includes(e.outcome);
+    const bad = ['failed', 'denied', 'throttled', 'damaged'].includes(e.outcome);
     const high = e.severity === 'high';
-    return h('tr', { class: bad || high ? 'flag' : null },
+    return h('tr', { class: bad || high ? 'flag' : null, 'data-seq': String(e.seq) },
       h('td', { class: 'nowrap' }, h('time', { datetime: e.at }, formatTime(e.at))),
       h('td', null, e.actor_name || e.actor, e.actor_role ? h('span', { class: 'sub' }, roleName(e.actor_role)) : null),
-      h('td', { class: 'mono nowrap' }, e.action, accessWords[e.action] ? h('span', { class: 'sub' }, accessWords[e.action]) : null),
+      h('td', null, e.action_words || e.action, h('span', { class: 'sub mono' }, e.action)),
+      h('td', { class: 'audit-patients' }, patientCell(e.patient_names)),
       h('td', { class: 'mono nowrap' }, shortObject(e.object)),
-      h('td', { class: 'mono nowrap' }, e.patient ? h('button', {
-        type: 'button', class: 'link mono', 'aria-label': `${e.patient}: show only this patient's events`,
-        onclick: () => { f.fields.patient.input.value = e.patient; f.el.requestSubmit(); },
-      }, `${e.patient.slice(0, 8)}…`) : ''),
       h('td', { class: 'mono nowrap' }, e.client || ''),
       h('td', null,
         bad ? h('span', { class: 'badge bad' }, e.outcome[0].toUpperCase() + e.outcome.slice(1))

@@ -2,7 +2,8 @@
 // types, the statuses, the outcomes that close each type, each type's
 // fields in reading order, the appointment import's fields, and what a new
 // clinic has until the owner changes it (reply targets, queues, routes),
-// and the clinic's time zone, which every time the console shows is in.
+// and the clinic's time zone, which every time the console shows is in;
+// and every audit action with its words, for the owner's action picker.
 // app/clinic declares them once; the console keeps no copy of its own.
 
 import { api } from './api.js';
@@ -19,6 +20,7 @@ export const tables = {
   default_queues: [],
   urgent_queue: '',
   clinic_zone: '',
+  audit_actions: [],
 };
 
 let pending = null;

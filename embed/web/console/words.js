@@ -43,6 +43,7 @@ export const accessWords = {
   'device.revoke': 'Signed out a device', 'device.add': 'Signed in a new device', 'breakglass.open': 'Opened it outside their queues (with a reason)',
   'item.feedback': 'Answered whether it helped',
   'item.queue': 'Moved a request to another queue',
+  'appointment.list': 'Saw the name on the appointment board', 'audit.read': 'Saw the name in the audit log',
 };
 
 export function typeBadge(type) {
