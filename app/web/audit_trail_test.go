@@ -189,6 +189,13 @@ func TestOwnerAuditFilters(t *testing.T) {
 		t.Errorf("the look at the day's page: %+v", last)
 	}
 
+	// A page whose look cannot be recorded is not shown.
+	e.faults.failAudit.Store(true)
+	if r := owner.req("GET", "/api/v1/audit?action=item.list", nil); r.code != 500 || strings.Contains(r.body, "Rosa") {
+		t.Errorf("the audit screen without its own event: %d %.200s", r.code, r.body)
+	}
+	e.faults.failAudit.Store(false)
+
 	// The export still works, and names every patient a list view showed.
 	r := owner.req("GET", "/api/v1/audit?format=csv&action=item.list", nil)
 	if r.code != 200 || !strings.HasPrefix(r.h.Get("Content-Type"), "text/csv") {
