@@ -37,6 +37,9 @@ type ModemConfig struct {
 	// Poll is how often the SIM and the signal are checked and a modem that
 	// stopped answering is reopened (default 30 s).
 	Poll time.Duration
+	// CommandTimeout is how long the modem may take to answer a command
+	// before it counts as gone (default 5 s; sending a part may take 60 s).
+	CommandTimeout time.Duration
 	// MaxBackoff caps the wait between attempts to reopen a modem that is
 	// gone (default 30 s; the first waits are 250 ms, 500 ms, 1 s, ...).
 	MaxBackoff time.Duration
@@ -100,7 +103,6 @@ type outgoing struct {
 
 // Timing of the conversation with the modem.
 const (
-	cmdTimeout  = 5 * time.Second
 	sendTimeout = 60 * time.Second // the network may take this long per part
 	minBackoff  = 250 * time.Millisecond
 	partsMaxAge = 24 * time.Hour // a text whose parts never all come is handed over as it is
@@ -126,6 +128,9 @@ func OpenModemWith(cfg ModemConfig) (*Modem, error) {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 30 * time.Second
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 5 * time.Second
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 30 * time.Second
@@ -254,7 +259,7 @@ func (m *Modem) connect() (*modemConn, State) {
 		st := state(CodeNoModem)
 		return nil, st
 	}
-	a := at.New(port, at.WithTimeout(cmdTimeout))
+	a := at.New(port, at.WithTimeout(m.cfg.CommandTimeout))
 	c := &modemConn{port: port, at: a}
 	for _, ind := range []struct {
 		prefix  string
@@ -473,7 +478,7 @@ func (m *Modem) readStored(c *modemConn, n int) {
 // readAll reads every text stored on the SIM (AT+CMGL=4): those that came
 // while Hearth was not running, and any not deleted before a crash.
 func (m *Modem) readAll(c *modemConn) {
-	info, err := c.at.Command("+CMGL=4", at.WithTimeout(4*cmdTimeout))
+	info, err := c.at.Command("+CMGL=4", at.WithTimeout(4*m.cfg.CommandTimeout))
 	if err != nil {
 		return
 	}

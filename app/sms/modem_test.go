@@ -263,6 +263,37 @@ func TestModemSIMStates(t *testing.T) {
 	waitState(t, m, sms.CodeReady)
 }
 
+// TestModemHung: a modem that stops answering is closed and reopened; its
+// State says "modem not found" meanwhile.
+func TestModemHung(t *testing.T) {
+	sim := smstest.NewModem(t)
+	m, err := sms.OpenModemWith(sms.ModemConfig{Device: sim.Device(), From: clinicNumber,
+		Poll: 50 * time.Millisecond, CommandTimeout: 150 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	waitState(t, m, sms.CodeReady)
+	sim.Mute(true)
+	waitState(t, m, sms.CodeNoModem)
+	opened := strings.Count(strings.Join(sim.Commands(), " "), "ATZ")
+	sim.Mute(false)
+	waitState(t, m, sms.CodeReady)
+	if again := strings.Count(strings.Join(sim.Commands(), " "), "ATZ"); again <= opened {
+		t.Fatalf("the modem was not set up again (ATZ %d times, then %d)", opened, again)
+	}
+	if _, err := m.Send(context.Background(), sms.Message{To: "+15551234567", Body: "back"}); err != nil {
+		t.Fatal(err)
+	}
+	if sent := sim.WaitSent(t, 1); sent[0].Body != "back" {
+		t.Fatalf("sent %+v", sent)
+	}
+}
+
 func TestModemNotFound(t *testing.T) {
 	if _, err := sms.OpenModem("", clinicNumber, nil); !errors.Is(err, sms.ErrNoDevice) {
 		t.Fatalf("no device: %v", err)

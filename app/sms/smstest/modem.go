@@ -38,6 +38,7 @@ type Modem struct {
 	rssi     int
 	failNext int  // sends to refuse with +CMS ERROR
 	direct   bool // hand texts over with +CMT whatever AT+CNMI asked
+	mute     bool // hear commands but answer none, as a hung modem
 
 	// What the host set (reset by ATZ and by replugging).
 	echo    bool
@@ -152,6 +153,10 @@ func (m *Modem) SetSignal(rssi int) { m.mu.Lock(); m.rssi = rssi; m.mu.Unlock() 
 // SetDirect makes received texts come whole in +CMT indications, never
 // stored, as some modems do for some texts whatever AT+CNMI asked.
 func (m *Modem) SetDirect(on bool) { m.mu.Lock(); m.direct = on; m.mu.Unlock() }
+
+// Mute makes the modem hang: it takes commands and answers none, until
+// Mute(false).
+func (m *Modem) Mute(on bool) { m.mu.Lock(); m.mute = on; m.mu.Unlock() }
 
 // FailSends makes the next n sends fail with +CMS ERROR: 500.
 func (m *Modem) FailSends(n int) { m.mu.Lock(); m.failNext = n; m.mu.Unlock() }
@@ -386,6 +391,10 @@ func (m *Modem) simError() string {
 // next (-1 for none).
 func (m *Modem) command(cmd string) int {
 	m.mu.Lock()
+	if m.mute {
+		m.mu.Unlock()
+		return -1
+	}
 	m.commands = append(m.commands, cmd)
 	echo := ""
 	if m.echo {
