@@ -356,9 +356,11 @@ func simCode(s string) Code {
 	return CodeModemError
 }
 
-// Send sends m's body as one text of as many parts as it needs. A modem
-// that is gone, has no SIM, a locked PIN or no signal gives a retryable
-// error naming that; the SIM and the signal are asked afresh first.
+// Send sends m's body as one text of as many parts as it needs, each part
+// given up to 60 s (or what is left of ctx's deadline). A modem that is
+// gone, has no SIM, a locked PIN or no signal gives a retryable error naming
+// that; the SIM and the signal are asked afresh first. A failure after the
+// first part is retryable too, and the retry sends every part again.
 func (m *Modem) Send(ctx context.Context, msg Message) (string, error) {
 	if !e164.MatchString(msg.To) {
 		return "", sendErr(CodeBadNumber, true, "not E.164")
@@ -400,7 +402,14 @@ func (m *Modem) Send(ctx context.Context, msg Message) (string, error) {
 		if err != nil {
 			return "", sendErr(CodeModemError, true, "cannot encode the text")
 		}
-		info, err := c.at.SMSCommand("+CMGS="+strconv.Itoa(len(b)), h, at.WithTimeout(sendTimeout))
+		timeout := sendTimeout
+		if d, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, time.Until(d))
+		}
+		if timeout <= 0 {
+			return "", modemSendErr(at.ErrDeadlineExceeded, i, len(pdus))
+		}
+		info, err := c.at.SMSCommand("+CMGS="+strconv.Itoa(len(b)), h, at.WithTimeout(timeout))
 		if err != nil {
 			return "", modemSendErr(err, i, len(pdus))
 		}
