@@ -84,6 +84,9 @@ type modemConn struct {
 
 	checkMu sync.Mutex // one check at a time (the poll and Send both check)
 	ready   bool       // PDU mode and indications are set up
+
+	readMu sync.Mutex // one stored text read at a time
+	mem    string     // the storage AT+CMGR reads ("" until a +CMTI names one)
 }
 
 // partial is a concatenated text with parts still to come.
@@ -460,28 +463,42 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// onCMTI reads a text the modem stored: +CMTI: "SM",<index>.
+// onCMTI reads a text the modem stored: +CMTI: <mem>,<index>. A modem
+// may store in its own memory ("ME") as well as on the SIM ("SM"); AT+CMGR
+// reads from the preferred storage, so that is pointed at <mem> first.
 func (m *Modem) onCMTI(c *modemConn, info []string) {
-	_, idx, ok := strings.Cut(info[0], ",")
+	mem, idx, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(info[0], "+CMTI:")), ",")
 	n, err := strconv.Atoi(strings.TrimSpace(idx))
 	if !ok || err != nil {
 		return
 	}
-	m.readStored(c, n)
+	mem = strings.Trim(strings.TrimSpace(mem), `"`)
+	c.readMu.Lock()
+	if mem != "" && mem != c.mem {
+		if _, err := c.at.Command(`+CPMS="` + mem + `"`); err == nil {
+			c.mem = mem
+		}
+	}
+	head, line, found := m.readStored(c, n)
+	c.readMu.Unlock()
+	if found {
+		m.collect(c, head, line, n)
+	}
 }
 
-// readStored reads the text at index n with AT+CMGR and collects it.
-func (m *Modem) readStored(c *modemConn, n int) {
+// readStored reads the text at index n with AT+CMGR: its header line and
+// its PDU line.
+func (m *Modem) readStored(c *modemConn, n int) (head, line string, found bool) {
 	info, err := c.at.Command("+CMGR=" + strconv.Itoa(n))
 	if err != nil {
-		return
+		return "", "", false
 	}
 	for i, l := range info {
 		if strings.HasPrefix(l, "+CMGR:") && i+1 < len(info) {
-			m.collect(c, l, info[i+1], n)
-			return
+			return l, info[i+1], true
 		}
 	}
+	return "", "", false
 }
 
 // readAll reads every text stored on the SIM (AT+CMGL=4): those that came
