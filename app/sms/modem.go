@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ type Modem struct {
 
 	inMu     sync.Mutex // OnInbound one at a time, and never after Close
 	inClosed bool
+	recent   []string // SIDs of the last texts handed over, oldest first
 
 	closing   chan struct{}
 	done      chan struct{}
@@ -109,6 +111,7 @@ const (
 	sendTimeout = 60 * time.Second // the network may take this long per part
 	minBackoff  = 250 * time.Millisecond
 	partsMaxAge = 24 * time.Hour // a text whose parts never all come is handed over as it is
+	recentTexts = 256            // how many SIDs are remembered against reading a text twice
 )
 
 // ErrNoDevice is OpenModem's answer when no device is named.
@@ -179,6 +182,9 @@ func (m *Modem) Close() error {
 		m.mu.Unlock()
 		close(m.closing)
 		<-m.done
+		m.mu.Lock()
+		m.conn, m.state = nil, state(CodeClosed)
+		m.mu.Unlock()
 		m.inMu.Lock()
 		m.inClosed = true
 		m.inMu.Unlock()
@@ -660,6 +666,17 @@ func (m *Modem) hand(in Inbound) bool {
 	defer m.inMu.Unlock()
 	if m.inClosed {
 		return false
+	}
+	if in.Status == "" {
+		// A text read twice (its +CMTI and the AT+CMGL after a reopen both
+		// saw it) is handed over once; its copy is deleted all the same.
+		if slices.Contains(m.recent, in.SID) {
+			return true
+		}
+		if len(m.recent) == recentTexts {
+			m.recent = m.recent[1:]
+		}
+		m.recent = append(m.recent, in.SID)
 	}
 	m.cfg.OnInbound(in)
 	return true

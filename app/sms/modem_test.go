@@ -188,6 +188,35 @@ func TestModemInbound(t *testing.T) {
 	}
 }
 
+// TestModemReadTwice: a text left on the SIM (its delete failed) is read
+// again when the modem is reopened, handed over only once, and deleted.
+func TestModemReadTwice(t *testing.T) {
+	sim := smstest.NewModem(t)
+	box := &inbox{}
+	m := openModem(t, sim, box)
+	sim.RefuseDeletes(true)
+	sim.Deliver("+15551234567", "only once")
+	box.wait(t, 1)
+	if sim.Stored() != 1 {
+		t.Fatalf("%d texts on the SIM, want the one whose delete failed", sim.Stored())
+	}
+	sim.RefuseDeletes(false)
+	sim.Unplug()
+	waitState(t, m, sms.CodeNoModem)
+	sim.Replug()
+	waitState(t, m, sms.CodeReady)
+	deadline := time.Now().Add(5 * time.Second)
+	for sim.Stored() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if sim.Stored() != 0 {
+		t.Fatal("the text read again was not deleted")
+	}
+	if got := box.wait(t, 1); len(got) != 1 || got[0].Body != "only once" {
+		t.Fatalf("handed over %+v", got)
+	}
+}
+
 // TestModemUnplug: the modem vanishes, State says so and a send fails so it
 // is retried; plugged back, the modem is reopened and sends again.
 func TestModemUnplug(t *testing.T) {
@@ -312,5 +341,14 @@ func TestModemNotFound(t *testing.T) {
 	}
 	if _, err := m.Send(context.Background(), sms.Message{To: "+15551234567", Body: "x"}); sms.CodeOf(err) != sms.CodeNoModem {
 		t.Fatalf("send: %v", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := m.State(); s.Code != sms.CodeClosed || s.OK {
+		t.Fatalf("state after Close = %+v", s)
+	}
+	if _, err := m.Send(context.Background(), sms.Message{To: "+15551234567", Body: "x"}); sms.CodeOf(err) != sms.CodeClosed {
+		t.Fatalf("send after Close: %v", err)
 	}
 }
