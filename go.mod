@@ -8,9 +8,12 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/nyaruka/phonenumbers v1.8.1
 	github.com/pdfcpu/pdfcpu v0.11.1
 	github.com/pocketbase/dbx v1.12.0
 	github.com/pquerna/otp v1.5.0
+	github.com/warthog618/modem v0.4.0
+	github.com/warthog618/sms v0.3.0
 	golang.org/x/crypto v0.59.0
 	golang.org/x/text v0.44.0
 	rsc.io/qr v0.2.0
@@ -29,6 +32,7 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	golang.org/x/image v0.32.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
 
@@ -36,5 +40,5 @@ require (
 	filippo.io/age v1.3.2
 	filippo.io/hpke v0.4.0 // indirect
 	go.etcd.io/bbolt v1.5.0
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/sys v0.50.0
 )

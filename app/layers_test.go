@@ -27,6 +27,9 @@ func TestPackageLayers(t *testing.T) {
 		"hearth/app/mail":     {"hearth/app/clinic", "hearth/app/web"},
 		"hearth/app/i18n":     {"hearth/"},
 		"hearth/app/group":    {"hearth/app/web", "hearth/app/cli", "hearth/app/bench", "hearth/app/store/boltstore", "hearth/app/store/pgstore", "go.etcd.io/bbolt"},
+		// Text messages are transport only: they know nothing of Hearth.
+		"hearth/app/sms":         {"hearth/"},
+		"hearth/app/sms/smstest": {"hearth/app/clinic", "hearth/app/web", "hearth/app/store", "hearth/app/vault"},
 	}
 	// The PostgreSQL backend is wiring: only package app (which picks the
 	// backend) and app/cli may import it. In tests it may be imported by its
