@@ -473,6 +473,8 @@ var accessWords = map[string]string{
 	"item.create": "access.item_create", "invite.create": "access.invite", "device.revoke": "access.device_revoke",
 	"breakglass.open": "access.breakglass",
 	"item.queue":      "access.item_status", // a move to another queue: "updated your request"
+	"patient.edit":    "access.patient_edit",
+	"patient.merge":   "access.patient_merge",
 }
 
 // maxAccessRows bounds the access report page (newest first).
