@@ -43,6 +43,8 @@ export const accessWords = {
   'device.revoke': 'Signed out a device', 'device.add': 'Signed in a new device', 'breakglass.open': 'Opened it outside their queues (with a reason)',
   'item.feedback': 'Answered whether it helped',
   'item.queue': 'Moved a request to another queue',
+  'patient.edit': 'Corrected the record', 'patient.merge': 'Merged another record of the same person into it',
+  'patient.merged_into': 'Merged it into another record',
 };
 
 export function typeBadge(type) {
