@@ -200,6 +200,13 @@ func (c *Clinic) planMerge(ctx context.Context, into, from string) (*mergePlan, 
 			pl.rewrites = append(pl.rewrites, rewrite{bucket: bucketItemMeta, id: id, before: metaRaw}) // checked; putMeta writes it
 			old := it.ItemMeta
 			it.PatientID = into
+			// A new update time: other nodes check their cached copy of an
+			// item against it, and must not keep serving the one sealed
+			// to from.
+			it.Updated = c.now().UTC()
+			if !it.Updated.After(old.Updated) {
+				it.Updated = old.Updated.Add(time.Millisecond)
+			}
 			pl.metas = append(pl.metas, [2]ItemMeta{old, it.ItemMeta})
 			var files []string
 			for _, m := range it.Inline {

@@ -302,6 +302,10 @@ func TestMergePatientsMovesEverythingAndReseals(t *testing.T) {
 		t.Fatalf("a refused merge changed something: %v", got)
 	}
 
+	var itemBefore ItemMeta
+	if err := c.st.View(ctx, func(tx store.Tx) error { var err error; itemBefore, err = getMetaRec(tx, f.item); return err }); err != nil {
+		t.Fatal(err)
+	}
 	res, err := c.MergePatients(ctx, f.owner, a, d, "same person, typed twice")
 	if err != nil {
 		t.Fatal(err)
@@ -365,6 +369,14 @@ func TestMergePatientsMovesEverythingAndReseals(t *testing.T) {
 	}
 	if !slices.Contains(ids, f.item) || !slices.Contains(ids, f.otherItem) {
 		t.Fatalf("A's items: %v", ids)
+	}
+	// Another node's cached copy of the item is stale by its update time.
+	var meta ItemMeta
+	if err := c.st.View(ctx, func(tx store.Tx) error { meta, err = getMetaRec(tx, f.item); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if !meta.Updated.After(itemBefore.Updated) || meta.PatientID != a {
+		t.Fatalf("the moved item's plain record: %+v (was %+v)", meta, itemBefore)
 	}
 	_, msgs, err := c.PatientThread(ctx, pa, f.item)
 	if err != nil || len(msgs) < 3 || msgs[1].Body != "Please send another photo tomorrow." {
