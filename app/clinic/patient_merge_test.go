@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
@@ -185,14 +186,21 @@ type mergeFixture struct {
 
 func newMergeFixture(t *testing.T) *mergeFixture {
 	t.Helper()
-	ic := newInbox(t)
+	ic, _ := mailClinic(t) // email set up: D gets reply emails and a sign-in link
 	ctx := context.Background()
 	f := &mergeFixture{inboxClinic: ic}
-	d, err := ic.c.CreatePatient(ctx, ic.front, PatientInput{Name: "Ada Example", DOB: "1970-06-15", Phone: "555-777-1212", ConfirmDuplicate: true})
+	d, err := ic.c.CreatePatient(ctx, ic.front, PatientInput{Name: "Ada Example", DOB: "1970-06-15", Phone: "555-777-1212",
+		Email: "ada.d@example.com", ConfirmDuplicate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.d, f.dActor = d, Actor{Kind: ActorPatient, ID: d.ID, Patient: d.ID}
+	if err := ic.c.SetEmailReplies(ctx, f.dActor, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := ic.c.RequestSignInLink(ctx, "ada.d@example.com", "test"); err != nil {
+		t.Fatal(err)
+	}
 	ack, err := ic.c.CreateItem(ctx, f.dActor, NewItem{Type: TypeMessage, Body: "Rash, photo attached", Files: []Upload{{Name: "rash.jpg", Data: testJPEG(t)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +284,7 @@ func TestMergePatientsMovesEverythingAndReseals(t *testing.T) {
 	ctx := context.Background()
 	c, a, d := f.c, f.patA.Patient, f.d.ID
 	before := boundTo(t, c, d)
-	for _, b := range []string{bucketPatients, bucketItems, bucketMessages, bucketFiles, bucketAppts, bucketInvites, bucketDevices, bucketBreakGlass} {
+	for _, b := range []string{bucketPatients, bucketItems, bucketMessages, bucketFiles, bucketAppts, bucketInvites, bucketDevices, bucketBreakGlass, bucketOutbox} {
 		if before[b] == 0 {
 			t.Fatalf("the fixture has no %s record of D: %v", b, before)
 		}
@@ -325,6 +333,20 @@ func TestMergePatientsMovesEverythingAndReseals(t *testing.T) {
 		}
 	}
 	mustVerifyClean(t, c)
+	links := map[string]int{}
+	err = c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Each(bucketSignInLinks, "", func(_ string, raw []byte) error {
+			var l signInLink
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return err
+			}
+			links[l.PatientID]++
+			return nil
+		})
+	})
+	if err != nil || links[d] != 0 || links[a] != 1 {
+		t.Fatalf("emailed sign-in links by patient: %v %v", links, err)
+	}
 
 	// D answers not-found everywhere.
 	if _, err := c.Patient(ctx, f.owner, d); !errors.Is(err, ErrNotFound) {
