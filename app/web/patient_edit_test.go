@@ -48,7 +48,7 @@ func TestPatientEditAPI(t *testing.T) {
 	if strings.Contains(r.body, "rosa at example") {
 		t.Fatal("the error echoes what was typed")
 	}
-	if r := fran.req("PATCH", path, map[string]any{"dob": "03/14/1961", "sms": true}); r.code != 400 {
+	if r := fran.req("PATCH", path, map[string]any{"dob": "03/14/1961", "nickname": "Ro"}); r.code != 400 {
 		t.Fatalf("an unknown field: %d %s", r.code, r.body)
 	}
 
