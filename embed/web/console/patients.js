@@ -267,7 +267,7 @@ function mergePanel(ctx, keep, done, cancel) {
       { name: 'reason', label: 'Why are these the same person?', type: 'textarea', rows: 2,
         hint: 'For example: “Registered twice; confirmed by phone with the patient.” It is kept with the record, and the merge is logged.' },
     ], {
-      submit: 'Merge the records', label: 'Merge', submitClass: 'primary danger',
+      submit: 'Merge the records', label: 'Merge', submitClass: 'danger',
       async onSubmit(v) {
         if (!v.reason.trim()) throw fieldError('reason', 'Write why these are the same person.');
         const r = await api('POST', `/api/v1/patients/${encodeURIComponent(keep.id)}/merge`, { from: other.id, reason: v.reason.trim() });
@@ -275,7 +275,7 @@ function mergePanel(ctx, keep, done, cancel) {
       },
     });
     const differs = rows.slice(0, 5).some(([, a, b]) => a !== b);
-    put(compare, t,
+    put(compare, h('div', { class: 'table-wrap flat' }, t),
       differs ? h('p', { class: 'err' }, 'Some details differ. The kept record’s details stay; correct them afterwards with Edit if the other record had them right.') : null,
       mf.el);
     t.querySelector('caption').focus();
