@@ -176,6 +176,14 @@ func TestCSRFBrowser(t *testing.T) {
 		"phone": "555-201-3344", "email": "rosa@example.com", "lang": "en"}, &pat); code != 201 {
 		t.Fatalf("create patient: %d", code)
 	}
+	// A second record an attacker might try to merge into the first.
+	var twin struct {
+		ID string `json:"id"`
+	}
+	if code := owner.json("POST", "/api/v1/patients", map[string]string{"name": "Rosalind Delgado", "dob": "1961-03-15",
+		"phone": "555-201-3345", "lang": "en"}, &twin); code != 201 {
+		t.Fatalf("create the second record: %d", code)
+	}
 	invite := func() string {
 		var inv struct {
 			Code string `json:"code"`
@@ -307,6 +315,8 @@ func TestCSRFBrowser(t *testing.T) {
 		{method: "POST", pattern: "/api/v1/appointments", staff: true, path: "/api/v1/appointments", json: `{"patient_id":"` + pat.ID + `","starts_at":"` +
 			time.Now().Add(50*time.Hour).Truncate(time.Hour).Format(time.RFC3339) + `","minutes":20,"reason":"` + canary + `"}`},
 		{method: "POST", pattern: "/api/v1/appointments/import", staff: true, path: "/api/v1/appointments/import", json: `{"csv":"external_id,patient_name,patient_dob,date,time\nX,Rosa Delgado,03/14/1961,2030-01-01,09:00\n","commit":true}`},
+		{method: "PATCH", pattern: "/api/v1/patients/{id}", staff: true, path: "/api/v1/patients/" + pat.ID, json: `{"name":"Eve Attacker","dob":"01/01/1970"}`},
+		{method: "POST", pattern: "/api/v1/patients/{id}/merge", staff: true, path: "/api/v1/patients/" + pat.ID + "/merge", json: `{"from":"` + twin.ID + `","reason":"` + canary + `"}`},
 	}
 
 	// The table names every state-changing route, and nothing else.

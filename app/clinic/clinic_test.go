@@ -49,7 +49,7 @@ func TestVerifyCleanClinic(t *testing.T) {
 	c, _ := newTestClinic(t)
 	ctx := context.Background()
 	for i := 0; i < 5; i++ {
-		if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970"}); err != nil {
+		if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970", ConfirmDuplicate: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

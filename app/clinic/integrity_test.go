@@ -78,7 +78,7 @@ func TestCutAuditTailIsFoundByVerifyAndAtStart(t *testing.T) {
 	c, st := newTestClinic(t)
 	ctx := context.Background()
 	for i := 0; i < 5; i++ {
-		if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970"}); err != nil {
+		if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970", ConfirmDuplicate: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -176,7 +176,7 @@ func TestSchema3HeadIsAuthenticatedAtFirstStart(t *testing.T) {
 	// mark is plain, anyone can set it; so can the schema number) is a
 	// finding, not a second upgrade.
 	for i := 0; i < 3; i++ {
-		if _, err := c2.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970"}); err != nil {
+		if _, err := c2.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970", ConfirmDuplicate: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -212,7 +212,7 @@ func TestBackupAnchorCatchesARewriteWithTheKey(t *testing.T) {
 	c, st := newTestClinic(t)
 	ctx := context.Background()
 	for i := 0; i < 4; i++ {
-		if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970"}); err != nil {
+		if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970", ConfirmDuplicate: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -324,7 +324,7 @@ func TestSealedModeChecksTheHeadAtUnlock(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 0; i < 4; i++ {
-				if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970"}); err != nil {
+				if _, err := c.CreatePatient(ctx, staffActor, PatientInput{Name: "Ada Example", DOB: "06/15/1970", ConfirmDuplicate: true}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -26,6 +26,8 @@ type Patient struct {
 	Created time.Time `json:"created"`
 	// EmailReplies: the patient asked to be told by email when the clinic replies.
 	EmailReplies bool `json:"email_replies,omitempty"`
+	// Merged lists the records merged into this one (MergePatients).
+	Merged []MergeNote `json:"merged,omitempty"`
 }
 
 // LogValue keeps a patient's details out of logs: only the id prints.
@@ -53,6 +55,10 @@ func (p Patient) Age(now time.Time) int {
 // PatientInput creates or edits a patient.
 type PatientInput struct {
 	Name, DOB, Phone, Email, Lang string
+	// ConfirmDuplicate creates the patient even though another has the
+	// same name and birth date (CreatePatient otherwise refuses with a
+	// *DuplicateError).
+	ConfirmDuplicate bool
 }
 
 func (in *PatientInput) check(now time.Time) error {
@@ -202,7 +208,11 @@ func searchKey(tok []byte, id string) []byte {
 	return append(append([]byte{}, tok...), idBytes(id)...)
 }
 
-// CreatePatient adds a patient record. Staff only.
+// CreatePatient adds a patient record. Staff only. A patient with the same
+// name and birth date as an existing one is refused with a *DuplicateError
+// naming the existing records, unless in.ConfirmDuplicate says staff saw
+// them and mean a different person (twins share a birth date, and names
+// repeat); the check runs in the transaction that creates the record.
 func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (Patient, error) {
 	if a.Kind != ActorStaff && a.Kind != ActorSystem {
 		return Patient{}, ErrForbidden
@@ -221,6 +231,15 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 		return Patient{}, err
 	}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
+		if !in.ConfirmDuplicate {
+			same, err := c.samePatients(tx, p.Name, p.DOB)
+			if err != nil {
+				return err
+			}
+			if len(same) > 0 {
+				return &DuplicateError{Existing: same}
+			}
+		}
 		if err := tx.Put(bucketPatients, p.ID, sealed); err != nil {
 			return err
 		}
@@ -231,7 +250,10 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 		}
 		return c.audit(tx, a, "patient.create", "patient:"+p.ID, p.ID)
 	})
-	return p, err
+	if err != nil {
+		return Patient{}, err
+	}
+	return p, nil
 }
 
 // Patient reads one patient record and audits the read.

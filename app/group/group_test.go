@@ -224,7 +224,7 @@ func newItems(t *testing.T, m *member, owner clinic.Staff, n int) []string {
 	t.Helper()
 	ctx := context.Background()
 	staff := clinic.Actor{Kind: clinic.ActorStaff, ID: owner.ID, Role: owner.Role, Client: "127.0.0.1"}
-	p, err := m.clinic.CreatePatient(ctx, staff, clinic.PatientInput{Name: "Ada Example", DOB: "1970-06-15"})
+	p, err := m.clinic.CreatePatient(ctx, staff, clinic.PatientInput{Name: "Ada Example", DOB: "1970-06-15", ConfirmDuplicate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,40 @@ var catalogue = []*apiError{
 	errBadPassphrase, errSessionLocked, errForbidden, errCSRF, errRestricted, errBreakGlass, errNotFound, errConflict,
 	errSetupDone, errTooLarge, errNotForm, errMisdirected, errTooMany, errPINBlocked, errInternal, errLocked,
 	errStaffNetwork, errUploadsBusy, errDegraded, errStorageFull, errStorageFailed,
+	errDuplicate,
+}
+
+// errDuplicate refuses a new patient whose name and birth date are already
+// on file; the answer also lists the existing records' ids ("existing"),
+// and the same request with "confirm_duplicate": true creates it anyway.
+var errDuplicate = &apiError{http.StatusConflict, "duplicate", "A patient with this name and birth date is already on file. Open that record, or create this one anyway if it is another person.", ""}
+
+// apiErrorBody is what an API client reads for an error: the catalogue
+// entry, and beside it the ids of the records a duplicate repeats, or every
+// field's problem when a form has several (each shown beside its field).
+type apiErrorBody struct {
+	*apiError
+	Existing []string     `json:"existing,omitempty"`
+	Fields   []fieldError `json:"fields,omitempty"`
+}
+
+type fieldError struct {
+	Field string `json:"field"`
+	Msg   string `json:"error"`
+}
+
+func errorBody(ae *apiError, err error) apiErrorBody {
+	b := apiErrorBody{apiError: ae}
+	var de *clinic.DuplicateError
+	if errors.As(err, &de) {
+		b.Existing = de.Existing
+	}
+	if ies := clinic.AllInputErrors(err); len(ies) > 1 {
+		for _, ie := range ies {
+			b.Fields = append(b.Fields, fieldError{ie.Field, ie.Msg})
+		}
+	}
+	return b
 }
 
 // Fixed wordings of catalogue entries for one field or one case.
@@ -130,6 +164,9 @@ func toAPIError(err error) *apiError {
 	if errors.As(err, &ie) {
 		return errInvalid(ie.Field, ie.Msg)
 	}
+	if errors.Is(err, clinic.ErrDuplicate) {
+		return errDuplicate
+	}
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -173,7 +210,7 @@ func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(ae.Status)
-	s.lostResponse(r, json.NewEncoder(w).Encode(ae))
+	s.lostResponse(r, json.NewEncoder(w).Encode(errorBody(ae, err)))
 }
 
 // lostResponse notes a response body the client did not take. The status

@@ -236,7 +236,9 @@ func (e *env) addStaff(owner *user, name, email, role string) *user {
 
 func (e *env) addPatient(u *user, name, dob string) string {
 	e.t.Helper()
-	r := u.req("POST", "/api/v1/patients", map[string]string{"name": name, "dob": dob, "phone": "555-201-3344", "lang": "en"})
+	// Tests that make the same patient twice mean two records (duplicate
+	// refusal has its own tests).
+	r := u.req("POST", "/api/v1/patients", map[string]any{"name": name, "dob": dob, "phone": "555-201-3344", "lang": "en", "confirm_duplicate": true})
 	if r.code != 201 {
 		e.t.Fatalf("add patient: %d %s", r.code, r.body)
 	}

@@ -72,7 +72,7 @@ func TestFreeTextUnicode(t *testing.T) {
 			// A patient's name.
 			var codes []int
 			for i := 0; i < 2; i++ {
-				r := owner.req("POST", "/api/v1/patients", `{"name":`+rawJSONString(v)+`,"dob":"1970-06-15","phone":"555-201-3344","lang":"en"}`,
+				r := owner.req("POST", "/api/v1/patients", `{"name":`+rawJSONString(v)+`,"dob":"1970-06-15","phone":"555-201-3344","lang":"en","confirm_duplicate":true}`,
 					"Content-Type", "application/json")
 				codes = append(codes, r.code)
 				switch r.code {

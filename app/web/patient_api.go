@@ -15,6 +15,8 @@ type patientJSON struct {
 	Email    string `json:"email,omitempty"`
 	Lang     string `json:"lang"`
 	SameName int    `json:"same_name,omitempty"`
+	// Counts: the record's requests and appointments (GET one patient).
+	Counts *clinic.PatientCounts `json:"counts,omitempty"`
 }
 
 func (s *Server) patientOut(p clinic.Patient) patientJSON {
@@ -28,11 +30,15 @@ func (s *Server) handlePatientCreate(w http.ResponseWriter, r *http.Request, rc 
 		Phone string `json:"phone"`
 		Email string `json:"email"`
 		Lang  string `json:"lang"`
+		// ConfirmDuplicate: staff saw the records with the same name and
+		// birth date (the 409 "duplicate" answer) and mean another person.
+		ConfirmDuplicate bool `json:"confirm_duplicate"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	p, err := s.c.CreatePatient(r.Context(), rc.actor, clinic.PatientInput{Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang})
+	p, err := s.c.CreatePatient(r.Context(), rc.actor, clinic.PatientInput{Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang,
+		ConfirmDuplicate: in.ConfirmDuplicate})
 	if err != nil {
 		return err
 	}
@@ -63,6 +69,53 @@ func (s *Server) handlePatientGet(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	out := s.patientOut(p)
 	out.SameName, _ = s.c.SameName(r.Context(), p)
+	n, err := s.c.CountPatient(r.Context(), rc.actor, p.ID)
+	if err != nil {
+		return err
+	}
+	out.Counts = &n
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// handlePatientEdit corrects a record: only the fields sent change. It
+// answers the record as stored and which fields changed.
+func (s *Server) handlePatientEdit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		Name  *string `json:"name"`
+		DOB   *string `json:"dob"`
+		Phone *string `json:"phone"`
+		Email *string `json:"email"`
+		Lang  *string `json:"lang"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	p, changed, err := s.c.EditPatient(r.Context(), rc.actor, r.PathValue("id"), clinic.PatientEdit{Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang})
+	if err != nil {
+		return err
+	}
+	if changed == nil {
+		changed = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"patient": s.patientOut(p), "changed": changed})
+	return nil
+}
+
+// handlePatientMerge moves everything of the record `from` into this one
+// (clinic.MergePatients); `from` is gone afterwards.
+func (s *Server) handlePatientMerge(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		From   string `json:"from"`
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.c.MergePatients(r.Context(), rc.actor, r.PathValue("id"), in.From, in.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "moved": res})
 	return nil
 }

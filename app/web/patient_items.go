@@ -476,6 +476,8 @@ var accessWords = map[string]string{
 	"item.create": "access.item_create", "invite.create": "access.invite", "device.revoke": "access.device_revoke",
 	"breakglass.open": "access.breakglass",
 	"item.queue":      "access.item_status", // a move to another queue: "updated your request"
+	"patient.edit":    "access.patient_edit",
+	"patient.merge":   "access.patient_merge",
 
 	// List views (one event per page shown) and the owner's audit screen.
 	"appointment.list": "access.appt_list", "patient.items": "access.patient_items", "audit.read": "access.audit_read",

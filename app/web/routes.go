@@ -126,6 +126,10 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/appointments/import", anyStaff, s.handleApptImport},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
+		// Corrections (issue 14): any staff member corrects a record, as any
+		// may create one; merging cannot be undone, so it is the owner's.
+		{"PATCH", "/api/v1/patients/{id}", anyStaff, s.handlePatientEdit},
+		{"POST", "/api/v1/patients/{id}/merge", ownerOnly, s.handlePatientMerge},
 
 		// Patient pages (HTML forms). Public pages check their own csrf
 		// token on POST; "patient" pages resolve the device or contact

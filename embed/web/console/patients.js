@@ -79,37 +79,208 @@ function viewPatient(c, ctx, id) {
   const title = h('h1', { tabindex: '-1', id: 'patient-name' }, 'Patient');
   const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
   const extras = h('div', { id: 'patient-extras' });
+  const mergeBox = h('div', { id: 'merge-box' });
+  const flashBox = h('div', { id: 'patient-flash' });
   const flash = memory.flash;
   memory.flash = '';
-  add(c, backLink('#/patients', 'Back to patients'),
-    flash ? okMessage(flash) : null,
-    h('section', { class: 'patient-banner', id: 'patient-banner', 'aria-labelledby': 'patient-name' }, title, body), extras);
-  api('GET', `/api/v1/patients/${encodeURIComponent(id)}`).then((p) => {
-    if (!ctx.alive()) return;
-    title.textContent = p.name;
-    const facts = h('dl', { class: 'facts' },
-      fact('Born', `${formatDOB(p.dob)}`),
-      fact('Age', String(p.age)),
-      fact('Phone', p.phone || 'Not given'),
-      fact('Email', p.email || 'Not given'),
-      fact('Language', langNames[p.lang] || p.lang || 'English'));
-    const n = p.same_name || 0;
-    put(body,
-      n > 0 ? h('div', { class: 'warn-banner', role: 'alert', id: 'same-name' },
-        h('span', { class: 'icon', 'aria-hidden': 'true' }, '⚠'),
-        h('span', null, n === 1
-          ? 'Another patient has the same name — check the birth date.'
-          : `${n} other patients have the same name — check the birth date.`)) : null,
-      facts);
-    body.removeAttribute('aria-busy');
-    put(extras, patientExtras(ctx, p));
-  }).catch((err) => {
-    if (!ctx.alive() || err.handled) return;
-    title.textContent = err.code === 'not_found' ? 'Patient not found' : 'Patient';
-    put(body, errorBox(err.code === 'not_found' ? 'There is no patient record at this address.' : err.message));
-    body.removeAttribute('aria-busy');
+  if (flash) put(flashBox, okMessage(flash));
+  add(c, backLink('#/patients', 'Back to patients'), flashBox,
+    h('section', { class: 'patient-banner', id: 'patient-banner', 'aria-labelledby': 'patient-name' }, title, body), mergeBox, extras);
+
+  // show (re)reads the record and lays out the page; after a correction
+  // or a merge it runs again with a message to say what changed.
+  function show(message) {
+    body.setAttribute('aria-busy', 'true');
+    return api('GET', `/api/v1/patients/${encodeURIComponent(id)}`).then((p) => {
+      if (!ctx.alive()) return;
+      title.textContent = p.name;
+      const n = p.same_name || 0;
+      const owner = state.me && state.me.staff && state.me.staff.role === 'owner';
+      const editBtn = h('button', { type: 'button', class: 'small', id: 'patient-edit' }, 'Edit');
+      const mergeBtn = owner ? h('button', { type: 'button', class: 'small', id: 'patient-merge-open', 'aria-controls': 'merge-box' }, 'Merge into this record…') : null;
+      const facts = h('dl', { class: 'facts' },
+        fact('Born', `${formatDOB(p.dob)}`),
+        fact('Age', String(p.age)),
+        fact('Phone', p.phone || 'Not given'),
+        fact('Email', p.email || 'Not given'),
+        fact('Language', langNames[p.lang] || p.lang || 'English'));
+      const view = () => put(body,
+        n > 0 ? h('div', { class: 'warn-banner', role: 'alert', id: 'same-name' },
+          h('span', { class: 'icon', 'aria-hidden': 'true' }, '⚠'),
+          h('span', null, n === 1
+            ? 'Another patient has the same name — check the birth date.'
+            : `${n} other patients have the same name — check the birth date.`)) : null,
+        facts, h('div', { class: 'actions' }, editBtn, mergeBtn));
+      view();
+      editBtn.addEventListener('click', () => {
+        const f = editForm(p, async (r) => {
+          if (!r || !r.changed || !r.changed.length) { view(); editBtn.focus(); return; }
+          await show(`Record corrected: ${r.changed.map((k) => fieldNames[k] || k).join(', ')}. The change is in the record’s history.`);
+        }, () => { view(); editBtn.focus(); });
+        put(body, f.el);
+        f.fields.name.input.focus();
+      });
+      if (mergeBtn) {
+        mergeBtn.addEventListener('click', () => {
+          put(mergeBox, mergePanel(ctx, p, async (r) => {
+            put(mergeBox);
+            await show(`Merged: ${plural(r.moved.items || 0, 'request', 'requests')}, ${plural(r.moved.appointments || 0, 'appointment', 'appointments')} and ${plural(r.moved.devices || 0, 'device', 'devices')} moved to this record. The other record is gone.`);
+          }, () => { put(mergeBox); mergeBtn.focus(); }));
+        });
+      }
+      body.removeAttribute('aria-busy');
+      put(extras, patientExtras(ctx, p));
+      if (message) {
+        const m = okMessage(message);
+        put(flashBox, m);
+        m.focus();
+      }
+    }).catch((err) => {
+      if (!ctx.alive() || err.handled) return;
+      title.textContent = err.code === 'not_found' ? 'Patient not found' : 'Patient';
+      put(body, errorBox(err.code === 'not_found' ? 'There is no patient record at this address.' : err.message));
+      put(extras);
+      body.removeAttribute('aria-busy');
+    });
+  }
+  show();
+  return flash ? flashBox.querySelector('.ok-msg') : title;
+}
+
+const fieldNames = { name: 'name', dob: 'birth date', phone: 'phone', email: 'email', lang: 'language' };
+
+// usDate writes a stored birth date (YYYY-MM-DD) the way the form asks for
+// it, month/day/year.
+function usDate(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
+  return m ? `${m[2]}/${m[3]}/${m[1]}` : (iso || '');
+}
+
+// showFieldErrors puts every field's problem beside its field (the API
+// lists them all when there are several) and focuses the first.
+function showFieldErrors(form, err) {
+  const list = err && err.body && err.body.fields;
+  if (!list || !list.length) return false;
+  let first = null;
+  for (const fe of list) {
+    const f = form.fields[fe.field];
+    if (!f) continue;
+    f.setError(fe.error);
+    first = first || f;
+  }
+  if (!first) return false;
+  first.input.focus();
+  return true;
+}
+
+// editForm corrects a record: only the fields changed are sent. done gets
+// the answer (or null when nothing changed).
+function editForm(p, done, cancel) {
+  const before = { name: p.name, dob: usDate(p.dob), phone: p.phone || '', email: p.email || '', lang: p.lang || 'en' };
+  const form = makeForm('patientedit', [
+    { name: 'name', label: 'Full name', value: before.name, attrs: { maxlength: 120, spellcheck: 'false' } },
+    { name: 'dob', label: 'Birth date', value: before.dob, hint: 'Month/day/year, like 03/14/1961. The patient signs in with it.', attrs: { maxlength: 10 } },
+    { name: 'phone', label: 'Phone (optional)', type: 'tel', value: before.phone, hint: 'With the area code, like 555-201-3344.' },
+    { name: 'email', label: 'Email (optional)', type: 'email', value: before.email, attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+    { name: 'lang', label: 'Language for messages', type: 'select', options: Object.entries(langNames), value: before.lang },
+  ], {
+    submit: 'Save the correction', label: 'Correct the record',
+    secondary: h('button', { type: 'button', id: 'patientedit-cancel', onclick: cancel }, 'Cancel'),
+    onError: (err) => showFieldErrors(form, err),
+    async onSubmit(v) {
+      const change = {};
+      for (const k of Object.keys(before)) if (v[k] !== before[k]) change[k] = v[k];
+      if (!Object.keys(change).length) { await done(null); return; }
+      const r = await api('PATCH', `/api/v1/patients/${encodeURIComponent(p.id)}`, change);
+      await done(r);
+    },
   });
-  return flash ? c.querySelector('.ok-msg') : title;
+  form.el.prepend(h('p', { class: 'hint' }, 'Correct what was typed wrong. Each change is recorded (which fields, by whom, when), and the patient can see that their record was corrected.'));
+  return form;
+}
+
+// mergePanel lets an owner pick another record of the same person (with
+// the patient search), shows the two side by side, and merges the other
+// into this one with a reason. done gets the server's answer.
+function mergePanel(ctx, keep, done, cancel) {
+  const headId = 'merge-title';
+  const q = field('mergesearch', {
+    name: 'q', label: 'Find the other record', type: 'search',
+    hint: 'A name, a birth date like 03/14/1961, or a phone number.', attrs: { spellcheck: 'false', autocapitalize: 'none' },
+  });
+  const results = h('div', { id: 'merge-results' });
+  const compare = h('div', { id: 'merge-compare' });
+  const searchBtn = h('button', { type: 'submit', class: 'small', id: 'mergesearch-submit' }, 'Search');
+  const form = h('form', { role: 'search', class: 'search', 'aria-label': 'Find the other record', novalidate: true,
+    onsubmit: (e) => { e.preventDefault(); find(); } }, q.wrap, h('div', { class: 'actions' }, searchBtn));
+  const close = h('button', { type: 'button', class: 'small', id: 'merge-cancel', onclick: cancel }, 'Cancel');
+  const head = h('h2', { id: headId, tabindex: '-1' }, `Merge another record into ${keep.name}’s`);
+  const panel = h('section', { class: 'card wide', id: 'merge-panel', 'aria-labelledby': headId }, head,
+    h('p', { class: 'muted' }, 'When one person was registered twice: everything of the other record (requests, appointments, signed-in devices, caregivers, invitations) moves here, and the other record is removed. This cannot be undone.'),
+    form, results, compare, h('div', { class: 'actions' }, close));
+  setTimeout(() => head.focus(), 0);
+
+  async function find() {
+    q.clear();
+    put(compare);
+    const text = q.input.value.trim();
+    if (text.length < 2) { q.setError('Type at least two characters.'); q.input.focus(); return; }
+    try {
+      const r = await api('GET', `/api/v1/patients?q=${encodeURIComponent(text)}`);
+      if (!ctx.alive()) return;
+      const list = (r.patients || []).filter((o) => o.id !== keep.id);
+      put(results, list.length ? h('ul', { class: 'plain', id: 'merge-candidates' }, list.map((o) => h('li', null,
+        h('button', { type: 'button', class: 'small', onclick: () => pick(o.id) }, `Compare ${o.name}, born ${formatDOB(o.dob)}`))))
+        : h('p', { class: 'muted', role: 'status' }, 'No other record matches.'));
+    } catch (err) {
+      if (!ctx.alive() || err.handled) return;
+      if (err.field === 'q') q.setError(err.message); else put(results, errorBox(err.message));
+    }
+  }
+
+  async function pick(otherId) {
+    let other;
+    try {
+      other = await api('GET', `/api/v1/patients/${encodeURIComponent(otherId)}`);
+    } catch (err) {
+      if (!err.handled) put(compare, errorBox(err.message));
+      return;
+    }
+    if (!ctx.alive()) return;
+    const k = keep.counts || {};
+    const o = other.counts || {};
+    const rows = [
+      ['Name', keep.name, other.name],
+      ['Birth date', formatDOB(keep.dob), formatDOB(other.dob)],
+      ['Phone', keep.phone || '—', other.phone || '—'],
+      ['Email', keep.email || '—', other.email || '—'],
+      ['Language', langNames[keep.lang] || keep.lang, langNames[other.lang] || other.lang],
+      ['Requests', String(k.items || 0), String(o.items || 0)],
+      ['Appointments', String(k.appointments || 0), String(o.appointments || 0)],
+    ];
+    const t = h('table', { class: 'data compare', id: 'merge-table' },
+      h('caption', { tabindex: '-1' }, 'The two records, side by side'),
+      h('thead', null, h('tr', null, h('td'), h('th', { scope: 'col' }, 'This record (kept)'), h('th', { scope: 'col' }, 'The other record (moved here, then removed)'))),
+      h('tbody', null, rows.map(([label, a, b]) => h('tr', { class: a !== b && label !== 'Requests' && label !== 'Appointments' ? 'differs' : null },
+        h('th', { scope: 'row' }, label), h('td', null, a), h('td', null, b)))));
+    const mf = makeForm('merge', [
+      { name: 'reason', label: 'Why are these the same person?', type: 'textarea', rows: 2,
+        hint: 'For example: “Registered twice; confirmed by phone with the patient.” It is kept with the record, and the merge is logged.' },
+    ], {
+      submit: 'Merge the records', label: 'Merge', submitClass: 'danger',
+      async onSubmit(v) {
+        if (!v.reason.trim()) throw fieldError('reason', 'Write why these are the same person.');
+        const r = await api('POST', `/api/v1/patients/${encodeURIComponent(keep.id)}/merge`, { from: other.id, reason: v.reason.trim() });
+        await done(r);
+      },
+    });
+    const differs = rows.slice(0, 5).some(([, a, b]) => a !== b);
+    put(compare, h('div', { class: 'table-wrap flat' }, t),
+      differs ? h('p', { class: 'err' }, 'Some details differ. The kept record’s details stay; correct them afterwards with Edit if the other record had them right.') : null,
+      mf.el);
+    t.querySelector('caption').focus();
+  }
+  return panel;
 }
 
 // patientExtras: the patient's requests, portal access (invite letters and
@@ -284,13 +455,46 @@ function viewPatientNew(c, ctx) {
   ], {
     submit: 'Create patient', label: 'New patient',
     secondary: h('a', { class: 'button', href: '#/patients' }, 'Cancel'),
+    onError: (err) => showFieldErrors(f, err) || duplicate(err),
     async onSubmit(v) {
-      const r = await api('POST', '/api/v1/patients', { name: v.name, dob: v.dob, phone: v.phone, email: v.email, lang: v.lang });
-      if (!ctx.alive()) return;
-      memory.flash = 'Patient record created.';
-      location.hash = `#/patients/${encodeURIComponent(r.id)}`;
+      await create(v, false);
     },
   });
+  const dupBox = h('div', { id: 'duplicate-box' });
+  f.el.insertBefore(dupBox, f.el.querySelector('.form-msg'));
+
+  async function create(v, confirm) {
+    put(dupBox);
+    const body = { name: v.name, dob: v.dob, phone: v.phone, email: v.email, lang: v.lang };
+    if (confirm) body.confirm_duplicate = true;
+    const r = await api('POST', '/api/v1/patients', body);
+    if (!ctx.alive()) return;
+    memory.flash = 'Patient record created.';
+    location.hash = `#/patients/${encodeURIComponent(r.id)}`;
+  }
+
+  // duplicate: the same name and birth date are on file already. Staff
+  // open the existing record, or say this is another person.
+  function duplicate(err) {
+    if (!err || err.code !== 'duplicate') return false;
+    const ids = (err.body && err.body.existing) || [];
+    const v = f.values();
+    const anyway = h('button', { type: 'button', class: 'small', id: 'duplicate-create' }, 'Create anyway');
+    anyway.addEventListener('click', () => f.run((vals) => create(vals, true)));
+    const box = h('div', { class: 'warn-banner', role: 'alert', id: 'duplicate-warning', tabindex: '-1' },
+      h('span', { class: 'icon', 'aria-hidden': 'true' }, '⚠'),
+      h('div', null,
+        h('p', null, h('strong', null, ids.length === 1
+          ? `A patient named ${v.name.trim()}, born ${v.dob.trim()}, is already on file.`
+          : `${ids.length} patients named ${v.name.trim()}, born ${v.dob.trim()}, are already on file.`)),
+        h('p', null, 'Open the existing record instead, or create this one anyway only if it is a different person (twins, for example).'),
+        h('ul', { class: 'plain' }, ids.map((id, i) => h('li', null,
+          h('a', { href: `#/patients/${encodeURIComponent(id)}`, class: 'dup-link' }, ids.length === 1 ? 'Open the existing record' : `Open existing record ${i + 1}`)))),
+        h('div', { class: 'actions' }, anyway)));
+    put(dupBox, box);
+    box.focus();
+    return true;
+  }
   add(c, backLink('#/patients', 'Back to patients'), viewHead('New patient'), h('div', { class: 'card wide' }, f.el));
   return f.fields.name.input;
 }

@@ -44,6 +44,8 @@ export const accessWords = {
   'item.feedback': 'Answered whether it helped',
   'item.queue': 'Moved a request to another queue',
   'appointment.list': 'Saw the name on the appointment board', 'audit.read': 'Saw the name in the audit log',
+  'patient.edit': 'Corrected the record', 'patient.merge': 'Merged another record of the same person into it',
+  'patient.merged_into': 'Merged it into another record',
 };
 
 export function typeBadge(type) {
