@@ -8,7 +8,8 @@ import "hearth/app/audit"
 // plain words in the message catalogue under "audit.action.<action>"
 // (AuditActionList); TestAuditActionsHaveWords holds that.
 var AuditActions = []string{
-	"patient.read", "patient.search_result", "patient.items", "patient.create", "patient.lang", "patient.email_replies",
+	"patient.read", "patient.search_result", "patient.items", "patient.create", "patient.edit", "patient.merge", "patient.merged_into",
+	"patient.lang", "patient.email_replies",
 	"item.list", "item.read", "item.create", "item.message", "item.assign", "item.status", "item.queue",
 	"item.call_attempt", "item.export", "item.link", "item.feedback", "file.read", "breakglass.open", "record.open",
 	"appointment.list", "appointment.create", "appointment.import", "appointment.remind",
