@@ -25,9 +25,10 @@ type metaJSON struct {
 	UrgentQueue    string              `json:"urgent_queue"` // where urgent requests go whatever their type
 	ClinicZone     string              `json:"clinic_zone"`  // the clinic's IANA time zone (settings)
 	Queues         []clinic.Queue      `json:"queues"`       // the clinic's queues (settings)
+	TimeZones      []clinic.ZoneRegion `json:"time_zones"`   // the zones the clinic's may be picked from, by region (zones.go)
 }
 
-func metaTables(zone string, queues []clinic.Queue) metaJSON {
+func metaTables(zone string, queues []clinic.Queue, zones []clinic.ZoneRegion) metaJSON {
 	return metaJSON{
 		ItemTypes:      clinic.ItemTypes,
 		Statuses:       clinic.Statuses,
@@ -40,6 +41,7 @@ func metaTables(zone string, queues []clinic.Queue) metaJSON {
 		UrgentQueue:    clinic.UrgentQueue,
 		ClinicZone:     zone,
 		Queues:         queues,
+		TimeZones:      zones,
 	}
 }
 
@@ -49,6 +51,6 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request, _ *reqCtx) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, metaTables(settings.Location().String(), settings.QueuesFor(clinic.RoleOwner)))
+	writeJSON(w, http.StatusOK, metaTables(settings.Location().String(), settings.QueuesFor(clinic.RoleOwner), s.c.TimeZones()))
 	return nil
 }

@@ -33,6 +33,7 @@ func TestMetaTables(t *testing.T) {
 			UrgentQueue:    clinic.UrgentQueue,
 			ClinicZone:     "America/New_York", // a new clinic's, from settings
 			Queues:         clinic.DefaultQueues(),
+			TimeZones:      e.c.TimeZones(),
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: meta\n got %+v\nwant %+v", name, got, want)
