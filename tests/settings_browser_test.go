@@ -75,7 +75,7 @@ func TestSettingsSectionsBrowser(t *testing.T) {
 	// Switching away asks; staying keeps what was typed.
 	b.do("to hours", chromedp.Click(chromedp.ID("settings-tab-hours")), chromedp.WaitVisible(chromedp.ID("settings-unsaved")))
 	b.do("stay", chromedp.Click(chromedp.ID("settings-stay")))
-	b.check("still on Clinic, with the changes", `!document.getElementById('settings-unsaved') && location.hash === '#/settings' &&
+	b.until("still on Clinic, with the changes", `!document.getElementById('settings-unsaved') && location.hash === '#/settings' &&
 		document.getElementById('settings-time_zone').value === 'America/Chicago' && document.getElementById('settings-phone').value === '555-201-7000'`)
 	b.do("save the clinic", chromedp.Click(chromedp.ID("settings-submit")))
 	b.until("saved", `(document.getElementById('settings-msg')?.textContent || '').includes('saved')`)

@@ -104,7 +104,7 @@ func TestBookFromRequestAPI(t *testing.T) {
 	}
 	// The patient's page, in Spanish, without script.
 	page := rosa.get("/t/" + id)
-	if page.code != 200 || !strings.Contains(page.body, "Su cita quedó programada para mañana a las 2:30\u00a0p.\u00a0m.") {
+	if page.code != 200 || !strings.Contains(page.body, "Programamos su cita para mañana a las 2:30\u00a0p.\u00a0m.; puede confirmarla") {
 		t.Fatalf("the patient's thread: %d %s", page.code, page.body)
 	}
 	if r := owner.req("GET", "/api/v1/audit?action=item.book", nil); r.code != 200 || !strings.Contains(r.body, `"item.book"`) {
@@ -124,7 +124,7 @@ func TestBookFromRequestAPI(t *testing.T) {
 	if r := owner.req("POST", "/api/v1/items/"+id2+"/book", map[string]any{"starts_local": "2026-11-28T10:00", "confirm_closed_day": true}); r.code != 201 {
 		t.Fatalf("a confirmed closed day: %d %s", r.code, r.body)
 	}
-	if page := ada.get("/t/" + id2); !strings.Contains(page.body, "Your appointment is booked. It is on Saturday, November 28 at 10\u00a0am.") {
+	if page := ada.get("/t/" + id2); !strings.Contains(page.body, "Your appointment is booked. It is on Saturday, November 28 at 10\u00a0am; you can confirm it") {
 		t.Fatalf("the English thread: %s", page.body)
 	}
 }
