@@ -67,7 +67,7 @@ func TestBookFromRequestBrowser(t *testing.T) {
 	b.check("filled in from the request", `(() => {
 		const v = (id) => document.getElementById(id).value;
 		return v('itembook-starts_at') === '`+want+`' && v('itembook-provider') === 'Dr. Amara Lee' && v('itembook-reason') === 'Dolor de rodilla' &&
-			document.getElementById('itembook-patient').textContent.includes('Rosa Delgado') &&
+			v('itembook-patient_id').includes('Rosa Delgado') && document.getElementById('itembook-patient_id').readOnly &&
 			document.getElementById('itembook-starts_at-hint').textContent.includes('el jueves a las 3 de la tarde') &&
 			document.getElementById('itembook-starts_at-hint').textContent.includes('Chicago');
 	})()`)

@@ -7,7 +7,7 @@
 // the two linked and tells the patient.
 
 import { api } from './api.js';
-import { doc, fieldError, h, icon, makeForm, okMessage, put } from './dom.js';
+import { doc, fieldError, h, makeForm, okMessage, put } from './dom.js';
 import { clinicParts, clinicZone, dayAfter, dayName, formatDOB, formatTime, formatWhen } from './format.js';
 import { memory } from './state.js';
 
@@ -76,8 +76,10 @@ export function bookCard(x) {
     h('input', { type: 'checkbox', id: 'itembook-closed_ok', name: 'closed_ok' }),
     h('label', { for: 'itembook-closed_ok' }, 'Book it anyway: the clinic is closed that day'));
   const f = makeForm('itembook', [
-    { node: h('p', { class: 'who-line', id: 'itembook-patient' }, icon('user', 18),
-      h('span', null, h('strong', null, p.name), h('span', { class: 'sub' }, ` · born ${formatDOB(p.dob)}`))) },
+    // The request's patient, shown and not changed here (a patient
+    // mismatch the server finds is said beside it).
+    { name: 'patient_id', label: 'Patient', value: `${p.name} \u00b7 born ${formatDOB(p.dob)}`, hint: 'The patient who asked.',
+      attrs: { readonly: true } },
     { name: 'starts_at', label: 'Date and time', type: 'datetime-local', value: guess,
       hint: preferred ? `In the clinic\u2019s time${zone}. The patient asked for: \u201c${preferred}\u201d${guess ? ` (filled in as ${dayName(guess.slice(0, 10))}; check it)` : ''}.`
         : `In the clinic\u2019s time${zone}.` },
