@@ -347,7 +347,7 @@ func TestConsoleSealedBrowser(t *testing.T) {
 	const passphrase = "maple syrup lantern orbit"
 	b.do("open console", chromedp.Navigate(b.base+"/staff/"))
 	b.signIn("owner@maple.test", ownerPassword)
-	b.do("settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("passphrase-passphrase")),
+	b.do("settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.Click(chromedp.ID("settings-tab-passphrase")), chromedp.WaitVisible(chromedp.ID("passphrase-passphrase")),
 		chromedp.SendKeys(chromedp.ID("passphrase-password"), ownerPassword),
 		chromedp.SendKeys(chromedp.ID("passphrase-passphrase"), "too short"),
 		chromedp.SendKeys(chromedp.ID("passphrase-passphrase_again"), "too short"),

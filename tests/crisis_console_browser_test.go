@@ -15,7 +15,7 @@ func TestConsoleCrisisLineBrowser(t *testing.T) {
 	b := newBrowser(t, in)
 	b.do("open console", chromedp.Navigate(b.base+"/staff/"))
 	b.signIn("owner@maple.test", ownerPassword)
-	b.do("settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("urgent-crisis_line")))
+	b.do("settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.Click(chromedp.ID("settings-tab-safety")), chromedp.WaitVisible(chromedp.ID("urgent-crisis_line")))
 	b.check("default crisis line", `document.getElementById('urgent-crisis_line').value === '988'`)
 	b.do("change the lines", clearField("urgent-crisis_line"),
 		chromedp.SendKeys(chromedp.ID("urgent-crisis_line"), "1-800-273-8255"),

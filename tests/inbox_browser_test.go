@@ -391,7 +391,7 @@ func TestInboxBrowser(t *testing.T) {
 	b.do("sweep", chromedp.Click(chromedp.ID("nav-sweep")), chromedp.WaitVisible(chromedp.ID("sweep-table")))
 	b.axeCheck("end of day", src)
 	b.extraShot("sweep.jpg")
-	b.do("settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("hours-form")))
+	b.do("settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("settings-time_zone")))
 	b.axeCheck("settings", src)
 	b.extraShot("settings.jpg")
 	b.do("audit", chromedp.Click(chromedp.ID("nav-audit")), chromedp.WaitVisible(chromedp.ID("audit-table")))

@@ -143,7 +143,7 @@ func TestLetterPrintBrowser(t *testing.T) {
 	}
 
 	// Settings: each template has its English and Spanish text.
-	b.do("settings", chromedp.Navigate(b.base+"/staff/#/settings"), chromedp.WaitVisible(chromedp.ID("templates-form")))
+	b.do("settings", chromedp.Navigate(b.base+"/staff/#/settings/templates"), chromedp.WaitVisible(chromedp.ID("templates-form")))
 	b.check("template editor in both languages", `(() => {
 		const es = document.getElementById('tpl-0-text-es'), en = document.getElementById('tpl-0-body');
 		return en && es && en.value.startsWith('Hi {patient_first_name}') && es.value.startsWith('Hola {patient_first_name}') &&

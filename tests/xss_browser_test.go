@@ -249,7 +249,9 @@ func TestXSSBrowser(t *testing.T) {
 	g.sweep("console invite letter")
 	view("#/staff", has("#staff-table", "Sam "))
 	view("#/audit", has("#audit-table", "Sam "))
-	view("#/settings", `!!document.getElementById('set-clinic') && !!document.getElementById('queue-list') && `+has("#queue-list", "Queue "))
+	view("#/settings", `!!document.getElementById('set-clinic')`)
+	view("#/settings/queues", `!!document.getElementById('queue-list') && `+has("#queue-list", "Queue "))
+	view("#/settings/templates", `!!document.getElementById('templates-form')`)
 	b.check("settings show the template", `document.body.textContent.includes('Tpl ') || [...document.querySelectorAll('input, textarea')].some(e => e.value.includes('Tpl '))`)
 	view("#/account", `!!document.getElementById('account-who')`)
 

@@ -44,6 +44,7 @@ type Appointment struct {
 	Preferred  string    `json:"preferred,omitempty"`   // "another time": what the patient asked for
 	ItemID     string    `json:"item_id,omitempty"`     // the front-desk item a reschedule request opened
 	Reminded   []int     `json:"reminded,omitempty"`    // lead times (hours) already reminded
+	RequestID  string    `json:"request_id,omitempty"`  // the appointment request it was booked from (item_book.go)
 }
 
 // ApptInput books an appointment.

@@ -10,7 +10,7 @@ import "hearth/app/audit"
 var AuditActions = []string{
 	"patient.read", "patient.search_result", "patient.items", "patient.create", "patient.edit", "patient.merge", "patient.merged_into",
 	"patient.lang", "patient.email_replies",
-	"item.list", "item.read", "item.create", "item.message", "item.assign", "item.status", "item.queue",
+	"item.list", "item.read", "item.create", "item.message", "item.assign", "item.status", "item.queue", "item.book",
 	"item.call_attempt", "item.export", "item.link", "item.feedback", "file.read", "breakglass.open", "record.open",
 	"appointment.list", "appointment.create", "appointment.import", "appointment.remind",
 	"appointment.confirm", "appointment.cancel", "appointment.reschedule",

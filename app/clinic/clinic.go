@@ -126,6 +126,8 @@ type Clinic struct {
 	triageVal  *Triage
 	files      fs.FS
 	words      *i18n.Catalog // what emails say, in each language (nil without Files)
+	zonesOnce  sync.Once     // TimeZones reads its table once
+	zones      []ZoneRegion
 
 	overdueMu sync.Mutex
 	overdue   map[string]int

@@ -86,6 +86,7 @@ type Item struct {
 	Attempts     []Attempt         `json:"attempts,omitempty"`
 	Linked       string            `json:"linked,omitempty"` // e.g. the item a "call me instead" came from
 	Feedback     string            `json:"feedback,omitempty"`
+	Booking      *Booking          `json:"booking,omitempty"` // the appointment booked from this request (item_book.go)
 	// Inline holds the messages written when the item was created (the
 	// patient's words, an after-hours line), sealed with the item itself:
 	// one X25519 seal per new request instead of one per record.

@@ -120,8 +120,8 @@ func (s *Settings) normalize() error {
 	if len(s.ClinicName) > 120 {
 		return inputErr("clinic_name", "Use at most 120 characters for the clinic's name.")
 	}
-	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" {
-		return inputErr("time_zone", "Choose a time zone such as America/Chicago.")
+	if s.TimeZone = strings.TrimSpace(s.TimeZone); !KnownZone(s.TimeZone) {
+		return inputErr("time_zone", "That is not a time zone Hearth knows. Choose the clinic's from the list, like America/Chicago.")
 	}
 	if s.IdleLockMinutes < 1 || s.IdleLockMinutes > 240 {
 		return inputErr("idle_lock_minutes", "The idle lock must be between 1 and 240 minutes.")

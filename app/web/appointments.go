@@ -30,20 +30,9 @@ func (s *Server) handleApptCreate(w http.ResponseWriter, r *http.Request, rc *re
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	var t time.Time
-	if in.StartsLocal != "" && in.StartsAt == "" {
-		settings, err := s.c.Settings(r.Context())
-		if err != nil {
-			return err
-		}
-		if t, err = wallTime(in.StartsLocal, in.TimeZone, settings.Location()); err != nil {
-			return err
-		}
-	} else {
-		var err error
-		if t, err = time.Parse(time.RFC3339, in.StartsAt); err != nil {
-			return errBadStartsAt
-		}
+	t, err := s.apptStart(r, in.StartsAt, in.StartsLocal, in.TimeZone)
+	if err != nil {
+		return err
 	}
 	ap, created, err := s.c.CreateAppointment(r.Context(), rc.actor, clinic.ApptInput{PatientID: in.PatientID, StartsAt: t, Minutes: in.Minutes,
 		Provider: in.Provider, Location: in.Location, Reason: in.Reason, ExternalID: in.ExternalID})
@@ -56,6 +45,23 @@ func (s *Server) handleApptCreate(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	writeJSON(w, status, map[string]any{"id": ap.ID, "appointment": ap})
 	return nil
+}
+
+// apptStart is the instant a booking names: an RFC 3339 startsAt, or else
+// the wall time local in zone (the clinic's when zone is "").
+func (s *Server) apptStart(r *http.Request, startsAt, local, zone string) (time.Time, error) {
+	if local != "" && startsAt == "" {
+		settings, err := s.c.Settings(r.Context())
+		if err != nil {
+			return time.Time{}, err
+		}
+		return wallTime(local, zone, settings.Location())
+	}
+	t, err := time.Parse(time.RFC3339, startsAt)
+	if err != nil {
+		return time.Time{}, errBadStartsAt
+	}
+	return t, nil
 }
 
 // wallTime is the instant a wall time ("2026-12-01T09:30", seconds

@@ -68,6 +68,7 @@ var (
 	errDegraded       = &apiError{http.StatusServiceUnavailable, "degraded", "Hearth's database is damaged, so the staff screens are closed. Open /staff/ for what to do: restore the newest good backup.", ""}
 	errStorageFull    = &apiError{http.StatusInsufficientStorage, "storage_full", "Storage is full: Hearth cannot save anything, so this was NOT saved or sent. Nothing saved earlier is lost. The owner must free space on the disk that holds Hearth's data folder, or move the folder to a bigger disk; Hearth then works again by itself.", ""}
 	errStorageFailed  = &apiError{http.StatusServiceUnavailable, "storage_failed", "The disk refused a write: Hearth cannot save anything, so this was NOT saved or sent. Nothing saved earlier is lost. The owner must check the disk (it may be failing) and, if the errors go on, restore the newest backup onto a healthy disk.", ""}
+	errClosedDay      = &apiError{http.StatusConflict, "closed_day", "The clinic is closed that day (its hours or a holiday). Choose another day, or book it anyway.", "starts_at"}
 )
 
 // catalogue lists every entry above, for the test that keeps codes unique.
@@ -77,6 +78,7 @@ var catalogue = []*apiError{
 	errSetupDone, errTooLarge, errNotForm, errMisdirected, errTooMany, errPINBlocked, errInternal, errLocked,
 	errStaffNetwork, errUploadsBusy, errDegraded, errStorageFull, errStorageFailed,
 	errDuplicate,
+	errClosedDay,
 }
 
 // errDuplicate refuses a new patient whose name and birth date are already
@@ -189,6 +191,8 @@ func toAPIError(err error) *apiError {
 		return errStorageFull
 	case errors.Is(err, clinic.ErrStorageFailed):
 		return errStorageFailed
+	case errors.Is(err, clinic.ErrClosedDay):
+		return errClosedDay
 	}
 	return nil
 }

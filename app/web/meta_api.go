@@ -29,9 +29,11 @@ type metaJSON struct {
 	// AuditActions is every audit action with its words (English, as the
 	// console is), for the owner's action picker.
 	AuditActions []clinic.AuditAction `json:"audit_actions"`
+
+	TimeZones []clinic.ZoneRegion `json:"time_zones"` // the zones the clinic's may be picked from, by region (zones.go)
 }
 
-func metaTables(zone string, queues []clinic.Queue, actions []clinic.AuditAction) metaJSON {
+func metaTables(zone string, queues []clinic.Queue, zones []clinic.ZoneRegion, actions []clinic.AuditAction) metaJSON {
 	return metaJSON{
 		ItemTypes:      clinic.ItemTypes,
 		Statuses:       clinic.Statuses,
@@ -45,6 +47,7 @@ func metaTables(zone string, queues []clinic.Queue, actions []clinic.AuditAction
 		ClinicZone:     zone,
 		Queues:         queues,
 		AuditActions:   actions,
+		TimeZones:      zones,
 	}
 }
 
@@ -54,6 +57,6 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request, _ *reqCtx) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, metaTables(settings.Location().String(), settings.QueuesFor(clinic.RoleOwner), s.c.AuditActionList("en")))
+	writeJSON(w, http.StatusOK, metaTables(settings.Location().String(), settings.QueuesFor(clinic.RoleOwner), s.c.TimeZones(), s.c.AuditActionList("en")))
 	return nil
 }

@@ -34,6 +34,7 @@ func TestMetaTables(t *testing.T) {
 			ClinicZone:     "America/New_York", // a new clinic's, from settings
 			Queues:         clinic.DefaultQueues(),
 			AuditActions:   e.c.AuditActionList("en"),
+			TimeZones:      e.c.TimeZones(),
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: meta\n got %+v\nwant %+v", name, got, want)

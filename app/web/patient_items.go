@@ -282,6 +282,14 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 				calls++
 				break
 			}
+			if m.Body == clinic.BookedLine {
+				if it.Booking == nil {
+					continue
+				}
+				when := pc.tr.On(it.Booking.StartsAt)
+				mv.Body = pc.T("sys.booked", "when", when, "When", i18n.UpperFirst(when))
+				break
+			}
 			line := systemLine(m.Body)
 			if line == "" {
 				continue

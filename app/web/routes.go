@@ -124,6 +124,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/appointments", anyStaff, s.handleApptCreate},
 		{"GET", "/api/v1/appointments", anyStaff, s.handleApptList},
 		{"POST", "/api/v1/appointments/import", anyStaff, s.handleApptImport},
+		{"POST", "/api/v1/items/{id}/book", anyStaff, s.handleItemBook},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
 		// Corrections (issue 14): any staff member corrects a record, as any

@@ -36,7 +36,8 @@
 //   shell.js          the nav, the `views` table, routing, shortcuts
 //   team.js           queue names, the staff list, assign menus
 //   inbox.js          the inbox
-//   item.js           one request; item_side.js its side panel
+//   item.js           one request; item_side.js its side panel, item_book.js
+//                     its "Book this" card
 //   board.js          appointments; board_import.js the practice-system import
 //   sweep.js, workload.js, patients.js, staff.js, audit.js, account.js
 //   settings.js       settings; settings_work.js hours, targets, queues,

@@ -75,7 +75,22 @@ export function viewBoard(c, ctx) {
         if (!ctx.alive()) return;
         put(msg);
         rows = (r.appointments || []).slice().sort((a, b) => new Date(a.starts_at) - new Date(b.starts_at));
+        const wanted = memory.boardAppt;
+        const hit = wanted ? rows.find((a) => a.id === wanted) : null;
+        if (hit) day = clinicDay(new Date(hit.starts_at)) === days()[0].key ? 'Today' : 'Tomorrow';
         paint();
+        if (wanted) {
+          // Come from a request's "Booked: …" link: show that visit.
+          memory.boardAppt = '';
+          const tr = hit ? tbody.querySelector(`tr[data-id="${CSS.escape(wanted)}"]`) : null;
+          if (tr) {
+            tr.classList.add('hl');
+            tr.querySelector('a').focus();
+          } else {
+            put(msg, h('p', { class: 'status-line', role: 'status', id: 'board-elsewhere' },
+              'That appointment is not today or tomorrow: the board shows those two days. It is booked, and the patient can see it on their page.'));
+          }
+        }
         const dl = doc.getElementById('book-providers');
         if (dl) put(dl, [...new Set(rows.map((a) => a.provider).filter(Boolean))].sort().map((p) => h('option', { value: p })));
       } while (again && ctx.alive());
@@ -165,6 +180,8 @@ export function viewBoard(c, ctx) {
       h('td', { class: 'c-status' },
         h('span', { class: `appt-status ${st.cls}` }, a.status === 'confirmed' ? icon('check', 14) : null, st.text),
         a.status === 'reschedule_requested' && a.preferred ? h('span', { class: 'sub pref' }, `Prefers: ${a.preferred}`) : null,
+        a.request_id ? h('a', { class: 'sub-link', href: `#/inbox/${encodeURIComponent(a.request_id)}` },
+          'From a request', h('span', { class: 'vh' }, ` by ${a.patient || 'the patient'}`)) : null,
         a.status === 'reschedule_requested' && a.item_id ? h('a', { class: 'sub-link', href: `#/inbox/${encodeURIComponent(a.item_id)}` },
           'Open the request', h('span', { class: 'vh' }, ` from ${a.patient || 'the patient'}`)) : null,
         needsCall && !a.has_channel ? h('span', { class: 'no-channel' }, icon('callback', 14), 'No reminder channel') : null,

@@ -7,6 +7,7 @@
 import { api } from './api.js';
 import { add, backLink, debounce, doc, errorBox, fact, h, icon, put } from './dom.js';
 import { ago, dueWords, formatDOB, formatTime, formatWhen, initials, langNames, roleName } from './format.js';
+import { bookedFlash, bookedLine } from './item_book.js';
 import { assign, breakGlass, paintSide, queueLabel } from './item_side.js';
 import { live, setTitle } from './live.js';
 import { tables } from './meta.js';
@@ -35,10 +36,11 @@ function systemWords(m) {
   return b;
 }
 
-function messageNode(m, patientName) {
+function messageNode(m, patientName, item) {
   const when = h('time', { datetime: m.at, title: formatTime(m.at) }, formatWhen(m.at));
   if (m.kind === 'system') {
-    return h('li', { class: 'msg system', 'data-id': m.id }, h('span', null, systemWords(m)), ' ', when);
+    const words = m.body === 'booked' ? bookedLine(item) : systemWords(m);
+    return h('li', { class: 'msg system', 'data-id': m.id }, h('span', null, words), ' ', when);
   }
   if (m.kind === 'note') {
     return h('li', { class: 'msg note', 'data-id': m.id },
@@ -180,6 +182,8 @@ async function loadItem(x, first) {
   if (!x.reply) { x.reply = compose(x); put(els.composeBox, x.reply.form); }
   else x.reply.paintMode();
   paintSide(x);
+  const booked = bookedFlash(x);
+  if (booked) { put(els.flash, booked); booked.focus(); }
   setTitle(`${typeLabel(v.item.type)} request · ${state.clinic}`);
   if (first) {
     if (memory.replyFocus === id) { memory.replyFocus = ''; doc.getElementById('reply-body').focus(); }
@@ -269,7 +273,7 @@ function paintThread(x) {
   const { v } = x;
   const { thread } = x.els;
   const atEnd = thread.lastChild ? thread.lastChild.dataset.id : '';
-  put(thread, (v.messages || []).map((m) => messageNode(m, v.patient ? v.patient.name : v.contact ? v.contact.name : '')));
+  put(thread, (v.messages || []).map((m) => messageNode(m, v.patient ? v.patient.name : v.contact ? v.contact.name : '', v.item)));
   const last = thread.lastChild;
   if (last && atEnd && last.dataset.id !== atEnd && doc.activeElement && doc.activeElement.id === 'reply-body') {
     last.scrollIntoView({ block: 'nearest' });

@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { doc, fieldError, h, icon, makeForm, okMessage, put } from './dom.js';
 import { ago, formatDOB, formatTime, formatWhen, langNames, plural, roleName } from './format.js';
+import { bookCard } from './item_book.js';
 import { tables } from './meta.js';
 import { memory, state } from './state.js';
 import { assignMenu, queueName, staffName } from './team.js';
@@ -31,6 +32,7 @@ export function paintSide(x) {
   const want = [
     card('assign', `${it.assignee}|${it.queue}|${(memory.staff || []).length}`, () => assignCard(x, it)),
     card('queue', it.queue, () => queueCard(x, it)),
+    it.type === 'appointment' && it.status !== 'closed' && v.patient ? card('book', '', () => bookCard(x)) : null,
     card('status', `${it.status}|${it.outcome || ''}`, () => statusCard(x, it)),
     it.type === 'callback' ? card('attempts', String((it.attempts || []).length), () => attemptsCard(x, it)) : null,
     card('chart', '', () => chartCard(x)),

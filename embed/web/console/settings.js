@@ -1,38 +1,112 @@
-// Settings (owner): the clinic, sign-in, backups, email, urgent words and
-// the passphrase. The sections about how work flows are in
-// settings_work.js.
+// Settings (owner), one section at a time (#/settings/<section>): a list
+// of sections that are plain links, and the section on screen with ONE
+// form whose Save sends only that section's fields (PUT /api/v1/settings
+// takes a partial object). Switching away from unsaved changes asks first.
+// The sections about how work flows are in settings_work.js.
 
 import { api } from './api.js';
 import { add, doc, errorBox, fieldError, h, icon, makeForm, okMessage, put, viewHead } from './dom.js';
 import { formatTime, hourLabel, setClinicZone } from './format.js';
+import { loadTables, tables } from './meta.js';
 import { enter, refreshMe } from './session.js';
 import { hoursCard, queuesCard, sectionCard, targetsCard, templatesCard } from './settings_work.js';
 import { state } from './state.js';
 
+// sections is the table of Settings sections, in the order the list shows
+// them; the first is shown when the URL names none. Adding a section is one
+// entry here (and the import of its module): id is its URL
+// (#/settings/<id>), title its name in the list, and build(data, ctx)
+// returns its content, usually sectionCard(...) around one form. data holds
+// the answers fetched when Settings opens: s (GET /api/v1/settings), backup
+// (GET /api/v1/backup/status, or {failed}), templates (GET
+// /api/v1/templates) and queues (the queue list of GET /api/v1/workload).
+// A section's successful save shows an okMessage (focused): that marks its
+// fields saved for the unsaved-changes check.
+export const sections = [
+  { id: 'clinic', title: 'Clinic', build: (d, ctx) => clinicSection(d.s, ctx) },
+  { id: 'hours', title: 'Hours and holidays', build: (d) => hoursCard(d.s) },
+  { id: 'targets', title: 'Reply targets', build: (d) => targetsCard(d.s) },
+  { id: 'safety', title: 'Urgent words and after hours', build: (d) => wordsCard(d.s) },
+  { id: 'queues', title: 'Queues and routing', build: (d) => queuesCard(d.s, d.queues) },
+  { id: 'templates', title: 'Reply templates', build: (d) => templatesCard(d.s, d.templates.templates, d.templates.langs) },
+  { id: 'email', title: 'Email and reminders', build: (d) => emailCard(d.s) },
+  { id: 'backups', title: 'Backups', build: (d) => backupsSection(d.s, d.backup) },
+  { id: 'security', title: 'Sign-in and screen lock', build: (d, ctx) => securitySection(d.s, ctx) },
+  { id: 'passphrase', title: 'Clinic key passphrase', build: () => passphraseCard() },
+];
+
 // --- Settings (owner)
 
 export function viewSettings(c, ctx) {
-  const holder = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
-  const toc = h('nav', { class: 'toc', 'aria-label': 'Settings sections' }, h('ul', null,
-    [['set-clinic', 'Clinic'], ['set-email', 'Email'], ['set-hours', 'Office hours'], ['set-targets', 'Reply targets'], ['set-queues', 'Queues'],
-      ['set-templates', 'Templates'], ['set-words', 'Urgent words'], ['set-passphrase', 'Passphrase']].map(([id, t]) => h('li', null,
-      h('a', { href: `#/settings`, onclick: (e) => { e.preventDefault(); const el = doc.getElementById(`${id}-title`) || doc.getElementById(id); if (el) { el.scrollIntoView(); el.focus(); } } }, t)))));
-  add(c, viewHead('Settings'), toc, holder);
+  const cur = sections.find((x) => x.id === ctx.arg) || sections[0];
+  const holder = h('div', { class: 'settings-panel', id: `settings-${cur.id}` }, h('p', { class: 'muted' }, 'Loading…'));
+  const nav = h('nav', { class: 'toc settings-nav', 'aria-label': 'Settings sections' }, h('ul', null,
+    sections.map((x) => h('li', null, h('a', { href: `#/settings/${x.id}`, id: `settings-tab-${x.id}`, 'aria-current': x === cur ? 'page' : null }, x.title)))));
+  add(c, viewHead('Settings'), nav, holder);
   Promise.all([
     api('GET', '/api/v1/settings'),
     api('GET', '/api/v1/backup/status').catch((err) => ({ failed: err })),
     api('GET', '/api/v1/templates').catch(() => ({ templates: [] })),
     api('GET', '/api/v1/workload').catch(() => ({ queues: [] })),
-  ]).then(([s, b, tp, wl]) => {
+    loadTables(),
+  ]).then(([s, backup, templates, wl]) => {
     if (!ctx.alive()) return;
-    put(holder, h('div', { class: 'settings-stack' },
-      h('div', { id: 'set-clinic' }, settingsForm(s, b, ctx)),
-      emailCard(s), hoursCard(s), targetsCard(s), queuesCard(s, (wl.queues || []).map((q) => q.queue)),
-      templatesCard(s, tp.templates, tp.langs), wordsCard(s), passphraseCard()));
+    put(holder, cur.build({ s, backup, templates, queues: (wl.queues || []).map((q) => q.queue) }, ctx));
+    guardUnsaved(holder, cur, ctx);
   }).catch((err) => {
     if (ctx.alive() && !err.handled) put(holder, errorBox(err.message));
   });
   return null;
+}
+
+// guardUnsaved asks before leaving a section whose fields changed since it
+// was shown or last saved: a click on any console link (another section,
+// the nav) opens a dialog, and closing the tab asks the browser's question.
+// (The browser's Back button is not asked about.)
+function guardUnsaved(panel, cur, ctx) {
+  const snapshot = () => [...panel.querySelectorAll('input, select, textarea')].filter((el) => !el.closest('[data-nodirty]'))
+    .map((el) => `${el.id}=${el.type === 'checkbox' ? el.checked : el.value}`).join('\n');
+  let saved = snapshot();
+  const dirty = () => ctx.alive() && snapshot() !== saved;
+  panel.addEventListener('focusin', (e) => {
+    const t = e.target;
+    if (t.classList && t.classList.contains('ok-msg') && !t.closest('[data-nodirty]')) saved = snapshot();
+  });
+  const onClick = (e) => {
+    const a = e.target.closest && e.target.closest('a[href^="#/"]');
+    if (!a || a.getAttribute('href') === `#/settings/${cur.id}` || !dirty()) return;
+    e.preventDefault();
+    e.stopPropagation();
+    confirmLeave(cur.title, () => { saved = snapshot(); location.hash = a.getAttribute('href'); });
+  };
+  const onUnload = (e) => { if (dirty()) { e.preventDefault(); e.returnValue = ''; } };
+  doc.addEventListener('click', onClick, true);
+  window.addEventListener('beforeunload', onUnload);
+  state.hooks.leave = () => {
+    doc.removeEventListener('click', onClick, true);
+    window.removeEventListener('beforeunload', onUnload);
+  };
+}
+
+function confirmLeave(title, leave) {
+  const before = doc.activeElement;
+  const stay = h('button', { type: 'button', class: 'primary', id: 'settings-stay' }, 'Stay and save');
+  const go = h('button', { type: 'button', id: 'settings-leave' }, 'Leave without saving');
+  const dlg = h('dialog', { class: 'keys', id: 'settings-unsaved', 'aria-labelledby': 'settings-unsaved-title' },
+    h('h2', { id: 'settings-unsaved-title' }, 'Unsaved changes'),
+    h('p', null, `You changed ${title} but did not save. Leave without saving, and lose the changes?`),
+    h('div', { class: 'actions' }, stay, go));
+  let leaving = false;
+  stay.addEventListener('click', () => dlg.close());
+  go.addEventListener('click', () => { leaving = true; dlg.close(); });
+  dlg.addEventListener('close', () => {
+    dlg.remove();
+    if (leaving) leave();
+    else if (before && before.isConnected) before.focus();
+  });
+  add(doc.getElementById('app') || doc.body, dlg);
+  dlg.showModal();
+  stay.focus();
 }
 
 function backupStatus(b) {
@@ -65,64 +139,116 @@ function auditHead(ah, health) {
   ];
 }
 
-function settingsForm(s, b, ctx) {
-  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
-  const hours = Array.from({ length: 24 }, (_, i) => [String(i), hourLabel(i)]);
+// zoneLabel is a time zone as the list shows it: "Chicago (America/Chicago)
+// · US, Central (most areas)".
+const zoneLabel = (z) => `${z.name} (${z.id})${z.countries ? ` \u00b7 ${z.countries}` : ''}${z.note ? `, ${z.note}` : ''}`;
+const fold = (x) => x.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+
+// zonePicker fills sel with the server's IANA zone list (GET /api/v1/meta),
+// grouped by region, and returns the search box that narrows it. The
+// clinic's zone is always offered, even when the list lacks it.
+function zonePicker(sel, current) {
+  const groups = [...(tables.time_zones || [])];
+  if (current && !groups.some((g) => g.zones.some((z) => z.id === current))) {
+    groups.push({ region: 'Saved', zones: [{ id: current, name: current.replace(/_/g, ' ') }] });
+  }
+  const search = h('input', { type: 'search', id: 'settings-tz-search', 'data-nodirty': 'true', spellcheck: 'false', autocomplete: 'off',
+    'aria-describedby': 'settings-tz-search-hint', 'aria-controls': 'settings-time_zone' });
+  const count = h('p', { class: 'hint', id: 'settings-tz-search-hint', role: 'status' });
+  const paint = () => {
+    const q = fold(search.value.trim());
+    const keep = sel.value || current;
+    const shown = groups.map((g) => [g, g.zones.filter((z) => z.id === keep || !q || fold(`${g.region} ${zoneLabel(z)}`).includes(q))])
+      .filter(([, zs]) => zs.length);
+    put(sel, shown.map(([g, zs]) => h('optgroup', { label: g.region }, zs.map((z) => h('option', { value: z.id }, zoneLabel(z))))));
+    sel.value = keep;
+    const n = shown.reduce((k, [, zs]) => k + zs.length, 0);
+    count.textContent = q ? `${n} ${n === 1 ? 'zone matches' : 'zones match'}. Choose below.` : 'Type a city, a region or a country code to narrow the list.';
+  };
+  search.addEventListener('input', paint);
+  paint();
+  return h('div', { class: 'field' }, h('label', { for: 'settings-tz-search' }, 'Find a time zone'), count, search);
+}
+
+function clinicSection(s, ctx) {
+  const finder = h('div');
   const f = makeForm('settings', [
-    { group: 'Clinic', items: [
-      { name: 'clinic_name', label: 'Clinic name, as patients know it', value: s.clinic_name, attrs: { maxlength: 120 } },
-      { name: 'phone', label: 'Clinic phone', type: 'tel', value: s.phone },
-      { name: 'emergency_number', label: 'Emergency number shown to patients', type: 'tel', value: s.emergency_number, hint: 'For example 911.' },
-      { name: 'time_zone', label: 'Time zone', value: s.time_zone, hint: 'Like America/Chicago. Office hours, due times and the nightly backup use it.',
-        attrs: { list: 'tz-list', spellcheck: 'false' } },
-      { node: h('datalist', { id: 'tz-list' }, zones.map((z) => h('option', { value: z }))) },
-      { name: 'public_url', label: 'Address patients use', type: 'url', value: s.public_url,
-        hint: 'The link in invitations, like https://portal.mapleclinic.example. Leave empty if patients use the office network only.',
-        attrs: { spellcheck: 'false', autocapitalize: 'none' } },
-      { name: 'host_names', label: 'Other names for this computer', type: 'textarea', value: (s.host_names || []).join('\n'),
-        hint: 'Names staff type to reach Hearth, one per line (for example hearth.local). The computer\u2019s own names always work.',
-        attrs: { spellcheck: 'false', autocapitalize: 'none' } },
-    ] },
-    { group: 'Sign-in and screen lock', items: [
-      { name: 'idle_lock_minutes', label: 'Lock idle screens after (minutes)', type: 'number', value: String(s.idle_lock_minutes),
-        hint: 'Between 1 and 240. Staff unlock with their PIN or password.', attrs: { min: 1, max: 240, step: 1, inputmode: 'numeric' } },
-      { name: 'require_totp', label: 'Require two-step sign-in for everyone', type: 'checkbox', value: s.require_totp,
-        hint: 'Staff without it must turn it on at their next sign-in (you too, right away, if yours is off).' },
-    ] },
-    { group: 'Nightly backups', intro: 'Backups are sealed to the recovery key: only the emergency kit can open them.', items: [
-      { node: backupStatus(b) },
-      { name: 'backup_dir', label: 'Backup folder', value: s.backup_dir,
-        hint: 'A folder on another disk or a network share, like /mnt/backup/hearth or D:\\HearthBackups.', attrs: { spellcheck: 'false' } },
-      { name: 'backup_keep', label: 'Backups to keep', type: 'number', value: String(s.backup_keep), hint: 'Between 1 and 365.',
-        attrs: { min: 1, max: 365, step: 1, inputmode: 'numeric' } },
-      { name: 'backup_hour', label: 'Time of the nightly backup', type: 'select', options: hours, value: String(s.backup_hour) },
-    ] },
+    { name: 'clinic_name', label: 'Clinic name, as patients know it', value: s.clinic_name, attrs: { maxlength: 120 } },
+    { name: 'phone', label: 'Clinic phone', type: 'tel', value: s.phone },
+    { name: 'emergency_number', label: 'Emergency number shown to patients', type: 'tel', value: s.emergency_number, hint: 'For example 911.' },
+    { node: finder },
+    { name: 'time_zone', label: 'Time zone', type: 'select', options: [],
+      hint: 'Where the clinic is. Office hours, due times, appointments and the nightly backup use it, and every time in the console is shown in it.' },
+    { name: 'public_url', label: 'Address patients use', type: 'url', value: s.public_url,
+      hint: 'The link in invitations, like https://portal.mapleclinic.example. Leave empty if patients use the office network only.',
+      attrs: { spellcheck: 'false', autocapitalize: 'none' } },
+    { name: 'host_names', label: 'Other names for this computer', type: 'textarea', value: (s.host_names || []).join('\n'),
+      hint: 'Names staff type to reach Hearth, one per line (for example hearth.local). The computer\u2019s own names always work.',
+      attrs: { spellcheck: 'false', autocapitalize: 'none' } },
   ], {
-    submit: 'Save settings', label: 'Settings',
+    submit: 'Save clinic details', label: 'Clinic',
     async onSubmit(v) {
-      const num = (x) => (x.trim() === '' ? 0 : Number(x));
-      const out = {
-        clinic_name: v.clinic_name, phone: v.phone, time_zone: v.time_zone.trim(), emergency_number: v.emergency_number,
+      if (!v.time_zone) throw fieldError('time_zone', 'Choose the clinic\u2019s time zone from the list.');
+      const saved = await api('PUT', '/api/v1/settings', {
+        clinic_name: v.clinic_name, phone: v.phone, emergency_number: v.emergency_number, time_zone: v.time_zone,
         public_url: v.public_url.trim(), host_names: v.host_names.split(/[\s,]+/).filter(Boolean),
-        idle_lock_minutes: num(v.idle_lock_minutes), backup_dir: v.backup_dir.trim(), backup_keep: num(v.backup_keep),
-        backup_hour: num(v.backup_hour), require_totp: v.require_totp,
-      };
-      for (const k of ['idle_lock_minutes', 'backup_keep']) {
-        if (!Number.isInteger(out[k])) throw fieldError(k, 'Type a whole number.');
-      }
-      const saved = await api('PUT', '/api/v1/settings', out);
+      });
       state.clinic = saved.clinic_name;
       setClinicZone(saved.time_zone); // every time in the console follows it at once
       for (const el of doc.querySelectorAll('.top .clinic')) el.textContent = saved.clinic_name;
-      const me = await refreshMe();
-      if (me.must_enroll_totp) { enter(); return; }
       if (!ctx.alive()) return;
-      const m = okMessage('Settings saved.');
+      const m = okMessage('Clinic details saved.');
       f.el.querySelector('.form-msg').replaceChildren(m);
       m.focus();
     },
   });
-  return h('div', { class: 'card wide' }, f.el);
+  put(finder, zonePicker(f.fields.time_zone.input, s.time_zone));
+  return sectionCard('set-clinic', 'Clinic', 'What patients see of the clinic, and where it is.', f.el);
+}
+
+function securitySection(s, ctx) {
+  const f = makeForm('security', [
+    { name: 'idle_lock_minutes', label: 'Lock idle screens after (minutes)', type: 'number', value: String(s.idle_lock_minutes),
+      hint: 'Between 1 and 240. Staff unlock with their PIN or password.', attrs: { min: 1, max: 240, step: 1, inputmode: 'numeric' } },
+    { name: 'require_totp', label: 'Require two-step sign-in for everyone', type: 'checkbox', value: s.require_totp,
+      hint: 'Staff without it must turn it on at their next sign-in (you too, right away, if yours is off).' },
+  ], {
+    submit: 'Save sign-in settings', label: 'Sign-in and screen lock',
+    async onSubmit(v) {
+      const idle = v.idle_lock_minutes.trim() === '' ? 0 : Number(v.idle_lock_minutes);
+      if (!Number.isInteger(idle)) throw fieldError('idle_lock_minutes', 'Type a whole number.');
+      await api('PUT', '/api/v1/settings', { idle_lock_minutes: idle, require_totp: v.require_totp });
+      const me = await refreshMe();
+      if (me.must_enroll_totp) { enter(); return; }
+      if (!ctx.alive()) return;
+      const m = okMessage('Sign-in settings saved.');
+      f.el.querySelector('.form-msg').replaceChildren(m);
+      m.focus();
+    },
+  });
+  return sectionCard('set-security', 'Sign-in and screen lock', '', f.el);
+}
+
+function backupsSection(s, b) {
+  const hours = Array.from({ length: 24 }, (_, i) => [String(i), hourLabel(i)]);
+  const f = makeForm('backups', [
+    { name: 'backup_dir', label: 'Backup folder', value: s.backup_dir,
+      hint: 'A folder on another disk or a network share, like /mnt/backup/hearth or D:\\HearthBackups.', attrs: { spellcheck: 'false' } },
+    { name: 'backup_keep', label: 'Backups to keep', type: 'number', value: String(s.backup_keep), hint: 'Between 1 and 365.',
+      attrs: { min: 1, max: 365, step: 1, inputmode: 'numeric' } },
+    { name: 'backup_hour', label: 'Time of the nightly backup', type: 'select', options: hours, value: String(s.backup_hour) },
+  ], {
+    submit: 'Save backup settings', label: 'Nightly backups',
+    async onSubmit(v) {
+      const keep = v.backup_keep.trim() === '' ? 0 : Number(v.backup_keep);
+      if (!Number.isInteger(keep)) throw fieldError('backup_keep', 'Type a whole number.');
+      await api('PUT', '/api/v1/settings', { backup_dir: v.backup_dir.trim(), backup_keep: keep, backup_hour: Number(v.backup_hour) });
+      const m = okMessage('Backup settings saved.');
+      f.el.querySelector('.form-msg').replaceChildren(m);
+      m.focus();
+    },
+  });
+  return sectionCard('set-backups', 'Nightly backups', 'Backups are sealed to the recovery key: only the emergency kit can open them.', backupStatus(b), f.el);
 }
 
 // emailCard: the mail server for invitations, sign-in links and
@@ -203,6 +329,7 @@ function emailCard(s) {
   });
   // The answer sits right above the button, where the eye already is.
   t.el.insertBefore(answer, t.el.querySelector('.form-msg'));
+  t.el.dataset.nodirty = 'true'; // a test send changes no setting
 
   return sectionCard('set-email', 'Email', '',
     h('p', { class: 'muted', id: 'email-privacy' }, 'Emails carry only the patient\u2019s first name and the clinic\u2019s name, with a link to sign in. Patients choose whether to receive them.'),
