@@ -58,6 +58,9 @@ func (s *Server) recoveredPanics() int64 { return s.panics.Load() + s.c.Recovere
 type ownerHealth struct {
 	clinic.BackupStatus
 	Health healthJSON `json:"health"`
+	// Certificate is the state of the certificate Hearth gets by itself
+	// (--domain): issuer, names, expiry, the last attempt and its error.
+	Certificate any `json:"certificate,omitempty"`
 }
 
 // guardFaults makes a memory fault on a damaged page of the database's
