@@ -1,0 +1,210 @@
+package tests
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"hearth/app/tlsauto/pebbletest"
+)
+
+const acmeDomain = "portal.maple-clinic.test"
+
+// acmeInstance is a clinic served with --domain against Pebble, on
+// loopback ports Pebble checks. Its HTTP client verifies the certificate
+// against Pebble's root for the domain's name.
+func acmeInstance(t *testing.T, in *instance, p *pebbletest.Pebble, roots *x509.CertPool, tlsPort, httpPort int) {
+	in.addr = "127.0.0.1:" + strconv.Itoa(tlsPort)
+	in.scheme = "https"
+	in.extra = append(in.extra, "--domain", acmeDomain, "--acme-ca", p.Dir, "--acme-ca-root", p.RootFile,
+		"--acme-email", "owner@maple.test", "--http-addr", "127.0.0.1:"+strconv.Itoa(httpPort))
+	in.hc = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: acmeDomain}}}
+}
+
+// serial is the serial of the certificate served at addr for the domain,
+// verified against roots.
+func serial(t *testing.T, addr string, roots *x509.CertPool) string {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: acmeDomain, RootCAs: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := hex.EncodeToString(conn.ConnectionState().PeerCertificates[0].SerialNumber.Bytes())
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestHTTPSByItself: hearth serve --domain gets its certificate from the
+// CA (Pebble) by itself; https://DOMAIN/healthz answers with a chain the
+// CA's root verifies (the intermediate sent along), with HSTS; plain HTTP
+// redirects to https:// with 308; the owner sees the certificate's state;
+// the files are owner-only under the data folder; and a restart serves the
+// stored certificate without a new order.
+func TestHTTPSByItself(t *testing.T) {
+	tp, hp := pebbletest.FreePort(t), pebbletest.FreePort(t)
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: hp, TLSPort: tp})
+	roots := p.IssuerRoots(t)
+	in := newClinic(t)
+	acmeInstance(t, in, p, roots, tp, hp)
+	in.start() // waits for /healthz over a certificate Pebble's root verifies
+
+	resp, err := pebbletest.Client(roots).Get("https://" + acmeDomain + ":" + strconv.Itoa(tp) + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"ok"`) {
+		t.Fatalf("https://DOMAIN/healthz: %d %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(resp.Header.Get("Strict-Transport-Security"), "max-age=31536000") {
+		t.Errorf("no HSTS: %q", resp.Header.Get("Strict-Transport-Security"))
+	}
+	if n := len(resp.TLS.PeerCertificates); n < 2 {
+		t.Errorf("the server sent %d certificates: the intermediate is missing", n)
+	}
+	if len(resp.TLS.VerifiedChains) == 0 || len(resp.TLS.VerifiedChains[0]) != 3 {
+		t.Errorf("the chain does not run leaf, intermediate, Pebble's root: %d chains", len(resp.TLS.VerifiedChains))
+	}
+	scanTLS(t, in.addr)
+
+	// Plain HTTP: everything but a challenge goes to https:// with 308.
+	for _, path := range []string{"/", "/staff", "/i/abc?lang=es"} {
+		req, err := http.NewRequest("POST", "http://127.0.0.1:"+strconv.Itoa(hp)+path, strings.NewReader("x=1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := pebbletest.Client(nil).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		want := "https://" + acmeDomain + ":" + strconv.Itoa(tp) + path
+		if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
+			t.Errorf("http %s: %d %q, want 308 %q", path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+
+	// The owner sees the certificate.
+	owner := in.owner()
+	var st struct {
+		Certificate struct {
+			Domain   string    `json:"domain"`
+			State    string    `json:"state"`
+			Issuer   string    `json:"issuer"`
+			Names    []string  `json:"names"`
+			NotAfter time.Time `json:"not_after"`
+			Serial   string    `json:"serial"`
+		} `json:"certificate"`
+	}
+	if code := owner.json("GET", "/api/v1/backup/status", nil, &st); code != http.StatusOK {
+		t.Fatalf("owner status: %d", code)
+	}
+	c := st.Certificate
+	if c.State != "ok" || c.Domain != acmeDomain || len(c.Names) != 1 || c.Names[0] != acmeDomain || !strings.Contains(c.Issuer, "Pebble") || c.NotAfter.Before(time.Now()) {
+		t.Errorf("the certificate as the owner sees it: %+v", c)
+	}
+
+	// Owner-only files under DATA/acme.
+	acme := filepath.Join(in.data, "acme")
+	files := 0
+	err = filepath.WalkDir(acme, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if m := info.Mode().Perm(); d.IsDir() && m != 0o700 || !d.IsDir() && m&0o077 != 0 {
+			t.Errorf("%s: mode %o", path, m)
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".key") {
+			files++
+		}
+		return nil
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("no private key stored under %s: %v", acme, err)
+	}
+	if fi, err := os.Stat(in.data); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("the data folder: %v %v", fi.Mode(), err)
+	}
+
+	// A restart reuses the stored certificate: no new order.
+	first := serial(t, in.addr, roots)
+	if n := p.Issued(); n != 1 {
+		t.Fatalf("pebble issued %d certificates", n)
+	}
+	in.stop()
+	in.start()
+	if again := serial(t, in.addr, roots); again != first || c.Serial != first {
+		t.Errorf("after a restart: %s, before %s (owner saw %s)", again, first, c.Serial)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := p.Issued(); n != 1 {
+		t.Errorf("a restart ordered again: %d issued", n)
+	}
+}
+
+// TestBadDomainIsRefusedAtStart: an IP address, a name with a port or a
+// wildcard stops hearth serve at once, saying why.
+func TestBadDomainIsRefusedAtStart(t *testing.T) {
+	for bad, why := range map[string]string{"203.0.113.9": "IP address", "portal.example.org:443": "port", "*.example.org": "wildcard"} {
+		out, err := hearth(t, "", "serve", "--data", t.TempDir(), "--domain", bad)
+		if err == nil || !strings.Contains(out, why) {
+			t.Errorf("--domain %q: %v\n%s", bad, err, out)
+		}
+	}
+}
+
+// TestTwoNodesShareOneCertificate: two nodes of a clinic group on one
+// PostgreSQL database start together with --domain. One of them orders the
+// certificate (the store's lock keeps the other waiting), the CA's check
+// reaches node A whichever node ordered (the challenge is in the store),
+// and both serve the one certificate: one order in all. The certificate
+// and its key are stored sealed, never in either node's data folder.
+func TestTwoNodesShareOneCertificate(t *testing.T) {
+	a, b, _ := groupClinic(t)
+	tpA, hpA, tpB, hpB := pebbletest.FreePort(t), pebbletest.FreePort(t), pebbletest.FreePort(t), pebbletest.FreePort(t)
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: hpA, TLSPort: tpA})
+	roots := p.IssuerRoots(t)
+	acmeInstance(t, a, p, roots, tpA, hpA)
+	acmeInstance(t, b, p, roots, tpB, hpB)
+	errs := make(chan error, 2)
+	go func() { errs <- a.tryStart() }()
+	go func() { errs <- b.tryStart() }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	sa, sb := serial(t, a.addr, roots), serial(t, b.addr, roots)
+	if sa != sb {
+		t.Errorf("node A serves %s, node B %s", sa, sb)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := p.Issued(); n != 1 {
+		t.Errorf("the group ordered %d certificates", n)
+	}
+	for _, in := range []*instance{a, b} {
+		if _, err := os.Stat(filepath.Join(in.data, "acme")); !os.IsNotExist(err) {
+			t.Errorf("node %s keeps certificate files in its data folder: %v", filepath.Base(in.data), err)
+		}
+	}
+	// A node started later loads the stored one too.
+	b.stop()
+	b.start()
+	if s := serial(t, b.addr, roots); s != sa || p.Issued() != 1 {
+		t.Errorf("node B after a restart: %s (%d issued)", s, p.Issued())
+	}
+}
