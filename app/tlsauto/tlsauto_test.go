@@ -329,3 +329,56 @@ func ownerOnly(t *testing.T, dir string) {
 		t.Errorf("only %d files stored under %s", files, dir)
 	}
 }
+
+// TestOwnerWarnedBeforeAnExpiryRenewalCannotFix: while the certificate
+// ends within WarnBefore and the last renewal attempt failed, Warn is
+// called with the certificate's serial, its end and the reason in plain
+// words, at most hourly; while renewal works, it is not called.
+func TestOwnerWarnedBeforeAnExpiryRenewalCannotFix(t *testing.T) {
+	hp, tp := ports(t)
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: hp, TLSPort: tp})
+	var now atomic.Pointer[time.Time]
+	start := time.Now()
+	now.Store(&start)
+	type warning struct {
+		serial, why string
+		expires     time.Time
+	}
+	warned := make(chan warning, 4)
+	s := startSite(t, Options{Domain: testDomain, CA: p.Dir, CARoot: p.RootFile, Dir: filepath.Join(t.TempDir(), "acme"),
+		HTTPPort: hp, TLSPort: tp, Now: func() time.Time { return *now.Load() },
+		Warn: func(_ context.Context, domain, serial string, expires time.Time, why string) {
+			warned <- warning{serial, why, expires}
+		}})
+	roots := p.IssuerRoots(t)
+	serial := waitServed(t, s, roots, "", 30*time.Second, p)
+	ctx := context.Background()
+	st := s.m.Status()
+	// Ten days before the end, renewal working: no warning.
+	later := st.NotAfter.Add(-10 * 24 * time.Hour)
+	now.Store(&later)
+	s.m.checkExpiry(ctx)
+	if len(warned) != 0 || s.m.Status().State != "ok" {
+		t.Fatalf("warned while renewal works: %+v", s.m.Status())
+	}
+	// Renewal fails: the CA cannot reach port 80.
+	s.m.failed(acmeConnectionProblem())
+	if st := s.m.Status(); st.State != "expiring" || st.Code != CodePortClosed {
+		t.Fatalf("status: %+v", st)
+	}
+	s.m.checkExpiry(ctx)
+	s.m.checkExpiry(ctx) // within the hour: not again
+	if len(warned) != 1 {
+		t.Fatalf("%d warnings", len(warned))
+	}
+	w := <-warned
+	if w.serial != serial || !w.expires.Equal(*st.NotAfter) || !strings.Contains(w.why, "port 80 is not reachable from the internet: check the router's port forwarding") {
+		t.Errorf("warning: %+v", w)
+	}
+	// Twenty days before the end, failing: not yet.
+	earlier := st.NotAfter.Add(-20 * 24 * time.Hour)
+	now.Store(&earlier)
+	if st := s.m.Status(); st.State != "failing" {
+		t.Errorf("twenty days before the end: %+v", st)
+	}
+}
