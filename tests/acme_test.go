@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"hearth/app/tlsauto/pebbletest"
 )
 
@@ -206,5 +208,46 @@ func TestTwoNodesShareOneCertificate(t *testing.T) {
 	b.start()
 	if s := serial(t, b.addr, roots); s != sa || p.Issued() != 1 {
 		t.Errorf("node B after a restart: %s (%d issued)", s, p.Issued())
+	}
+}
+
+// TestHTTPSSettingsBrowser: in the owner's console (Chromium, over the
+// HTTPS Hearth got by itself), Settings shows the certificate: working,
+// its name, its issuer, until when; a domain the CA would refuse is said
+// beside the field; a good one is saved.
+func TestHTTPSSettingsBrowser(t *testing.T) {
+	tp, hp := pebbletest.FreePort(t), pebbletest.FreePort(t)
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: hp, TLSPort: tp})
+	roots := p.IssuerRoots(t)
+	in := newClinic(t)
+	acmeInstance(t, in, p, roots, tp, hp)
+	in.start()
+	// Chromium reaches the test name at 127.0.0.1 and accepts Pebble's
+	// throwaway root (the Go client above verified the chain).
+	b := newBrowserWith(t, in, 90*time.Second,
+		chromedp.Flag("host-resolver-rules", "MAP "+acmeDomain+" 127.0.0.1"),
+		chromedp.Flag("ignore-certificate-errors", true))
+	b.base = "https://" + acmeDomain + ":" + strconv.Itoa(tp)
+	b.do("open console", chromedp.Navigate(b.base+"/staff/"))
+	b.signIn("owner@maple.test", ownerPassword)
+	b.do("settings", chromedp.Navigate(b.base+"/staff/#/settings"), chromedp.WaitVisible(chromedp.ID("https-domain")))
+	b.until("the certificate's state", `(document.getElementById('cert-state') || {}).textContent?.includes('Working')`)
+	b.check("its name, issuer and end", `(() => { const t = document.getElementById('cert-state').textContent;
+		return t.includes('`+acmeDomain+`') && t.includes('Pebble') && !!document.querySelector('#cert-state time') })()`)
+	b.do("a wildcard", clearField("https-domain"), chromedp.SendKeys(chromedp.ID("https-domain"), "*.maple-clinic.test"),
+		chromedp.Click(chromedp.ID("https-submit")))
+	b.until("said beside the field", `(document.getElementById('https-domain-err') || {}).textContent?.includes('no *')`)
+	b.do("a good name", clearField("https-domain"), chromedp.SendKeys(chromedp.ID("https-domain"), "portal2.maple-clinic.test"),
+		chromedp.Click(chromedp.ID("https-submit")))
+	b.until("saved", `(document.getElementById('https-msg') || {}).textContent?.includes('next start')`)
+	owner := in.owner()
+	var s struct {
+		Domain string `json:"domain"`
+	}
+	if code := owner.json("GET", "/api/v1/settings", nil, &s); code != 200 || s.Domain != "portal2.maple-clinic.test" {
+		t.Errorf("the domain setting: %d %q", code, s.Domain)
+	}
+	if errs := b.scriptErrors(); len(errs) > 0 {
+		t.Fatalf("script errors: %q", errs)
 	}
 }
