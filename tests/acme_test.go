@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -249,5 +250,88 @@ func TestHTTPSSettingsBrowser(t *testing.T) {
 	}
 	if errs := b.scriptErrors(); len(errs) > 0 {
 		t.Fatalf("script errors: %q", errs)
+	}
+}
+
+// TestHTTPSNotSetUpYet: with the certificate authority out of reach and
+// port 80 taken, hearth serve --domain still starts: HTTPS runs on the
+// self-signed "not set up yet" certificate, patient pages answer only a
+// short page in the patient's language (a patient who clicked through the
+// browser's warning gets nothing else), staff pages and /healthz work, and
+// the owner sees why in plain words.
+func TestHTTPSNotSetUpYet(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := taken.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	in := newClinic(t)
+	in.addr = "127.0.0.1:" + strconv.Itoa(pebbletest.FreePort(t))
+	in.scheme = "https"
+	in.extra = []string{"--domain", acmeDomain, "--acme-ca", "https://127.0.0.1:" + strconv.Itoa(pebbletest.FreePort(t)) + "/dir",
+		"--http-addr", taken.Addr().String()}
+	in.hc = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	in.start()
+	conn, err := tls.Dial("tcp", in.addr, &tls.Config{ServerName: acmeDomain, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cn, "not set up yet") {
+		t.Errorf("served %q", cn)
+	}
+	for lang, want := range map[string]string{"en": "Not available yet", "es": "Todavía no disponible"} {
+		req, err := http.NewRequest("GET", in.base()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Language", lang)
+		resp, err := in.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, want) || strings.Contains(body, "Maple Street") {
+			t.Errorf("a patient page (%s) before the certificate: %d %s", lang, resp.StatusCode, body)
+		}
+	}
+	resp, err := in.hc.Get(in.base() + "/staff/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK {
+		t.Errorf("the staff console before the certificate: %d %.300s", resp.StatusCode, body)
+	}
+	if !strings.Contains(in.log.String(), "cannot listen on "+taken.Addr().String()) {
+		t.Errorf("the taken port 80 was not logged")
+	}
+	owner := in.owner()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st struct {
+			Certificate struct {
+				State string `json:"state"`
+				Code  string `json:"code"`
+				Error string `json:"error"`
+			} `json:"certificate"`
+		}
+		if code := owner.json("GET", "/api/v1/backup/status", nil, &st); code != http.StatusOK {
+			t.Fatalf("owner status: %d", code)
+		}
+		c := st.Certificate
+		if c.State == "failing" && c.Code == "ca_unreachable" && strings.Contains(c.Error, "internet connection") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the owner's view with the CA out of reach: %+v", c)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"hearth/app/clinic"
@@ -50,16 +52,25 @@ func httpsDomain(ctx context.Context, c *config.Config, cl *clinic.Clinic, log *
 // newAutoTLS prepares the certificate manager for domain: files under the
 // data folder on a single node, sealed in the shared store for a clinic
 // group; the owner is emailed through the outbox when the certificate
-// nears an end that renewal cannot fix.
-func newAutoTLS(c config.Config, domain string, cl *clinic.Clinic, shared bool, log *slog.Logger) (*tlsauto.Manager, error) {
+// nears an end that renewal cannot fix. It opens the plain-HTTP listener
+// first: when --http-addr cannot be had (port 80 without the capability,
+// or taken), Hearth goes on with TLS-ALPN-01 alone and says so, rather than
+// not starting. The listener returned (nil then) is for serveACMEHTTP.
+func newAutoTLS(c config.Config, domain string, cl *clinic.Clinic, shared bool, log *slog.Logger) (*tlsauto.Manager, net.Listener, error) {
 	tlsPort, err := portOf(c.Addr, "--addr")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	httpPort := 0
+	var plain net.Listener
 	if c.HTTPAddr != "" {
 		if httpPort, err = portOf(c.HTTPAddr, "--http-addr"); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if plain, err = net.Listen("tcp", c.HTTPAddr); err != nil {
+			log.Error("HTTPS CERTIFICATE: cannot listen on "+c.HTTPAddr+" for the certificate authority's HTTP check and the redirect to HTTPS; "+
+				"only the check on port 443 is used (install.sh --domain allows ports 80 and 443; docs/OPERATIONS.md, HTTPS by itself)", "err", err)
+			plain, httpPort = nil, 0
 		}
 	}
 	o := tlsauto.Options{
@@ -78,7 +89,14 @@ func newAutoTLS(c config.Config, domain string, cl *clinic.Clinic, shared bool, 
 	if shared {
 		o.Files = clinicFiles{cl}
 	}
-	return tlsauto.New(o)
+	m, err := tlsauto.New(o)
+	if err != nil {
+		if plain != nil {
+			err = errors.Join(err, plain.Close())
+		}
+		return nil, nil, err
+	}
+	return m, plain, nil
 }
 
 func portOf(addr, flag string) (int, error) {
@@ -93,17 +111,11 @@ func portOf(addr, flag string) (int, error) {
 	return n, nil
 }
 
-// serveACMEHTTP listens on --http-addr for the CA's HTTP-01 challenges
-// and redirects everything else to https:// (308). It answers no page
-// itself, so nothing of a patient's ever crosses it in the clear.
-func serveACMEHTTP(c config.Config, auto *tlsauto.Manager, log *slog.Logger) (*http.Server, error) {
-	if c.HTTPAddr == "" {
-		return nil, nil
-	}
-	tcp, err := net.Listen("tcp", c.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s for the certificate authority's checks and the redirect to HTTPS: %w", c.HTTPAddr, err)
-	}
+// serveACMEHTTP serves the plain-HTTP listener: the CA's HTTP-01
+// challenges, and a redirect to https:// (308) for everything else. It
+// answers no page itself, so nothing of a patient's ever crosses it in the
+// clear.
+func serveACMEHTTP(c config.Config, tcp net.Listener, auto *tlsauto.Manager, log *slog.Logger) *http.Server {
 	ln := web.LimitConnsPerIP(tcp, web.MaxConnsPerIP, web.CapExempt(c.TrustedProxies))
 	hs := web.NewHTTPServer(auto.HTTPHandler(), web.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	go func() {
@@ -111,7 +123,43 @@ func serveACMEHTTP(c config.Config, auto *tlsauto.Manager, log *slog.Logger) (*h
 			log.Error("the plain-HTTP listener stopped: certificate checks over HTTP and the redirect to HTTPS fail until the server restarts", "err", err)
 		}
 	}()
-	return hs, nil
+	return hs
+}
+
+// notReadyGate keeps patient pages closed while HTTPS runs on the
+// self-signed "not set up yet" certificate: a patient who clicked through
+// the browser's warning could be talking to anyone, so they get a short
+// page in their language saying to try later or call, and nothing else.
+// Staff pages, the staff API, setup, static files and /healthz go on, so
+// the owner can see in Settings what is wrong.
+func notReadyGate(auto *tlsauto.Manager, cl *clinic.Clinic, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		staff := p == "/healthz" || p == "/favicon.ico" || strings.HasPrefix(p, "/staff") || strings.HasPrefix(p, "/api/") ||
+			strings.HasPrefix(p, "/setup/") || strings.HasPrefix(p, "/s/")
+		if staff || auto.Ready() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		title, body := "HTTPS is not set up yet", "This page is not available yet. Please try again later, or call the clinic."
+		lang := "en"
+		if words := cl.Words(); words != nil {
+			l := words.FromAcceptLanguage(r.Header.Get("Accept-Language"))
+			tr := words.Tr(l, nil, cl.Now())
+			title, body, lang = tr.T("tls.notready.title"), tr.T("tls.notready.body"), tr.Lang()
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Retry-After", "600")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		// A write error means the client left; there is no one to tell.
+		_, _ = fmt.Fprintf(w, "<!doctype html><html lang=\"%s\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"+
+			"<title>%s</title><h1>%s</h1><p>%s</p></html>\n", template.HTMLEscapeString(lang), template.HTMLEscapeString(title),
+			template.HTMLEscapeString(title), template.HTMLEscapeString(body))
+	})
 }
 
 // httpsBase is the address hearth serve announces with a domain.

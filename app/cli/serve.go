@@ -117,12 +117,18 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	var auto *tlsauto.Manager
+	var plainLn net.Listener
 	var certStatus func() any
 	if domain != "" {
-		if auto, err = newAutoTLS(c, domain, cl, grp != nil, log); err != nil {
+		if auto, plainLn, err = newAutoTLS(c, domain, cl, grp != nil, log); err != nil {
 			return err
 		}
 		defer auto.Close()
+		if plainLn != nil {
+			// On an early return nothing serves it; afterwards the HTTP
+			// server has closed it already, and the second close says so.
+			defer func() { _ = plainLn.Close() }()
+		}
 		certStatus = func() any { return auto.Status() }
 	}
 
@@ -146,7 +152,11 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 	if err != nil {
 		return err
 	}
-	hs := web.NewHTTPServer(srv.Handler(), web.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	handler := srv.Handler()
+	if auto != nil {
+		handler = notReadyGate(auto, cl, handler)
+	}
+	hs := web.NewHTTPServer(handler, web.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	tcp, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", c.Addr, err)
@@ -169,12 +179,8 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 		hs.TLSConfig.CipherSuites = web.CipherSuites()
 		ln = tls.NewListener(ln, hs.TLSConfig)
 		scheme = "https"
-		plain, perr := serveACMEHTTP(c, auto, log)
-		if perr != nil {
-			return errors.Join(perr, ln.Close())
-		}
-		if plain != nil {
-			defer closeAfter(&err, plain)
+		if plainLn != nil {
+			defer closeAfter(&err, serveACMEHTTP(c, plainLn, auto, log))
 		}
 	} else {
 		log.Warn("serving plain HTTP: fine on the office network, but patients must only ever reach Hearth over HTTPS (give --tls-cert and --tls-key, or put it behind an HTTPS proxy)")
