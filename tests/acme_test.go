@@ -66,7 +66,7 @@ func TestHTTPSByItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readBody(t, resp)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"ok"`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ok"`) || !strings.Contains(body, `"certificate":"ok"`) {
 		t.Fatalf("https://DOMAIN/healthz: %d %s", resp.StatusCode, body)
 	}
 	if !strings.Contains(resp.Header.Get("Strict-Transport-Security"), "max-age=31536000") {

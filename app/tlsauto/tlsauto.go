@@ -111,6 +111,9 @@ type Status struct {
 	Error string `json:"error,omitempty"`
 }
 
+// HealthState is the state alone, for /healthz.
+func (s Status) HealthState() string { return s.State }
+
 // Manager gets, renews and serves the domain's certificate.
 type Manager struct {
 	o        Options
