@@ -178,6 +178,7 @@ func (c *Clinic) MailOwnersCertExpiry(ctx context.Context, domain, serial string
 		return false, err
 	}
 	if !s.MailReady() {
+		c.log.Warn("HTTPS CERTIFICATE: no mail server is set up (Settings, Email), so the owner could not be emailed that the certificate ends soon", "domain", domain)
 		return false, nil
 	}
 	marker := domain + " " + serial

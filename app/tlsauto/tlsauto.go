@@ -352,9 +352,14 @@ func (m *Manager) Status() Status {
 	if ok {
 		na := leaf.NotAfter
 		s.NotAfter = &na
+		// "Let's Encrypt (R11)": the organisation the owner knows, with
+		// the intermediate's name a support person asks for.
 		s.Issuer = leaf.Issuer.CommonName
-		if len(leaf.Issuer.Organization) > 0 && s.Issuer == "" {
+		if len(leaf.Issuer.Organization) > 0 {
 			s.Issuer = leaf.Issuer.Organization[0]
+			if cn := leaf.Issuer.CommonName; cn != "" && cn != s.Issuer {
+				s.Issuer += " (" + cn + ")"
+			}
 		}
 		s.Names = slices.Clone(leaf.DNSNames)
 		s.Serial = hex.EncodeToString(leaf.SerialNumber.Bytes())
