@@ -37,7 +37,7 @@ function certStatus(cert) {
 export function httpsCard(s, status) {
   const f = makeForm('https', [
     { name: 'domain', label: 'Internet name for patients', value: s.domain || '',
-      hint: 'Like portal.maple-clinic.com. Hearth gets and renews its own HTTPS certificate for it (from Let\u2019s Encrypt), from the next start. Its DNS record must point at this office\u2019s internet address and the router must forward ports 80 and 443 to this computer (docs/OPERATIONS.md, \u201cHTTPS by itself\u201d). Leave empty if patients use the office network only, or if you have a certificate of your own.',
+      hint: 'Like portal.maple-clinic.com. Hearth gets and renews its own HTTPS certificate for it (from Let\u2019s Encrypt), from its next start (a service installed without it: run install.sh --domain with this name once). Its DNS record must point at this office\u2019s internet address and the router must forward ports 80 and 443 to this computer (docs/OPERATIONS.md, \u201cHTTPS by itself\u201d). Leave empty if patients use the office network only, or if you have a certificate of your own.',
       attrs: { spellcheck: 'false', autocomplete: 'off', maxlength: 253 } },
   ], {
     submit: 'Save', label: 'HTTPS certificate',
