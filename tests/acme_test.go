@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -333,5 +334,34 @@ func TestHTTPSNotSetUpYet(t *testing.T) {
 			t.Fatalf("the owner's view with the CA out of reach: %+v", c)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestDomainSettingTakesEffectAtStart: the domain the owner saves in
+// Settings (or at setup) is the one Hearth gets its certificate for at the
+// next start, without --domain.
+func TestDomainSettingTakesEffectAtStart(t *testing.T) {
+	tp, hp := pebbletest.FreePort(t), pebbletest.FreePort(t)
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: hp, TLSPort: tp})
+	roots := p.IssuerRoots(t)
+	in := newClinic(t)
+	in.start()
+	owner := in.owner()
+	var s struct {
+		Domain string `json:"domain"`
+	}
+	if code := owner.json("PUT", "/api/v1/settings", map[string]string{"domain": "Portal.Maple-Clinic.test"}, &s); code != http.StatusOK || s.Domain != acmeDomain {
+		t.Fatalf("saving the domain: %d %q", code, s.Domain)
+	}
+	if code, _, err := owner.do("PUT", "/api/v1/settings", map[string]string{"domain": "203.0.113.9"}); err != nil || code != http.StatusBadRequest {
+		t.Fatalf("an IP address as the domain: %d %v", code, err)
+	}
+	in.stop()
+	// The same flags but --domain: the setting names the certificate.
+	acmeInstance(t, in, p, roots, tp, hp)
+	in.extra = slices.DeleteFunc(in.extra, func(a string) bool { return a == "--domain" || a == acmeDomain })
+	in.start()
+	if serial(t, in.addr, roots) == "" || p.Issued() != 1 {
+		t.Fatalf("no certificate for the domain setting (%d issued)", p.Issued())
 	}
 }
