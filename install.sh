@@ -21,6 +21,12 @@ Options:
   --addr HOST:PORT   address to serve on (default 0.0.0.0:8080, the whole office
                      network). A port below 1024 is allowed through the single
                      capability CAP_NET_BIND_SERVICE.
+  --domain NAME      HTTPS by itself: Hearth gets and renews the certificate for
+                     NAME (like portal.maple-clinic.com) from Let's Encrypt,
+                     serves HTTPS on port 443 (or --addr) and plain HTTP on
+                     port 80 only to prove NAME and to redirect to HTTPS. The
+                     router must forward ports 80 and 443 to this computer.
+                     Both ports are allowed through CAP_NET_BIND_SERVICE.
   --binary FILE      install this prebuilt hearth binary instead of building it
                      (building needs Go and this script's source folder)
   --backup-dir DIR   let the service write scheduled backups to DIR (absolute
@@ -118,6 +124,8 @@ cleanup() {
 # ---------------------------------------------------------------- options
 
 ADDR=0.0.0.0:8080
+ADDR_SET=0
+DOMAIN=""
 BINARY=""
 BACKUP_DIRS=()
 PREFIX=""
@@ -137,17 +145,18 @@ need_value() {
 
 while [[ $# -gt 0 ]]; do
 	case $1 in
-	--addr | --binary | --backup-dir | --prefix)
+	--addr | --binary | --backup-dir | --prefix | --domain)
 		need_value "$@"
 		case $1 in
-		--addr) ADDR=$2 ;;
+		--addr) ADDR=$2 ADDR_SET=1 ;;
+		--domain) DOMAIN=$2 ;;
 		--binary) BINARY=$2 ;;
 		--backup-dir) BACKUP_DIRS+=("$2") ;;
 		--prefix) PREFIX=$2 STAGING=1 ;;
 		esac
 		shift 2
 		;;
-	--addr=* | --binary=* | --backup-dir=* | --prefix=*)
+	--addr=* | --binary=* | --backup-dir=* | --prefix=* | --domain=*)
 		set -- "${1%%=*}" "${1#*=}" "${@:2}"
 		;;
 	--dry-run) DRY_RUN=1 && shift ;;
@@ -159,6 +168,15 @@ while [[ $# -gt 0 ]]; do
 	*) usage_error "unknown option: $1" ;;
 	esac
 done
+
+if [[ -n $DOMAIN ]]; then
+	# The same rule as hearth serve --domain: one internet name, no IP
+	# address, port, wildcard or web address.
+	DOMAIN=$(printf '%s' "${DOMAIN%.}" | tr 'A-Z' 'a-z')
+	[[ $DOMAIN =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$ ]] ||
+		usage_error "--domain must be one internet name like portal.maple-clinic.com: no https://, port, IP address or * (got '$DOMAIN')"
+	((ADDR_SET)) || ADDR=0.0.0.0:443
+fi
 
 [[ $ADDR =~ ^([][A-Za-z0-9.:_-]*):([0-9]+)$ ]] ||
 	usage_error "--addr must be HOST:PORT, for example 0.0.0.0:8080 (got '$ADDR')"
@@ -230,7 +248,8 @@ systemd_unit() {
 		# "-": a backup drive that is not plugged in must not stop Hearth.
 		rw="$rw -$dir"
 	done
-	if ((PORT < 1024)); then
+	# With a domain, plain HTTP listens on port 80 as well.
+	if ((PORT < 1024)) || [[ -n $DOMAIN ]]; then
 		caps="AmbientCapabilities=CAP_NET_BIND_SERVICE
 CapabilityBoundingSet=CAP_NET_BIND_SERVICE"
 	fi
@@ -246,7 +265,8 @@ Type=simple
 User=hearth
 Group=hearth
 Environment=HEARTH_DATA=$LINUX_DATA
-Environment=HEARTH_ADDR=$ADDR
+Environment=HEARTH_ADDR=$ADDR${DOMAIN:+
+Environment=HEARTH_DOMAIN=$DOMAIN}
 # A clinic group's database (HEARTH_STORE=postgres://...) goes in this
 # optional file, readable by root only: it holds the database password.
 EnvironmentFile=-/etc/hearth/hearth.env
@@ -467,7 +487,8 @@ launchd_plist() {
 	<key>EnvironmentVariables</key>
 	<dict>
 		<key>HEARTH_DATA</key><string>$MAC_DATA</string>
-		<key>HEARTH_ADDR</key><string>$ADDR</string>
+		<key>HEARTH_ADDR</key><string>$ADDR</string>${DOMAIN:+
+		<key>HEARTH_DOMAIN</key><string>$DOMAIN</string>}
 	</dict>
 	<key>UserName</key><string>_hearth</string>
 	<key>GroupName</key><string>_hearth</string>

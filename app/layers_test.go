@@ -22,7 +22,7 @@ func TestPackageLayers(t *testing.T) {
 		"hearth/app/audit":    {"hearth/app/clinic", "hearth/app/web", "hearth/app/vault", "hearth/app/store/boltstore"},
 		"hearth/app/clinic":   {"hearth/app/web", "hearth/app/realtime", "hearth/app/cli", "hearth/app/bench", "hearth/app/store/boltstore", "net/http"},
 		"hearth/app/realtime": {"hearth/app/store", "hearth/app/web", "go.etcd.io/bbolt"},
-		"hearth/app/web":      {"hearth/app/store", "hearth/app/store/", "hearth/app/cli", "hearth/app/bench", "go.etcd.io/bbolt"},
+		"hearth/app/web":      {"hearth/app/store", "hearth/app/store/", "hearth/app/cli", "hearth/app/bench", "go.etcd.io/bbolt", "hearth/app/tlsauto", "github.com/caddyserver/certmagic"},
 		"hearth/app/cli":      {"hearth/app/store/boltstore", "go.etcd.io/bbolt"},
 		"hearth/app/mail":     {"hearth/app/clinic", "hearth/app/web"},
 		"hearth/app/i18n":     {"hearth/"},
@@ -30,6 +30,11 @@ func TestPackageLayers(t *testing.T) {
 		// Text messages are transport only: they know nothing of Hearth.
 		"hearth/app/sms":         {"hearth/"},
 		"hearth/app/sms/smstest": {"hearth/app/clinic", "hearth/app/web", "hearth/app/store", "hearth/app/vault"},
+		// Hearth's own HTTPS knows names, keys and certificates: never the
+		// clinic, its records or its store (a clinic group's files reach it
+		// through the small Files interface it declares), nor the web layer,
+		// which in turn sees the certificate's state only through the wiring.
+		"hearth/app/tlsauto": {"hearth/app/clinic", "hearth/app/web", "hearth/app/store", "hearth/app/store/", "hearth/app/vault", "hearth/app/cli", "go.etcd.io/bbolt"},
 	}
 	// The PostgreSQL backend is wiring: only package app (which picks the
 	// backend) and app/cli may import it. In tests it may be imported by its

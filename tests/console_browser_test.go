@@ -37,12 +37,19 @@ func newBrowser(t *testing.T, in *instance) *browser {
 // newBrowserFor is newBrowser with a longer deadline for the whole browser.
 func newBrowserFor(t *testing.T, in *instance, limit time.Duration) *browser {
 	t.Helper()
+	return newBrowserWith(t, in, limit)
+}
+
+// newBrowserWith is newBrowserFor with more Chromium options (a test CA's
+// certificate accepted, a test name resolved).
+func newBrowserWith(t *testing.T, in *instance, limit time.Duration, more ...chromedp.ExecAllocatorOption) *browser {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		testenv.Missing(t, fmt.Sprintf("no browser at %s (install Debian's chromium): %v", chromiumPath, err), testenv.RequireBrowser, testenv.CI)
 	}
 	// One deadline for the whole browser: no scenario step may hang the run.
 	root, cancelRoot := context.WithTimeout(context.Background(), limit)
-	actx, cancelAlloc := chromedp.NewExecAllocator(root,
+	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -56,7 +63,8 @@ func newBrowserFor(t *testing.T, in *instance, limit time.Duration) *browser {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 800),
-	)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(root, append(opts, more...)...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelTab(); cancelAlloc(); cancelRoot() })
 	b := &browser{t: t, ctx: ctx, base: in.base()}

@@ -245,7 +245,8 @@ func (in *instance) newClient() *client {
 	if err != nil {
 		in.t.Fatal(err)
 	}
-	return &client{in: in, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	// The instance's transport, so a server under TLS is reached the same way.
+	return &client{in: in, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: in.httpClient().Transport}}
 }
 
 func (c *client) do(method, path string, body any) (int, []byte, error) {

@@ -37,7 +37,7 @@ func inboxPatientSignIn(t *testing.T, in *instance, name, code, dob string) *inb
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &inboxPatient{t: t, in: in, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}, name: name}
+	p := &inboxPatient{t: t, in: in, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: in.httpClient().Transport}, name: name}
 	status, body := p.get("/i/" + url.PathEscape(code))
 	if status != 200 {
 		t.Fatalf("GET /i/{code}: %d\n%s", status, body)

@@ -426,3 +426,47 @@ func TestInstallMacOSStaged(t *testing.T) {
 		t.Errorf("macOS data folder mode %v, want 0700", fi.Mode().Perm())
 	}
 }
+
+// TestInstallWithDomain: install.sh --domain NAME is the one-line HTTPS
+// install: the unit serves HTTPS on 443 with HEARTH_DOMAIN set, and may
+// bind ports 80 and 443 through CAP_NET_BIND_SERVICE alone (nothing else
+// is widened); a bad name is refused before anything is written.
+func TestInstallWithDomain(t *testing.T) {
+	t.Parallel()
+	prefix := t.TempDir()
+	mustInstall(t, "--prefix", prefix, "--binary", binPath, "--domain", "Portal.Maple-Clinic.com")
+	text := readText(t, filepath.Join(prefix, unitRel))
+	unit := lines(text)
+	for _, want := range []string{
+		"Environment=HEARTH_ADDR=0.0.0.0:443",
+		"Environment=HEARTH_DOMAIN=portal.maple-clinic.com",
+		"AmbientCapabilities=CAP_NET_BIND_SERVICE",
+		"CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+		"NoNewPrivileges=yes",
+		"ProtectSystem=strict",
+	} {
+		if !unit[want] {
+			t.Errorf("--domain: unit lacks %q\n%s", want, text)
+		}
+	}
+	if strings.Count(text, "CAP_") != 2 {
+		t.Errorf("--domain: the unit names other capabilities:\n%s", text)
+	}
+	// --addr still wins, and the capability stays for port 80.
+	other := t.TempDir()
+	mustInstall(t, "--prefix", other, "--binary", binPath, "--domain", "portal.maple-clinic.com", "--addr", "0.0.0.0:8443")
+	unit = lines(readText(t, filepath.Join(other, unitRel)))
+	if !unit["Environment=HEARTH_ADDR=0.0.0.0:8443"] || !unit["AmbientCapabilities=CAP_NET_BIND_SERVICE"] {
+		t.Errorf("--domain with --addr 0.0.0.0:8443: %v", unit)
+	}
+	for _, bad := range []string{"192.0.2.1", "portal.example.org:443", "*.example.org", "https://portal.example.org", "portal"} {
+		dir := t.TempDir()
+		out, code := installScript(t, nil, "--prefix", dir, "--binary", binPath, "--domain", bad)
+		if code == 0 || !strings.Contains(out, "--domain") {
+			t.Errorf("--domain %q: exit %d\n%s", bad, code, out)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("--domain %q: files written: %v", bad, entries)
+		}
+	}
+}

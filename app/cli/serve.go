@@ -24,11 +24,12 @@ import (
 	"hearth/app/mail"
 	"hearth/app/realtime"
 	"hearth/app/store"
+	"hearth/app/tlsauto"
 	"hearth/app/web"
 )
 
 func serve(ctx context.Context, args []string, env Env) (err error) {
-	c, err := parse("serve", args, config.Flags{Addr: true, TLS: true, Store: true, Network: true}, env)
+	c, err := parse("serve", args, config.Flags{Addr: true, TLS: true, Store: true, Network: true, ACME: true}, env)
 	if err != nil {
 		return err
 	}
@@ -110,13 +111,34 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 		setupState = &web.SetupState{Token: randomToken(), Recovery: recovery, Done: func() { removeSetupLinkOrWarn(c, log) }}
 	}
 
+	// Hearth's own HTTPS: the certificate comes from an ACME CA (https.go).
+	domain, err := httpsDomain(ctx, &c, cl, log)
+	if err != nil {
+		return err
+	}
+	var auto *tlsauto.Manager
+	var plainLn net.Listener
+	var certStatus func() any
+	if domain != "" {
+		if auto, plainLn, err = newAutoTLS(c, domain, cl, grp != nil, log); err != nil {
+			return err
+		}
+		defer auto.Close()
+		if plainLn != nil {
+			// On an early return nothing serves it; afterwards the HTTP
+			// server has closed it already, and the second close says so.
+			defer func() { _ = plainLn.Close() }()
+		}
+		certStatus = func() any { return auto.Status() }
+	}
+
 	srv, err := web.New(web.Options{
 		Clinic:   cl,
 		Hub:      hub,
 		Files:    env.Files,
 		Log:      log,
 		Version:  Version,
-		TLS:      c.TLS(),
+		TLS:      c.TLS() || auto != nil,
 		Addr:     c.Addr,
 		Setup:    setupState,
 		DataDir:  c.Data,
@@ -124,11 +146,17 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 
 		TrustedProxies: c.TrustedProxies,
 		StaffFrom:      c.StaffFrom,
+		Domain:         domain,
+		CertStatus:     certStatus,
 	})
 	if err != nil {
 		return err
 	}
-	hs := web.NewHTTPServer(srv.Handler(), web.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	handler := srv.Handler()
+	if auto != nil {
+		handler = notReadyGate(auto, cl, handler)
+	}
+	hs := web.NewHTTPServer(handler, web.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	tcp, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", c.Addr, err)
@@ -143,9 +171,17 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 		if err != nil {
 			return errors.Join(err, ln.Close())
 		}
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get, CipherSuites: web.CipherSuites()}
 		ln = tls.NewListener(ln, hs.TLSConfig)
 		scheme = "https"
+	} else if auto != nil {
+		hs.TLSConfig = auto.TLSConfig()
+		hs.TLSConfig.CipherSuites = web.CipherSuites()
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+		if plainLn != nil {
+			defer closeAfter(&err, serveACMEHTTP(c, plainLn, auto, log))
+		}
 	} else {
 		log.Warn("serving plain HTTP: fine on the office network, but patients must only ever reach Hearth over HTTPS (give --tls-cert and --tls-key, or put it behind an HTTPS proxy)")
 	}
@@ -157,6 +193,9 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 	defer closeAfter(&err, ctl)
 
 	base := scheme + "://" + displayAddr(ln.Addr().String())
+	if auto != nil {
+		base = httpsBase(domain, c.Addr)
+	}
 	log.Info("hearth is serving", "url", base, "data", c.Data, "version", Version)
 	if note := testBuild(); note != "" {
 		log.Warn(note)
@@ -172,6 +211,9 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 	}
 
 	jobs, stopJobs := context.WithCancel(ctx)
+	if auto != nil {
+		auto.Start(jobs)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); hub.Run(jobs) }()

@@ -127,11 +127,20 @@ func putOutMail(tx store.Tx, m *OutMail, sealed []byte, old *OutMail) error {
 
 // saveMail reseals a changed outbox record (state changes).
 func (c *Clinic) saveMail(ctx context.Context, old, m OutMail) error {
-	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, m.PatientID), m)
+	sealed, err := c.seal(outboxRef(m), m)
 	if err != nil {
 		return err
 	}
 	return c.st.Update(ctx, func(tx store.Tx) error { return putOutMail(tx, &m, sealed, &old) })
+}
+
+// outboxRef names an outbox record: bound to its patient, or to none for
+// an email to staff (the owner's certificate warning).
+func outboxRef(m OutMail) vault.Ref {
+	if m.PatientID == "" {
+		return vault.RefNoPatient(bucketOutbox, m.ID)
+	}
+	return vault.NewRef(bucketOutbox, m.ID, m.PatientID)
 }
 
 // Sender delivers one message (mail.Send in production).

@@ -30,6 +30,7 @@ const (
 	bucketFiles      = "files"
 	bucketOutbox     = "outbox"
 	bucketAppts      = "appointments"
+	bucketCertFiles  = "cert_files"
 )
 
 // MetaBucket is the plain bucket for non-PHI facts about the database
@@ -46,6 +47,7 @@ const (
 	bucketSignInLinks     = "signin_links"
 	bucketOverdue         = "overdue"
 	bucketEvents          = "events"
+	bucketCertLocks       = "cert_locks"
 )
 
 // Indexes.
@@ -116,6 +118,7 @@ var schema = []SchemaEntry{
 	{bucketFiles, SealedBucket, "attachments: photos and PDFs sent with a message"},
 	{bucketOutbox, SealedBucket, "outgoing email and text messages until sent"},
 	{bucketAppts, SealedBucket, "appointments"},
+	{bucketCertFiles, SealedBucket, "a clinic group's own HTTPS certificates, their keys and the ACME account (--domain), by a hash of their name"},
 
 	{MetaBucket, PlainBucket, "the database's schema version, recipient, creation time, setup and sweep markers, plain settings copy, import mapping"},
 	{bucketItemMeta, PlainBucket, "each item's routing facts: queue, status, priority, owner, due time"},
@@ -128,6 +131,7 @@ var schema = []SchemaEntry{
 	{audit.EventsBucket, PlainBucket, "the audit trail: chained, MAC'd events"},
 	{audit.PendingBucket, PlainBucket, "audit events written while locked, chained at unlock"},
 	{audit.HeadBucket, PlainBucket, "the audit chain's head: last sequence and MAC"},
+	{bucketCertLocks, PlainBucket, "which node is ordering or renewing the HTTPS certificate, until when"},
 
 	{ixStaffEmail, Index, "staff by blind-indexed email"},
 	{ixPatientSearch, Index, "patients by blind-indexed name prefixes and birth date"},

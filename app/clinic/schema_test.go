@@ -124,6 +124,11 @@ func TestSchemaListsEverythingWritten(t *testing.T) {
 	// Break-glass.
 	must("break-glass", ic.c.BreakGlass(ctx, ic.clin, ic.patA.Patient, "Patient called about a reaction to the new medicine"))
 
+	// A clinic group's own HTTPS certificate, and the lock of its renewal.
+	must("cert file", ic.c.PutCertFile(ctx, "certificates/ca/portal.example.org/portal.example.org.crt", []byte("PEM")))
+	_, err = ic.c.TryCertLock(ctx, "issue_cert_portal.example.org", "node-a", time.Minute)
+	must("cert lock", err)
+
 	// Time passes: items fall overdue and are announced.
 	ic.clock.t = ic.clock.t.Add(7 * 24 * time.Hour)
 	must("every minute", ic.c.EveryMinute(ctx))

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"hearth/app/config"
 	"hearth/app/store"
 	"hearth/app/vault"
 )
@@ -54,6 +55,11 @@ type Settings struct {
 	ReminderHours []int             `json:"reminder_hours"`
 	Queues        []Queue           `json:"queues"` // empty: DefaultQueues
 	Routes        map[string]string `json:"routes"` // item type -> queue id; nil: DefaultRoutes
+
+	// Domain is the internet name Hearth gets its own HTTPS certificate for
+	// (app/tlsauto), as first-run setup or Settings set it; hearth serve
+	// --domain (or HEARTH_DOMAIN) wins over it. Read when the server starts.
+	Domain string `json:"domain"`
 }
 
 // DefaultSettings are a new clinic's.
@@ -129,6 +135,10 @@ func (s *Settings) normalize() error {
 	if s.BackupKeep < 1 || s.BackupKeep > 365 {
 		return inputErr("backup_keep", "Keep between 1 and 365 nightly backups.")
 	}
+	if err := config.CheckDomain(strings.TrimSpace(s.Domain)); err != nil {
+		return inputErr("domain", "Give the one internet name patients use, like portal.maple-clinic.com: no https://, no port, no IP address, no *.")
+	}
+	s.Domain = config.NormalDomain(s.Domain)
 	if s.BackupHour < 0 || s.BackupHour > 23 {
 		return inputErr("backup_hour", "The backup hour must be between 0 and 23.")
 	}

@@ -15,6 +15,9 @@ type SetupInput struct {
 	OwnerName  string
 	OwnerEmail string
 	Password   string
+	// Domain, optional, is the internet name for Hearth's own HTTPS
+	// (Settings.Domain); it takes effect at the next start.
+	Domain string
 }
 
 // CheckSetup finds every problem with the setup form at once: the clinic's
@@ -25,7 +28,7 @@ type SetupInput struct {
 func CheckSetup(in SetupInput, again string, common map[string]bool) error {
 	var es InputErrors
 	s := DefaultSettings()
-	s.ClinicName = in.ClinicName
+	s.ClinicName, s.Domain = in.ClinicName, in.Domain
 	if err := es.add(s.normalize()); err != nil {
 		return err
 	}
@@ -66,7 +69,7 @@ func (c *Clinic) Setup(ctx context.Context, in SetupInput, common map[string]boo
 		return Staff{}, ErrSetupDone
 	}
 	s := DefaultSettings()
-	s.ClinicName = in.ClinicName
+	s.ClinicName, s.Domain = in.ClinicName, in.Domain
 	if err := s.normalize(); err != nil {
 		return Staff{}, err
 	}

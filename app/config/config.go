@@ -1,6 +1,6 @@
 // Package config reads Hearth's start-up configuration: command-line flags,
 // with the environment variables HEARTH_DATA, HEARTH_ADDR, HEARTH_STORE,
-// HEARTH_TRUSTED_PROXY and HEARTH_STAFF_FROM as defaults. What the owner edits in the browser (clinic name, hours, backup
+// HEARTH_TRUSTED_PROXY, HEARTH_STAFF_FROM and HEARTH_DOMAIN as defaults. What the owner edits in the browser (clinic name, hours, backup
 // folder...) is not here: it is a settings record in the store.
 //
 // Configuration is passed in, never kept in package variables.
@@ -39,7 +39,28 @@ type Config struct {
 	// unlock to these networks; empty: staff routes answer every network.
 	StaffFrom []netip.Prefix
 	Args      []string
+
+	// Hearth's own HTTPS (hearth serve --domain; app/tlsauto). Domain is
+	// the name to get a certificate for ("" for none); ACMECA the CA's
+	// directory URL ("" for Let's Encrypt); ACMECARoot a PEM file of roots
+	// to trust for the CA's own HTTPS (a private or test CA); ACMEEmail the
+	// account's contact; HTTPAddr where plain HTTP answers challenges and
+	// redirects to HTTPS. AddrSet says --addr or HEARTH_ADDR was given, so
+	// a domain does not move the listener to :443 behind the owner's back.
+	Domain     string
+	ACMECA     string
+	ACMECARoot string
+	ACMEEmail  string
+	HTTPAddr   string
+	AddrSet    bool
 }
+
+// DefaultHTTPAddr and DefaultTLSAddr are where hearth serve listens with a
+// domain: the ports a certificate authority checks and browsers use.
+const (
+	DefaultHTTPAddr = ":80"
+	DefaultTLSAddr  = ":443"
+)
 
 // Paths inside the data folder.
 func (c Config) DBPath() string      { return filepath.Join(c.Data, "hearth.db") }
@@ -78,6 +99,9 @@ type Flags struct {
 	Addr, TLS, Store bool
 	// Network takes --trusted-proxy and --staff-from (hearth serve).
 	Network bool
+	// ACME takes --domain, --acme-ca, --acme-ca-root, --acme-email and
+	// --http-addr (hearth serve).
+	ACME bool
 	// More registers a command's own flags on the same set; c is the
 	// Config being filled, so a command may add another name for one of its
 	// fields (migrate-store's --from and --to).
@@ -91,7 +115,7 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 		c.Data = v
 	}
 	if v := getenv("HEARTH_ADDR"); v != "" {
-		c.Addr = v
+		c.Addr, c.AddrSet = v, true
 	}
 	fs := flag.NewFlagSet("hearth "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -113,12 +137,25 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 		fs.StringVar(&staffFrom, "staff-from", getenv("HEARTH_STAFF_FROM"),
 			"CIDR[,CIDR]: serve the staff console, staff API, sign-in and unlock only to these networks (env HEARTH_STAFF_FROM)")
 	}
+	if which.ACME {
+		fs.StringVar(&c.Domain, "domain", getenv("HEARTH_DOMAIN"),
+			"get and renew this name's HTTPS certificate from an ACME CA by itself; serves HTTPS on --addr (default "+DefaultTLSAddr+") (env HEARTH_DOMAIN)")
+		fs.StringVar(&c.ACMECA, "acme-ca", "", "ACME directory URL of the certificate authority (default: Let's Encrypt)")
+		fs.StringVar(&c.ACMECARoot, "acme-ca-root", "", "PEM file of the root certificates to trust for the certificate authority's own HTTPS (a private or test CA)")
+		fs.StringVar(&c.ACMEEmail, "acme-email", "", "contact email for the ACME account (expiry notices from the CA)")
+		fs.StringVar(&c.HTTPAddr, "http-addr", DefaultHTTPAddr, "with a domain: plain HTTP HOST:PORT that answers ACME HTTP-01 challenges and redirects everything else to https://")
+	}
 	if which.More != nil {
 		which.More(fs, &c)
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "addr" {
+			c.AddrSet = true
+		}
+	})
 	var err error
 	if c.TrustedProxies, err = ParsePrefixes("--trusted-proxy", proxies); err != nil {
 		return c, err
@@ -143,11 +180,50 @@ func Parse(cmd string, args []string, which Flags, getenv func(string) string, s
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, errors.New("config: --tls-cert and --tls-key go together")
 	}
+	if which.ACME {
+		if err := c.checkACME(); err != nil {
+			return c, err
+		}
+	}
 	if err := CheckStore(c.Store); err != nil {
 		return c, err
 	}
 	return c, nil
 }
+
+// checkACME refuses a bad --domain and the flags that contradict it.
+func (c *Config) checkACME() error {
+	c.Domain = strings.TrimSpace(c.Domain)
+	if err := CheckDomain(c.Domain); err != nil {
+		return err
+	}
+	c.Domain = NormalDomain(c.Domain)
+	if c.Domain != "" && c.TLS() {
+		return errors.New("config: --domain gets a certificate by itself; give either --domain or --tls-cert and --tls-key, not both")
+	}
+	if c.Domain != "" && !c.AddrSet {
+		c.Addr = DefaultTLSAddr
+	}
+	if c.HTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			return fmt.Errorf("config: --http-addr %q is not HOST:PORT", c.HTTPAddr)
+		}
+	}
+	if c.ACMECA != "" {
+		u, err := url.Parse(c.ACMECA)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("config: --acme-ca %q is not an https:// URL of an ACME directory", c.ACMECA)
+		}
+	}
+	if c.ACMEEmail != "" && (!strings.Contains(c.ACMEEmail, "@") || strings.ContainsAny(c.ACMEEmail, " <>")) {
+		return fmt.Errorf("config: --acme-email %q is not an email address", c.ACMEEmail)
+	}
+	return nil
+}
+
+// ACMEDir is where a single node keeps its certificates, their keys and
+// its ACME account (owner-only, like keys/).
+func (c Config) ACMEDir() string { return filepath.Join(c.Data, "acme") }
 
 // ParsePrefixes reads a comma-separated list of networks (10.0.0.0/8) or
 // single addresses (192.168.1.5, taken as /32 or /128). Empty gives nil.

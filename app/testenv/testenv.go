@@ -1,8 +1,8 @@
 // Package testenv decides what a test does when an outside tool it needs is
 // missing (a browser, PostgreSQL, bash, time zone data): it skips, unless
 // the run said the tool is required, and then it fails. CI requires every
-// tool it installs (.ci/run sets CI, HEARTH_REQUIRE_BROWSER and
-// HEARTH_REQUIRE_PG), so a CI run cannot turn green by skipping them.
+// tool it installs (.ci/run sets CI, HEARTH_REQUIRE_BROWSER,
+// HEARTH_REQUIRE_PG and HEARTH_REQUIRE_PEBBLE), so a CI run cannot turn green by skipping them.
 //
 // Nothing else may skip a test: a test whose own premise fails must fail.
 // The package is for tests only.
@@ -20,6 +20,9 @@ const (
 	RequireBrowser = "HEARTH_REQUIRE_BROWSER"
 	// RequirePG: the PostgreSQL tests must run.
 	RequirePG = "HEARTH_REQUIRE_PG"
+	// RequirePebble: the HTTPS-by-itself tests must run (the pebble ACME
+	// test server, Debian package pebble, must be there).
+	RequirePebble = "HEARTH_REQUIRE_PEBBLE"
 	// CI: this is a CI run, where every tool CI installs must be there.
 	CI = "CI"
 )

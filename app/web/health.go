@@ -30,7 +30,14 @@ type healthJSON struct {
 	Since           *time.Time `json:"since,omitempty"`
 	RecoveredPanics int64      `json:"recovered_panics,omitempty"`
 	Version         string     `json:"version"`
+	// Certificate, with --domain, is the state of the certificate Hearth
+	// gets by itself ("ok", "obtaining", "failing", "expiring"), for a
+	// monitor to alert on; the owner's view has the details.
+	Certificate string `json:"certificate,omitempty"`
 }
+
+// certState is what health needs of the certificate's status.
+type certState interface{ HealthState() string }
 
 // health is the server's state as /healthz and the owner see it. A disk
 // that refuses writes (clinic.StorageFault) makes it degraded; a damaged
@@ -46,6 +53,11 @@ func (s *Server) health() healthJSON {
 	if d := s.c.Damaged(); d != nil {
 		h.Status, h.Reason, h.Fault, h.Since = "degraded", d.Reason, "damaged", nil
 	}
+	if s.cert != nil {
+		if cs, ok := s.cert().(certState); ok {
+			h.Certificate = cs.HealthState()
+		}
+	}
 	return h
 }
 
@@ -58,6 +70,9 @@ func (s *Server) recoveredPanics() int64 { return s.panics.Load() + s.c.Recovere
 type ownerHealth struct {
 	clinic.BackupStatus
 	Health healthJSON `json:"health"`
+	// Certificate is the state of the certificate Hearth gets by itself
+	// (--domain): issuer, names, expiry, the last attempt and its error.
+	Certificate any `json:"certificate,omitempty"`
 }
 
 // guardFaults makes a memory fault on a damaged page of the database's

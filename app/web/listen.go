@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/tls"
 	"log"
 	"net"
 	"net/http"
@@ -27,6 +28,19 @@ var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minu
 // for one client address (see LimitConnsPerIP). A browser opens about six
 // plus its websocket, so a whole office behind one NAT address fits.
 const MaxConnsPerIP = 256
+
+// CipherSuites are the TLS 1.2 suites Hearth's HTTPS offers: forward
+// secrecy (ECDHE) and authenticated encryption (AES-GCM, ChaCha20-Poly1305)
+// only, so no CBC, no RSA key exchange, no 3DES or RC4 (what a TLS scan
+// such as testssl.sh calls weak). TLS 1.3's suites are Go's own and all
+// meet the same bar; TLS 1.1 and older are refused (MinVersion).
+func CipherSuites() []uint16 {
+	return []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
+}
 
 // maxHeaderBytes caps a request's header block.
 const maxHeaderBytes = 32 << 10

@@ -64,6 +64,11 @@ type Options struct {
 	// StaffFrom limits staff routes (console, staff API, sign-in, unlock,
 	// websocket, setup) to these networks; nil allows every network.
 	StaffFrom []netip.Prefix
+	// Domain is the name Hearth gets its own certificate for (app/tlsauto),
+	// an allowed Host; CertStatus, with it, is that certificate's state for
+	// the owner's health view.
+	Domain     string
+	CertStatus func() any
 }
 
 // Server holds the routes and what they share.
@@ -91,6 +96,7 @@ type Server struct {
 	mux       *http.ServeMux
 	routes    []route
 	panics    atomic.Int64 // panics recovered while serving (health.go)
+	cert      func() any   // the own certificate's state (Options.CertStatus)
 }
 
 // New builds the server. It fails if a template or asset it needs is
@@ -110,6 +116,10 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.hosts = newHostAllow(o.Addr)
+	if o.Domain != "" {
+		s.hosts.fixed[strings.ToLower(o.Domain)] = true
+	}
+	s.cert = o.CertStatus
 	s.limits = newLimiter(o.Limits, o.Clinic.Now, o.Counters, s.log)
 	s.uploads = newUploadGate(s.limits.Limits)
 	s.mux = http.NewServeMux()

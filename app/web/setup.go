@@ -16,6 +16,7 @@ import (
 type setupForm struct {
 	Token                        string
 	ClinicName, OwnerName, Email string
+	Domain                       string // optional: Hearth's own HTTPS name
 	Errors                       map[string]string
 	MinPassword                  int
 }
@@ -38,9 +39,9 @@ func (s *Server) handleSetupSave(w http.ResponseWriter, r *http.Request, rc *req
 		return errBadRequest
 	}
 	f := setupForm{Token: s.setup.Token, ClinicName: r.PostFormValue("clinic_name"), OwnerName: r.PostFormValue("owner_name"),
-		Email: r.PostFormValue("owner_email"), MinPassword: clinic.MinPasswordLength, Errors: map[string]string{}}
+		Email: r.PostFormValue("owner_email"), Domain: r.PostFormValue("domain"), MinPassword: clinic.MinPasswordLength, Errors: map[string]string{}}
 	pw := r.PostFormValue("password")
-	in := clinic.SetupInput{ClinicName: f.ClinicName, OwnerName: f.OwnerName, OwnerEmail: f.Email, Password: pw}
+	in := clinic.SetupInput{ClinicName: f.ClinicName, OwnerName: f.OwnerName, OwnerEmail: f.Email, Password: pw, Domain: f.Domain}
 	// Every problem at once, the password's length before the match.
 	err := clinic.CheckSetup(in, r.PostFormValue("password_again"), s.common)
 	var owner clinic.Staff
@@ -50,7 +51,7 @@ func (s *Server) handleSetupSave(w http.ResponseWriter, r *http.Request, rc *req
 	if ies := clinic.AllInputErrors(err); len(ies) > 0 {
 		for _, ie := range ies {
 			field := map[string]string{"clinic_name": "clinic_name", "name": "owner_name", "email": "owner_email", "password": "password",
-				"password_again": "password_again"}[ie.Field]
+				"password_again": "password_again", "domain": "domain"}[ie.Field]
 			if field == "" {
 				field = "clinic_name"
 			}

@@ -157,3 +157,30 @@ func TestFavicon(t *testing.T) {
 		t.Error("the setup page does not link the icon")
 	}
 }
+
+// TestSetupTakesTheDomain: first-run setup asks for the internet name of
+// Hearth's own HTTPS (optional); a name an ACME CA would refuse (an IP
+// address, a port, a wildcard) is said beside the field, and a good one is
+// saved in the settings, for the next start.
+func TestSetupTakesTheDomain(t *testing.T) {
+	e := newFirstRun(t, "")
+	u := e.anon()
+	if r := u.get("/setup/first-run-token"); !strings.Contains(r.body, `name="domain"`) {
+		t.Fatalf("the setup form has no domain field:\n%.1500s", r.body)
+	}
+	form := func(domain string) url.Values {
+		return url.Values{"clinic_name": {"Maple Street"}, "owner_name": {"Olive Owner"}, "owner_email": {"olive@maple.test"},
+			"password": {"Long-Enough-Password-1"}, "password_again": {"Long-Enough-Password-1"}, "domain": {domain}}
+	}
+	for _, bad := range []string{"192.0.2.1", "portal.maple.test:443", "*.maple.test"} {
+		r := u.post("/setup/first-run-token", form(bad))
+		if r.code != http.StatusBadRequest || !strings.Contains(r.body, `id="domain-err"`) {
+			t.Errorf("domain %q: %d\n%.1500s", bad, r.code, r.body)
+		}
+	}
+	location(t, u.post("/setup/first-run-token", form("Portal.Maple.test")), "/setup/first-run-token/kit")
+	s, err := e.c.Settings(t.Context())
+	if err != nil || s.Domain != "portal.maple.test" {
+		t.Fatalf("the domain setting: %q %v", s.Domain, err)
+	}
+}

@@ -224,6 +224,10 @@ func (s *Server) handleStaffCreate(w http.ResponseWriter, r *http.Request, rc *r
 }
 
 func (s *Server) handleBackupStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	writeJSON(w, http.StatusOK, ownerHealth{BackupStatus: s.c.BackupStatus(r.Context()), Health: s.health()})
+	oh := ownerHealth{BackupStatus: s.c.BackupStatus(r.Context()), Health: s.health()}
+	if s.cert != nil {
+		oh.Certificate = s.cert()
+	}
+	writeJSON(w, http.StatusOK, oh)
 	return nil
 }

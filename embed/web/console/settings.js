@@ -9,6 +9,7 @@ import { add, doc, errorBox, fieldError, h, icon, makeForm, okMessage, put, view
 import { formatTime, hourLabel, setClinicZone } from './format.js';
 import { loadTables, tables } from './meta.js';
 import { enter, refreshMe } from './session.js';
+import { httpsCard } from './settings_https.js';
 import { hoursCard, queuesCard, sectionCard, targetsCard, templatesCard } from './settings_work.js';
 import { state } from './state.js';
 
@@ -33,6 +34,7 @@ export const sections = [
   { id: 'backups', title: 'Backups', build: (d) => backupsSection(d.s, d.backup) },
   { id: 'security', title: 'Sign-in and screen lock', build: (d, ctx) => securitySection(d.s, ctx) },
   { id: 'passphrase', title: 'Clinic key passphrase', build: () => passphraseCard() },
+  { id: 'https', title: 'HTTPS certificate', build: (d) => httpsCard(d.s, d.backup) },
 ];
 
 // --- Settings (owner)
