@@ -188,6 +188,15 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 				it.Status = StatusOpen
 			}
 		case KindPatient:
+			if it.Outreach != nil && it.Status == StatusWaiting {
+				// The answer to a conversation staff started is due like
+				// any request of its type, counted from now.
+				s, err := c.Settings(ctx)
+				if err != nil {
+					return err
+				}
+				it.Due = DueAt(s.hours(), s.Location(), msg.At, s.target(it.Type), false).UTC()
+			}
 			if it.Status == StatusClosed || it.Status == StatusWaiting {
 				it.Status, it.Closed = StatusOpen, time.Time{}
 			}
@@ -280,6 +289,9 @@ func (c *Clinic) PatientThread(ctx context.Context, a Actor, id string) (Item, [
 	}
 	it, err := c.loadItem(ctx, m)
 	if err != nil {
+		return Item{}, nil, err
+	}
+	if it, err = c.markPatientRead(ctx, a, it); err != nil {
 		return Item{}, nil, err
 	}
 	msgs, err := c.thread(ctx, it, false)

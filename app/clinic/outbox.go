@@ -125,9 +125,18 @@ func putOutMail(tx store.Tx, m *OutMail, sealed []byte, old *OutMail) error {
 	return nil
 }
 
+// outboxRef is where an outbox record is sealed: bound to its patient, or
+// to nobody for a page to a staff member (oncall.go).
+func outboxRef(m OutMail) vault.Ref {
+	if m.PatientID == "" {
+		return vault.RefNoPatient(bucketOutbox, m.ID)
+	}
+	return vault.NewRef(bucketOutbox, m.ID, m.PatientID)
+}
+
 // saveMail reseals a changed outbox record (state changes).
 func (c *Clinic) saveMail(ctx context.Context, old, m OutMail) error {
-	sealed, err := c.seal(vault.NewRef(bucketOutbox, m.ID, m.PatientID), m)
+	sealed, err := c.seal(outboxRef(m), m)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,11 @@ const (
 	bucketFiles      = "files"
 	bucketOutbox     = "outbox"
 	bucketAppts      = "appointments"
+
+	// Reaching out (conversation.go, notice.go, oncall.go).
+	bucketScheduled = "scheduled"
+	bucketOnCall    = "oncall"
+	bucketPages     = "pages"
 )
 
 // MetaBucket is the plain bucket for non-PHI facts about the database
@@ -65,6 +70,10 @@ const (
 	ixApptTime          = "appointments.by_time"
 	ixApptPatient       = "appointments.by_patient"
 	ixApptExternal      = "appointments.by_external"
+
+	// Reaching out (conversation.go, oncall.go).
+	ixScheduledDue = "scheduled.due"
+	ixPagesDue     = "pages.due"
 )
 
 // Counters (store.Tx.NextSeq).
@@ -116,6 +125,9 @@ var schema = []SchemaEntry{
 	{bucketFiles, SealedBucket, "attachments: photos and PDFs sent with a message"},
 	{bucketOutbox, SealedBucket, "outgoing email and text messages until sent"},
 	{bucketAppts, SealedBucket, "appointments"},
+	{bucketScheduled, SealedBucket, "conversations staff wrote to be sent later, until they are sent"},
+	{bucketOnCall, SealedBucket, "the on-call rota (one record, id \"rota\")"},
+	{bucketPages, SealedBucket, "pages to the on-call person for an urgent request after hours, with their escalation"},
 
 	{MetaBucket, PlainBucket, "the database's schema version, recipient, creation time, setup and sweep markers, plain settings copy, import mapping"},
 	{bucketItemMeta, PlainBucket, "each item's routing facts: queue, status, priority, owner, due time"},
@@ -145,6 +157,8 @@ var schema = []SchemaEntry{
 	{ixApptPatient, Index, "appointments by patient"},
 	{ixApptExternal, Index, "appointments by the hash of an imported external id"},
 	{audit.PatientIndex, Index, "audit events by patient"},
+	{ixScheduledDue, Index, "scheduled conversations by send time"},
+	{ixPagesDue, Index, "unacknowledged pages by the time they escalate"},
 
 	{seqEvents, Counter, "the event log's sequence"},
 	{audit.EventsSeq, Counter, "the audit chain's sequence"},

@@ -72,13 +72,15 @@ func (pc *pctx) statusOf(it clinic.Item) (string, string) {
 type itemRow struct {
 	URL, Title, Type, Sent, ISO, Status, Class string
 	Urgent                                     bool
+	Unread                                     bool     // a conversation the clinic started, not opened yet
 	Calls                                      []string // each call-back try, in the patient's words
 }
 
 func (pc *pctx) itemRow(it clinic.Item) itemRow {
 	st, cls := pc.statusOf(it)
 	row := itemRow{URL: "/t/" + it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
-		ISO: pc.tr.ISO(it.Created), Status: st, Class: cls, Urgent: it.Priority == clinic.PriorityUrgent}
+		ISO: pc.tr.ISO(it.Created), Status: st, Class: cls, Urgent: it.Priority == clinic.PriorityUrgent,
+		Unread: it.Outreach != nil && it.Outreach.ReadAt.IsZero()}
 	for _, at := range it.Attempts {
 		row.Calls = append(row.Calls, pc.callLine(at))
 	}

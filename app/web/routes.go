@@ -126,6 +126,11 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/appointments/import", anyStaff, s.handleApptImport},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
+		// Reaching out (outreach_api.go, notice_api.go).
+		{"POST", "/api/v1/patients/{id}/conversations", anyStaff, s.handleConversationCreate},
+		{"GET", "/api/v1/oncall", anyStaff, s.handleOnCallGet},
+		{"PUT", "/api/v1/oncall", ownerOnly, s.handleOnCallSave},
+		{"POST", "/api/v1/items/{id}/oncall/ack", anyStaff, s.handleItemPageAck},
 
 		// Patient pages (HTML forms). Public pages check their own csrf
 		// token on POST; "patient" pages resolve the device or contact
@@ -160,6 +165,9 @@ func (s *Server) routeTable() []route {
 		{"POST", "/t/{id}/reply", patientAny, s.pp(s.pageReply)},
 		{"POST", "/t/{id}/callback", patientAny, s.pp(s.pageCallback)},
 		{"POST", "/t/{id}/feedback", patientAny, s.pp(s.pageFeedback)},
+		// The "I've got it" link in an on-call page (outreach_api.go).
+		{"GET", "/oncall/{page}/{token}", anyone, s.pp(s.pageOnCallAck)},
+		{"POST", "/oncall/{page}/{token}", anyone, s.pp(s.pageOnCallAck)},
 	}
 }
 
