@@ -365,5 +365,5 @@ func (c *Clinic) everyMinuteOutreach(ctx context.Context) error {
 	if _, err := c.EscalatePages(ctx); err != nil {
 		return err
 	}
-	return nil
+	return c.ResumeNotices(ctx)
 }

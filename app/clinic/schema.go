@@ -33,6 +33,7 @@ const (
 
 	// Reaching out (conversation.go, notice.go, oncall.go).
 	bucketScheduled = "scheduled"
+	bucketNotices   = "notices"
 	bucketOnCall    = "oncall"
 	bucketPages     = "pages"
 )
@@ -71,8 +72,9 @@ const (
 	ixApptPatient       = "appointments.by_patient"
 	ixApptExternal      = "appointments.by_external"
 
-	// Reaching out (conversation.go, oncall.go).
+	// Reaching out (conversation.go, notice.go, oncall.go).
 	ixScheduledDue = "scheduled.due"
+	ixNoticeSent   = "notices.sent"
 	ixPagesDue     = "pages.due"
 )
 
@@ -126,6 +128,7 @@ var schema = []SchemaEntry{
 	{bucketOutbox, SealedBucket, "outgoing email and text messages until sent"},
 	{bucketAppts, SealedBucket, "appointments"},
 	{bucketScheduled, SealedBucket, "conversations staff wrote to be sent later, until they are sent"},
+	{bucketNotices, SealedBucket, "notices to many patients: subject, body, recipients"},
 	{bucketOnCall, SealedBucket, "the on-call rota (one record, id \"rota\")"},
 	{bucketPages, SealedBucket, "pages to the on-call person for an urgent request after hours, with their escalation"},
 
@@ -158,6 +161,7 @@ var schema = []SchemaEntry{
 	{ixApptExternal, Index, "appointments by the hash of an imported external id"},
 	{audit.PatientIndex, Index, "audit events by patient"},
 	{ixScheduledDue, Index, "scheduled conversations by send time"},
+	{ixNoticeSent, Index, "each notice's conversations: notice, patient and item ids"},
 	{ixPagesDue, Index, "unacknowledged pages by the time they escalate"},
 
 	{seqEvents, Counter, "the event log's sequence"},

@@ -132,6 +132,10 @@ func TestSchemaListsEverythingWritten(t *testing.T) {
 	_, err = ic.c.SaveOnCall(ctx, ic.owner, OnCall{Rota: []Shift{{StaffID: ic.clin.ID, Phone: "555-201-3344",
 		Days: []int{0, 1, 2, 3, 4, 5, 6}, From: "00:00", To: "24:00"}}, EscalateMinutes: 10})
 	must("on-call rota", err)
+	sent, err := ic.c.SendNotice(ctx, ic.front, NoticeInput{PatientIDs: []string{ic.patA.Patient, ic.patB.Patient},
+		Subject: "Parking lot closed", Body: "Please park on Elm Street tomorrow."})
+	must("notice", err)
+	must("notice conversations", ic.c.RunNotice(ctx, sent.ID))
 	night := ic.clock.t
 	ic.clock.t = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) // 22:00 in New York
 	paged, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Crushing chest pain since dinner"})

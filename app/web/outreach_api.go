@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -124,4 +125,75 @@ func (s *Server) pageOnCallAck(pc *pctx) error {
 	}
 	mp := mailPage{Heading: pc.T("oncall.ack.done"), Msg: pc.T("oncall.ack.done.msg")}
 	return pc.render(http.StatusOK, "p_mail.html", mp.Heading, mp)
+}
+
+// handleNotice previews (send false) or sends (send true) a notice to many.
+// Sending answers once the notice and its recipients are on disk; the
+// conversations are made in the background, and a restart finishes them.
+func (s *Server) handleNotice(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var in struct {
+		AppointmentsOn string                       `json:"appointments_on"`
+		Provider       string                       `json:"provider"`
+		Everyone       bool                         `json:"everyone"`
+		PatientIDs     []string                     `json:"patient_ids"`
+		List           string                       `json:"list"`
+		Type           string                       `json:"type"`
+		Subject        string                       `json:"subject"`
+		Body           string                       `json:"body"`
+		Translations   map[string]clinic.NoticeText `json:"translations"`
+		Send           bool                         `json:"send"`
+		ConfirmCount   int                          `json:"confirm_count"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if len(in.PatientIDs) > 5000 || len(in.Translations) > 10 {
+		return errInvalid("recipients", "A notice goes to at most 5000 patients.")
+	}
+	ni := clinic.NoticeInput{AppointmentsOn: in.AppointmentsOn, Provider: in.Provider, Everyone: in.Everyone, PatientIDs: in.PatientIDs,
+		List: in.List, Type: in.Type, Subject: in.Subject, Body: in.Body, Translations: in.Translations, ConfirmCount: in.ConfirmCount}
+	if !in.Send {
+		pv, err := s.c.PreviewNotice(r.Context(), rc.actor, ni)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pv)
+		return nil
+	}
+	pv, err := s.c.SendNotice(r.Context(), rc.actor, ni)
+	if err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(r.Context())
+	go func() {
+		if err := s.c.RunNotice(ctx, pv.ID); err != nil {
+			s.log.Error("making a notice's conversations stopped; the next minute's run resumes it", "notice", pv.ID, "err", err)
+		}
+	}()
+	writeJSON(w, http.StatusCreated, pv)
+	return nil
+}
+
+func (s *Server) handleNoticeList(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	list, err := s.c.NoticeSummaries(r.Context(), rc.actor)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []clinic.NoticeReport{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notices": list})
+	return nil
+}
+
+func (s *Server) handleNoticeReport(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	rep, err := s.c.NoticeReportFor(r.Context(), rc.actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if rep.Rows == nil {
+		rep.Rows = []clinic.NoticeRow{}
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
 }

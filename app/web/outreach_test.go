@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"hearth/app/clinic"
 	"hearth/app/mail"
 	"hearth/app/mail/mailtest"
 )
@@ -276,5 +278,155 @@ func TestUrgentAfterHoursPagesOnCallAndEscalates(t *testing.T) {
 	}
 	if strings.Join(lines, ",") != "oncall.paged,oncall.paged,oncall.ack" {
 		t.Fatalf("timeline: %v", lines)
+	}
+}
+
+func TestNoticeToTomorrowsPatients(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	e.mailOn(owner)
+	ctx := context.Background()
+	optIn := func(pid string) {
+		t.Helper()
+		if err := e.c.SetEmailReplies(ctx, clinic.Actor{Kind: clinic.ActorPatient, ID: pid, Patient: pid}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	book := func(pid, at string) string {
+		t.Helper()
+		r := owner.req("POST", "/api/v1/appointments", map[string]any{"patient_id": pid, "starts_at": at, "minutes": 20, "provider": "Dr. Lee"})
+		if r.code != 201 {
+			t.Fatalf("book: %d %s", r.code, r.body)
+		}
+		var out struct{ ID string }
+		r.json(t, &out)
+		return out.ID
+	}
+	rosa := e.addPatientEmail(owner, "Rosa Delgado", "1961-03-14", "rosa@example.com")
+	optIn(rosa)
+	r := owner.req("POST", "/api/v1/patients", map[string]string{"name": "Luis Ortega", "dob": "1970-05-06", "email": "luis@example.com", "lang": "es"})
+	var luisOut struct{ ID string }
+	r.json(t, &luisOut)
+	luis := luisOut.ID
+	optIn(luis)
+	ann := e.addPatient(owner, "Ann Nophone", "1950-01-02")
+	later := e.addPatient(owner, "Lee Later", "1980-02-03")
+	// Tomorrow (Wednesday 25 November, clinic time): three patients.
+	book(rosa, "2026-11-25T14:00:00Z")
+	book(luis, "2026-11-25T15:00:00Z")
+	book(ann, "2026-11-25T20:00:00Z")
+	book(later, "2026-11-26T14:00:00Z")
+
+	notice := map[string]any{"appointments_on": "2026-11-25", "subject": "Parking lot closed tomorrow",
+		"body": "The parking lot is closed tomorrow. Please park on Elm Street.",
+		"translations": map[string]any{"es": map[string]string{"subject": "Estacionamiento cerrado mañana",
+			"body": "El estacionamiento está cerrado mañana. Estacione en la calle Elm."}}}
+	for _, c := range []struct {
+		change map[string]any
+		field  string
+	}{
+		{map[string]any{"appointments_on": "2026-12-20"}, "recipients"},
+		{map[string]any{"body": " "}, "body"},
+		{map[string]any{"appointments_on": ""}, "recipients"},
+	} {
+		in := map[string]any{}
+		for k, v := range notice {
+			in[k] = v
+		}
+		for k, v := range c.change {
+			in[k] = v
+		}
+		if r := owner.req("POST", "/api/v1/notices", in); r.code != 400 || !strings.Contains(r.body, `"field":"`+c.field+`"`) {
+			t.Errorf("%v: %d %s", c.change, r.code, r.body)
+		}
+	}
+	var pv struct {
+		ID         string
+		Recipients int
+		Renderings []struct {
+			Lang, Subject, Body string
+			Count               int
+			EmailSubject        string `json:"email_subject"`
+		}
+		NoChannel []struct{ Name, DOB string } `json:"no_channel"`
+	}
+	r = owner.req("POST", "/api/v1/notices", notice)
+	if r.code != 200 {
+		t.Fatalf("preview: %d %s", r.code, r.body)
+	}
+	r.json(t, &pv)
+	if pv.Recipients != 3 || len(pv.Renderings) != 2 || pv.Renderings[0].Lang != "en" || pv.Renderings[0].Count != 2 ||
+		pv.Renderings[1].Lang != "es" || pv.Renderings[1].Count != 1 || !strings.Contains(pv.Renderings[1].EmailSubject, "tiene un mensaje") ||
+		len(pv.NoChannel) != 1 || pv.NoChannel[0].Name != "Ann Nophone" || pv.ID != "" {
+		t.Fatalf("preview: %s", r.body)
+	}
+	notice["send"] = true
+	r = owner.req("POST", "/api/v1/notices", notice)
+	if r.code != 201 {
+		t.Fatalf("send: %d %s", r.code, r.body)
+	}
+	r.json(t, &pv)
+	var rep struct {
+		Done                                      bool
+		Made, Delivered, Read, Failed, Recipients int
+		NeedCall                                  int `json:"need_call"`
+		Rows                                      []struct {
+			Name     string
+			ItemID   string `json:"item_id"`
+			State    string
+			NeedCall bool `json:"need_call"`
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !rep.Done && time.Now().Before(deadline) {
+		owner.req("GET", "/api/v1/notices/"+pv.ID, nil).json(t, &rep)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !rep.Done || rep.Made != 3 || rep.NeedCall != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, pid := range []string{rosa, luis, ann, later} {
+		items, err := e.c.PatientItems(ctx, clinic.Actor{Kind: clinic.ActorPatient, ID: pid, Patient: pid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, it := range items {
+			if it.Outreach != nil && it.Outreach.NoticeID == pv.ID {
+				n++
+				if pid == luis && it.Subject != "Estacionamiento cerrado mañana" {
+					t.Errorf("Luis got %q", it.Subject)
+				}
+			}
+		}
+		if want := map[bool]int{true: 0, false: 1}[pid == later]; n != want {
+			t.Errorf("patient %s has %d conversations of the notice, want %d", pid, n, want)
+		}
+	}
+	if n := e.sendMail(); n != 2 {
+		t.Fatalf("sent %d", n)
+	}
+	owner.req("GET", "/api/v1/notices/"+pv.ID, nil).json(t, &rep)
+	if rep.Delivered != 2 || rep.NeedCall != 1 {
+		t.Fatalf("report after sending: %+v", rep)
+	}
+	var list struct{ Notices []struct{ ID string } }
+	owner.req("GET", "/api/v1/notices", nil).json(t, &list)
+	if len(list.Notices) != 1 || list.Notices[0].ID != pv.ID {
+		t.Fatalf("list: %+v", list)
+	}
+
+	// Over 50 recipients, the count must be typed back.
+	var many []string
+	for i := range 51 {
+		many = append(many, e.addPatient(owner, fmt.Sprintf("Pat Many%c%c", 'a'+i/26, 'a'+i%26), "1990-01-01"))
+	}
+	big := map[string]any{"patient_ids": many, "subject": "Flu shots", "body": "Flu shots are here.", "send": true}
+	if r := owner.req("POST", "/api/v1/notices", big); r.code != 400 || !strings.Contains(r.body, `"field":"confirm_count"`) || !strings.Contains(r.body, "51") {
+		t.Fatalf("no typed-back count: %d %s", r.code, r.body)
+	}
+	big["send"] = false
+	if r := owner.req("POST", "/api/v1/notices", big); r.code != 200 || !strings.Contains(r.body, `"confirm":true`) {
+		t.Fatalf("big preview: %d %s", r.code, r.body)
 	}
 }

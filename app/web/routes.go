@@ -131,6 +131,9 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/oncall", anyStaff, s.handleOnCallGet},
 		{"PUT", "/api/v1/oncall", ownerOnly, s.handleOnCallSave},
 		{"POST", "/api/v1/items/{id}/oncall/ack", anyStaff, s.handleItemPageAck},
+		{"POST", "/api/v1/notices", anyStaff, s.handleNotice},
+		{"GET", "/api/v1/notices", anyStaff, s.handleNoticeList},
+		{"GET", "/api/v1/notices/{id}", anyStaff, s.handleNoticeReport},
 
 		// Patient pages (HTML forms). Public pages check their own csrf
 		// token on POST; "patient" pages resolve the device or contact
