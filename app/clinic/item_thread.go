@@ -17,6 +17,7 @@ type ItemView struct {
 	Patient  *Patient  `json:"patient,omitempty"`
 	Contact  *Contact  `json:"contact,omitempty"`
 	SameName int       `json:"same_name"`
+	Page     *Page     `json:"page,omitempty"` // the on-call page sent for it, if any (oncall.go)
 }
 
 // GetItem opens an item and its thread for staff, records the read in the
@@ -66,6 +67,11 @@ func (c *Clinic) GetItem(ctx context.Context, a Actor, id string) (ItemView, err
 		return ItemView{}, err
 	}
 	v := ItemView{Item: it}
+	if pg, ok, err := c.ItemPage(ctx, it); err != nil {
+		return ItemView{}, err
+	} else if ok {
+		v.Page = &pg
+	}
 	if v.Messages, err = c.thread(ctx, it, true); err != nil {
 		return ItemView{}, err
 	}

@@ -40,6 +40,17 @@ func (s *Server) handleConversationCreate(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
+// handlePatientTemplate fills a template for a new conversation, in the
+// patient's language.
+func (s *Server) handlePatientTemplate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	text, lang, err := s.c.RenderPatientTemplate(r.Context(), rc.actor, r.PathValue("tid"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"text": text, "lang": lang})
+	return nil
+}
+
 // sendTime reads a schedule: an instant, or the clinic's wall time.
 func (s *Server) sendTime(r *http.Request, at, local string) (time.Time, error) {
 	switch {

@@ -126,8 +126,9 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/appointments/import", anyStaff, s.handleApptImport},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
-		// Reaching out (outreach_api.go, notice_api.go).
+		// Reaching out (outreach_api.go).
 		{"POST", "/api/v1/patients/{id}/conversations", anyStaff, s.handleConversationCreate},
+		{"GET", "/api/v1/patients/{id}/templates/{tid}", anyStaff, s.handlePatientTemplate},
 		{"GET", "/api/v1/oncall", anyStaff, s.handleOnCallGet},
 		{"PUT", "/api/v1/oncall", ownerOnly, s.handleOnCallSave},
 		{"POST", "/api/v1/items/{id}/oncall/ack", anyStaff, s.handleItemPageAck},
