@@ -106,7 +106,7 @@ func TestConversationReachesPatientAndReplyComesBack(t *testing.T) {
 	}
 
 	// Unread on /me; opening it is the read receipt staff see.
-	mustContain(t, "/me", u.get("/me").body, "Your results are in", ">New<")
+	mustContain(t, "/me", u.get("/me").body, "Your results are in", ">New<", "Message from the clinic", "The clinic wrote to you.")
 	mustContain(t, "/t", u.get("/t/"+res.ID).body, "Your cholesterol results are back")
 	if strings.Contains(u.get("/me").body, ">New<") {
 		t.Error("still unread after opening it")

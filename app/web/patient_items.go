@@ -46,6 +46,15 @@ func (pc *pctx) typeWord(t string) string {
 	return pc.T("type.message")
 }
 
+// itemType is the tag a request shows: its type, or "Message from the
+// clinic" for a conversation the clinic started.
+func (pc *pctx) itemType(it clinic.Item) string {
+	if it.Outreach != nil {
+		return pc.T("thread.from_clinic")
+	}
+	return pc.typeWord(it.Type)
+}
+
 // statusOf says where a request stands, in words: sent, seen by whom and
 // when, a call that reached nobody (what it came to), answered, waiting for
 // the patient, closed. A call nobody picked up is never "answered".
@@ -54,6 +63,9 @@ func (pc *pctx) statusOf(it clinic.Item) (string, string) {
 		if at, tried := it.CallTried(); tried {
 			return pc.T("status.call." + at.Result()), "tried"
 		}
+	}
+	if it.Outreach != nil && it.Status == clinic.StatusWaiting {
+		return pc.T("status.from_clinic"), "answered" // the clinic wrote first: nothing was asked
 	}
 	switch {
 	case it.Status == clinic.StatusClosed:
@@ -78,7 +90,7 @@ type itemRow struct {
 
 func (pc *pctx) itemRow(it clinic.Item) itemRow {
 	st, cls := pc.statusOf(it)
-	row := itemRow{URL: "/t/" + it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
+	row := itemRow{URL: "/t/" + it.ID, Title: pc.itemTitle(it), Type: pc.itemType(it), Sent: pc.tr.On(it.Created),
 		ISO: pc.tr.ISO(it.Created), Status: st, Class: cls, Urgent: it.Priority == clinic.PriorityUrgent,
 		Unread: it.Outreach != nil && it.Outreach.ReadAt.IsZero()}
 	for _, at := range it.Attempts {
@@ -243,7 +255,7 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	tp := &threadPage{ID: it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
+	tp := &threadPage{ID: it.ID, Title: pc.itemTitle(it), Type: pc.itemType(it), Sent: pc.tr.On(it.Created),
 		ISO: pc.tr.ISO(it.Created), Urgent: it.Priority == clinic.PriorityUrgent, Closed: it.Status == clinic.StatusClosed,
 		CanCallback: it.Type != clinic.TypeCallback && it.Type != clinic.TypeInviteRequest}
 	tp.Status, tp.Class = pc.statusOf(it)
