@@ -487,6 +487,8 @@ var accessWords = map[string]string{
 	"item.create": "access.item_create", "invite.create": "access.invite", "device.revoke": "access.device_revoke",
 	"breakglass.open": "access.breakglass",
 	"item.queue":      "access.item_status", // a move to another queue: "updated your request"
+	// Reaching out (outreach_api.go).
+	"conversation.start": "access.conversation", "conversation.schedule": "access.conversation", "oncall.ack": "access.oncall",
 }
 
 // maxAccessRows bounds the access report page (newest first).

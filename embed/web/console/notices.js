@@ -43,6 +43,17 @@ export function viewNotices(c, ctx) {
     f.fields.provider.wrap.hidden = m !== 'provider';
     f.fields.list.wrap.hidden = m !== 'list';
   };
+  // An uploaded list (a .txt or .csv export) fills the same box, to check
+  // before previewing.
+  const upload = h('input', { type: 'file', id: 'notice-file', accept: '.txt,.csv,text/plain,text/csv' });
+  upload.addEventListener('change', async () => {
+    const file = upload.files && upload.files[0];
+    if (!file) return;
+    if (file.size > 512 * 1024) { f.fields.list.setError('That file is too large for a list of patients.'); return; }
+    f.fields.list.input.value = (await file.text()).replace(/\r\n/g, '\n');
+    f.fields.list.clear();
+  });
+  add(f.fields.list.wrap, h('label', { for: 'notice-file', class: 'hint' }, 'Or upload the list as a text or CSV file:'), upload);
   f.fields.mode.input.addEventListener('change', showMode);
   showMode();
   add(c, viewHead('Notices'), h('p', { class: 'muted' }, 'One message to many patients. Each gets their own conversation: replies come back privately to the inbox.'),
