@@ -334,7 +334,16 @@ func (c *Clinic) previewNotice(ctx context.Context, a Actor, in NoticeInput) (No
 			EmailSubject: tr.T("mail.conversation.subject", "clinic", s.ClinicName),
 			EmailBody:    tr.T("mail.conversation.body", "clinic", s.ClinicName, "link", base+"/t/…", "unsubscribe", base+"/u/…")})
 	}
-	if err := c.Audit(ctx, a, AuditEvent{Action: "notice.preview", Object: "notice"}); err != nil {
+	// Staff see every recipient's name in the preview's counts and the
+	// phone list: each patient's record was read.
+	if err := c.st.Update(ctx, func(tx store.Tx) error {
+		for _, p := range ps {
+			if err := c.audit(tx, a, "notice.preview", "notice", p.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return NoticePreview{}, nil, err
 	}
 	return pv, ps, nil
@@ -641,7 +650,14 @@ func (c *Clinic) NoticeReportFor(ctx context.Context, a Actor, id string) (Notic
 		}
 		rep.Rows = append(rep.Rows, row)
 	}
-	if err := c.st.Update(ctx, func(tx store.Tx) error { return c.audit(tx, a, "notice.report", "notice:"+n.ID, "") }); err != nil {
+	if err := c.st.Update(ctx, func(tx store.Tx) error {
+		for _, row := range rep.Rows {
+			if err := c.audit(tx, a, "notice.report", "notice:"+n.ID, row.PatientID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return NoticeReport{}, err
 	}
 	return rep, nil
