@@ -60,6 +60,7 @@ func TestOutreachBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("patient-write")), chromedp.WaitVisible(chromedp.ID("write-subject")))
 	b.until("identity banner", `(document.getElementById('write-banner')?.innerText || '').includes('Rosa Delgado') &&
 		document.getElementById('write-banner').innerText.includes('Mar 14, 1961')`)
+	b.until("no channel, said before sending", `(document.getElementById('write-channels')?.textContent || '').includes('call them')`)
 	b.until("templates", `document.querySelectorAll('#write-template option').length > 1`)
 	b.do("write",
 		chromedp.SetValue(chromedp.ID("write-type"), "results"),
