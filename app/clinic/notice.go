@@ -372,6 +372,9 @@ func (c *Clinic) SendNotice(ctx context.Context, a Actor, in NoticeInput) (Notic
 		if err := tx.Put(bucketNotices, n.ID, sealed); err != nil {
 			return err
 		}
+		if err := tx.SetIndex(ixNoticeOpen, idBytes(n.ID), n.ID); err != nil {
+			return err
+		}
 		return c.audit(tx, a, "notice.send", "notice:"+n.ID, "")
 	}); err != nil {
 		return NoticePreview{}, err
@@ -432,8 +435,11 @@ func (c *Clinic) RunNotice(ctx context.Context, id string) error {
 	c.noticeMu.Lock()
 	defer c.noticeMu.Unlock()
 	n, err := c.loadNotice(ctx, id)
-	if err != nil || n.Done {
+	if err != nil {
 		return err
+	}
+	if n.Done { // finished, though still listed as open: list it no more
+		return c.st.Update(ctx, func(tx store.Tx) error { return tx.DeleteIndex(ixNoticeOpen, idBytes(n.ID)) })
 	}
 	s, err := c.Settings(ctx)
 	if err != nil {
@@ -485,7 +491,12 @@ func (c *Clinic) RunNotice(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(bucketNotices, n.ID, sealed) })
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(bucketNotices, n.ID, sealed); err != nil {
+			return err
+		}
+		return tx.DeleteIndex(ixNoticeOpen, idBytes(n.ID))
+	})
 }
 
 // ResumeNotices finishes every notice a crash or a restart left half made.
@@ -496,14 +507,8 @@ func (c *Clinic) ResumeNotices(ctx context.Context) error {
 	}
 	var open []string
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Each(bucketNotices, "", func(id string, raw []byte) error {
-			var n Notice
-			if err := c.openRaw(vault.RefNoPatient(bucketNotices, id), raw, &n); err != nil {
-				return err
-			}
-			if !n.Done {
-				open = append(open, id)
-			}
+		return tx.Scan(ixNoticeOpen, store.Range{}, func(_ []byte, id string) error {
+			open = append(open, id)
 			return nil
 		})
 	})

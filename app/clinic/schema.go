@@ -75,6 +75,7 @@ const (
 	// Reaching out (conversation.go, notice.go, oncall.go).
 	ixScheduledDue = "scheduled.due"
 	ixNoticeSent   = "notices.sent"
+	ixNoticeOpen   = "notices.open"
 	ixPagesDue     = "pages.due"
 )
 
@@ -162,6 +163,7 @@ var schema = []SchemaEntry{
 	{audit.PatientIndex, Index, "audit events by patient"},
 	{ixScheduledDue, Index, "scheduled conversations by send time"},
 	{ixNoticeSent, Index, "each notice's conversations: notice, patient and item ids"},
+	{ixNoticeOpen, Index, "notices whose conversations are still being made"},
 	{ixPagesDue, Index, "unacknowledged pages by the time they escalate"},
 
 	{seqEvents, Counter, "the event log's sequence"},
