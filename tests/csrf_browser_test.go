@@ -309,6 +309,7 @@ func TestCSRFBrowser(t *testing.T) {
 		{method: "POST", pattern: "/api/v1/items/{id}/assign", staff: true, path: "/api/v1/items/" + itemID + "/assign", json: `{"staff_id":"` + frank.ID + `"}`},
 		{method: "POST", pattern: "/api/v1/items/{id}/status", staff: true, path: "/api/v1/items/" + itemID + "/status", json: `{"status":"closed"}`},
 		{method: "POST", pattern: "/api/v1/items/{id}/queue", staff: true, path: "/api/v1/items/" + itemID + "/queue", json: `{"queue":"billing","reason":"` + canary + `"}`},
+		{method: "POST", pattern: "/api/v1/items/{id}/book", staff: true, path: "/api/v1/items/" + itemID + "/book", json: `{"starts_at":"2030-01-07T15:00:00Z","provider":"` + canary + `","reason":"` + canary + `"}`},
 		{method: "POST", pattern: "/api/v1/items/{id}/attempts", staff: true, path: "/api/v1/items/" + itemID + "/attempts", json: `{"outcome":"no_answer"}`},
 		{method: "DELETE", pattern: "/api/v1/devices/{id}", staff: true, path: "/api/v1/devices/" + goDevice, json: `{}`},
 		{method: "POST", pattern: "/api/v1/contacts/{id}/link", staff: true, path: "/api/v1/contacts/" + itemID + "/link", json: `{"patient_id":"` + pat.ID + `"}`},
@@ -317,6 +318,13 @@ func TestCSRFBrowser(t *testing.T) {
 		{method: "POST", pattern: "/api/v1/appointments/import", staff: true, path: "/api/v1/appointments/import", json: `{"csv":"external_id,patient_name,patient_dob,date,time\nX,Rosa Delgado,03/14/1961,2030-01-01,09:00\n","commit":true}`},
 		{method: "PATCH", pattern: "/api/v1/patients/{id}", staff: true, path: "/api/v1/patients/" + pat.ID, json: `{"name":"Eve Attacker","dob":"01/01/1970"}`},
 		{method: "POST", pattern: "/api/v1/patients/{id}/merge", staff: true, path: "/api/v1/patients/" + pat.ID + "/merge", json: `{"from":"` + twin.ID + `","reason":"` + canary + `"}`},
+		// Reaching out: conversations, notices, the on-call rota and its "I've got it" (outreach_api.go).
+		{method: "POST", pattern: "/api/v1/patients/{id}/conversations", staff: true, path: "/api/v1/patients/" + pat.ID + "/conversations",
+			json: `{"type":"message","subject":"` + canary + `","body":"` + canary + `"}`},
+		{method: "POST", pattern: "/api/v1/notices", staff: true, path: "/api/v1/notices", json: `{"patient_ids":["` + pat.ID + `"],"subject":"` + canary + `","body":"` + canary + `","send":true}`},
+		{method: "PUT", pattern: "/api/v1/oncall", staff: true, path: "/api/v1/oncall", json: `{"rota":[],"escalate_minutes":5}`},
+		{method: "POST", pattern: "/api/v1/items/{id}/oncall/ack", staff: true, path: "/api/v1/items/" + itemID + "/oncall/ack", json: `{}`},
+		{method: "POST", pattern: "/oncall/{page}/{token}", path: "/oncall/" + itemID + "/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", form: url.Values{}},
 	}
 
 	// The table names every state-changing route, and nothing else.

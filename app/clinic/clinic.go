@@ -129,6 +129,8 @@ type Clinic struct {
 	zonesOnce  sync.Once     // TimeZones reads its table once
 	zones      []ZoneRegion
 
+	noticeMu sync.Mutex // one notice runner at a time (notice.go)
+
 	overdueMu sync.Mutex
 	overdue   map[string]int
 	overdueAt time.Time

@@ -17,6 +17,7 @@ type ItemView struct {
 	Patient  *Patient  `json:"patient,omitempty"`
 	Contact  *Contact  `json:"contact,omitempty"`
 	SameName int       `json:"same_name"`
+	Page     *Page     `json:"page,omitempty"` // the on-call page sent for it, if any (oncall.go)
 }
 
 // GetItem opens an item and its thread for staff, records the read in the
@@ -66,6 +67,11 @@ func (c *Clinic) GetItem(ctx context.Context, a Actor, id string) (ItemView, err
 		return ItemView{}, err
 	}
 	v := ItemView{Item: it}
+	if pg, ok, err := c.ItemPage(ctx, it); err != nil {
+		return ItemView{}, err
+	} else if ok {
+		v.Page = &pg
+	}
 	if v.Messages, err = c.thread(ctx, it, true); err != nil {
 		return ItemView{}, err
 	}
@@ -188,6 +194,15 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 				it.Status = StatusOpen
 			}
 		case KindPatient:
+			if it.Outreach != nil && it.Status == StatusWaiting {
+				// The answer to a conversation staff started is due like
+				// any request of its type, counted from now.
+				s, err := c.Settings(ctx)
+				if err != nil {
+					return err
+				}
+				it.Due = DueAt(s.hours(), s.Location(), msg.At, s.target(it.Type), false).UTC()
+			}
 			if it.Status == StatusClosed || it.Status == StatusWaiting {
 				it.Status, it.Closed = StatusOpen, time.Time{}
 			}
@@ -280,6 +295,9 @@ func (c *Clinic) PatientThread(ctx context.Context, a Actor, id string) (Item, [
 	}
 	it, err := c.loadItem(ctx, m)
 	if err != nil {
+		return Item{}, nil, err
+	}
+	if it, err = c.markPatientRead(ctx, a, it); err != nil {
 		return Item{}, nil, err
 	}
 	msgs, err := c.thread(ctx, it, false)

@@ -125,6 +125,16 @@ func putOutMail(tx store.Tx, m *OutMail, sealed []byte, old *OutMail) error {
 	return nil
 }
 
+// outboxRef is where an outbox record is sealed: bound to its patient, or
+// to nobody for an email to staff (a page to the person on call, oncall.go;
+// the owner's certificate warning, certfiles.go).
+func outboxRef(m OutMail) vault.Ref {
+	if m.PatientID == "" {
+		return vault.RefNoPatient(bucketOutbox, m.ID)
+	}
+	return vault.NewRef(bucketOutbox, m.ID, m.PatientID)
+}
+
 // saveMail reseals a changed outbox record (state changes).
 func (c *Clinic) saveMail(ctx context.Context, old, m OutMail) error {
 	sealed, err := c.seal(outboxRef(m), m)
@@ -132,15 +142,6 @@ func (c *Clinic) saveMail(ctx context.Context, old, m OutMail) error {
 		return err
 	}
 	return c.st.Update(ctx, func(tx store.Tx) error { return putOutMail(tx, &m, sealed, &old) })
-}
-
-// outboxRef names an outbox record: bound to its patient, or to none for
-// an email to staff (the owner's certificate warning).
-func outboxRef(m OutMail) vault.Ref {
-	if m.PatientID == "" {
-		return vault.RefNoPatient(bucketOutbox, m.ID)
-	}
-	return vault.NewRef(bucketOutbox, m.ID, m.PatientID)
 }
 
 // Sender delivers one message (mail.Send in production).

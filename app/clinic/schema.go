@@ -31,6 +31,12 @@ const (
 	bucketOutbox     = "outbox"
 	bucketAppts      = "appointments"
 	bucketCertFiles  = "cert_files"
+
+	// Reaching out (conversation.go, notice.go, oncall.go).
+	bucketScheduled = "scheduled"
+	bucketNotices   = "notices"
+	bucketOnCall    = "oncall"
+	bucketPages     = "pages"
 )
 
 // MetaBucket is the plain bucket for non-PHI facts about the database
@@ -67,6 +73,12 @@ const (
 	ixApptTime          = "appointments.by_time"
 	ixApptPatient       = "appointments.by_patient"
 	ixApptExternal      = "appointments.by_external"
+
+	// Reaching out (conversation.go, notice.go, oncall.go).
+	ixScheduledDue = "scheduled.due"
+	ixNoticeSent   = "notices.sent"
+	ixNoticeOpen   = "notices.open"
+	ixPagesDue     = "pages.due"
 )
 
 // Counters (store.Tx.NextSeq).
@@ -119,6 +131,10 @@ var schema = []SchemaEntry{
 	{bucketOutbox, SealedBucket, "outgoing email and text messages until sent"},
 	{bucketAppts, SealedBucket, "appointments"},
 	{bucketCertFiles, SealedBucket, "a clinic group's own HTTPS certificates, their keys and the ACME account (--domain), by a hash of their name"},
+	{bucketScheduled, SealedBucket, "conversations staff wrote to be sent later, until they are sent"},
+	{bucketNotices, SealedBucket, "notices to many patients: subject, body, recipients"},
+	{bucketOnCall, SealedBucket, "the on-call rota (one record, id \"rota\")"},
+	{bucketPages, SealedBucket, "pages to the on-call person for an urgent request after hours, with their escalation"},
 
 	{MetaBucket, PlainBucket, "the database's schema version, recipient, creation time, setup and sweep markers, plain settings copy, import mapping"},
 	{bucketItemMeta, PlainBucket, "each item's routing facts: queue, status, priority, owner, due time"},
@@ -149,6 +165,10 @@ var schema = []SchemaEntry{
 	{ixApptPatient, Index, "appointments by patient"},
 	{ixApptExternal, Index, "appointments by the hash of an imported external id"},
 	{audit.PatientIndex, Index, "audit events by patient"},
+	{ixScheduledDue, Index, "scheduled conversations by send time"},
+	{ixNoticeSent, Index, "each notice's conversations: notice, patient and item ids"},
+	{ixNoticeOpen, Index, "notices whose conversations are still being made"},
+	{ixPagesDue, Index, "unacknowledged pages by the time they escalate"},
 
 	{seqEvents, Counter, "the event log's sequence"},
 	{audit.EventsSeq, Counter, "the audit chain's sequence"},

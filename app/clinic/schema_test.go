@@ -128,11 +128,34 @@ func TestSchemaListsEverythingWritten(t *testing.T) {
 	must("cert file", ic.c.PutCertFile(ctx, "certificates/ca/portal.example.org/portal.example.org.crt", []byte("PEM")))
 	_, err = ic.c.TryCertLock(ctx, "issue_cert_portal.example.org", "node-a", time.Minute)
 	must("cert lock", err)
+	// Reaching out: a conversation written for next week, the on-call rota,
+	// and an urgent request at night that pages the person on call.
+	_, err = ic.c.StartConversation(ctx, ic.front, NewConversation{PatientID: ic.patA.Patient, Type: ConvRecall,
+		Subject: "Your yearly check-up", Body: "Time to book it.", SendAt: ic.clock.t.Add(30 * 24 * time.Hour)})
+	must("scheduled conversation", err)
+	_, err = ic.c.SaveOnCall(ctx, ic.owner, OnCall{Rota: []Shift{{StaffID: ic.clin.ID, Phone: "555-201-3344",
+		Days: []int{0, 1, 2, 3, 4, 5, 6}, From: "00:00", To: "24:00"}}, EscalateMinutes: 10})
+	must("on-call rota", err)
+	sent, err := ic.c.SendNotice(ctx, ic.front, NoticeInput{PatientIDs: []string{ic.patA.Patient, ic.patB.Patient},
+		Subject: "Parking lot closed", Body: "Please park on Elm Street tomorrow."})
+	must("notice", err)
+	must("notice conversations", ic.c.RunNotice(ctx, sent.ID))
+	night := ic.clock.t
+	ic.clock.t = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) // 22:00 in New York
+	paged, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Crushing chest pain since dinner"})
+	must("urgent at night", err)
+	if !paged.OnCallPaged {
+		t.Fatal("the urgent request at night paged nobody")
+	}
+	ic.clock.t = night
 
 	// Time passes: items fall overdue and are announced.
 	ic.clock.t = ic.clock.t.Add(7 * 24 * time.Hour)
 	must("every minute", ic.c.EveryMinute(ctx))
 	must("tick overdue", func() error { _, err := ic.c.TickOverdue(ctx); return err }())
+	// A notice sent just now, its conversations not made yet.
+	_, err = ic.c.SendNotice(ctx, ic.front, NoticeInput{PatientIDs: []string{ic.patB.Patient}, Subject: "Flu shots", Body: "They are here."})
+	must("notice still open", err)
 
 	kinds := map[string]SchemaKind{}
 	for _, e := range Schema() {

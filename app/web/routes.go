@@ -131,6 +131,16 @@ func (s *Server) routeTable() []route {
 		// may create one; merging cannot be undone, so it is the owner's.
 		{"PATCH", "/api/v1/patients/{id}", anyStaff, s.handlePatientEdit},
 		{"POST", "/api/v1/patients/{id}/merge", ownerOnly, s.handlePatientMerge},
+		// Reaching out (outreach_api.go).
+		{"POST", "/api/v1/patients/{id}/conversations", anyStaff, s.handleConversationCreate},
+		{"GET", "/api/v1/patients/{id}/templates/{tid}", anyStaff, s.handlePatientTemplate},
+		{"GET", "/api/v1/patients/{id}/channels", anyStaff, s.handlePatientChannels},
+		{"GET", "/api/v1/oncall", anyStaff, s.handleOnCallGet},
+		{"PUT", "/api/v1/oncall", ownerOnly, s.handleOnCallSave},
+		{"POST", "/api/v1/items/{id}/oncall/ack", anyStaff, s.handleItemPageAck},
+		{"POST", "/api/v1/notices", anyStaff, s.handleNotice},
+		{"GET", "/api/v1/notices", anyStaff, s.handleNoticeList},
+		{"GET", "/api/v1/notices/{id}", anyStaff, s.handleNoticeReport},
 
 		// Patient pages (HTML forms). Public pages check their own csrf
 		// token on POST; "patient" pages resolve the device or contact
@@ -165,6 +175,9 @@ func (s *Server) routeTable() []route {
 		{"POST", "/t/{id}/reply", patientAny, s.pp(s.pageReply)},
 		{"POST", "/t/{id}/callback", patientAny, s.pp(s.pageCallback)},
 		{"POST", "/t/{id}/feedback", patientAny, s.pp(s.pageFeedback)},
+		// The "I've got it" link in an on-call page (outreach_api.go).
+		{"GET", "/oncall/{page}/{token}", anyone, s.pp(s.pageOnCallAck)},
+		{"POST", "/oncall/{page}/{token}", anyone, s.pp(s.pageOnCallAck)},
 	}
 }
 

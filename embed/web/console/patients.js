@@ -129,7 +129,8 @@ function viewPatient(c, ctx, id) {
         });
       }
       body.removeAttribute('aria-busy');
-      put(extras, patientExtras(ctx, p));
+      put(extras, h('p', { class: 'actions' }, h('a', { class: 'button primary', href: `#/write/${encodeURIComponent(p.id)}`, id: 'patient-write' }, `Write to ${p.name}`)),
+        patientExtras(ctx, p));
       if (message) {
         const m = okMessage(message);
         put(flashBox, m);

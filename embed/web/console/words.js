@@ -46,6 +46,10 @@ export const accessWords = {
   'appointment.list': 'Saw the name on the appointment board', 'audit.read': 'Saw the name in the audit log',
   'patient.edit': 'Corrected the record', 'patient.merge': 'Merged another record of the same person into it',
   'patient.merged_into': 'Merged it into another record',
+  'conversation.start': 'Wrote to the patient', 'conversation.schedule': 'Scheduled a message to the patient',
+  'conversation.read': 'The patient read a message from the clinic', 'oncall.ack': 'Took an urgent request on call',
+  'oncall.escalate': 'Paged the next person on call', 'oncall.unanswered': 'Nobody took an on-call page',
+  'notice.preview': 'Previewed a notice to many', 'notice.report': 'Read a notice\u2019s report',
 };
 
 export function typeBadge(type) {
