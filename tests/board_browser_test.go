@@ -151,7 +151,7 @@ func TestBoardBrowser(t *testing.T) {
 	if henry == "" {
 		t.Fatalf("the booking made no appointment for Henry: %+v", list)
 	}
-	b.do("tomorrow", chromedp.Click(chromedp.ID("board-day-tomorrow")))
+	b.clickID("tomorrow", "board-day-tomorrow")
 	b.until("Henry on the board, not confirmed", `(document.querySelector('#board-table tr[data-id="`+henry+`"]')?.textContent || '').includes('Not confirmed yet')`)
 
 	// The patient confirms from their page: the open board follows.
@@ -199,8 +199,8 @@ func TestBoardBrowser(t *testing.T) {
 	b.do("import", chromedp.Click(chromedp.ID("import-commit")), chromedp.WaitVisible(chromedp.ID("import-ok")))
 	b.until("imported row on the board", `[...document.querySelectorAll('#board-table tbody tr')].some(r => r.textContent.includes('Foot exam'))`)
 
-	b.do("today for the picture", chromedp.Click(chromedp.ID("board-day-today")),
-		chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)`))
+	b.clickID("today for the picture", "board-day-today")
+	b.do("settle for the picture", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)`))
 	b.screenshot("console-board.png")
 	b.extraShot("board.jpg")
 	if errs := b.scriptErrors(); len(errs) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +145,15 @@ func (b *browser) until(step, expr string) {
 		body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
 		b.t.Fatalf("%s: waiting for %s: %v\npage text:\n%s\nscript errors: %v", step, expr, err, body, b.scriptErrors())
 	}
+}
+
+// clickID clicks the element with this id once it is in the page, in one
+// script step: views that redraw on live events (the board's day tabs, the
+// inbox's queue tabs) can replace a node between a wait and a separate
+// click, which chromedp reports as "could not find node".
+func (b *browser) clickID(step, id string) {
+	b.t.Helper()
+	b.until(step, `(() => { const e = document.getElementById(`+strconv.Quote(id)+`); if (!e) return false; e.click(); return true; })()`)
 }
 
 // check evaluates a JavaScript expression that must be true now.

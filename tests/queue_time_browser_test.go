@@ -129,7 +129,7 @@ func TestBoardClinicZoneBrowser(t *testing.T) {
 	b.do("board", chromedp.Click(chromedp.ID("nav-appointments")), chromedp.WaitVisible(chromedp.ID("board-days")))
 	wantDay := at(12, 0).Format("Monday, Jan 2")
 	b.until("tomorrow is the clinic's tomorrow", `(document.getElementById('board-day-tomorrow')?.textContent || '').includes('`+wantDay+`')`)
-	b.do("tomorrow", chromedp.Click(chromedp.ID("board-day-tomorrow")))
+	b.clickID("tomorrow", "board-day-tomorrow")
 	b.until("10:15 on the board", `(document.querySelector('#board-table tr[data-id="`+rosa.ID+`"] .c-time time')?.textContent || '') === '10:15 AM'`)
 	b.check("the form speaks of the clinic's time", `(() => {
 		const hint = document.getElementById('book-starts_at-hint').textContent;

@@ -217,7 +217,7 @@ func TestXSSBrowser(t *testing.T) {
 	g.sweep("console item after the template reply")
 	view("#/inbox/"+refillID, has("#item-details", "<svg onload=alert(1)>"))
 	view("#/appointments", `!!document.getElementById('board-day-tomorrow')`)
-	b.do("tomorrow's board", chromedp.Click(chromedp.ID("board-day-tomorrow")))
+	b.clickID("tomorrow's board", "board-day-tomorrow")
 	b.until("tomorrow's appointments", has("#board-table", "Dr ")+` && `+has("#board-table", "Imp "))
 	g.sweep("console appointments tomorrow")
 	// The import preview shows the file's own columns and names.
