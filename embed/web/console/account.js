@@ -105,7 +105,7 @@ function totpCard(ctx) {
       // address is told.
       action = makeForm('mytotp-off', [
         { name: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password',
-          hint: 'Needed to turn two-step sign-in off. Your password alone will then sign you in, and, where the clinic's email is set up, you get an email saying so.' },
+          hint: 'Needed to turn two-step sign-in off. Your password alone will then sign you in, and, where the clinic has email set up, you get an email saying so.' },
       ], {
         submit: 'Turn off two-step sign-in', label: 'Turn off two-step sign-in', submitClass: 'danger',
         async onSubmit(v) {
