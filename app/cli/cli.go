@@ -92,6 +92,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
+	// Every command may hold a key or a record in memory: none may leave
+	// it in a core file (checklist 64).
+	if err := noCoreDumps(); err != nil {
+		_, _ = fmt.Fprintf(env.Stderr, "hearth: warning: cannot turn core dumps off: %v\n", err)
+	}
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]

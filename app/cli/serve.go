@@ -417,19 +417,18 @@ func runBackups(ctx context.Context, cl *clinic.Clinic, env Env, log *slog.Logge
 			log.Error("the time of the last scheduled backup could not be read", "err", err)
 			continue
 		}
-		last, _ := time.Parse(time.RFC3339, lastOK) // "" or damaged: no good backup on record, so one is due
-		due := now.Hour() == s.BackupHour && now.Sub(last) > 20*time.Hour
-		if !due {
+		lastErr, err := cl.Meta(ctx, clinic.MetaBackupError)
+		if err != nil {
+			log.Error("the last scheduled backup's error could not be read", "err", err)
+			continue
+		}
+		// Once a day in the owner's hour; after a failure, every ten
+		// minutes until one works.
+		if !clinic.BackupDue(now, s.BackupHour, lastOK, lastErr) {
 			continue
 		}
 		if err := cl.RunScheduledBackup(ctx, filepath.Clean(s.BackupDir), s.BackupKeep, Version, env.Backend.Kind(c)); err != nil {
-			log.Error("SCHEDULED BACKUP FAILED: check the backup folder (is the drive plugged in and writable?)", "folder", s.BackupDir, "err", err)
-			// Try again in ten minutes rather than every minute.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(10 * time.Minute):
-			}
+			log.Error("SCHEDULED BACKUP FAILED: check the backup folder (is the drive plugged in, writable, with room?); it is tried again every 10 minutes", "folder", s.BackupDir, "err", err)
 		} else {
 			log.Info("scheduled backup written", "folder", s.BackupDir)
 		}

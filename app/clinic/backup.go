@@ -225,6 +225,24 @@ const (
 // BackupPrefix names scheduled backup files: hearth-20261124-020000.backup.
 const BackupPrefix = "hearth-"
 
+// BackupRetry is how soon a failed scheduled backup is tried again.
+const BackupRetry = 10 * time.Minute
+
+// BackupDue reports whether a scheduled backup should run at now (in the
+// clinic's zone): once a day in the owner's hour, and after a failure
+// (lastError newer than lastOK, as RunScheduledBackup records them) again
+// every BackupRetry until one works, whatever the hour: a drive that was
+// full or unplugged at 2 am is retried through the day, not a day later.
+func BackupDue(now time.Time, hour int, lastOK, lastError string) bool {
+	ok, _ := time.Parse(time.RFC3339, lastOK) // "" or damaged: no good backup on record
+	if at, _, found := strings.Cut(lastError, ": "); found {
+		if failed, err := time.Parse(time.RFC3339, at); err == nil && failed.After(ok) {
+			return now.Sub(failed) >= BackupRetry
+		}
+	}
+	return now.Hour() == hour && now.Sub(ok) > 20*time.Hour
+}
+
 // RunScheduledBackup writes one backup into dir and keeps the newest keep.
 // Its outcome is recorded in meta either way.
 func (c *Clinic) RunScheduledBackup(ctx context.Context, dir string, keep int, version, storeKind string) error {

@@ -81,3 +81,30 @@ func (c *Clinic) hasBreakGlass(ctx context.Context, staffID, patientID string) (
 	})
 	return ok, err
 }
+
+// EventSignInFlood tells the owners' consoles that sign-ins are being held
+// back: one address, or one account, used up its budget of wrong tries.
+const EventSignInFlood = "signin.flood"
+
+// SignInFlood records that the sign-in throttle held back what (an
+// "address" or an "account") after its budget of wrong tries, and tells
+// the owners at once: a high-severity audit event naming the client
+// address (never the email tried), and a live notice on OwnerQueue.
+func (c *Clinic) SignInFlood(ctx context.Context, what, client string) error {
+	var ev Event
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		e := auditHigh(Actor{Kind: ActorSystem, Client: client}, "staff.signin_flood", what, "")
+		e.Outcome = "throttled"
+		if err := c.auditEvent(tx, e); err != nil {
+			return err
+		}
+		var err error
+		ev, err = c.addEvent(tx, Event{Type: EventSignInFlood, Queue: OwnerQueue})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.publish(ev)
+	return nil
+}

@@ -130,7 +130,13 @@ func parseWhen(date, clock string, loc *time.Location) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("the time %q is not one Hearth reads (use 09:30 or 9:30 AM)", clock)
 	}
-	return time.Date(day.Year(), day.Month(), day.Day(), tm.Hour(), tm.Minute(), 0, 0, loc), nil
+	t := time.Date(day.Year(), day.Month(), day.Day(), tm.Hour(), tm.Minute(), 0, 0, loc)
+	if got := t.In(loc); got.Day() != day.Day() || got.Hour() != tm.Hour() || got.Minute() != tm.Minute() {
+		// The hour the clocks go forward: time.Date would quietly move the
+		// visit an hour; refuse it as the booking form does.
+		return time.Time{}, fmt.Errorf("the time %q does not exist on %s: the clocks go forward then", clock, date)
+	}
+	return t, nil
 }
 
 // nameForms are the ways a name in an export may be meant: as written, and

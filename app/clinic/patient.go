@@ -134,11 +134,15 @@ func phoneDigits(s string) string {
 	return d
 }
 
-// nameKey folds a name for matching: lower case, accents removed.
+// nameKey folds a name for matching: lower case, accents and other
+// combining marks removed, and invisible format characters (zero-width
+// spaces and joiners, soft hyphens, direction marks, a byte-order mark)
+// dropped rather than read as a space, so a name pasted with one still
+// matches the same name typed without it.
 func nameKey(s string) string {
 	var b strings.Builder
 	for _, r := range norm.NFD.String(strings.ToLower(s)) {
-		if unicode.Is(unicode.Mn, r) {
+		if unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) {
 			continue
 		}
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {

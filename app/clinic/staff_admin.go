@@ -14,6 +14,8 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"hearth/app/i18n"
+	"hearth/app/mail"
 	"hearth/app/store"
 	"hearth/app/vault"
 )
@@ -289,11 +291,55 @@ func (c *Clinic) DisableTOTP(ctx context.Context, a Actor, id string) error {
 	if a.ID != id && a.Role != RoleOwner {
 		return ErrForbidden
 	}
-	_, err := c.changeStaff(ctx, a, id, "staff.totp_off", func(s *Staff) error {
+	st, err := c.changeStaff(ctx, a, id, "staff.totp_off", func(s *Staff) error {
 		s.TOTPEnabled, s.TOTPSecret, s.RecoveryCodes, s.TOTPLastStep = false, "", nil, 0
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// The person is told, whoever turned it off (they, or an owner for a
+	// lost phone).
+	go c.tellStaff(st, "mail.totp_off")
+	return nil
+}
+
+// TurnOffOwnTOTP is a staff member turning their own two-step sign-in off.
+// It needs their password again (a console left signed in on a shared PC
+// is not enough), and the account's email address is told, so that a
+// change someone else made in their name does not go unnoticed.
+func (c *Clinic) TurnOffOwnTOTP(ctx context.Context, a Actor, password string) error {
+	st, err := c.Staff(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if !checkPassword(st.PasswordHash, password) {
+		return inputErr("password", "Your password is not right.")
+	}
+	return c.DisableTOTP(ctx, a, a.ID)
+}
+
+// tellStaff emails a staff member's own address about a change to their
+// account (words: key+".subject" and key+".body", with the clinic's name).
+// It is sent once, after the change is stored, straight to the clinic's
+// mail server: a notice that fails is logged, never retried.
+func (c *Clinic) tellStaff(st Staff, key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := c.Settings(ctx)
+	if err != nil || s.SMTPHost == "" || s.MailFrom == "" || st.Email == "" {
+		c.log.Warn("a staff member was not emailed about a change to their account: no mail server is set up", "staff", st.ID, "notice", key)
+		return
+	}
+	tr, err := c.mailTr(s, i18n.Default) // staff read the console's language
+	if err != nil {
+		c.log.Error("a staff member was not emailed about a change to their account", "staff", st.ID, "notice", key, "err", err)
+		return
+	}
+	msg := mail.Message{To: st.Email, Subject: tr.T(key+".subject", "clinic", s.ClinicName), Body: tr.T(key+".body", "clinic", s.ClinicName)}
+	if err := mail.Send(ctx, s.MailConfig(), msg); err != nil {
+		c.log.Error("a staff member was not emailed about a change to their account", "staff", st.ID, "notice", key, "err", err)
+	}
 }
 
 // useSecondFactor accepts a current TOTP code or an unused recovery code and

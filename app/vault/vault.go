@@ -85,6 +85,10 @@ type Vault struct {
 	identity *age.X25519Identity
 	blindKey []byte
 	auditKey []byte
+
+	// stepDone, when set (tests only), is told after each file a key
+	// change writes; an error stops the change there, as a crash would.
+	stepDone func(step, newRecovery string) error
 }
 
 // String keeps secrets out of logs and fmt output: a vault prints as its
@@ -405,6 +409,12 @@ func (v *Vault) ClinicIdentity() (string, error) {
 // RotateRecovery makes a new recovery identity, rewrites clinic.escrow.age
 // and recovery.pub, and returns the new secret, which is never written to
 // disk. It needs an unlocked vault.
+//
+// A crash at any point leaves exactly one recovery key that both opens the
+// escrow and is the one backups are sealed to: the escrow is first sealed
+// to the old and the new key together (the old one stays whole), then
+// recovery.pub names the new one (the new one is whole), and only then is
+// the escrow sealed to the new key alone.
 func (v *Vault) RotateRecovery() (string, error) {
 	v.files.Lock()
 	defer v.files.Unlock()
@@ -416,22 +426,37 @@ func (v *Vault) RotateRecovery() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("vault: rotate recovery: %w", err)
 	}
-	escrow, err := sealIdentity(id, recovery.Recipient())
-	if err != nil {
-		return "", fmt.Errorf("vault: rotate recovery: %w", err)
+	v.mu.RLock()
+	old := v.recovery
+	v.mu.RUnlock()
+	steps := []struct {
+		name string
+		file string
+		data func() ([]byte, error)
+	}{
+		{"escrow to both", fileEscrow, func() ([]byte, error) { return encryptAll([]byte(id.String()+"\n"), old, recovery.Recipient()) }},
+		{"recovery.pub", fileRecoveryPub, func() ([]byte, error) { return []byte(recovery.Recipient().String() + "\n"), nil }},
+		{"escrow to the new key", fileEscrow, func() ([]byte, error) { return sealIdentity(id, recovery.Recipient()) }},
 	}
-	// Each file is replaced atomically, the escrow first: a crash between
-	// the two leaves recovery.pub naming the old recovery key, so backups
-	// keep going to a key the owner holds (and carry the clinic identity).
-	if err := writeFile(v.dir, fileEscrow, escrow, false); err != nil {
-		return "", fmt.Errorf("vault: rotate recovery: %w", err)
+	for _, st := range steps {
+		b, err := st.data()
+		if err == nil {
+			err = writeFile(v.dir, st.file, b, false)
+		}
+		if err != nil {
+			return "", fmt.Errorf("vault: rotate recovery: %w", err)
+		}
+		if st.name == "recovery.pub" {
+			v.mu.Lock()
+			v.recovery = recovery.Recipient()
+			v.mu.Unlock()
+		}
+		if v.stepDone != nil {
+			if err := v.stepDone(st.name, recovery.String()); err != nil {
+				return "", err
+			}
+		}
 	}
-	if err := writeFile(v.dir, fileRecoveryPub, []byte(recovery.Recipient().String()+"\n"), false); err != nil {
-		return "", fmt.Errorf("vault: rotate recovery: %w", err)
-	}
-	v.mu.Lock()
-	v.recovery = recovery.Recipient()
-	v.mu.Unlock()
 	return recovery.String(), nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hearth/app/clinic"
 )
 
 // TestEveryRouteDeclaresAccess: the route table is the one place access is
@@ -56,6 +58,12 @@ func TestRoleRouteMatrix(t *testing.T) {
 	if r := owner.req("PATCH", "/api/v1/staff/"+disabled.id, map[string]any{"disabled": true}); r.code != 200 {
 		t.Fatalf("disable: %d %s", r.code, r.body)
 	}
+	// An expired session (not signed out): the owner signed in longer ago
+	// than a session may last.
+	now := e.clock.Now()
+	e.clock.Set(now.Add(-clinic.SessionAbsolute - time.Minute))
+	expired := e.owner()
+	e.clock.Set(now)
 	personas := []struct {
 		name string
 		make func() *user
@@ -71,6 +79,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 			u.req("POST", "/api/v1/logout", nil)
 			return u
 		}, ""},
+		{"expired", func() *user { return expired }, ""},
 		{"patient A", func() *user { return patientA }, "patient"},
 		{"patient B", func() *user { return patientB }, "patient"},
 		{"unverified contact", func() *user { return contact }, "patient"},

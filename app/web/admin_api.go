@@ -178,7 +178,20 @@ func (s *Server) handleMyTOTPOff(w http.ResponseWriter, r *http.Request, rc *req
 	if settings.RequireTOTP {
 		return errClinicNeedsTOTP
 	}
-	if err := s.c.DisableTOTP(r.Context(), rc.actor, rc.staff.ID); err != nil {
+	// The password again: an open console is not enough to weaken the sign-in.
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if s.limits.blocked("pw:"+rc.staff.ID, s.limits.PerAccount) {
+		return errTooMany
+	}
+	if err := s.c.TurnOffOwnTOTP(r.Context(), rc.actor, in.Password); err != nil {
+		if len(clinic.AllInputErrors(err)) > 0 {
+			s.limits.fail("pw:" + rc.staff.ID)
+		}
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

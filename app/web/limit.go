@@ -14,7 +14,9 @@ import (
 // a window before further tries answer 429. Counters live on the server,
 // keyed by account and by client address (never by cookie, which an attacker
 // simply drops), and every window ends, so a flood against one account slows
-// the flood without locking the real person out for good.
+// the flood without locking the real person out for good. An address that
+// signed in to an account recently is held back only by its own tries at
+// it, not by the account's shared budget (limiter.trusted).
 type Limits struct {
 	Window        time.Duration // default 15 minutes
 	PerAccount    int           // failed sign-ins per account per window (default 10)
@@ -81,10 +83,41 @@ type limiter struct {
 	log    *slog.Logger
 	mu     sync.Mutex
 	m      map[string]*window
+	// known remembers, for trustedFor, which client addresses signed in to
+	// which account and when (in this process).
+	known map[string]time.Time
 }
 
 func newLimiter(l Limits, now func() time.Time, shared Counters, log *slog.Logger) *limiter {
-	return &limiter{Limits: l.withDefaults(), now: now, shared: shared, log: log, m: map[string]*window{}}
+	return &limiter{Limits: l.withDefaults(), now: now, shared: shared, log: log, m: map[string]*window{}, known: map[string]time.Time{}}
+}
+
+// trustedFor is how long a client address that signed in to an account
+// stays exempt from that account's shared budget: a flood of wrong tries
+// from elsewhere does not keep staff out at their own desk.
+const trustedFor = 30 * 24 * time.Hour
+
+// remember notes that client signed in to acct just now.
+func (l *limiter) remember(acct, client string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if len(l.known) > 100_000 {
+		for k, t := range l.known {
+			if now.Sub(t) > trustedFor {
+				delete(l.known, k)
+			}
+		}
+	}
+	l.known[acct+"|"+client] = now
+}
+
+// trusted reports whether client signed in to acct within trustedFor.
+func (l *limiter) trusted(acct, client string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.known[acct+"|"+client]
+	return ok && l.now().Sub(t) < trustedFor
 }
 
 // sharedKey hashes a throttling key for the shared table.

@@ -123,6 +123,14 @@ func (s *Server) pp(h patientHandler) handler {
 		if cat == nil {
 			return errNoCatalog
 		}
+		if r.Method == http.MethodHead {
+			// A HEAD (a mail scanner checking a link) is a GET whose body
+			// net/http drops: pages that serve GET and POST from one
+			// handler must show, never act (use a sign-in link, unsubscribe).
+			get := *r
+			get.Method = http.MethodGet
+			r = &get
+		}
 		pc := &pctx{s: s, w: w, r: r, cat: cat, known: rc.patient}
 		defer pc.mp.done()
 		if err := pc.start(); err != nil {

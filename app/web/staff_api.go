@@ -72,8 +72,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	// Budgets: the account's across all addresses (a stuffing run spread
+	// over many), each address's at this account, and each address's over
+	// all accounts. An address that signed in to this account recently is
+	// not held back by the account's shared budget: strangers' wrong tries
+	// do not lock staff out at their own desk.
 	acct, client := accountKey(in.Email), "ip:"+clientAddr(r)
-	if s.limits.blocked(acct, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
+	acctHere := acct + "|" + client
+	if s.limits.blocked(acct, s.limits.PerAccount) && !s.limits.trusted(acct, client) ||
+		s.limits.blocked(acctHere, s.limits.PerAccount) || s.limits.blocked(client, s.limits.PerClient) {
 		if err := s.c.Audit(r.Context(), rc.actor, clinic.AuditEvent{Action: "staff.signin", Outcome: "throttled"}); err != nil {
 			s.log.Error("throttled sign-in not audited", "err", err)
 		}
@@ -82,7 +89,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	st, err := s.c.SignIn(r.Context(), in.Email, in.Password, in.TOTP, clientAddr(r))
 	if errors.Is(err, clinic.ErrBadCredential) || errors.Is(err, clinic.ErrBadTOTP) {
 		s.limits.fail(acct)
+		s.limits.fail(acctHere)
 		s.limits.fail(client)
+		// This try used up a budget: the owners are told (once per budget
+		// and window, as the next try is refused before it counts).
+		for _, b := range []struct {
+			key, what string
+			max       int
+		}{{client, "address", s.limits.PerClient}, {acct, "account", s.limits.PerAccount}} {
+			if s.limits.blocked(b.key, b.max) {
+				if err := s.c.SignInFlood(r.Context(), b.what, clientAddr(r)); err != nil {
+					s.log.Error("the owners were not told of a sign-in flood", "err", err)
+				}
+			}
+		}
 		if errors.Is(err, clinic.ErrBadTOTP) {
 			return errBadTOTP
 		}
@@ -94,7 +114,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if err != nil {
 		return err
 	}
-	s.limits.reset(acct)
+	s.limits.reset(acctHere)
+	s.limits.remember(acct, client)
 	// Any session the browser already had ends ("switch user" on a shared
 	// PC), and sign-in always starts a new one (no fixation).
 	if old, err := r.Cookie(s.sessionCookie()); err == nil {

@@ -101,21 +101,25 @@ function totpCard(ctx) {
         card.querySelector('h2').focus();
       } }, 'Turn on two-step sign-in');
     } else {
-      action = h('button', { type: 'button', class: 'danger', id: 'mytotp-off', onclick: async () => {
-        if (!window.confirm('Turn off two-step sign-in? Your password alone will sign you in.')) return;
-        try {
-          await api('DELETE', '/api/v1/me/totp');
+      // Turning it off asks for the password again; the account's email
+      // address is told.
+      action = makeForm('mytotp-off', [
+        { name: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password',
+          hint: 'Needed to turn two-step sign-in off. Your password alone will then sign you in, and, where the clinic has email set up, you get an email saying so.' },
+      ], {
+        submit: 'Turn off two-step sign-in', label: 'Turn off two-step sign-in', submitClass: 'danger',
+        async onSubmit(v) {
+          if (!v.password) throw fieldError('password', 'Type your password to turn two-step sign-in off.');
+          await api('DELETE', '/api/v1/me/totp', { password: v.password });
           await refreshMe();
           if (ctx.alive()) render('Two-step sign-in is off.');
-        } catch (err) {
-          if (!err.handled) put(msg, h('p', { class: 'err', role: 'alert' }, err.message));
-        }
-      } }, 'Turn off two-step sign-in');
+        },
+      }).el;
     }
     put(card, title,
       h('p', null, on ? 'Signing in asks for a code from your phone as well as your password.'
         : 'Ask for a code from your phone as well as your password, so a stolen password alone cannot open the console.'),
-      m, msg, h('div', { class: 'actions' }, action));
+      m, msg, on ? action : h('div', { class: 'actions' }, action));
     if (m) m.focus();
   }
 }

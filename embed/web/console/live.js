@@ -113,6 +113,7 @@ function onLive(m) {
   else if (m.type === 'item.escalated' && state.me.staff.role === 'owner') escalationAlert(m);
   else if (m.type === 'sweep') sweepAlert();
   else if (m.type === 'breakglass.opened' && fresh && state.me.staff.role === 'owner') breakGlassAlert(m);
+  else if (m.type === 'signin.flood' && fresh && state.me.staff.role === 'owner') signInFloodAlert(m);
   if (state.hooks.event) state.hooks.event(m);
 }
 
@@ -167,6 +168,15 @@ function breakGlassAlert(m) {
   const text = 'A clinician opened a patient record outside their queues ("break the glass").';
   showAlert(`bg-${m.seq}`, 'escalated', text, h('a', { href: '#/audit', class: 'button small' }, 'See the audit log'));
   desktopAlert(text, `hearth-bg-${m.seq}`);
+}
+
+// signInFloodAlert tells the owner that wrong sign-ins used up a budget:
+// an address or an account is held back for 15 minutes; the audit log
+// says which address.
+function signInFloodAlert(m) {
+  const text = 'Many wrong sign-ins: Hearth is holding back an address or an account for 15 minutes. Staff who signed in from their own computer before can still sign in.';
+  showAlert(`flood-${m.seq}`, 'escalated', text, h('a', { href: '#/audit', class: 'button small' }, 'See the audit log'));
+  desktopAlert(text, `hearth-flood-${m.seq}`);
 }
 
 function sweepAlert() {
