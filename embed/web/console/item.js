@@ -153,6 +153,7 @@ function watchPresence(x) {
 // load (it places the focus).
 async function loadItem(x, first) {
   const { id, ctx, els } = x;
+  if (x.movedAway) return; // moved out of this person's queues: its confirmation stays
   let r;
   try {
     await Promise.all([ensureStaff().catch(() => {}), ensureQueues()]);

@@ -115,6 +115,9 @@ function queueCard(x, it) {
         return;
       }
       // Out of this person's queues now: the request is not theirs to see.
+      // The confirmation stays: a live event about the move must not
+      // repaint the view as "could not be opened" (loadItem checks this).
+      x.movedAway = true;
       const { els } = x;
       els.grid.hidden = true;
       els.banner.hidden = true;
