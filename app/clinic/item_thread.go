@@ -17,6 +17,9 @@ type ItemView struct {
 	Patient  *Patient  `json:"patient,omitempty"`
 	Contact  *Contact  `json:"contact,omitempty"`
 	SameName int       `json:"same_name"`
+	// Texts are the texts about this item (the reply notices, the
+	// acknowledgements) with their delivery state, for the timeline.
+	Texts []OutboxRow `json:"texts"`
 }
 
 // GetItem opens an item and its thread for staff, records the read in the
@@ -78,6 +81,9 @@ func (c *Clinic) GetItem(ctx context.Context, a Actor, id string) (ItemView, err
 		v.SameName, _ = c.SameName(ctx, p)
 	} else if ct, err := c.loadContact(ctx, it.ContactID); err == nil {
 		v.Contact = &ct
+	}
+	if v.Texts, err = c.itemTexts(ctx, id); err != nil {
+		return ItemView{}, err
 	}
 	return v, nil
 }
@@ -164,8 +170,12 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 	// outbox record commits with the reply, and is sent after.
 	var out *OutMail
 	var sealedOut []byte
+	var text queued
 	if msg.Kind == KindStaff {
 		if out, sealedOut, err = c.replyMail(ctx, &Item{ItemMeta: m}); err != nil {
+			return Message{}, err
+		}
+		if text, err = c.replyText(ctx, &Item{ItemMeta: m}); err != nil {
 			return Message{}, err
 		}
 	}
@@ -202,6 +212,11 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 		}
 		if out != nil {
 			if err := putOutMail(tx, out, sealedOut, nil); err != nil {
+				return err
+			}
+		}
+		if text.m != nil {
+			if err := putQueued(tx, []queued{text}); err != nil {
 				return err
 			}
 		}

@@ -26,6 +26,14 @@ type Patient struct {
 	Created time.Time `json:"created"`
 	// EmailReplies: the patient asked to be told by email when the clinic replies.
 	EmailReplies bool `json:"email_replies,omitempty"`
+
+	// Texts (text_patient.go). Phone is kept in E.164 when it can be read
+	// in the clinic's country; NotMobile flags a number that cannot take
+	// texts (a landline, or unreadable). SMS records the consent to texts
+	// (when and how); SMSStopped is when the patient texted STOP.
+	NotMobile  bool         `json:"not_mobile,omitempty"`
+	SMS        *TextConsent `json:"sms_consent,omitempty"`
+	SMSStopped time.Time    `json:"sms_stopped,omitzero"`
 }
 
 // LogValue keeps a patient's details out of logs: only the id prints.
@@ -53,6 +61,10 @@ func (p Patient) Age(now time.Time) int {
 // PatientInput creates or edits a patient.
 type PatientInput struct {
 	Name, DOB, Phone, Email, Lang string
+	// SMS records the patient's consent to texts, given to staff (on the
+	// phone or at the desk); SMSWords are the patient's words, as noted.
+	SMS      bool
+	SMSWords string
 }
 
 func (in *PatientInput) check(now time.Time) error {
@@ -212,6 +224,13 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 	}
 	in.Lang = c.speaks(in.Lang)
 	p := Patient{ID: newTimeID(), Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang, Created: c.now().UTC()}
+	var consent *bool
+	if in.SMS {
+		consent = &in.SMS
+	}
+	if err := c.PatientTexts(ctx, a, &p, true, consent, in.SMSWords); err != nil {
+		return Patient{}, err
+	}
 	toks, err := c.patientTokens(p)
 	if err != nil {
 		return Patient{}, err

@@ -46,6 +46,8 @@ const (
 	bucketSignInLinks     = "signin_links"
 	bucketOverdue         = "overdue"
 	bucketEvents          = "events"
+	bucketTextStops       = "sms_stops"
+	bucketTextSeen        = "sms_seen"
 )
 
 // Indexes.
@@ -65,6 +67,9 @@ const (
 	ixApptTime          = "appointments.by_time"
 	ixApptPatient       = "appointments.by_patient"
 	ixApptExternal      = "appointments.by_external"
+	ixOutboxSID         = "outbox.by_sid"
+	ixOutboxItem        = "outbox.by_item"
+	ixOutboxRecent      = "outbox.recent"
 )
 
 // Counters (store.Tx.NextSeq).
@@ -128,6 +133,8 @@ var schema = []SchemaEntry{
 	{audit.EventsBucket, PlainBucket, "the audit trail: chained, MAC'd events"},
 	{audit.PendingBucket, PlainBucket, "audit events written while locked, chained at unlock"},
 	{audit.HeadBucket, PlainBucket, "the audit chain's head: last sequence and MAC"},
+	{bucketTextStops, PlainBucket, "numbers that texted STOP, keyed by a keyed hash of the number"},
+	{bucketTextSeen, PlainBucket, "inbound texts already handled, keyed by the SHA-256 of the gateway's message id"},
 
 	{ixStaffEmail, Index, "staff by blind-indexed email"},
 	{ixPatientSearch, Index, "patients by blind-indexed name prefixes and birth date"},
@@ -145,6 +152,9 @@ var schema = []SchemaEntry{
 	{ixApptPatient, Index, "appointments by patient"},
 	{ixApptExternal, Index, "appointments by the hash of an imported external id"},
 	{audit.PatientIndex, Index, "audit events by patient"},
+	{ixOutboxSID, Index, "sent texts by the SHA-256 of the gateway's or modem's message id (delivery reports)"},
+	{ixOutboxItem, Index, "outgoing messages by the item they are about (the item's timeline)"},
+	{ixOutboxRecent, Index, "outgoing messages newest last (the owner's outbox view)"},
 
 	{seqEvents, Counter, "the event log's sequence"},
 	{audit.EventsSeq, Counter, "the audit chain's sequence"},

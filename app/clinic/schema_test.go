@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"hearth/app/audit"
+	"hearth/app/sms"
+	"hearth/app/sms/smstest"
 	"hearth/app/store"
 )
 
@@ -123,6 +125,20 @@ func TestSchemaListsEverythingWritten(t *testing.T) {
 
 	// Break-glass.
 	must("break-glass", ic.c.BreakGlass(ctx, ic.clin, ic.patA.Patient, "Patient called about a reaction to the new medicine"))
+
+	// Texts: a gateway, a patient who agreed, a text in (its id
+	// remembered), the acknowledgement sent (its id indexed), a STOP.
+	g := smstest.NewGateway(t)
+	set, err = ic.c.Settings(ctx)
+	must("settings", err)
+	set.SMS = SMSSettings{Transport: TextsGateway, GatewayURL: g.URL, Account: g.Account, Token: g.Token, From: g.From}
+	must("text settings", ic.c.SaveSettings(ctx, ic.owner, set))
+	_, err = ic.c.CreatePatient(ctx, ic.front, PatientInput{Name: "Tex Example", DOB: "1944-04-04", Phone: "202-555-0143", SMS: true})
+	must("texting patient", err)
+	must("text in", ic.c.ReceiveText(ctx, sms.Inbound{From: "+12025550143", Body: "Hello", SID: "SMschema1"}))
+	_, err = ic.c.SendDue(ctx, Outlets{Text: sms.NewGateway(g.Config())})
+	must("send texts", err)
+	must("stop", ic.c.ReceiveText(ctx, sms.Inbound{From: "+12025550143", Body: "STOP", SID: "SMschema2"}))
 
 	// Time passes: items fall overdue and are announced.
 	ic.clock.t = ic.clock.t.Add(7 * 24 * time.Hour)

@@ -54,6 +54,11 @@ type Settings struct {
 	ReminderHours []int             `json:"reminder_hours"`
 	Queues        []Queue           `json:"queues"` // empty: DefaultQueues
 	Routes        map[string]string `json:"routes"` // item type -> queue id; nil: DefaultRoutes
+
+	// Text messages (text_settings.go): the transport and its details,
+	// and the clinic's country, which phone numbers are read in.
+	SMS    SMSSettings `json:"sms"`
+	Region string      `json:"region"` // ISO country code, like "US"; "" means US
 }
 
 // DefaultSettings are a new clinic's.
@@ -198,6 +203,9 @@ func (s *Settings) normalize() error {
 			return inputErr("mail_from", "Enter the sender address, like clinic@example.com.")
 		}
 	}
+	if err := s.normalizeTexts(); err != nil {
+		return err
+	}
 	for _, t := range s.Templates {
 		if !validTemplate(t) {
 			return inputErr("templates", "Every template needs a name and an English text (each text at most 4,000 characters).")
@@ -222,6 +230,10 @@ func (s Settings) Effective() Settings {
 	s.ReminderHours = s.reminderHours()
 	crisis := s.Crisis()
 	s.CrisisLine = &crisis
+	s.Region = s.region()
+	if s.SMS.Transport == "" {
+		s.SMS.Transport = TextsOff
+	}
 	return s
 }
 

@@ -68,6 +68,8 @@ var (
 	errDegraded       = &apiError{http.StatusServiceUnavailable, "degraded", "Hearth's database is damaged, so the staff screens are closed. Open /staff/ for what to do: restore the newest good backup.", ""}
 	errStorageFull    = &apiError{http.StatusInsufficientStorage, "storage_full", "Storage is full: Hearth cannot save anything, so this was NOT saved or sent. Nothing saved earlier is lost. The owner must free space on the disk that holds Hearth's data folder, or move the folder to a bigger disk; Hearth then works again by itself.", ""}
 	errStorageFailed  = &apiError{http.StatusServiceUnavailable, "storage_failed", "The disk refused a write: Hearth cannot save anything, so this was NOT saved or sent. Nothing saved earlier is lost. The owner must check the disk (it may be failing) and, if the errors go on, restore the newest backup onto a healthy disk.", ""}
+	// Text messages (texts_api.go).
+	errBadSignature = &apiError{http.StatusForbidden, "bad_signature", "The webhook's signature does not match.", ""}
 )
 
 // catalogue lists every entry above, for the test that keeps codes unique.
@@ -76,6 +78,7 @@ var catalogue = []*apiError{
 	errBadPassphrase, errSessionLocked, errForbidden, errCSRF, errRestricted, errBreakGlass, errNotFound, errConflict,
 	errSetupDone, errTooLarge, errNotForm, errMisdirected, errTooMany, errPINBlocked, errInternal, errLocked,
 	errStaffNetwork, errUploadsBusy, errDegraded, errStorageFull, errStorageFailed,
+	errBadSignature,
 }
 
 // Fixed wordings of catalogue entries for one field or one case.

@@ -160,6 +160,15 @@ func (s *Server) routeTable() []route {
 		{"POST", "/t/{id}/reply", patientAny, s.pp(s.pageReply)},
 		{"POST", "/t/{id}/callback", patientAny, s.pp(s.pageCallback)},
 		{"POST", "/t/{id}/feedback", patientAny, s.pp(s.pageFeedback)},
+
+		// Text messages (texts_api.go): the owner's settings test, state
+		// and outbox view; the patient's own answer on /me; the gateway's
+		// webhook, which needs its signature, never a session or CSRF token.
+		{"POST", "/api/v1/settings/test-text", ownerOnly, s.handleTestText},
+		{"GET", "/api/v1/sms/status", ownerOnly, s.handleSMSStatus},
+		{"GET", "/api/v1/outbox", ownerOnly, s.handleOutbox},
+		{"POST", "/me/texts", patientAny, s.pp(s.pageTextsToggle)},
+		{"POST", "/hooks/sms/gateway", anyone, s.handleSMSHook},
 	}
 }
 
