@@ -12,6 +12,7 @@ require (
 	github.com/pdfcpu/pdfcpu v0.11.1
 	github.com/pocketbase/dbx v1.12.0
 	github.com/pquerna/otp v1.5.0
+	github.com/warthog618/modem v0.4.0
 	github.com/warthog618/sms v0.3.0
 	golang.org/x/crypto v0.59.0
 	golang.org/x/text v0.44.0
@@ -39,5 +40,5 @@ require (
 	filippo.io/age v1.3.2
 	filippo.io/hpke v0.4.0 // indirect
 	go.etcd.io/bbolt v1.5.0
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/sys v0.50.0
 )

@@ -86,7 +86,7 @@ func (g *Gateway) Send(ctx context.Context, m Message) (string, error) {
 		return "", err
 	}
 	if g.cfg.URL == "" || g.cfg.Account == "" || g.cfg.Token == "" || g.cfg.From == "" {
-		return "", g.failed(sendErr(CodeAuthRefused, true, "gateway not set up"))
+		return "", g.failed(sendErr(CodeNotSetUp, true, ""))
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -160,7 +160,7 @@ func (g *Gateway) Send(ctx context.Context, m Message) (string, error) {
 // number) in its State.
 func (g *Gateway) failed(e *SendError) *SendError {
 	switch e.Code {
-	case CodeAuthRefused, CodeGatewayDown, CodeGatewayBusy:
+	case CodeAuthRefused, CodeGatewayDown, CodeGatewayBusy, CodeNotSetUp:
 		g.set(state(e.Code))
 	}
 	return e
@@ -173,8 +173,9 @@ func (g *Gateway) set(s State) {
 }
 
 // State is what the last send said of the gateway: CodeNotUsed before any,
-// CodeReady after a success, CodeAuthRefused, CodeGatewayDown or
-// CodeGatewayBusy after such a failure.
+// CodeReady after a success, CodeAuthRefused, CodeGatewayDown,
+// CodeGatewayBusy or CodeNotSetUp after such a failure. A failure that is
+// about one number or one text leaves it as it was.
 func (g *Gateway) State() State {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -63,6 +63,7 @@ func TestGatewayFailures(t *testing.T) {
 		{name: "500", mode: smstest.ServerError, code: sms.CodeGatewayDown, state: sms.CodeGatewayDown},
 		{name: "hang", mode: smstest.Hang, cfg: func(c *sms.GatewayConfig) { c.Client.Timeout = 300 * time.Millisecond }, code: sms.CodeGatewayDown, state: sms.CodeGatewayDown},
 		{name: "invalid number", mode: smstest.BadNumber, code: sms.CodeBadNumber, permanent: true, state: sms.CodeNotUsed},
+		{name: "not set up", cfg: func(c *sms.GatewayConfig) { c.Token = "" }, code: sms.CodeNotSetUp, permanent: true, state: sms.CodeNotSetUp},
 		{name: "wrong sending number", cfg: func(c *sms.GatewayConfig) { c.From = "+15005550001" }, code: sms.CodeGatewayRefuse, permanent: true, state: sms.CodeNotUsed},
 	}
 	for _, c := range cases {
@@ -93,7 +94,11 @@ func TestGatewayFailures(t *testing.T) {
 			if c.words != "" && s.Words != c.words {
 				t.Fatalf("state words %q, want %q", s.Words, c.words)
 			}
-			if len(gw.Sent()) != 0 || gw.Attempts() != 1 {
+			attempts := 1
+			if c.code == sms.CodeNotSetUp {
+				attempts = 0
+			}
+			if len(gw.Sent()) != 0 || gw.Attempts() != attempts {
 				t.Fatalf("the gateway kept %d texts after %d attempts", len(gw.Sent()), gw.Attempts())
 			}
 		})

@@ -73,3 +73,23 @@ func TestSegments(t *testing.T) {
 		}
 	}
 }
+
+// TestCodes: every code has its own plain words (the screens show the
+// catalogue's, keyed by code; logs show these).
+func TestCodes(t *testing.T) {
+	seen := map[string]sms.Code{}
+	codes := sms.Codes()
+	if len(codes) < 17 {
+		t.Fatalf("only %d codes", len(codes))
+	}
+	for _, c := range codes {
+		w := c.Words()
+		if w == "" || w == string(c) && c != sms.CodeReady {
+			t.Errorf("code %q has no words", c)
+		}
+		if other, dup := seen[w]; dup {
+			t.Errorf("codes %q and %q share the words %q", c, other, w)
+		}
+		seen[w] = c
+	}
+}

@@ -13,6 +13,7 @@ package sms
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/warthog618/sms"
 	"github.com/warthog618/sms/encoding/tpdu"
@@ -29,12 +30,17 @@ type Message struct {
 
 // Inbound is a text that arrived, or a delivery report for one that left.
 type Inbound struct {
-	From, To string // E.164 where the network gave it so
+	// From and To are in E.164 as a gateway gives them. A modem gives what
+	// the network sent: E.164 for an international number, digits without
+	// the + for a national one, a name for an alphanumeric sender; run
+	// Normalize with the clinic's country before comparing.
+	From, To string
 	Body     string
 	// SID is the message's id: the gateway's MessageSid, or for the modem
-	// "modem-" and a hash of the parts, so a text the modem hands over twice
-	// (after a reconnect) carries the same SID. For a delivery report it is
-	// the SID Send returned.
+	// "modem-" and a hash of the sender, the network's time stamp (to the
+	// second) and the parts, so a text the modem hands over twice (after a
+	// crash before it was deleted) carries the same SID. For a delivery
+	// report it is the SID Send answered.
 	SID string
 	// Status is set for delivery reports ("delivered", "failed",
 	// "undelivered", "sent", ...) and empty for texts.
@@ -85,7 +91,19 @@ const (
 	CodeTooLong       Code = "too_long"        // over MaxSegments; permanent
 	CodeEmpty         Code = "empty"           // no text; permanent
 	CodeClosed        Code = "closed"          // the transport was closed; retry
+	CodeNotSetUp      Code = "not_set_up"      // gateway URL, account, token or number missing; permanent
 )
+
+// Codes answers every Code, for a test that each has its words in the
+// message catalogue.
+func Codes() []Code {
+	cs := make([]Code, 0, len(words))
+	for c := range words {
+		cs = append(cs, c)
+	}
+	slices.Sort(cs)
+	return cs
+}
 
 // words is each code in plain English.
 var words = map[Code]string{
@@ -106,6 +124,7 @@ var words = map[Code]string{
 	CodeTooLong:       "too long for ten text messages",
 	CodeEmpty:         "the text is empty",
 	CodeClosed:        "text messages are switched off",
+	CodeNotSetUp:      "text messages are not set up",
 }
 
 // Words is the code in plain English.

@@ -51,9 +51,12 @@ type Gateway struct {
 	// Account, Token and From are the credentials and sending number it
 	// accepts: anything else gets a 401 (or, for From, a 400).
 	Account, Token, From string
-	// Client trusts the server's certificate (for NewGateway); it also posts
-	// the delivery reports.
+	// Client trusts the server's certificate (for NewGateway).
 	Client *http.Client
+	// HookClient posts the delivery reports (Report); nil means
+	// http.DefaultClient. Set it when the hook is served over HTTPS with a
+	// test certificate.
+	HookClient *http.Client
 
 	srv  *httptest.Server
 	stop chan struct{}
@@ -224,9 +227,15 @@ func (g *Gateway) Report(sid, status string) (int, error) {
 		}
 		form := url.Values{"MessageSid": {sid}, "SmsSid": {sid}, "MessageStatus": {status}, "SmsStatus": {status},
 			"From": {s.From}, "To": {s.To}, "AccountSid": {g.Account}, "ApiVersion": {"2010-04-01"}}
-		return Hook{URL: s.StatusCallback, Token: g.Token, Client: g.Client}.Post(form)
+		return Hook{URL: s.StatusCallback, Token: g.Token, Client: g.HookClient}.Post(form)
 	}
 	return 0, fmt.Errorf("smstest: no text %s was sent", sid)
+}
+
+// Hook answers a Hook that posts to hookURL signed with this gateway's
+// token over publicURL ("" for hookURL itself), with HookClient.
+func (g *Gateway) Hook(hookURL, publicURL string) Hook {
+	return Hook{URL: hookURL, PublicURL: publicURL, Token: g.Token, Client: g.HookClient}
 }
 
 // Hook posts what a gateway posts to the clinic's webhook.
