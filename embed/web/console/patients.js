@@ -90,9 +90,10 @@ function viewPatient(c, ctx, id) {
     const facts = h('dl', { class: 'facts' },
       fact('Born', `${formatDOB(p.dob)}`),
       fact('Age', String(p.age)),
-      fact('Phone', p.phone || 'Not given'),
+      fact('Phone', p.phone ? (p.not_mobile ? `${p.phone} (not a mobile number: no texts)` : p.phone) : 'Not given'),
       fact('Email', p.email || 'Not given'),
-      fact('Language', langNames[p.lang] || p.lang || 'English'));
+      fact('Language', langNames[p.lang] || p.lang || 'English'),
+      fact('Texts', textsWords(p)));
     const n = p.same_name || 0;
     put(body,
       n > 0 ? h('div', { class: 'warn-banner', role: 'alert', id: 'same-name' },
@@ -274,6 +275,17 @@ function patientExtras(ctx, p) {
   return [letterWrap, h('div', { class: 'patient-grid' }, items, access, devices, report)];
 }
 
+// textsWords says whether the patient gets texts, and since when and how
+// they said so; an opt-out by STOP comes first.
+const consentHow = { staff: 'told staff', invite: 'on the invite page', me: 'on their page', text: 'by text' };
+function textsWords(p) {
+  if (p.sms_stopped) return `Off: the patient texted STOP on ${formatTime(p.sms_stopped)}. Nothing is texted until they text START or agree again.`;
+  const c = p.sms_consent;
+  if (!c) return 'Not asked yet';
+  const how = `${consentHow[c.how] || c.how}, ${formatTime(c.at)}`;
+  return `${c.on ? 'Yes' : 'No'} (${how})${c.words ? `: “${c.words}”` : ''}`;
+}
+
 function viewPatientNew(c, ctx) {
   const f = makeForm('patientnew', [
     { name: 'name', label: 'Full name', attrs: { maxlength: 120, spellcheck: 'false' } },
@@ -281,11 +293,15 @@ function viewPatientNew(c, ctx) {
     { name: 'phone', label: 'Phone (optional)', type: 'tel', hint: 'With the area code, like 555-201-3344.' },
     { name: 'email', label: 'Email (optional)', type: 'email', attrs: { spellcheck: 'false', autocapitalize: 'none' } },
     { name: 'lang', label: 'Language for messages', type: 'select', options: Object.entries(langNames), value: 'en' },
+    { name: 'sms', label: 'The patient agrees to texts', type: 'checkbox', value: false,
+      hint: 'Reply notices and reminders by text, to the phone above (a mobile). Ask the patient first.' },
+    { name: 'sms_words', label: 'The patient’s words (when they agree to texts)', hint: 'What they said, like “yes, text me”.', attrs: { maxlength: 500 } },
   ], {
     submit: 'Create patient', label: 'New patient',
     secondary: h('a', { class: 'button', href: '#/patients' }, 'Cancel'),
     async onSubmit(v) {
-      const r = await api('POST', '/api/v1/patients', { name: v.name, dob: v.dob, phone: v.phone, email: v.email, lang: v.lang });
+      const r = await api('POST', '/api/v1/patients', { name: v.name, dob: v.dob, phone: v.phone, email: v.email, lang: v.lang,
+        sms: v.sms, sms_words: v.sms_words.trim() });
       if (!ctx.alive()) return;
       memory.flash = 'Patient record created.';
       location.hash = `#/patients/${encodeURIComponent(r.id)}`;

@@ -7,6 +7,7 @@ import { add, doc, errorBox, fieldError, h, icon, makeForm, okMessage, put, view
 import { formatTime, hourLabel, setClinicZone } from './format.js';
 import { enter, refreshMe } from './session.js';
 import { hoursCard, queuesCard, sectionCard, targetsCard, templatesCard } from './settings_work.js';
+import { outboxCard, textsCard } from './settings_texts.js';
 import { state } from './state.js';
 
 // --- Settings (owner)
@@ -15,7 +16,8 @@ export function viewSettings(c, ctx) {
   const holder = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
   const toc = h('nav', { class: 'toc', 'aria-label': 'Settings sections' }, h('ul', null,
     [['set-clinic', 'Clinic'], ['set-email', 'Email'], ['set-hours', 'Office hours'], ['set-targets', 'Reply targets'], ['set-queues', 'Queues'],
-      ['set-templates', 'Templates'], ['set-words', 'Urgent words'], ['set-passphrase', 'Passphrase']].map(([id, t]) => h('li', null,
+      ['set-templates', 'Templates'], ['set-words', 'Urgent words'], ['set-passphrase', 'Passphrase'],
+      ['set-texts', 'Text messages'], ['set-outbox', 'Outbox']].map(([id, t]) => h('li', null,
       h('a', { href: `#/settings`, onclick: (e) => { e.preventDefault(); const el = doc.getElementById(`${id}-title`) || doc.getElementById(id); if (el) { el.scrollIntoView(); el.focus(); } } }, t)))));
   add(c, viewHead('Settings'), toc, holder);
   Promise.all([
@@ -28,7 +30,8 @@ export function viewSettings(c, ctx) {
     put(holder, h('div', { class: 'settings-stack' },
       h('div', { id: 'set-clinic' }, settingsForm(s, b, ctx)),
       emailCard(s), hoursCard(s), targetsCard(s), queuesCard(s, (wl.queues || []).map((q) => q.queue)),
-      templatesCard(s, tp.templates, tp.langs), wordsCard(s), passphraseCard()));
+      templatesCard(s, tp.templates, tp.langs), wordsCard(s), passphraseCard(),
+      textsCard(s), outboxCard()));
   }).catch((err) => {
     if (ctx.alive() && !err.handled) put(holder, errorBox(err.message));
   });
