@@ -78,7 +78,7 @@ func (s *Settings) normalizeTexts() error {
 			return inputErr("sms.account", "Enter the gateway account the provider gave you.")
 		}
 	case TextsModem:
-		if !strings.HasPrefix(t.Device, "/dev/") {
+		if !strings.HasPrefix(t.Device, "/") || strings.ContainsAny(t.Device, "\n\x00") {
 			return inputErr("sms.device", "Enter the modem's port, like /dev/ttyUSB0.")
 		}
 	default:
