@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"hearth/app/sms/smstest"
 )
 
@@ -297,5 +299,52 @@ func TestTextsThroughModem(t *testing.T) {
 	o.json("GET", "/api/v1/items", nil, &list)
 	if len(list.Items) != 1 || !list.Items[0].Unverified {
 		t.Fatalf("items after a text from an unknown number: %+v", list.Items)
+	}
+}
+
+// TestTextsSettingsBrowser: the owner sets up texts in Settings → Text
+// messages in a real browser, sends a test text (its outcome in words,
+// first refused by the gateway, then taken), and reads the outbox view.
+func TestTextsSettingsBrowser(t *testing.T) {
+	g := smstest.NewGatewayPlain(t)
+	in := newClinic(t)
+	in.start()
+	if code := in.owner().json("PUT", "/api/v1/settings", map[string]any{"public_url": in.base(), "time_zone": zoneAt(12)}, nil); code != 200 {
+		t.Fatalf("public address: %d", code)
+	}
+	b := newBrowser(t, in)
+	b.do("console", chromedp.Navigate(in.base()+"/staff/"))
+	b.signIn("owner@maple.test", ownerPassword)
+	b.do("settings", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("texts-transport")))
+	b.do("choose the gateway",
+		chromedp.SetValue(chromedp.ID("texts-transport"), "gateway"),
+		chromedp.SendKeys(chromedp.ID("texts-from"), g.From),
+		chromedp.SendKeys(chromedp.ID("texts-gateway_url"), g.URL),
+		chromedp.SendKeys(chromedp.ID("texts-account"), g.Account),
+		chromedp.SendKeys(chromedp.ID("texts-token"), "a-wrong-token"),
+		chromedp.Click(chromedp.ID("texts-submit")))
+	b.until("saved", `(document.getElementById('texts-msg')||{}).textContent.includes('Text settings saved')`)
+	b.do("test text, wrong token", chromedp.SendKeys(chromedp.ID("texttest-to"), "(202) 555-0143"), chromedp.Click(chromedp.ID("texttest-submit")))
+	b.until("the refusal in words", `document.getElementById('texttest-answer').textContent.includes('refused the account or token')`)
+	b.do("the right token", chromedp.SendKeys(chromedp.ID("texts-token"), g.Token), chromedp.Click(chromedp.ID("texts-submit")))
+	b.until("saved again", `document.getElementById('texts-token').placeholder.includes('saved') && document.getElementById('texts-token').value === ''`)
+	b.do("test text", chromedp.Click(chromedp.ID("texttest-submit")))
+	b.until("the gateway took it", `document.getElementById('texttest-answer').textContent.includes('ready')`)
+	if s := g.WaitSent(t, 1); s[0].To != textMobile {
+		t.Fatalf("test text to %s", s[0].To)
+	}
+	b.check("state in words", `document.getElementById('sms-state').textContent.includes('Texts can go')`)
+	b.check("the token is not in the page", `!document.body.innerHTML.includes(`+jsString(g.Token)+`)`)
+	// A text comes in from a number nobody has; its acknowledgement goes.
+	if code, err := g.Hook(in.base()+"/hooks/sms/gateway", "").Text("+12125550199", g.From, "hello "+canaryText, "SMbrowser1"); err != nil || code != 200 {
+		t.Fatalf("inbound text: %d %v", code, err)
+	}
+	g.WaitSent(t, 2)
+	b.do("outbox", chromedp.Click(chromedp.ID("outbox-refresh")))
+	b.until("outbox view", `!!document.querySelector('#outbox-list tr.outbox-sent') && document.getElementById('outbox-list').textContent.includes('acknowledgement')`)
+	b.check("no words in the outbox view", `!document.getElementById('outbox-list').textContent.includes(`+jsString(canaryText)+`) && !document.getElementById('outbox-list').textContent.includes('2125550199')`)
+	screenshot(t, b.ctx, "texts-settings.png")
+	if errs := b.scriptErrors(); len(errs) > 0 {
+		t.Fatalf("script errors: %v", errs)
 	}
 }

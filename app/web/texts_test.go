@@ -144,3 +144,46 @@ type testLine struct{ gw *sms.Gateway }
 func (l *testLine) Send(ctx context.Context, m sms.Message) (string, error) { return l.gw.Send(ctx, m) }
 func (l *testLine) State() sms.State                                        { return l.gw.State() }
 func (l *testLine) Refresh(context.Context)                                 {}
+
+// TestTextConsentPages: the patient agrees to texts on the invite page (a
+// box, JavaScript off) and turns them off and on again on /me, in English
+// and Spanish; each answer is on the record with how it was given.
+func TestTextConsentPages(t *testing.T) {
+	e, o, _ := textEnv(t)
+	ctx := context.Background()
+	p, err := e.c.CreatePatient(ctx, clinic.Actor{Kind: clinic.ActorSystem}, clinic.PatientInput{Name: "Rosa Texto", DOB: "1955-05-05", Phone: "(202) 555-0143", Lang: "es"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := e.invite(o, p.ID, "")
+	u := e.anon()
+	page := u.get("/i/" + code)
+	if !strings.Contains(page.body, `name="texts"`) {
+		t.Fatalf("the invite page has no box for texts:\n%.2000s", page.body)
+	}
+	location(t, u.form("/i/"+code, "/i/"+code, url.Values{"dob": {"1955-05-05"}, "texts": {"on"}}), "/me")
+	got, err := e.c.Patient(ctx, clinic.Actor{Kind: clinic.ActorSystem}, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SMS == nil || !got.SMS.On || got.SMS.How != clinic.ConsentInvite {
+		t.Fatalf("consent from the invite page: %+v", got.SMS)
+	}
+	me := u.get("/me")
+	if !strings.Contains(me.body, `action="/me/texts"`) || !strings.Contains(me.body, "Dejar de recibir textos") {
+		t.Fatalf("/me in Spanish has no way to stop texts:\n%.3000s", me.body)
+	}
+	location(t, u.form("/me", "/me/texts", url.Values{"on": {"0"}}), "/me")
+	got, _ = e.c.Patient(ctx, clinic.Actor{Kind: clinic.ActorSystem}, p.ID)
+	if got.SMS.On || got.SMS.How != clinic.ConsentMe {
+		t.Fatalf("after turning texts off on /me: %+v", got.SMS)
+	}
+	if me := u.get("/me"); !strings.Contains(me.body, "Envíenme un texto") {
+		t.Fatalf("/me does not offer texts again:\n%.3000s", me.body)
+	}
+	// Staff see it on the record.
+	r := o.req("GET", "/api/v1/patients/"+p.ID, nil)
+	if !strings.Contains(r.body, `"sms_consent":{"on":false`) || !strings.Contains(r.body, `"how":"me"`) {
+		t.Fatalf("the record as staff see it: %s", r.body)
+	}
+}
