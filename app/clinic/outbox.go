@@ -363,6 +363,10 @@ func (c *Clinic) sendText(ctx context.Context, s Settings, t TextSender, m OutMa
 	if n, _ := sms.Segments(m.Body); n > maxTextSegments {
 		return "", fmt.Errorf("the text is %d parts long, more than %d: %w", n, maxTextSegments, sms.ErrPermanent)
 	}
+	if !s.servesNumber(m.To) {
+		return "", fmt.Errorf("the number is in another country (%s), and Hearth texts only numbers of the clinic's country (%s): %w",
+			sms.NumberRegion(m.To), s.region(), sms.ErrPermanent)
+	}
 	msg := sms.Message{To: m.To, Body: m.Body}
 	if s.SMS.Transport == TextsGateway {
 		msg.StatusCallback = s.HookURL()

@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,4 +109,19 @@ func (s Settings) quietUntil(t time.Time) (time.Time, bool) {
 		day = time.Date(lt.Year(), lt.Month(), lt.Day()+1, 12, 0, 0, 0, loc)
 	}
 	return time.Date(day.Year(), day.Month(), day.Day(), 8, 0, 0, 0, loc), true
+}
+
+// nanp are the countries of the North American numbering plan (+1): a
+// clinic in one of them texts numbers of all of them.
+var nanp = []string{"US", "CA", "PR", "VI", "GU", "AS", "MP"}
+
+// servesNumber reports whether the clinic texts this number: one of its
+// own country (texts abroad cost more and reach people the clinic does not
+// serve), or of a country sharing its calling code in North America.
+func (s Settings) servesNumber(e164 string) bool {
+	r := sms.NumberRegion(e164)
+	if r == s.region() {
+		return true
+	}
+	return strings.HasPrefix(e164, "+1") && slices.Contains(nanp, r) && slices.Contains(nanp, s.region())
 }

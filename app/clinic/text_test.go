@@ -352,3 +352,32 @@ func TestTextDeliveryReportsAndFailure(t *testing.T) {
 		t.Fatal("no call-this-patient item after a text failed for good")
 	}
 }
+
+// TestTextAbroadFails: a number of a country the clinic does not serve is
+// never texted; the outbox says why and the front desk is asked to call.
+func TestTextAbroadFails(t *testing.T) {
+	ic, g, gw := textClinic(t)
+	ctx := context.Background()
+	p, err := ic.c.CreatePatient(ctx, ic.front, PatientInput{Name: "Pia Abroad", DOB: "1970-01-01", Phone: "+34 612 345 678", SMS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := ic.c.CreateItem(ctx, Actor{Kind: ActorPatient, ID: p.ID, Patient: p.ID}, NewItem{Type: TypeMessage, Body: "Hola"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.c.AddMessage(ctx, ic.front, ack.Item.ID, "Respuesta", false); err != nil {
+		t.Fatal(err)
+	}
+	sendDue(t, ic, gw)
+	if n := g.Attempts(); n != 0 {
+		t.Fatalf("a number abroad reached the gateway %d times", n)
+	}
+	rows, err := ic.c.Outbox(ctx, ic.owner, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || rows[0].State != MailFailed || !strings.Contains(rows[0].LastError, "another country (ES)") {
+		t.Fatalf("outbox: %+v", rows)
+	}
+}
