@@ -327,10 +327,11 @@ func failedWords(m OutMail) string {
 }
 
 // holdText keeps a text from going now: to a number that texted STOP it
-// never goes (failed, with no item: the patient asked), and in the quiet
-// hours it waits until 8 am unless it pages the clinician on call.
+// never goes (failed, with no item: the patient asked; only the STOP
+// confirmation and an answer to HELP still go), and in the quiet hours it
+// waits until 8 am unless it may go at any hour.
 func (c *Clinic) holdText(ctx context.Context, s Settings, m OutMail) (bool, error) {
-	if m.Kind != textKindStop {
+	if m.Kind != textKindStop && m.Kind != textKindHelp {
 		stopped, err := c.textStopped(ctx, m.To)
 		if err != nil {
 			return true, err
