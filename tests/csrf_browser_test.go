@@ -307,6 +307,13 @@ func TestCSRFBrowser(t *testing.T) {
 		{method: "POST", pattern: "/api/v1/appointments", staff: true, path: "/api/v1/appointments", json: `{"patient_id":"` + pat.ID + `","starts_at":"` +
 			time.Now().Add(50*time.Hour).Truncate(time.Hour).Format(time.RFC3339) + `","minutes":20,"reason":"` + canary + `"}`},
 		{method: "POST", pattern: "/api/v1/appointments/import", staff: true, path: "/api/v1/appointments/import", json: `{"csv":"external_id,patient_name,patient_dob,date,time\nX,Rosa Delgado,03/14/1961,2030-01-01,09:00\n","commit":true}`},
+		// Reaching out: conversations, notices, the on-call rota and its "I've got it" (outreach_api.go).
+		{method: "POST", pattern: "/api/v1/patients/{id}/conversations", staff: true, path: "/api/v1/patients/" + pat.ID + "/conversations",
+			json: `{"type":"message","subject":"` + canary + `","body":"` + canary + `"}`},
+		{method: "POST", pattern: "/api/v1/notices", staff: true, path: "/api/v1/notices", json: `{"patient_ids":["` + pat.ID + `"],"subject":"` + canary + `","body":"` + canary + `","send":true}`},
+		{method: "PUT", pattern: "/api/v1/oncall", staff: true, path: "/api/v1/oncall", json: `{"rota":[],"escalate_minutes":5}`},
+		{method: "POST", pattern: "/api/v1/items/{id}/oncall/ack", staff: true, path: "/api/v1/items/" + itemID + "/oncall/ack", json: `{}`},
+		{method: "POST", pattern: "/oncall/{page}/{token}", path: "/oncall/" + itemID + "/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", form: url.Values{}},
 	}
 
 	// The table names every state-changing route, and nothing else.

@@ -325,7 +325,14 @@ func periodicJobs(ctx context.Context, cl *clinic.Clinic, env Env, log *slog.Log
 		log.Error("checking the outbox failed", "err", err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() {
+		// notices a crash left half made are finished at once, not at the next minute
+		defer wg.Done()
+		if err := cl.ResumeNotices(ctx); err != nil && ctx.Err() == nil {
+			log.Error("finishing notices failed; the next minute tries again", "err", err)
+		}
+	}()
 	go func() { defer wg.Done(); runBackups(ctx, cl, env, log, c) }()
 	go func() { defer wg.Done(); every(ctx, minuteTick(), log, "periodic work", cl.EveryMinute) }()
 	go func() {

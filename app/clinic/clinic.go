@@ -127,6 +127,8 @@ type Clinic struct {
 	files      fs.FS
 	words      *i18n.Catalog // what emails say, in each language (nil without Files)
 
+	noticeMu sync.Mutex // one notice runner at a time (notice.go)
+
 	overdueMu sync.Mutex
 	overdue   map[string]int
 	overdueAt time.Time

@@ -94,6 +94,12 @@ type Item struct {
 	// StaffReplied is when staff last wrote to the patient, so a call try
 	// after it (or before it) shows as the last word (callback.go).
 	StaffReplied time.Time `json:"staff_replied,omitzero"`
+
+	// Outreach is set on a conversation staff started (conversation.go).
+	Outreach *Outreach `json:"outreach,omitempty"`
+	// PageID is set when the on-call person was paged as it came in
+	// (oncall.go), so the patient's acknowledgement may say so.
+	PageID string `json:"page_id,omitempty"`
 }
 
 // LogValue keeps subjects and fields out of logs.

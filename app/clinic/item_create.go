@@ -33,6 +33,9 @@ type Ack struct {
 	AfterHours bool
 	OpensAt    time.Time
 	ReplyBy    time.Time
+	// OnCallPaged: the request is urgent, came in while the clinic is
+	// closed, and a page to the on-call person is in the outbox (oncall.go).
+	OnCallPaged bool
 }
 
 // typeFields lists, per type, the structured fields it takes and which are
@@ -182,6 +185,20 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 		ack.OpensAt = hours.NextOpen(now, loc)
 		msgs = append(msgs, Message{Kind: KindSystem, Body: "after_hours", At: now})
 	}
+	// Urgent while closed: the person on call is paged in this transaction.
+	var page *Page
+	var sealedPage []byte
+	var pageOuts []outRecord
+	if ack.AfterHours && urgent {
+		var line *Message
+		if page, sealedPage, pageOuts, line, err = c.startPage(ctx, settings, it.ID); err != nil {
+			return Ack{}, err
+		}
+		if page != nil {
+			it.PageID, ack.OnCallPaged = page.ID, true
+			msgs = append(msgs, *line)
+		}
+	}
 	for i := range msgs {
 		msgs[i].ID, msgs[i].ItemID = messageID(it.ID, i+1), it.ID
 	}
@@ -201,6 +218,14 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 		}
 		if err := putMeta(tx, nil, it.ItemMeta); err != nil {
 			return err
+		}
+		if page != nil {
+			if err := putPage(tx, nil, page, sealedPage); err != nil {
+				return err
+			}
+			if err := putOutRecords(tx, pageOuts); err != nil {
+				return err
+			}
 		}
 		if err := c.audit(tx, a, "item.create", "item:"+it.ID, in.PatientID); err != nil {
 			return err

@@ -20,6 +20,7 @@ type ItemView struct {
 	// Texts are the texts about this item (the reply notices, the
 	// acknowledgements) with their delivery state, for the timeline.
 	Texts []OutboxRow `json:"texts"`
+	Page  *Page       `json:"page,omitempty"` // the on-call page sent for it, if any (oncall.go)
 }
 
 // GetItem opens an item and its thread for staff, records the read in the
@@ -69,6 +70,11 @@ func (c *Clinic) GetItem(ctx context.Context, a Actor, id string) (ItemView, err
 		return ItemView{}, err
 	}
 	v := ItemView{Item: it}
+	if pg, ok, err := c.ItemPage(ctx, it); err != nil {
+		return ItemView{}, err
+	} else if ok {
+		v.Page = &pg
+	}
 	if v.Messages, err = c.thread(ctx, it, true); err != nil {
 		return ItemView{}, err
 	}
@@ -170,7 +176,7 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 	// outbox record commits with the reply, and is sent after.
 	var out *OutMail
 	var sealedOut []byte
-	var text queued
+	var text outRecord
 	if msg.Kind == KindStaff {
 		if out, sealedOut, err = c.replyMail(ctx, &Item{ItemMeta: m}); err != nil {
 			return Message{}, err
@@ -198,6 +204,15 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 				it.Status = StatusOpen
 			}
 		case KindPatient:
+			if it.Outreach != nil && it.Status == StatusWaiting {
+				// The answer to a conversation staff started is due like
+				// any request of its type, counted from now.
+				s, err := c.Settings(ctx)
+				if err != nil {
+					return err
+				}
+				it.Due = DueAt(s.hours(), s.Location(), msg.At, s.target(it.Type), false).UTC()
+			}
 			if it.Status == StatusClosed || it.Status == StatusWaiting {
 				it.Status, it.Closed = StatusOpen, time.Time{}
 			}
@@ -216,7 +231,7 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 			}
 		}
 		if text.m != nil {
-			if err := putQueued(tx, []queued{text}); err != nil {
+			if err := putOutRecords(tx, []outRecord{text}); err != nil {
 				return err
 			}
 		}
@@ -295,6 +310,9 @@ func (c *Clinic) PatientThread(ctx context.Context, a Actor, id string) (Item, [
 	}
 	it, err := c.loadItem(ctx, m)
 	if err != nil {
+		return Item{}, nil, err
+	}
+	if it, err = c.markPatientRead(ctx, a, it); err != nil {
 		return Item{}, nil, err
 	}
 	msgs, err := c.thread(ctx, it, false)

@@ -170,25 +170,8 @@ func putOutMail(tx store.Tx, m *OutMail, sealed []byte, old *OutMail) error {
 	return nil
 }
 
-// queued is an outbox record sealed and ready to commit with the change
-// that caused it.
-type queued struct {
-	m      *OutMail
-	sealed []byte
-}
-
-// putQueued stores the outbox records prepared for a transaction.
-func putQueued(tx store.Tx, qs []queued) error {
-	for _, q := range qs {
-		if err := putOutMail(tx, q.m, q.sealed, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// outboxRef binds an outbox record to its patient, or to none (a test, or
-// an answer to a number the clinic does not know).
+// outboxRef is where an outbox record is sealed: bound to its patient, or
+// to nobody for a page to a staff member (oncall.go).
 func outboxRef(m OutMail) vault.Ref {
 	if m.PatientID == "" {
 		return vault.RefNoPatient(bucketOutbox, m.ID)

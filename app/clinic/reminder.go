@@ -113,7 +113,7 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 				}
 			}
 			if text.m != nil {
-				if err := putQueued(tx, []queued{text}); err != nil {
+				if err := putOutRecords(tx, []outRecord{text}); err != nil {
 					return err
 				}
 			}

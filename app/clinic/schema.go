@@ -30,6 +30,12 @@ const (
 	bucketFiles      = "files"
 	bucketOutbox     = "outbox"
 	bucketAppts      = "appointments"
+
+	// Reaching out (conversation.go, notice.go, oncall.go).
+	bucketScheduled = "scheduled"
+	bucketNotices   = "notices"
+	bucketOnCall    = "oncall"
+	bucketPages     = "pages"
 )
 
 // MetaBucket is the plain bucket for non-PHI facts about the database
@@ -70,6 +76,11 @@ const (
 	ixOutboxSID         = "outbox.by_sid"
 	ixOutboxItem        = "outbox.by_item"
 	ixOutboxRecent      = "outbox.recent"
+
+	// Reaching out (conversation.go, notice.go, oncall.go).
+	ixScheduledDue = "scheduled.due"
+	ixNoticeSent   = "notices.sent"
+	ixPagesDue     = "pages.due"
 )
 
 // Counters (store.Tx.NextSeq).
@@ -121,6 +132,10 @@ var schema = []SchemaEntry{
 	{bucketFiles, SealedBucket, "attachments: photos and PDFs sent with a message"},
 	{bucketOutbox, SealedBucket, "outgoing email and text messages until sent"},
 	{bucketAppts, SealedBucket, "appointments"},
+	{bucketScheduled, SealedBucket, "conversations staff wrote to be sent later, until they are sent"},
+	{bucketNotices, SealedBucket, "notices to many patients: subject, body, recipients"},
+	{bucketOnCall, SealedBucket, "the on-call rota (one record, id \"rota\")"},
+	{bucketPages, SealedBucket, "pages to the on-call person for an urgent request after hours, with their escalation"},
 
 	{MetaBucket, PlainBucket, "the database's schema version, recipient, creation time, setup and sweep markers, plain settings copy, import mapping"},
 	{bucketItemMeta, PlainBucket, "each item's routing facts: queue, status, priority, owner, due time"},
@@ -155,6 +170,9 @@ var schema = []SchemaEntry{
 	{ixOutboxSID, Index, "sent texts by the SHA-256 of the gateway's or modem's message id (delivery reports)"},
 	{ixOutboxItem, Index, "outgoing messages by the item they are about (the item's timeline)"},
 	{ixOutboxRecent, Index, "outgoing messages newest last (the owner's outbox view)"},
+	{ixScheduledDue, Index, "scheduled conversations by send time"},
+	{ixNoticeSent, Index, "each notice's conversations: notice, patient and item ids"},
+	{ixPagesDue, Index, "unacknowledged pages by the time they escalate"},
 
 	{seqEvents, Counter, "the event log's sequence"},
 	{audit.EventsSeq, Counter, "the audit chain's sequence"},

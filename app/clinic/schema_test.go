@@ -139,6 +139,26 @@ func TestSchemaListsEverythingWritten(t *testing.T) {
 	_, err = ic.c.SendDue(ctx, Outlets{Text: sms.NewGateway(g.Config())})
 	must("send texts", err)
 	must("stop", ic.c.ReceiveText(ctx, sms.Inbound{From: "+12025550143", Body: "STOP", SID: "SMschema2"}))
+	// Reaching out: a conversation written for next week, the on-call rota,
+	// and an urgent request at night that pages the person on call.
+	_, err = ic.c.StartConversation(ctx, ic.front, NewConversation{PatientID: ic.patA.Patient, Type: ConvRecall,
+		Subject: "Your yearly check-up", Body: "Time to book it.", SendAt: ic.clock.t.Add(30 * 24 * time.Hour)})
+	must("scheduled conversation", err)
+	_, err = ic.c.SaveOnCall(ctx, ic.owner, OnCall{Rota: []Shift{{StaffID: ic.clin.ID, Phone: "555-201-3344",
+		Days: []int{0, 1, 2, 3, 4, 5, 6}, From: "00:00", To: "24:00"}}, EscalateMinutes: 10})
+	must("on-call rota", err)
+	sent, err := ic.c.SendNotice(ctx, ic.front, NoticeInput{PatientIDs: []string{ic.patA.Patient, ic.patB.Patient},
+		Subject: "Parking lot closed", Body: "Please park on Elm Street tomorrow."})
+	must("notice", err)
+	must("notice conversations", ic.c.RunNotice(ctx, sent.ID))
+	night := ic.clock.t
+	ic.clock.t = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) // 22:00 in New York
+	paged, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Crushing chest pain since dinner"})
+	must("urgent at night", err)
+	if !paged.OnCallPaged {
+		t.Fatal("the urgent request at night paged nobody")
+	}
+	ic.clock.t = night
 
 	// Time passes: items fall overdue and are announced.
 	ic.clock.t = ic.clock.t.Add(7 * 24 * time.Hour)

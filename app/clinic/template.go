@@ -107,7 +107,37 @@ func (c *Clinic) RenderTemplate(ctx context.Context, a Actor, templateID, itemID
 	} else if v.Contact != nil {
 		first, lang = Patient{Name: v.Contact.Name}.FirstName(), v.Contact.Lang
 	}
-	lang = c.speaks(lang)
+	return c.fillTemplate(settings, settings.templates()[i], st, first, c.speaks(lang)), nil
+}
+
+// RenderPatientTemplate fills a template for a conversation staff start
+// with a patient, in the patient's language.
+func (c *Clinic) RenderPatientTemplate(ctx context.Context, a Actor, templateID, patientID string) (string, string, error) {
+	settings, err := c.Settings(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	i := slices.IndexFunc(settings.templates(), func(t Template) bool { return t.ID == templateID })
+	if i < 0 {
+		return "", "", ErrNotFound
+	}
+	if err := c.mayReadPatient(a, patientID); err != nil {
+		return "", "", err
+	}
+	p, err := c.loadPatient(ctx, patientID)
+	if err != nil {
+		return "", "", err
+	}
+	st, err := c.staffCached(ctx, a.ID)
+	if err != nil {
+		return "", "", err
+	}
+	lang := c.speaks(p.Lang)
+	return c.fillTemplate(settings, settings.templates()[i], st, p.FirstName(), lang), lang, nil
+}
+
+// fillTemplate is a template's text in lang with its placeholders filled.
+func (c *Clinic) fillTemplate(settings Settings, tp Template, st Staff, first, lang string) string {
 	loc := settings.Location()
 	next := settings.hours().NextOpen(c.now().Add(24*time.Hour).In(loc), loc)
 	day := next.In(loc).Format("Monday, January 2")
@@ -116,5 +146,5 @@ func (c *Clinic) RenderTemplate(ctx context.Context, a Actor, templateID, itemID
 	}
 	r := strings.NewReplacer("{patient_first_name}", first, "{staff_name}", st.SignedName(), "{clinic_phone}", settings.Phone,
 		"{clinic_name}", settings.ClinicName, "{next_business_day}", day)
-	return r.Replace(settings.templates()[i].TextFor(lang)), nil
+	return r.Replace(tp.TextFor(lang))
 }

@@ -277,7 +277,7 @@ func (c *Clinic) textAck(ctx context.Context, s Settings, to string, p *Patient,
 	if err != nil {
 		return err
 	}
-	return c.st.Update(ctx, func(tx store.Tx) error { return putQueued(tx, []queued{q}) })
+	return c.st.Update(ctx, func(tx store.Tx) error { return putOutRecords(tx, []outRecord{q}) })
 }
 
 // textAnswer queues a short answer to a number (HELP, START, STOP, a
@@ -298,7 +298,7 @@ func (c *Clinic) textAnswer(ctx context.Context, s Settings, to string, patients
 	if err != nil {
 		return err
 	}
-	return c.st.Update(ctx, func(tx store.Tx) error { return putQueued(tx, []queued{q}) })
+	return c.st.Update(ctx, func(tx store.Tx) error { return putOutRecords(tx, []outRecord{q}) })
 }
 
 // textStop ends every text to a number: the number's stop record (which

@@ -37,7 +37,7 @@ const (
 // newText prepares a text: queued now, or at 8 am when it is the quiet
 // hours (a page goes at once). patientID may be "" for a number the
 // clinic does not know.
-func (c *Clinic) newText(s Settings, to, patientID, itemID, kind, body string) (queued, error) {
+func (c *Clinic) newText(s Settings, to, patientID, itemID, kind, body string) (outRecord, error) {
 	now := c.now().UTC()
 	m := &OutMail{ID: newTimeID(), Channel: ChannelSMS, Kind: kind, PatientID: patientID, ItemID: itemID, To: to,
 		Body: body, State: MailQueued, NextAt: now, Created: now, AnyHour: kind == textKindPage || kind == textKindStop || kind == textKindSignIn}
@@ -45,7 +45,7 @@ func (c *Clinic) newText(s Settings, to, patientID, itemID, kind, body string) (
 		m.NextAt = until.UTC()
 	}
 	sealed, err := c.seal(outboxRef(*m), m)
-	return queued{m: m, sealed: sealed}, err
+	return outRecord{m: m, sealed: sealed}, err
 }
 
 // textTr speaks to a patient by text: their language, the clinic's time
@@ -61,29 +61,29 @@ func fromClinic(tr *i18n.Tr, s Settings, text string) string {
 // patientText prepares a text to a patient who agreed to texts, or nothing
 // (a zero queued) when they did not, texts are off, or the link could not
 // lead anywhere.
-func (c *Clinic) patientText(s Settings, p Patient, itemID, kind string, words func(tr *i18n.Tr, base string) string) (queued, error) {
+func (c *Clinic) patientText(s Settings, p Patient, itemID, kind string, words func(tr *i18n.Tr, base string) string) (outRecord, error) {
 	if !s.TextsReady() || !p.mayText() || s.PublicURL == "" {
-		return queued{}, nil
+		return outRecord{}, nil
 	}
 	tr, err := c.textTr(s, p.Lang)
 	if err != nil {
-		return queued{}, err
+		return outRecord{}, err
 	}
 	return c.newText(s, p.Phone, p.ID, itemID, kind, fromClinic(tr, s, words(tr, strings.TrimRight(s.PublicURL, "/"))))
 }
 
 // replyText prepares the "you have a new reply" text for an item.
-func (c *Clinic) replyText(ctx context.Context, it *Item) (queued, error) {
+func (c *Clinic) replyText(ctx context.Context, it *Item) (outRecord, error) {
 	if it.PatientID == "" {
-		return queued{}, nil
+		return outRecord{}, nil
 	}
 	s, err := c.Settings(ctx)
 	if err != nil {
-		return queued{}, err
+		return outRecord{}, err
 	}
 	p, err := c.loadPatient(ctx, it.PatientID)
 	if err != nil {
-		return queued{}, nil
+		return outRecord{}, nil
 	}
 	return c.patientText(s, p, it.ID, textKindReply, func(tr *i18n.Tr, base string) string {
 		return tr.T("text.reply", "link", base+"/t/"+it.ID)
@@ -92,7 +92,7 @@ func (c *Clinic) replyText(ctx context.Context, it *Item) (queued, error) {
 
 // reminderText prepares an appointment reminder: the day and time, and
 // how to answer by text.
-func (c *Clinic) reminderText(s Settings, p Patient, ap Appointment) (queued, error) {
+func (c *Clinic) reminderText(s Settings, p Patient, ap Appointment) (outRecord, error) {
 	return c.patientText(s, p, "", textKindReminder, func(tr *i18n.Tr, base string) string {
 		return tr.T("text.reminder", "when", tr.Format("mail.reminder.when", ap.StartsAt), "link", base+"/me")
 	})
@@ -144,7 +144,7 @@ func (c *Clinic) TextInvite(ctx context.Context, a Actor, inv Invite, code, link
 		return err
 	}
 	return c.st.Update(ctx, func(tx store.Tx) error {
-		if err := putQueued(tx, []queued{q}); err != nil {
+		if err := putOutRecords(tx, []outRecord{q}); err != nil {
 			return err
 		}
 		return c.audit(tx, a, "invite.text", "invite:"+inv.ID, p.ID)
@@ -305,7 +305,7 @@ func (c *Clinic) RequestSignInText(ctx context.Context, phone, client string) er
 		if err := tx.Put(bucketSignInLinks, hex.EncodeToString(hashKey(token)), b); err != nil {
 			return err
 		}
-		if err := putQueued(tx, []queued{q}); err != nil {
+		if err := putOutRecords(tx, []outRecord{q}); err != nil {
 			return err
 		}
 		return c.audit(tx, Actor{Kind: ActorSystem, Client: client}, "signin_link.request", "patient:"+p.ID, p.ID)

@@ -22,6 +22,9 @@ func (c *Clinic) EveryMinute(ctx context.Context) error {
 	if _, err := c.SendReminders(ctx); err != nil {
 		return err
 	}
+	if err := c.everyMinuteOutreach(ctx); err != nil {
+		return err
+	}
 	s, err := c.Settings(ctx)
 	if err != nil {
 		return err

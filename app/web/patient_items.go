@@ -46,6 +46,15 @@ func (pc *pctx) typeWord(t string) string {
 	return pc.T("type.message")
 }
 
+// itemType is the tag a request shows: its type, or "Message from the
+// clinic" for a conversation the clinic started.
+func (pc *pctx) itemType(it clinic.Item) string {
+	if it.Outreach != nil {
+		return pc.T("thread.from_clinic")
+	}
+	return pc.typeWord(it.Type)
+}
+
 // statusOf says where a request stands, in words: sent, seen by whom and
 // when, a call that reached nobody (what it came to), answered, waiting for
 // the patient, closed. A call nobody picked up is never "answered".
@@ -54,6 +63,9 @@ func (pc *pctx) statusOf(it clinic.Item) (string, string) {
 		if at, tried := it.CallTried(); tried {
 			return pc.T("status.call." + at.Result()), "tried"
 		}
+	}
+	if it.Outreach != nil && it.Status == clinic.StatusWaiting {
+		return pc.T("status.from_clinic"), "answered" // the clinic wrote first: nothing was asked
 	}
 	switch {
 	case it.Status == clinic.StatusClosed:
@@ -72,13 +84,15 @@ func (pc *pctx) statusOf(it clinic.Item) (string, string) {
 type itemRow struct {
 	URL, Title, Type, Sent, ISO, Status, Class string
 	Urgent                                     bool
+	Unread                                     bool     // a conversation the clinic started, not opened yet
 	Calls                                      []string // each call-back try, in the patient's words
 }
 
 func (pc *pctx) itemRow(it clinic.Item) itemRow {
 	st, cls := pc.statusOf(it)
-	row := itemRow{URL: "/t/" + it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
-		ISO: pc.tr.ISO(it.Created), Status: st, Class: cls, Urgent: it.Priority == clinic.PriorityUrgent}
+	row := itemRow{URL: "/t/" + it.ID, Title: pc.itemTitle(it), Type: pc.itemType(it), Sent: pc.tr.On(it.Created),
+		ISO: pc.tr.ISO(it.Created), Status: st, Class: cls, Urgent: it.Priority == clinic.PriorityUrgent,
+		Unread: it.Outreach != nil && it.Outreach.ReadAt.IsZero()}
 	for _, at := range it.Attempts {
 		row.Calls = append(row.Calls, pc.callLine(at))
 	}
@@ -247,7 +261,7 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	tp := &threadPage{ID: it.ID, Title: pc.itemTitle(it), Type: pc.typeWord(it.Type), Sent: pc.tr.On(it.Created),
+	tp := &threadPage{ID: it.ID, Title: pc.itemTitle(it), Type: pc.itemType(it), Sent: pc.tr.On(it.Created),
 		ISO: pc.tr.ISO(it.Created), Urgent: it.Priority == clinic.PriorityUrgent, Closed: it.Status == clinic.StatusClosed,
 		CanCallback: it.Type != clinic.TypeCallback && it.Type != clinic.TypeInviteRequest}
 	tp.Status, tp.Class = pc.statusOf(it)
@@ -479,6 +493,8 @@ var accessWords = map[string]string{
 	"item.create": "access.item_create", "invite.create": "access.invite", "device.revoke": "access.device_revoke",
 	"breakglass.open": "access.breakglass",
 	"item.queue":      "access.item_status", // a move to another queue: "updated your request"
+	// Reaching out (outreach_api.go).
+	"conversation.start": "access.conversation", "conversation.schedule": "access.conversation", "oncall.ack": "access.oncall",
 }
 
 // maxAccessRows bounds the access report page (newest first).

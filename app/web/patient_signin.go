@@ -382,6 +382,7 @@ type ackView struct {
 	Line       string // closed: the clinic's after-hours line, if it has one
 	LineHref   string
 	Note       string // closed: the owner's after-hours message
+	OnCall     string // closed, urgent: the on-call clinician was paged
 }
 
 func (pc *pctx) ackFor(it clinic.Item, afterHours bool) ackView {
@@ -397,6 +398,9 @@ func (pc *pctx) ackFor(it clinic.Item, afterHours bool) ackView {
 		a.Read = pc.T("ack.read", "clinic", pc.st.ClinicName)
 		a.Line, a.LineHref = pc.st.AfterHoursPhone, telHref(pc.st.AfterHoursPhone)
 		a.Note = pc.st.AfterHoursText
+		if it.PageID != "" {
+			a.OnCall = pc.T("ack.oncall")
+		}
 		return a
 	}
 	a.Due = pc.T("ack.due", "clinic", pc.st.ClinicName, "time", pc.tr.When(pc.st.ReplyBy(it.Created, it.Type, urgent)))

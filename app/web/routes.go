@@ -129,6 +129,15 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/appointments/import", anyStaff, s.handleApptImport},
 		{"GET", "/api/v1/ws", anyStaff, s.handleWS},
 		{"GET", "/api/v1/backup/status", ownerOnly, s.handleBackupStatus},
+		// Reaching out (outreach_api.go).
+		{"POST", "/api/v1/patients/{id}/conversations", anyStaff, s.handleConversationCreate},
+		{"GET", "/api/v1/patients/{id}/templates/{tid}", anyStaff, s.handlePatientTemplate},
+		{"GET", "/api/v1/oncall", anyStaff, s.handleOnCallGet},
+		{"PUT", "/api/v1/oncall", ownerOnly, s.handleOnCallSave},
+		{"POST", "/api/v1/items/{id}/oncall/ack", anyStaff, s.handleItemPageAck},
+		{"POST", "/api/v1/notices", anyStaff, s.handleNotice},
+		{"GET", "/api/v1/notices", anyStaff, s.handleNoticeList},
+		{"GET", "/api/v1/notices/{id}", anyStaff, s.handleNoticeReport},
 
 		// Patient pages (HTML forms). Public pages check their own csrf
 		// token on POST; "patient" pages resolve the device or contact
@@ -172,6 +181,9 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/outbox", ownerOnly, s.handleOutbox},
 		{"POST", "/me/texts", patientAny, s.pp(s.pageTextsToggle)},
 		{"POST", "/hooks/sms/gateway", signedHook, s.handleSMSHook},
+		// The "I've got it" link in an on-call page (outreach_api.go).
+		{"GET", "/oncall/{page}/{token}", anyone, s.pp(s.pageOnCallAck)},
+		{"POST", "/oncall/{page}/{token}", anyone, s.pp(s.pageOnCallAck)},
 	}
 }
 

@@ -41,6 +41,9 @@
 //   sweep.js, workload.js, patients.js, staff.js, audit.js, account.js
 //   settings.js       settings; settings_work.js hours, targets, queues,
 //                     templates
+//   write.js          Write to a patient; notices.js notices and reports;
+//                     oncall.js the on-call rota; outreach_item.js read
+//                     receipts and the on-call page on a request
 //
 // A view may set hooks on state.hooks while it is on screen: event(e) for
 // live item events, presence(p) for colleagues' presence frames, reopen()

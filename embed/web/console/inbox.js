@@ -70,7 +70,7 @@ export function viewInbox(c, ctx) {
   const keysBtn = h('button', { type: 'button', class: 'small', id: 'keys-open', 'aria-keyshortcuts': '?' },
     h('kbd', { 'aria-hidden': 'true' }, '?'), 'Shortcuts');
   keysBtn.addEventListener('click', () => showShortcuts(inboxKeys));
-  add(c, viewHead('Inbox', alertControls(), keysBtn), tabs, filters, msg, status, table, empty);
+  add(c, viewHead('Inbox', h('a', { class: 'button', href: '#/write', id: 'inbox-write' }, 'Write to a patient'), alertControls(), keysBtn), tabs, filters, msg, status, table, empty);
   clearUnseen();
 
   ensureStaff().then(() => { if (ctx.alive()) { fillStaffFilter(); paint(); } }).catch(() => {});

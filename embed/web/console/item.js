@@ -14,6 +14,7 @@ import { showShortcuts } from './shell.js';
 import { memory, state } from './state.js';
 import { ensureQueues, ensureStaff, queueName, staffName } from './team.js';
 import { fieldNames, outcomeNames, statusName, typeBadge, typeLabel, urgentBadge } from './words.js';
+import { outreachNotes, pageWords } from './outreach_item.js';
 
 const itemKeys = [
   ['r', 'Write a reply'], ['a', 'Assign this request to me'], ['u', 'Back to the inbox'], ['?', 'Show these shortcuts'],
@@ -28,6 +29,7 @@ function systemWords(m) {
   if (b === 'unassigned') return `Unassigned${by}.`;
   if (b.startsWith('status:')) return `Status set to ${statusName(b.slice(7)).toLowerCase()}${by}.`;
   if (b === 'call_attempt') return `Call attempt logged${by}.`;
+  if (b.startsWith('oncall.')) return pageWords(b, m.author_name || who);
   if (b.startsWith('moved:')) {
     const [from, to, ...why] = b.slice(6).split(':');
     return `Moved from ${queueLabel(from)} to ${queueLabel(to)}${by}: ${why.join(':')}`;
@@ -272,6 +274,7 @@ function paintDetails(x) {
     keys.length ? h('section', { class: 'fields-card', 'aria-labelledby': 'fields-title' },
       h('h2', { id: 'fields-title' }, `${typeLabel(it.type)} details`),
       h('dl', { class: 'fields' }, keys.map((k) => h('div', null, h('dt', null, fieldNames[k] || k.replace(/_/g, ' ')), h('dd', null, fields[k]))))) : null,
+    outreachNotes(x),
     it.status === 'closed' && it.outcome ? h('p', { class: 'closed-line' }, icon('check', 16),
       `Closed: ${outcomeNames[it.outcome] || it.outcome}.`, it.closed_reason ? ` Reason given to the patient: “${it.closed_reason}”` : '') : null);
 }

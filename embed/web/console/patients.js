@@ -103,7 +103,8 @@ function viewPatient(c, ctx, id) {
           : `${n} other patients have the same name — check the birth date.`)) : null,
       facts);
     body.removeAttribute('aria-busy');
-    put(extras, patientExtras(ctx, p));
+    put(extras, h('p', { class: 'actions' }, h('a', { class: 'button primary', href: `#/write/${encodeURIComponent(p.id)}`, id: 'patient-write' }, `Write to ${p.name}`)),
+      patientExtras(ctx, p));
   }).catch((err) => {
     if (!ctx.alive() || err.handled) return;
     title.textContent = err.code === 'not_found' ? 'Patient not found' : 'Patient';

@@ -15,6 +15,9 @@ import { idle, root, state } from './state.js';
 import { watchStorage } from './storage.js';
 import { viewSweep } from './sweep.js';
 import { viewWorkload } from './workload.js';
+import { viewWrite } from './write.js';
+import { viewNotices } from './notices.js';
+import { viewOnCall } from './oncall.js';
 
 // --- Shell and routing
 
@@ -129,4 +132,8 @@ const views = {
   audit: { label: 'Audit log', icon: 'shield', roles: ['owner'], render: viewAudit },
   settings: { label: 'Settings', icon: 'sliders', roles: ['owner'], render: viewSettings },
   account: { label: 'My account', icon: 'user', render: viewAccount },
+  // Reaching out (write.js, notices.js, oncall.js).
+  write: { label: 'Write to a patient', icon: 'reply', render: viewWrite },
+  notices: { label: 'Notices', icon: 'bell', render: viewNotices },
+  oncall: { label: 'On-call rota', icon: 'clock', roles: ['owner'], render: viewOnCall },
 };

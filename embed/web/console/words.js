@@ -43,6 +43,9 @@ export const accessWords = {
   'device.revoke': 'Signed out a device', 'device.add': 'Signed in a new device', 'breakglass.open': 'Opened it outside their queues (with a reason)',
   'item.feedback': 'Answered whether it helped',
   'item.queue': 'Moved a request to another queue',
+  'conversation.start': 'Wrote to the patient', 'conversation.schedule': 'Scheduled a message to the patient',
+  'conversation.read': 'The patient read a message from the clinic', 'oncall.ack': 'Took an urgent request on call',
+  'oncall.escalate': 'Paged the next person on call', 'oncall.unanswered': 'Nobody took an on-call page',
 };
 
 export function typeBadge(type) {
