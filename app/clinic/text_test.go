@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +380,44 @@ func TestTextAbroadFails(t *testing.T) {
 	}
 	if len(rows) == 0 || rows[0].State != MailFailed || !strings.Contains(rows[0].LastError, "another country (ES)") {
 		t.Fatalf("outbox: %+v", rows)
+	}
+}
+
+// TestTextNoticesAndPages: a conversation staff start reaches a patient who
+// agreed to texts by text (no subject, no words); an urgent request at
+// night pages the clinician on call by text at once, quiet hours or not.
+func TestTextNoticesAndPages(t *testing.T) {
+	ic, g, gw := textClinic(t)
+	ctx := context.Background()
+	res, err := ic.c.StartConversation(ctx, ic.front, NewConversation{PatientID: ic.patA.Patient, Type: ConvResults,
+		Subject: "Canary lab results", Body: "Your canary cholesterol is fine."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(res.Channels, ChannelSMS) {
+		t.Fatalf("the conversation was told on %v", res.Channels)
+	}
+	sendDue(t, ic, gw)
+	sent := g.Sent()
+	if len(sent) != 1 || sent[0].To != adaMobile || !strings.Contains(sent[0].Body, "/t/"+res.ID) || strings.Contains(sent[0].Body, "anary") {
+		t.Fatalf("conversation text %+v", sent)
+	}
+	if _, err := ic.c.SaveOnCall(ctx, ic.owner, OnCall{Rota: []Shift{{StaffID: ic.clin.ID, Phone: "(212) 555-0199",
+		Days: []int{0, 1, 2, 3, 4, 5, 6}, From: "00:00", To: "24:00"}}, EscalateMinutes: 10}); err != nil {
+		t.Fatal(err)
+	}
+	ic.clock.t = time.Date(2026, 11, 24, 23, 0, 0, 0, hoursNY(t)) // quiet hours
+	ack, err := ic.c.CreateItem(ctx, ic.patA, NewItem{Type: TypeMessage, Body: "Crushing chest pain since dinner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ack.OnCallPaged {
+		t.Fatal("nobody was paged")
+	}
+	sendDue(t, ic, gw)
+	sent = g.Sent()
+	page := sent[len(sent)-1]
+	if page.To != "+12125550199" || !strings.Contains(page.Body, "/staff/#/inbox/"+ack.Item.ID) || strings.Contains(page.Body, "chest") {
+		t.Fatalf("page %+v", page)
 	}
 }
