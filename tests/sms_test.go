@@ -344,6 +344,22 @@ func TestTextsSettingsBrowser(t *testing.T) {
 	b.until("outbox view", `!!document.querySelector('#outbox-list tr.outbox-sent') && document.getElementById('outbox-list').textContent.includes('acknowledgement')`)
 	b.check("no words in the outbox view", `!document.getElementById('outbox-list').textContent.includes(`+jsString(canaryText)+`) && !document.getElementById('outbox-list').textContent.includes('2125550199')`)
 	screenshot(t, b.ctx, "texts-settings.png")
+
+	// The patient's record: consent in their words; the invite by text.
+	var p struct {
+		ID string `json:"id"`
+	}
+	if code := in.owner().json("POST", "/api/v1/patients", map[string]any{"name": canaryName, "dob": "1948-02-03", "phone": "(202) 555-0143",
+		"sms": true, "sms_words": "text me please"}, &p); code != 201 {
+		t.Fatalf("patient: %d", code)
+	}
+	b.do("patient record", chromedp.Navigate(in.base()+"/staff/#/patients/"+p.ID), chromedp.WaitVisible(chromedp.ID("invite-text")))
+	b.check("consent on the record", `document.getElementById('patient-banner').textContent.includes('Yes (told staff') && document.getElementById('patient-banner').textContent.includes('text me please')`)
+	b.do("text the invite", chromedp.Click(chromedp.ID("invite-text")))
+	b.until("invite texted", `document.body.textContent.includes('on its way to the patient')`)
+	if s := g.WaitSent(t, 3); !strings.Contains(s[2].Body, "/i/") {
+		t.Fatalf("invite text %q", s[2].Body)
+	}
 	if errs := b.scriptErrors(); len(errs) > 0 {
 		t.Fatalf("script errors: %v", errs)
 	}

@@ -189,7 +189,7 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request, rc *
 			return err
 		}
 	}
-	if in.Letter {
+	if in.Letter || in.Text { // a texted invite's link must lead somewhere too
 		if err := s.letterPrintable(r); err != nil {
 			return err
 		}

@@ -166,9 +166,22 @@ function patientExtras(ctx, p) {
     if (show) cgForm.fields.caregiver.input.focus();
   });
   printBtn.addEventListener('click', () => invite('').catch((err) => { if (!err.handled) put(accessMsg, inviteError(err)); }));
+  // Texting the invite: the link and the code go to the patient's mobile
+  // (only for a patient who agreed to texts; the server says what is missing).
+  const textBtn = h('button', { type: 'button', id: 'invite-text' }, 'Text the invite');
+  textBtn.addEventListener('click', () => {
+    put(accessMsg);
+    api('POST', `/api/v1/patients/${pid}/invites`, { text: true }).then(() => {
+      if (!ctx.alive()) return;
+      const m = okMessage('The invite (the link and the code) is on its way to the patient’s mobile. It waits until 8 am if it is night.');
+      put(accessMsg, m);
+      m.focus();
+      loadDevices();
+    }).catch((err) => { if (!err.handled) put(accessMsg, inviteError(err)); });
+  });
   add(access, h('h2', { id: 'pa-title' }, 'Patient portal'),
     h('p', { class: 'muted' }, 'A letter with a code lets the patient (or a caregiver) sign in from their own phone or computer. Each letter has its own code, which works once and expires.'),
-    accessMsg, h('div', { class: 'actions' }, printBtn, cgToggle), cgBox);
+    accessMsg, h('div', { class: 'actions' }, printBtn, textBtn, cgToggle), cgBox);
 
   // inviteError: a letter refused because patients have no address to go
   // to yet says where the owner sets it (the owner gets the link).
