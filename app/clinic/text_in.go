@@ -160,6 +160,9 @@ func (c *Clinic) receiveText(ctx context.Context, s Settings, from, body string)
 		return c.textStart(ctx, s, from, patients, lang)
 	case slices.Contains(wordsHelp, word):
 		return c.textAnswer(ctx, s, from, patients, "", textKindHelp, lang, func(tr *i18n.Tr) string {
+			if strings.TrimSpace(s.Phone) == "" {
+				return tr.T("text.help_nophone")
+			}
 			return tr.T("text.help", "phone", s.Phone)
 		})
 	}
