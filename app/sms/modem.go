@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ type Modem struct {
 
 	inMu     sync.Mutex // OnInbound one at a time, and never after Close
 	inClosed bool
+	recent   []string // SIDs of the last texts handed over, oldest first
 
 	closing   chan struct{}
 	done      chan struct{}
@@ -84,6 +86,9 @@ type modemConn struct {
 
 	checkMu sync.Mutex // one check at a time (the poll and Send both check)
 	ready   bool       // PDU mode and indications are set up
+
+	readMu sync.Mutex // one stored text read at a time
+	mem    string     // the storage AT+CMGR reads ("" until a +CMTI names one)
 }
 
 // partial is a concatenated text with parts still to come.
@@ -106,6 +111,7 @@ const (
 	sendTimeout = 60 * time.Second // the network may take this long per part
 	minBackoff  = 250 * time.Millisecond
 	partsMaxAge = 24 * time.Hour // a text whose parts never all come is handed over as it is
+	recentTexts = 256            // how many SIDs are remembered against reading a text twice
 )
 
 // ErrNoDevice is OpenModem's answer when no device is named.
@@ -176,6 +182,9 @@ func (m *Modem) Close() error {
 		m.mu.Unlock()
 		close(m.closing)
 		<-m.done
+		m.mu.Lock()
+		m.conn, m.state = nil, state(CodeClosed)
+		m.mu.Unlock()
 		m.inMu.Lock()
 		m.inClosed = true
 		m.inMu.Unlock()
@@ -356,9 +365,11 @@ func simCode(s string) Code {
 	return CodeModemError
 }
 
-// Send sends m's body as one text of as many parts as it needs. A modem
-// that is gone, has no SIM, a locked PIN or no signal gives a retryable
-// error naming that; the SIM and the signal are asked afresh first.
+// Send sends m's body as one text of as many parts as it needs, each part
+// given up to 60 s (or what is left of ctx's deadline). A modem that is
+// gone, has no SIM, a locked PIN or no signal gives a retryable error naming
+// that; the SIM and the signal are asked afresh first. A failure after the
+// first part is retryable too, and the retry sends every part again.
 func (m *Modem) Send(ctx context.Context, msg Message) (string, error) {
 	if !e164.MatchString(msg.To) {
 		return "", sendErr(CodeBadNumber, true, "not E.164")
@@ -400,7 +411,14 @@ func (m *Modem) Send(ctx context.Context, msg Message) (string, error) {
 		if err != nil {
 			return "", sendErr(CodeModemError, true, "cannot encode the text")
 		}
-		info, err := c.at.SMSCommand("+CMGS="+strconv.Itoa(len(b)), h, at.WithTimeout(sendTimeout))
+		timeout := sendTimeout
+		if d, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, time.Until(d))
+		}
+		if timeout <= 0 {
+			return "", modemSendErr(at.ErrDeadlineExceeded, i, len(pdus))
+		}
+		info, err := c.at.SMSCommand("+CMGS="+strconv.Itoa(len(b)), h, at.WithTimeout(timeout))
 		if err != nil {
 			return "", modemSendErr(err, i, len(pdus))
 		}
@@ -451,28 +469,42 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// onCMTI reads a text the modem stored: +CMTI: "SM",<index>.
+// onCMTI reads a text the modem stored: +CMTI: <mem>,<index>. A modem
+// may store in its own memory ("ME") as well as on the SIM ("SM"); AT+CMGR
+// reads from the preferred storage, so that is pointed at <mem> first.
 func (m *Modem) onCMTI(c *modemConn, info []string) {
-	_, idx, ok := strings.Cut(info[0], ",")
+	mem, idx, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(info[0], "+CMTI:")), ",")
 	n, err := strconv.Atoi(strings.TrimSpace(idx))
 	if !ok || err != nil {
 		return
 	}
-	m.readStored(c, n)
+	mem = strings.Trim(strings.TrimSpace(mem), `"`)
+	c.readMu.Lock()
+	if mem != "" && mem != c.mem {
+		if _, err := c.at.Command(`+CPMS="` + mem + `"`); err == nil {
+			c.mem = mem
+		}
+	}
+	head, line, found := m.readStored(c, n)
+	c.readMu.Unlock()
+	if found {
+		m.collect(c, head, line, n)
+	}
 }
 
-// readStored reads the text at index n with AT+CMGR and collects it.
-func (m *Modem) readStored(c *modemConn, n int) {
+// readStored reads the text at index n with AT+CMGR: its header line and
+// its PDU line.
+func (m *Modem) readStored(c *modemConn, n int) (head, line string, found bool) {
 	info, err := c.at.Command("+CMGR=" + strconv.Itoa(n))
 	if err != nil {
-		return
+		return "", "", false
 	}
 	for i, l := range info {
 		if strings.HasPrefix(l, "+CMGR:") && i+1 < len(info) {
-			m.collect(c, l, info[i+1], n)
-			return
+			return l, info[i+1], true
 		}
 	}
+	return "", "", false
 }
 
 // readAll reads every text stored on the SIM (AT+CMGL=4): those that came
@@ -634,6 +666,17 @@ func (m *Modem) hand(in Inbound) bool {
 	defer m.inMu.Unlock()
 	if m.inClosed {
 		return false
+	}
+	if in.Status == "" {
+		// A text read twice (its +CMTI and the AT+CMGL after a reopen both
+		// saw it) is handed over once; its copy is deleted all the same.
+		if slices.Contains(m.recent, in.SID) {
+			return true
+		}
+		if len(m.recent) == recentTexts {
+			m.recent = m.recent[1:]
+		}
+		m.recent = append(m.recent, in.SID)
 	}
 	m.cfg.OnInbound(in)
 	return true

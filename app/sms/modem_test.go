@@ -23,10 +23,10 @@ type inbox struct {
 
 func (b *inbox) add(in sms.Inbound) { b.mu.Lock(); b.in = append(b.in, in); b.mu.Unlock() }
 
-// wait waits up to five seconds for n arrivals.
+// wait waits up to ten seconds for n arrivals.
 func (b *inbox) wait(t *testing.T, n int) []sms.Inbound {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		b.mu.Lock()
 		got := slices.Clone(b.in)
@@ -56,10 +56,23 @@ func openModem(t *testing.T, sim *smstest.Modem, box *inbox) *sms.Modem {
 	return m
 }
 
-// waitState waits up to five seconds for the modem's State to have code.
+// waitStored waits up to ten seconds for the SIM to hold n parts (the
+// modem deletes a text's parts just after handing it over).
+func waitStored(t *testing.T, sim *smstest.Modem, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for sim.Stored() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d parts on the SIM, want %d: read texts must be deleted", sim.Stored(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitState waits up to ten seconds for the modem's State to have code.
 func waitState(t *testing.T, m *sms.Modem, code sms.Code) sms.State {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		s := m.State()
 		if s.Code == code {
@@ -180,11 +193,39 @@ func TestModemInbound(t *testing.T) {
 			t.Errorf("text %d = %+v, want %+v", i, g, w)
 		}
 	}
-	if n := sim.Stored(); n != 0 {
-		t.Fatalf("%d parts left on the SIM: read texts must be deleted", n)
-	}
+	waitStored(t, sim, 0)
 	if m.State().Code != sms.CodeReady {
 		t.Fatalf("state %+v", m.State())
+	}
+}
+
+// TestModemReadTwice: a text left on the SIM (its delete failed) is read
+// again when the modem is reopened, handed over only once, and deleted.
+func TestModemReadTwice(t *testing.T) {
+	sim := smstest.NewModem(t)
+	box := &inbox{}
+	m := openModem(t, sim, box)
+	sim.RefuseDeletes(true)
+	sim.Deliver("+15551234567", "only once")
+	box.wait(t, 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.ContainsFunc(sim.Commands(), func(c string) bool { return strings.HasPrefix(c, "AT+CMGD=") }) {
+		if time.Now().After(deadline) {
+			t.Fatal("the modem never tried to delete the text it read")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if sim.Stored() != 1 {
+		t.Fatalf("%d texts on the SIM, want the one whose delete failed", sim.Stored())
+	}
+	sim.RefuseDeletes(false)
+	sim.Unplug()
+	waitState(t, m, sms.CodeNoModem)
+	sim.Replug()
+	waitState(t, m, sms.CodeReady)
+	waitStored(t, sim, 0)
+	if got := box.wait(t, 1); len(got) != 1 || got[0].Body != "only once" {
+		t.Fatalf("handed over %+v", got)
 	}
 }
 
@@ -268,7 +309,7 @@ func TestModemSIMStates(t *testing.T) {
 func TestModemHung(t *testing.T) {
 	sim := smstest.NewModem(t)
 	m, err := sms.OpenModemWith(sms.ModemConfig{Device: sim.Device(), From: clinicNumber,
-		Poll: 50 * time.Millisecond, CommandTimeout: 150 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+		Poll: 50 * time.Millisecond, CommandTimeout: 300 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,5 +353,14 @@ func TestModemNotFound(t *testing.T) {
 	}
 	if _, err := m.Send(context.Background(), sms.Message{To: "+15551234567", Body: "x"}); sms.CodeOf(err) != sms.CodeNoModem {
 		t.Fatalf("send: %v", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := m.State(); s.Code != sms.CodeClosed || s.OK {
+		t.Fatalf("state after Close = %+v", s)
+	}
+	if _, err := m.Send(context.Background(), sms.Message{To: "+15551234567", Body: "x"}); sms.CodeOf(err) != sms.CodeClosed {
+		t.Fatalf("send after Close: %v", err)
 	}
 }

@@ -39,6 +39,7 @@ type Modem struct {
 	failNext int  // sends to refuse with +CMS ERROR
 	direct   bool // hand texts over with +CMT whatever AT+CNMI asked
 	mute     bool // hear commands but answer none, as a hung modem
+	keep     bool // refuse AT+CMGD
 
 	// What the host set (reset by ATZ and by replugging).
 	echo    bool
@@ -157,6 +158,9 @@ func (m *Modem) SetDirect(on bool) { m.mu.Lock(); m.direct = on; m.mu.Unlock() }
 // Mute makes the modem hang: it takes commands and answers none, until
 // Mute(false).
 func (m *Modem) Mute(on bool) { m.mu.Lock(); m.mute = on; m.mu.Unlock() }
+
+// RefuseDeletes makes AT+CMGD fail, so read texts stay on the SIM.
+func (m *Modem) RefuseDeletes(on bool) { m.mu.Lock(); m.keep = on; m.mu.Unlock() }
 
 // FailSends makes the next n sends fail with +CMS ERROR: 500.
 func (m *Modem) FailSends(n int) { m.mu.Lock(); m.failNext = n; m.mu.Unlock() }
@@ -479,6 +483,10 @@ func (m *Modem) command(cmd string) int {
 		out = m.info(lines...)
 	case strings.HasPrefix(up, "AT+CMGD="):
 		n, _ := strconv.Atoi(strings.Split(arg("AT+CMGD="), ",")[0])
+		if m.keep {
+			out = m.cms(500, "unknown error")
+			break
+		}
 		delete(m.store, n)
 		out = ok
 	default:
