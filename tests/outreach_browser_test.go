@@ -39,9 +39,17 @@ func TestOutreachBrowser(t *testing.T) {
 		inboxAPI(t, owner, "POST", "/api/v1/appointments", map[string]any{"patient_id": id, "starts_at": at.Format(time.RFC3339), "minutes": 20,
 			"provider": "Dr. Lee"}, nil)
 	}
+	var clin struct{ ID string }
+	inboxAPI(t, owner, "POST", "/api/v1/staff", map[string]string{"name": "Dr. Casey Park", "email": "casey@maple.test", "role": "clinician",
+		"password": "Casey-First-Password-42"}, &clin)
 	var staff struct{ Staff []struct{ ID, Email string } }
 	inboxAPI(t, owner, "GET", "/api/v1/staff", nil, &staff)
-	ownerID := staff.Staff[0].ID
+	ownerID := ""
+	for _, s := range staff.Staff {
+		if s.Email == "owner@maple.test" {
+			ownerID = s.ID
+		}
+	}
 
 	b := newBrowserFor(t, in, 150*time.Second)
 	b.do("open console", chromedp.Navigate(b.base+"/staff/"))
@@ -52,6 +60,7 @@ func TestOutreachBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("patient-write")), chromedp.WaitVisible(chromedp.ID("write-subject")))
 	b.until("identity banner", `(document.getElementById('write-banner')?.innerText || '').includes('Rosa Delgado') &&
 		document.getElementById('write-banner').innerText.includes('Mar 14, 1961')`)
+	b.until("no channel, said before sending", `(document.getElementById('write-channels')?.textContent || '').includes('call them')`)
 	b.until("templates", `document.querySelectorAll('#write-template option').length > 1`)
 	b.do("write",
 		chromedp.SetValue(chromedp.ID("write-type"), "results"),
@@ -113,7 +122,8 @@ func TestOutreachBrowser(t *testing.T) {
 		clearField("oncall-0-to"), chromedp.SendKeys(chromedp.ID("oncall-0-to"), "17:00"),
 		chromedp.Click(chromedp.ID("oncall-save")))
 	b.until("field error", `!document.getElementById('oncall-0-err').hidden && document.activeElement.id === 'oncall-0-to'`)
-	b.do("fix", clearField("oncall-0-to"), chromedp.SendKeys(chromedp.ID("oncall-0-to"), "24:00"), chromedp.Click(chromedp.ID("oncall-save")))
+	b.do("fix", clearField("oncall-0-to"), chromedp.SendKeys(chromedp.ID("oncall-0-to"), "24:00"),
+		chromedp.SetValue(chromedp.ID("oncall-fallback-0"), clin.ID), chromedp.Click(chromedp.ID("oncall-save")))
 	b.until("saved", `(document.querySelector('#oncall-msg .ok-msg')?.textContent || '') === 'Rota saved: 1 row.'`)
 	var oc struct {
 		Rota []struct {
@@ -122,9 +132,11 @@ func TestOutreachBrowser(t *testing.T) {
 			From    string
 			To      string
 		}
+		Fallbacks []string
 	}
 	inboxAPI(t, owner, "GET", "/api/v1/oncall", nil, &oc)
-	if len(oc.Rota) != 1 || oc.Rota[0].StaffID != ownerID || oc.Rota[0].From != "17:00" || oc.Rota[0].To != "24:00" || len(oc.Rota[0].Days) != 5 {
+	if len(oc.Rota) != 1 || oc.Rota[0].StaffID != ownerID || oc.Rota[0].From != "17:00" || oc.Rota[0].To != "24:00" || len(oc.Rota[0].Days) != 5 ||
+		len(oc.Fallbacks) != 1 || oc.Fallbacks[0] != clin.ID {
 		t.Fatalf("rota after saving: %+v", oc)
 	}
 	if errs := b.scriptErrors(); len(errs) > 0 {

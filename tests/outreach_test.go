@@ -58,7 +58,7 @@ func TestNoticeSurvivesKillMidway(t *testing.T) {
 			if s.Done || s.Made == s.Recipients {
 				break
 			}
-			if s.Made > 0 {
+			if s.Made >= 10 {
 				in.kill()
 				caught = true
 				t.Logf("killed with %d of 200 conversations made", s.Made)

@@ -260,6 +260,27 @@ func (c *Clinic) StartConversation(ctx context.Context, a Actor, in NewConversat
 	return ConversationResult{ID: it.ID, Channels: it.Outreach.Channels}, nil
 }
 
+// PatientChannelsOf lists the channels a patient can be told on now, for
+// the console to say before sending when nobody can be told.
+func (c *Clinic) PatientChannelsOf(ctx context.Context, a Actor, patientID string) ([]string, error) {
+	if a.Kind != ActorStaff {
+		return nil, ErrForbidden
+	}
+	p, err := c.loadPatient(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := s.PatientChannels(p)
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
 // SendScheduled turns every scheduled conversation whose time has come into
 // its item. The schedule record is removed in the same transaction that
 // writes the item, so each goes out exactly once, whatever crashes.

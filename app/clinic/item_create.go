@@ -189,10 +189,14 @@ func (c *Clinic) CreateItem(ctx context.Context, a Actor, in NewItem) (Ack, erro
 	var page *Page
 	var sealedPage []byte
 	var pageOuts []outRecord
-	if ack.AfterHours && urgent {
+	if ack.AfterHours && urgent && !c.v.Locked() { // locked: the rota cannot be read, so nobody is paged (and nobody is promised)
 		var line *Message
 		if page, sealedPage, pageOuts, line, err = c.startPage(ctx, settings, it.ID); err != nil {
-			return Ack{}, err
+			// The request itself must not be lost to a page that cannot be
+			// made: it is filed without one, and the patient is not told
+			// that anybody was alerted.
+			c.log.Error("paging the on-call person failed; the urgent request is filed without a page", "item", it.ID, "err", err)
+			page = nil
 		}
 		if page != nil {
 			it.PageID, ack.OnCallPaged = page.ID, true

@@ -334,7 +334,16 @@ func (c *Clinic) previewNotice(ctx context.Context, a Actor, in NoticeInput) (No
 			EmailSubject: tr.T("mail.conversation.subject", "clinic", s.ClinicName),
 			EmailBody:    tr.T("mail.conversation.body", "clinic", s.ClinicName, "link", base+"/t/…", "unsubscribe", base+"/u/…")})
 	}
-	if err := c.Audit(ctx, a, AuditEvent{Action: "notice.preview", Object: "notice"}); err != nil {
+	// Staff see every recipient's name in the preview's counts and the
+	// phone list: each patient's record was read.
+	if err := c.st.Update(ctx, func(tx store.Tx) error {
+		for _, p := range ps {
+			if err := c.audit(tx, a, "notice.preview", "notice", p.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return NoticePreview{}, nil, err
 	}
 	return pv, ps, nil
@@ -361,6 +370,9 @@ func (c *Clinic) SendNotice(ctx context.Context, a Actor, in NoticeInput) (Notic
 	}
 	if err := c.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.Put(bucketNotices, n.ID, sealed); err != nil {
+			return err
+		}
+		if err := tx.SetIndex(ixNoticeOpen, idBytes(n.ID), n.ID); err != nil {
 			return err
 		}
 		return c.audit(tx, a, "notice.send", "notice:"+n.ID, "")
@@ -423,8 +435,11 @@ func (c *Clinic) RunNotice(ctx context.Context, id string) error {
 	c.noticeMu.Lock()
 	defer c.noticeMu.Unlock()
 	n, err := c.loadNotice(ctx, id)
-	if err != nil || n.Done {
+	if err != nil {
 		return err
+	}
+	if n.Done { // finished, though still listed as open: list it no more
+		return c.st.Update(ctx, func(tx store.Tx) error { return tx.DeleteIndex(ixNoticeOpen, idBytes(n.ID)) })
 	}
 	s, err := c.Settings(ctx)
 	if err != nil {
@@ -476,7 +491,12 @@ func (c *Clinic) RunNotice(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.st.Update(ctx, func(tx store.Tx) error { return tx.Put(bucketNotices, n.ID, sealed) })
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(bucketNotices, n.ID, sealed); err != nil {
+			return err
+		}
+		return tx.DeleteIndex(ixNoticeOpen, idBytes(n.ID))
+	})
 }
 
 // ResumeNotices finishes every notice a crash or a restart left half made.
@@ -487,14 +507,8 @@ func (c *Clinic) ResumeNotices(ctx context.Context) error {
 	}
 	var open []string
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Each(bucketNotices, "", func(id string, raw []byte) error {
-			var n Notice
-			if err := c.openRaw(vault.RefNoPatient(bucketNotices, id), raw, &n); err != nil {
-				return err
-			}
-			if !n.Done {
-				open = append(open, id)
-			}
+		return tx.Scan(ixNoticeOpen, store.Range{}, func(_ []byte, id string) error {
+			open = append(open, id)
 			return nil
 		})
 	})
@@ -641,7 +655,14 @@ func (c *Clinic) NoticeReportFor(ctx context.Context, a Actor, id string) (Notic
 		}
 		rep.Rows = append(rep.Rows, row)
 	}
-	if err := c.st.Update(ctx, func(tx store.Tx) error { return c.audit(tx, a, "notice.report", "notice:"+n.ID, "") }); err != nil {
+	if err := c.st.Update(ctx, func(tx store.Tx) error {
+		for _, row := range rep.Rows {
+			if err := c.audit(tx, a, "notice.report", "notice:"+n.ID, row.PatientID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return NoticeReport{}, err
 	}
 	return rep, nil

@@ -80,6 +80,7 @@ const (
 	// Reaching out (conversation.go, notice.go, oncall.go).
 	ixScheduledDue = "scheduled.due"
 	ixNoticeSent   = "notices.sent"
+	ixNoticeOpen   = "notices.open"
 	ixPagesDue     = "pages.due"
 )
 
@@ -172,6 +173,7 @@ var schema = []SchemaEntry{
 	{ixOutboxRecent, Index, "outgoing messages newest last (the owner's outbox view)"},
 	{ixScheduledDue, Index, "scheduled conversations by send time"},
 	{ixNoticeSent, Index, "each notice's conversations: notice, patient and item ids"},
+	{ixNoticeOpen, Index, "notices whose conversations are still being made"},
 	{ixPagesDue, Index, "unacknowledged pages by the time they escalate"},
 
 	{seqEvents, Counter, "the event log's sequence"},

@@ -164,6 +164,9 @@ func TestSchemaListsEverythingWritten(t *testing.T) {
 	ic.clock.t = ic.clock.t.Add(7 * 24 * time.Hour)
 	must("every minute", ic.c.EveryMinute(ctx))
 	must("tick overdue", func() error { _, err := ic.c.TickOverdue(ctx); return err }())
+	// A notice sent just now, its conversations not made yet.
+	_, err = ic.c.SendNotice(ctx, ic.front, NoticeInput{PatientIDs: []string{ic.patB.Patient}, Subject: "Flu shots", Body: "They are here."})
+	must("notice still open", err)
 
 	kinds := map[string]SchemaKind{}
 	for _, e := range Schema() {

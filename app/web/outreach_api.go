@@ -40,6 +40,16 @@ func (s *Server) handleConversationCreate(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
+// handlePatientChannels says where a patient can be told, before writing.
+func (s *Server) handlePatientChannels(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	chs, err := s.c.PatientChannelsOf(r.Context(), rc.actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"channels": chs})
+	return nil
+}
+
 // handlePatientTemplate fills a template for a new conversation, in the
 // patient's language.
 func (s *Server) handlePatientTemplate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

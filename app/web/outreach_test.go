@@ -60,6 +60,9 @@ func TestConversationReachesPatientAndReplyComesBack(t *testing.T) {
 		}
 	}
 
+	if r := owner.req("GET", "/api/v1/patients/"+pid+"/channels", nil); r.code != 200 || !strings.Contains(r.body, `"channels":["email"]`) {
+		t.Fatalf("channels: %d %s", r.code, r.body)
+	}
 	r := owner.req("POST", "/api/v1/patients/"+pid+"/conversations", map[string]any{"type": "results", "subject": "Your results are in",
 		"body": "Your cholesterol results are back. Please book a visit to go over them."})
 	if r.code != 201 {

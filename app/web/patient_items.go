@@ -495,6 +495,7 @@ var accessWords = map[string]string{
 	"item.queue":      "access.item_status", // a move to another queue: "updated your request"
 	// Reaching out (outreach_api.go).
 	"conversation.start": "access.conversation", "conversation.schedule": "access.conversation", "oncall.ack": "access.oncall",
+	"notice.preview": "access.search", "notice.report": "access.item_list",
 }
 
 // maxAccessRows bounds the access report page (newest first).

@@ -132,6 +132,7 @@ func (s *Server) routeTable() []route {
 		// Reaching out (outreach_api.go).
 		{"POST", "/api/v1/patients/{id}/conversations", anyStaff, s.handleConversationCreate},
 		{"GET", "/api/v1/patients/{id}/templates/{tid}", anyStaff, s.handlePatientTemplate},
+		{"GET", "/api/v1/patients/{id}/channels", anyStaff, s.handlePatientChannels},
 		{"GET", "/api/v1/oncall", anyStaff, s.handleOnCallGet},
 		{"PUT", "/api/v1/oncall", ownerOnly, s.handleOnCallSave},
 		{"POST", "/api/v1/items/{id}/oncall/ack", anyStaff, s.handleItemPageAck},

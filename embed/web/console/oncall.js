@@ -66,10 +66,18 @@ export function viewOnCall(c, ctx) {
   }
   addBtn.addEventListener('click', () => addRow({ days: [1, 2, 3, 4, 5] }).who.focus());
 
+  // Up to three fallbacks, in order; the owner comes after them anyway.
+  const fallSelects = [];
   function paintFallbacks(chosen) {
+    fallSelects.length = 0;
     put(fallBox, h('legend', null, 'Then page, in this order (the owner is paged last in any case)'),
-      staff.filter((x) => !x.disabled).map((x) => h('label', { class: 'check-line' },
-        h('input', { type: 'checkbox', value: x.id, id: `oncall-fb-${x.id}`, checked: chosen.includes(x.id) }), ` ${x.name}`)));
+      [0, 1, 2].map((n) => {
+        const s = staffOptions(chosen[n]);
+        s.id = `oncall-fallback-${n}`;
+        s.firstChild.textContent = 'Nobody';
+        fallSelects.push(s);
+        return h('div', { class: 'field' }, h('label', { for: s.id }, ['First', 'Second', 'Third'][n]), s);
+      }));
   }
 
   function values() {
@@ -78,7 +86,7 @@ export function viewOnCall(c, ctx) {
       rota: live.map((r) => ({ staff_id: r.who.value, phone: r.phone.value, email: r.email.value, from: r.from.value.trim(), to: r.to.value.trim(),
         days: r.days.map((l) => l.firstChild).filter((b) => b.checked).map((b) => Number(b.value)) })),
       escalate_minutes: Number(esc.value) || 0,
-      fallbacks: [...fallBox.querySelectorAll('input:checked')].map((b) => b.value),
+      fallbacks: fallSelects.map((s) => s.value).filter((v, i, all) => v && all.indexOf(v) === i),
       live,
     };
   }

@@ -46,6 +46,7 @@ export const accessWords = {
   'conversation.start': 'Wrote to the patient', 'conversation.schedule': 'Scheduled a message to the patient',
   'conversation.read': 'The patient read a message from the clinic', 'oncall.ack': 'Took an urgent request on call',
   'oncall.escalate': 'Paged the next person on call', 'oncall.unanswered': 'Nobody took an on-call page',
+  'notice.preview': 'Previewed a notice to many', 'notice.report': 'Read a notice\u2019s report',
 };
 
 export function typeBadge(type) {

@@ -113,6 +113,17 @@ function writeTo(c, ctx, pid) {
         h('span', null, n === 1 ? 'Another patient has the same name — check the birth date.' : `${n} other patients have the same name — check the birth date.`)) : null);
   }).catch((err) => { if (ctx.alive() && !err.handled) put(banner, errorBox(err.code === 'not_found' ? 'There is no patient record at this address.' : err.message)); });
 
+  // Said before sending: a patient nobody can tell needs a call.
+  const reach = h('p', { id: 'write-channels', role: 'status' });
+  formBox.before(reach);
+  api('GET', `/api/v1/patients/${enc}/channels`).then((r) => {
+    if (!ctx.alive()) return;
+    const chs = r.channels || [];
+    reach.className = chs.length ? 'muted' : 'warn-banner';
+    reach.textContent = chs.length ? `The patient will be told by ${chs.join(' and ')} that a message is waiting (no details in it).`
+      : 'This patient has no email for notices (none on file, or they did not ask for emails). The message will wait on their page: call them to say so.';
+  }).catch(() => {});
+
   api('GET', '/api/v1/templates').then((r) => {
     if (!ctx.alive()) return;
     for (const t of r.templates || []) add(tmpl, h('option', { value: t.id }, t.name));
