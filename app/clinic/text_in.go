@@ -401,6 +401,10 @@ func (c *Clinic) textAnswersReminder(ctx context.Context, s Settings, a Actor, p
 // through the blind index of the number's last ten digits, then compared
 // in full).
 func (c *Clinic) patientsByPhone(ctx context.Context, e164 string) ([]Patient, error) {
+	s, err := c.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	d := phoneDigits(e164)
 	if len(d) < 7 {
 		return nil, nil
@@ -424,7 +428,9 @@ func (c *Clinic) patientsByPhone(ctx context.Context, e164 string) ([]Patient, e
 		if err != nil {
 			continue // merged away or damaged: not this sender
 		}
-		if p.Phone == e164 {
+		// A record written before numbers were kept in E.164 is read
+		// the same way now.
+		if p.Phone == e164 || !strings.HasPrefix(p.Phone, "+") && samePhone(s, p.Phone, e164) {
 			out = append(out, p)
 		}
 	}
@@ -508,4 +514,11 @@ func (c *Clinic) TextStatus(ctx context.Context, sid, status string) error {
 	}
 	c.textChanged(ctx, done)
 	return nil
+}
+
+// samePhone reports whether a number as typed is e164 in the clinic's
+// country.
+func samePhone(s Settings, typed, e164 string) bool {
+	n, _, err := sms.Normalize(typed, s.region())
+	return err == nil && n == e164
 }

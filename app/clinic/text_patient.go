@@ -44,10 +44,11 @@ func (p Patient) mayText() bool {
 // TextsOn reports whether the patient gets texts, for the pages that show it.
 func (p Patient) TextsOn() bool { return p.mayText() }
 
-// MayGetTexts reports whether the patient could turn texts on: a mobile
-// number is on file.
+// MayGetTexts reports whether the patient could turn texts on: a number
+// is on file that is not known to be a landline (one written before
+// numbers were kept in E.164 is read when they do).
 func (p Patient) MayGetTexts() bool {
-	return p.Phone != "" && !p.NotMobile && strings.HasPrefix(p.Phone, "+")
+	return p.Phone != "" && !p.NotMobile
 }
 
 // notePhone reads the phone number in E.164 with the clinic's country and
@@ -86,7 +87,7 @@ func (c *Clinic) PatientTexts(ctx context.Context, a Actor, p *Patient, phoneCha
 	if len(words) > 500 || !validText(words) {
 		return inputErr("sms_words", "Note the patient's words in at most 500 characters.")
 	}
-	if *sms && !p.MayGetTexts() {
+	if *sms && (!p.MayGetTexts() || !strings.HasPrefix(p.Phone, "+")) {
 		return inputErr("sms", "Texts need a mobile number on the record. Check the phone number first.")
 	}
 	p.SMS = &TextConsent{On: *sms, At: c.now().UTC(), How: ConsentStaff, By: a.ID, Words: words}
@@ -106,7 +107,16 @@ func (c *Clinic) SetPatientTexts(ctx context.Context, a Actor, on bool, how stri
 	if err != nil {
 		return err
 	}
-	if on && !p.MayGetTexts() {
+	if !strings.HasPrefix(p.Phone, "+") {
+		// Written before numbers were kept in E.164: read it now (the
+		// search index keys on the last ten digits, which do not change).
+		s, err := c.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		notePhone(s, &p)
+	}
+	if on && (!p.MayGetTexts() || !strings.HasPrefix(p.Phone, "+")) {
 		return inputErr("sms", "The clinic has no mobile number for you. Ask them to add it.")
 	}
 	p.SMS = &TextConsent{On: on, At: c.now().UTC(), How: how}

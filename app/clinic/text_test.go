@@ -421,3 +421,30 @@ func TestTextNoticesAndPages(t *testing.T) {
 		t.Fatalf("page %+v", page)
 	}
 }
+
+// TestTextOlderRecordNumbers: a number written before numbers were kept in
+// E.164 still finds its patient, and turning texts on reads it.
+func TestTextOlderRecordNumbers(t *testing.T) {
+	ic, _, _ := textClinic(t)
+	ctx := context.Background()
+	p, err := ic.c.CreatePatient(ctx, ic.front, PatientInput{Name: "Olga Older", DOB: "1940-04-04", Phone: "(646) 555-0123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Phone = "646.555.0123" // as an older Hearth stored it
+	if err := ic.c.savePatient(ctx, ic.front, p, "patient.update"); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := ic.c.patientsByPhone(ctx, "+16465550123")
+	if err != nil || len(ps) != 1 || ps[0].ID != p.ID {
+		t.Fatalf("found %+v, %v", ps, err)
+	}
+	a := Actor{Kind: ActorPatient, ID: p.ID, Patient: p.ID}
+	if err := ic.c.SetPatientTexts(ctx, a, true, ConsentMe); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := ic.c.loadPatient(ctx, p.ID)
+	if got.Phone != "+16465550123" || !got.mayText() {
+		t.Fatalf("after turning texts on: %q may text %v", got.Phone, got.mayText())
+	}
+}
