@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -25,6 +26,10 @@ type textLine struct {
 	cfg     clinic.SMSSettings // what the running transport was started with
 	cur     sms.Transport      // nil while texts are off or it failed to start
 	failed  sms.Code           // why it failed to start
+	// waiting are texts the modem handed over while the clinic was
+	// locked (their senders cannot be looked up until an owner unlocks
+	// it); each look files them again. Memory only, at most maxWaiting.
+	waiting []sms.Inbound
 	open    func(cfg clinic.SMSSettings, onInbound func(sms.Inbound)) (sms.Transport, error)
 }
 
@@ -52,6 +57,9 @@ func openTransport(cfg clinic.SMSSettings, onInbound func(sms.Inbound)) (sms.Tra
 // Refresh starts, restarts or stops the transport when the settings
 // changed since it last looked.
 func (l *textLine) Refresh(ctx context.Context) {
+	if !l.cl.Locked() {
+		l.fileWaiting()
+	}
 	s, err := l.cl.Settings(ctx)
 	if err != nil {
 		return // locked or unreadable: keep what runs
@@ -86,10 +94,35 @@ func (l *textLine) Refresh(ctx context.Context) {
 	l.cur = t
 }
 
-// inbound hands a text the modem received to the clinic.
+// maxWaiting bounds the texts kept while the clinic is locked.
+const maxWaiting = 500
+
+// inbound hands a text the modem received to the clinic; while the clinic
+// is locked it waits in memory for the unlock.
 func (l *textLine) inbound(in sms.Inbound) {
-	if err := l.cl.ReceiveText(context.Background(), in); err != nil {
+	err := l.cl.ReceiveText(context.Background(), in)
+	switch {
+	case errors.Is(err, clinic.ErrLocked):
+		l.mu.Lock()
+		if len(l.waiting) < maxWaiting {
+			l.waiting = append(l.waiting, in)
+		} else {
+			l.log.Error("an inbound text was dropped: Hearth is locked and too many texts wait for the unlock")
+		}
+		l.mu.Unlock()
+	case err != nil:
 		l.log.Error("an inbound text could not be filed", "err", err)
+	}
+}
+
+// fileWaiting files the texts that came while the clinic was locked.
+func (l *textLine) fileWaiting() {
+	l.mu.Lock()
+	w := l.waiting
+	l.waiting = nil
+	l.mu.Unlock()
+	for _, in := range w {
+		l.inbound(in)
 	}
 }
 
