@@ -57,12 +57,13 @@ func openTransport(cfg clinic.SMSSettings, onInbound func(sms.Inbound)) (sms.Tra
 // Refresh starts, restarts or stops the transport when the settings
 // changed since it last looked.
 func (l *textLine) Refresh(ctx context.Context) {
-	if !l.cl.Locked() {
-		l.fileWaiting()
+	if l.cl.Locked() {
+		return // the token is sealed: keep what runs until the unlock
 	}
+	l.fileWaiting()
 	s, err := l.cl.Settings(ctx)
 	if err != nil {
-		return // locked or unreadable: keep what runs
+		return // unreadable: keep what runs
 	}
 	want := s.SMS
 	if !s.TextsReady() {
