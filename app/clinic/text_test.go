@@ -448,3 +448,32 @@ func TestTextOlderRecordNumbers(t *testing.T) {
 		t.Fatalf("after turning texts on: %q may text %v", got.Phone, got.mayText())
 	}
 }
+
+// TestTextThrottle: one number may send 20 texts in ten minutes; the rest
+// are dropped (a runaway phone or a flood cannot fill the inbox), and
+// another number is not held back by it.
+func TestTextThrottle(t *testing.T) {
+	ic, _, _ := textClinic(t)
+	ctx := context.Background()
+	for i := range 25 {
+		receive(t, ic, adaMobile, "ping", "SMflood"+strings.Repeat("x", i))
+	}
+	metas, err := ic.c.ownerMetas(ctx, ic.patA.Patient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(metas) != 1 || metas[0].Messages != textBurst {
+		t.Fatalf("after 25 texts: %d items, %+v", len(metas), metas)
+	}
+	receive(t, ic, "+12125550199", "hello", "SMother")
+	rows, err := ic.c.ListItems(ctx, ic.owner, ItemFilter{Unverified: true})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("another number: %d items, %v", len(rows), err)
+	}
+	ic.clock.t = ic.clock.t.Add(textWindow + time.Minute)
+	receive(t, ic, adaMobile, "later", "SMlater")
+	metas, _ = ic.c.ownerMetas(ctx, ic.patA.Patient)
+	if metas[0].Messages != textBurst+1 {
+		t.Fatalf("after the window: %d messages", metas[0].Messages)
+	}
+}
