@@ -187,3 +187,31 @@ func TestTextConsentPages(t *testing.T) {
 		t.Fatalf("the record as staff see it: %s", r.body)
 	}
 }
+
+// TestSignInLinkByText: the sign-in link page offers a link by text; the
+// answer is the same whether or not the number is on file, and only a
+// patient who agreed gets the text.
+func TestSignInLinkByText(t *testing.T) {
+	e, _, g := textEnv(t)
+	ctx := context.Background()
+	if _, err := e.c.CreatePatient(ctx, clinic.Actor{Kind: clinic.ActorSystem}, clinic.PatientInput{Name: "Tom Texto", DOB: "1960-06-06",
+		Phone: "(202) 555-0143", SMS: true}); err != nil {
+		t.Fatal(err)
+	}
+	u := e.anon()
+	if page := u.get("/link"); !strings.Contains(page.body, `name="phone"`) {
+		t.Fatalf("no phone field on the link page:\n%.1500s", page.body)
+	}
+	known := u.form("/link", "/link", url.Values{"phone": {"202-555-0143"}})
+	unknown := e.anon().form("/link", "/link", url.Values{"phone": {"212-555-0199"}})
+	if known.code != 200 || unknown.code != 200 || !strings.Contains(known.body, "Check your texts") || !strings.Contains(unknown.body, "Check your texts") {
+		t.Fatalf("answers: %d / %d", known.code, unknown.code)
+	}
+	n, err := e.c.SendDue(ctx, clinic.Outlets{Text: sms.NewGateway(g.Config())})
+	if err != nil || n != 1 {
+		t.Fatalf("sent %d texts (%v), want the one link", n, err)
+	}
+	if s := g.Sent(); len(s) != 1 || s[0].To != "+12025550143" || !strings.Contains(s[0].Body, "/l/") {
+		t.Fatalf("link text %+v", s)
+	}
+}
