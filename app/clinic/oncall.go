@@ -495,8 +495,12 @@ func (c *Clinic) EscalatePages(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// ErrPageTaken: somebody already said "I've got it" for this page.
+var ErrPageTaken = errors.New("clinic: somebody already has this urgent request")
+
 // AckPageLink is "I've got it" from the link in a page: the token says who
-// (each person paged has their own), and it works once.
+// (each person paged has their own), and it works once; a page someone
+// already took answers ErrPageTaken.
 func (c *Clinic) AckPageLink(ctx context.Context, pageID, token, client string) (string, error) {
 	if !validItemID(pageID) || token == "" {
 		return "", ErrNotFound
@@ -506,12 +510,12 @@ func (c *Clinic) AckPageLink(ctx context.Context, pageID, token, client string) 
 	var itemID string
 	_, err := c.changePage(ctx, Actor{Kind: ActorStaff, Client: client}, pageID, func(pg *Page) (*Message, []outRecord, string, error) {
 		itemID = pg.ItemID
+		if pg.AckBy != "" {
+			return nil, nil, "", ErrPageTaken // every link was spent with it
+		}
 		who := slices.IndexFunc(pg.Tokens, func(t string) bool { return t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(hash)) == 1 })
 		if who < 0 {
 			return nil, nil, "", ErrNotFound
-		}
-		if pg.AckBy != "" {
-			return nil, nil, "", nil // already taken: nothing more to do
 		}
 		return c.ack(ctx, pg, pg.Chain[who].StaffID)
 	})

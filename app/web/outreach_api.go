@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -141,7 +142,12 @@ func (s *Server) pageOnCallAck(pc *pctx) error {
 	if !pc.s.limits.take("oncall-client:"+clientAddr(pc.r), contactsPerClient) {
 		return errTooMany
 	}
-	if _, err := s.c.AckPageLink(pc.r.Context(), pc.r.PathValue("page"), pc.r.PathValue("token"), clientAddr(pc.r)); err != nil {
+	_, err := s.c.AckPageLink(pc.r.Context(), pc.r.PathValue("page"), pc.r.PathValue("token"), clientAddr(pc.r))
+	if errors.Is(err, clinic.ErrPageTaken) {
+		mp := mailPage{Heading: pc.T("oncall.ack.taken"), Msg: pc.T("oncall.ack.done.msg")}
+		return pc.render(http.StatusOK, "p_mail.html", mp.Heading, mp)
+	}
+	if err != nil {
 		return err
 	}
 	mp := mailPage{Heading: pc.T("oncall.ack.done"), Msg: pc.T("oncall.ack.done.msg")}

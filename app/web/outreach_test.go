@@ -259,6 +259,14 @@ func TestUrgentAfterHoursPagesOnCallAndEscalates(t *testing.T) {
 	if r := v.form(m[1], m[1], nil); r.code != 200 || !strings.Contains(r.body, "it is yours") {
 		t.Fatalf("ack: %d %.300s", r.code, r.body)
 	}
+	// The first person's own link, later: somebody already has it.
+	first := ackLinkRe.FindStringSubmatch(strings.ReplaceAll(page, "=\r\n", ""))
+	if first == nil || first[1] == m[1] {
+		t.Fatalf("the first page has no link of its own: %v", first)
+	}
+	if r := v.form(first[1], first[1], nil); r.code != 200 || !strings.Contains(r.body, "Someone already has it.") {
+		t.Fatalf("a spent link: %d %.300s", r.code, r.body)
+	}
 	e.clock.Add(time.Hour)
 	if err := e.c.EveryMinute(context.Background()); err != nil {
 		t.Fatal(err)
