@@ -325,6 +325,12 @@ func TestCSRFBrowser(t *testing.T) {
 		{method: "PUT", pattern: "/api/v1/oncall", staff: true, path: "/api/v1/oncall", json: `{"rota":[],"escalate_minutes":5}`},
 		{method: "POST", pattern: "/api/v1/items/{id}/oncall/ack", staff: true, path: "/api/v1/items/" + itemID + "/oncall/ack", json: `{}`},
 		{method: "POST", pattern: "/oncall/{page}/{token}", path: "/oncall/" + itemID + "/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", form: url.Values{}},
+		// Text messages (texts_api.go): the test text, the patient's own
+		// answer, and the gateway's webhook (which a browser never reaches).
+		{method: "POST", pattern: "/api/v1/settings/test-text", staff: true, path: "/api/v1/settings/test-text", json: `{"to":"+12025550143"}`},
+		{method: "POST", pattern: "/me/texts", path: "/me/texts", form: url.Values{"on": {"1"}}},
+		{method: "POST", pattern: "/hooks/sms/gateway", path: "/hooks/sms/gateway",
+			form: url.Values{"MessageSid": {"SMevil1"}, "From": {"+12025550143"}, "Body": {canary}}},
 	}
 
 	// The table names every state-changing route, and nothing else.

@@ -37,8 +37,11 @@ var binPath string
 // race-built binary on a busy machine unlocks and signs in within a browser
 // step. Only a link-time -X reaches them (vault.testScryptLogN,
 // clinic.testArgon2): a clinic's build never has them. The production costs
-// have their own tests in app/vault and app/clinic.
-const testCosts = "-X hearth/app/vault.testScryptLogN=10 -X hearth/app/clinic.testArgon2=m=64,t=1,p=1"
+// have their own tests in app/vault and app/clinic. cli.testTick runs the
+// periodic work (reminders, overdue alerts) and the outbox every second
+// rather than every minute and five seconds, so the text-message tests see
+// a reminder within their patience.
+const testCosts = "-X hearth/app/vault.testScryptLogN=10 -X hearth/app/clinic.testArgon2=m=64,t=1,p=1 -X hearth/app/cli.testTick=1s"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hearth-bin-")

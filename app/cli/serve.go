@@ -132,7 +132,15 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 		certStatus = func() any { return auto.Status() }
 	}
 
+	texts := newTextLine(cl, log)
+	texts.Refresh(ctx)
+	defer func() {
+		if cerr := texts.Close(); cerr != nil {
+			log.Warn("closing the text transport", "err", cerr)
+		}
+	}()
 	srv, err := web.New(web.Options{
+		Texts:    texts,
 		Clinic:   cl,
 		Hub:      hub,
 		Files:    env.Files,
@@ -218,7 +226,7 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 	wg.Add(2)
 	go func() { defer wg.Done(); hub.Run(jobs) }()
 	if grp == nil {
-		go func() { defer wg.Done(); periodicJobs(jobs, cl, env, log, c) }()
+		go func() { defer wg.Done(); periodicJobs(jobs, cl, env, log, c, texts) }()
 	} else {
 		wg.Add(1)
 		go func() { defer wg.Done(); grp.Run(jobs) }()
@@ -229,7 +237,7 @@ func serve(ctx context.Context, args []string, env Env) (err error) {
 			defer wg.Done()
 			err := cluster.Lead(jobs, "periodic_jobs", func(ctx context.Context) {
 				log.Info("this node now runs the clinic's periodic jobs (overdue alerts, reminders, email, backups)")
-				periodicJobs(ctx, cl, env, log, c)
+				periodicJobs(ctx, cl, env, log, c, texts)
 				log.Info("this node no longer runs the periodic jobs")
 			})
 			if err != nil {
@@ -350,9 +358,11 @@ func serveControl(c config.Config, cl *clinic.Clinic, env Env, log *slog.Logger)
 }
 
 // periodicJobs runs the clinic's timed work until ctx ends: the overdue
-// ticker, reminders and the closing sweep; the outbox; nightly backups. It
-// first settles mail that a crash (or a departed leader) left half-sent.
-func periodicJobs(ctx context.Context, cl *clinic.Clinic, env Env, log *slog.Logger, c config.Config) {
+// ticker, reminders and the closing sweep; the outbox (email, and texts
+// through the text line, which follows the settings); nightly backups. It
+// first settles mail and texts that a crash (or a departed leader) left
+// half-sent.
+func periodicJobs(ctx context.Context, cl *clinic.Clinic, env Env, log *slog.Logger, c config.Config, texts *textLine) {
 	if err := cl.RecoverMail(ctx); err != nil && ctx.Err() == nil {
 		log.Error("checking the outbox failed", "err", err)
 	}
@@ -366,11 +376,12 @@ func periodicJobs(ctx context.Context, cl *clinic.Clinic, env Env, log *slog.Log
 		}
 	}()
 	go func() { defer wg.Done(); runBackups(ctx, cl, env, log, c) }()
-	go func() { defer wg.Done(); every(ctx, time.Minute, log, "periodic work", cl.EveryMinute) }()
+	go func() { defer wg.Done(); every(ctx, minuteTick(), log, "periodic work", cl.EveryMinute) }()
 	go func() {
 		defer wg.Done()
-		every(ctx, 5*time.Second, log, "sending email", func(ctx context.Context) error {
-			_, err := cl.SendDueMail(ctx, mail.Send)
+		every(ctx, outboxTick, log, "sending email and texts", func(ctx context.Context) error {
+			texts.Refresh(ctx)
+			_, err := cl.SendDue(ctx, clinic.Outlets{Mail: mail.Send, Text: texts})
 			return err
 		})
 	}()

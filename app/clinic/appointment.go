@@ -180,7 +180,7 @@ type ApptRow struct {
 	PatientName string `json:"patient_name"`
 	PatientDOB  string `json:"patient_dob"`
 	Phone       string `json:"phone"`
-	HasChannel  bool   `json:"has_channel"` // the patient can be reminded (email on file)
+	HasChannel  bool   `json:"has_channel"` // the patient can be reminded (email on file, or texts agreed)
 }
 
 // ListAppointments returns the appointments starting in [from, to), in
@@ -214,7 +214,7 @@ func (c *Clinic) ListAppointments(ctx context.Context, a Actor, from, to time.Ti
 		}
 		row := ApptRow{Appointment: ap}
 		if p, err := c.loadPatient(ctx, ap.PatientID); err == nil {
-			row.PatientName, row.PatientDOB, row.Phone, row.HasChannel = p.Name, p.DOB, p.Phone, p.Email != ""
+			row.PatientName, row.PatientDOB, row.Phone, row.HasChannel = p.Name, p.DOB, p.Phone, p.Email != "" || p.mayText()
 		}
 		rows = append(rows, row)
 		shown = append(shown, ap.PatientID)

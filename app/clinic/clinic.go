@@ -139,6 +139,7 @@ type Clinic struct {
 	damage    atomic.Pointer[Damage] // set when the store's structure check fails (integrity.go)
 	damaged   sync.Map               // bucket/id of records already audited as damaged (damage.go)
 	storage   storageState           // the disk refusing writes (storage.go)
+	texts     textLimiter            // inbound texts per number (text_in.go)
 }
 
 // Init records a new database's identity: the schema version and the clinic

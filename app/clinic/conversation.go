@@ -138,8 +138,8 @@ func (c *Clinic) writeConversation(ctx context.Context, a Actor, s Settings, d c
 	or := &Outreach{Kind: d.Kind, By: d.By.ID, NoticeID: d.NoticeID}
 	for _, o := range outs {
 		or.Mail = append(or.Mail, o.m.ID)
-		if !slices.Contains(or.Channels, ChannelEmail) {
-			or.Channels = append(or.Channels, ChannelEmail)
+		if ch := o.m.channel(); !slices.Contains(or.Channels, ch) {
+			or.Channels = append(or.Channels, ch)
 		}
 	}
 	msg := Message{ID: messageID(d.ID, 1), ItemID: d.ID, Kind: KindStaff, AuthorID: d.By.ID, AuthorName: d.By.SignedName(),

@@ -17,7 +17,10 @@ type ItemView struct {
 	Patient  *Patient  `json:"patient,omitempty"`
 	Contact  *Contact  `json:"contact,omitempty"`
 	SameName int       `json:"same_name"`
-	Page     *Page     `json:"page,omitempty"` // the on-call page sent for it, if any (oncall.go)
+	// Texts are the texts about this item (the reply notices, the
+	// acknowledgements) with their delivery state, for the timeline.
+	Texts []OutboxRow `json:"texts"`
+	Page  *Page       `json:"page,omitempty"` // the on-call page sent for it, if any (oncall.go)
 }
 
 // GetItem opens an item and its thread for staff, records the read in the
@@ -91,6 +94,9 @@ func (c *Clinic) getItem(ctx context.Context, a Actor, id, action string) (ItemV
 		v.SameName, _ = c.SameName(ctx, p)
 	} else if ct, err := c.loadContact(ctx, it.ContactID); err == nil {
 		v.Contact = &ct
+	}
+	if v.Texts, err = c.itemTexts(ctx, id); err != nil {
+		return ItemView{}, err
 	}
 	return v, nil
 }
@@ -177,8 +183,12 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 	// outbox record commits with the reply, and is sent after.
 	var out *OutMail
 	var sealedOut []byte
+	var text outRecord
 	if msg.Kind == KindStaff {
 		if out, sealedOut, err = c.replyMail(ctx, &Item{ItemMeta: m}); err != nil {
+			return Message{}, err
+		}
+		if text, err = c.replyText(ctx, &Item{ItemMeta: m}); err != nil {
 			return Message{}, err
 		}
 	}
@@ -224,6 +234,11 @@ func (c *Clinic) AddMessageFiles(ctx context.Context, a Actor, id, body string, 
 		}
 		if out != nil {
 			if err := putOutMail(tx, out, sealedOut, nil); err != nil {
+				return err
+			}
+		}
+		if text.m != nil {
+			if err := putOutRecords(tx, []outRecord{text}); err != nil {
 				return err
 			}
 		}

@@ -161,6 +161,12 @@ func TestEveryStoreKeyHasItsDocumentedForm(t *testing.T) {
 		ixPagesDue:      {instant, binID},
 		ixNoticeOpen:    {binID},
 		ixNoticeSent:    {binID, binID, either(binID, lit(""))},
+		// Text messages: a keyed hash of a number, a hash of a gateway's id.
+		bucketTextStops: {hexN(32)},
+		bucketTextSeen:  {hexN(64)},
+		ixOutboxSID:     {opaque(32)},
+		ixOutboxItem:    {binID, binID},
+		ixOutboxRecent:  {binID},
 	}
 	for _, b := range []string{bucketAppts, bucketBreakGlass, bucketContacts, bucketDevices, bucketFiles, bucketInvites,
 		bucketItemMeta, bucketItems, bucketOutbox, bucketOverdue, bucketPatients, bucketStaff, bucketScheduled, bucketNotices, bucketPages} {

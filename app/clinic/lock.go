@@ -20,7 +20,8 @@ import (
 const metaSettingsPlain = "settings_plain"
 
 func putPlainSettings(tx store.Tx, s Settings) error {
-	s.SMTPPassword = "" // the one secret in the settings stays sealed
+	s.SMTPPassword = "" // the secrets in the settings stay sealed
+	s.SMS.Token = ""
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err

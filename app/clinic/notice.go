@@ -631,7 +631,7 @@ func (c *Clinic) NoticeReportFor(ctx context.Context, a Actor, id string) (Notic
 					states[om.State]++
 				}
 				switch {
-				case states[MailSent] > 0:
+				case states[MailSent]+states[MailDelivered] > 0:
 					row.State = "sent"
 				case states[MailQueued]+states[MailSending] > 0:
 					row.State = "queued"

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"hearth/app/i18n"
+	"hearth/app/sms"
 	"hearth/app/store"
 )
 
@@ -18,6 +19,9 @@ import (
 //   - pageStaff pages a staff member (the on-call clinician) that an urgent
 //     request is waiting.
 //
+// Email and texts (text_out.go) are the channels; texts to a patient wait
+// out the quiet hours, a page does not.
+//
 // Both only prepare durable outbox records (outbox.go). The caller writes
 // them in the same transaction as the change that causes them; the outbox
 // sends them after the commit, marks each "sending" on disk before the
@@ -26,10 +30,8 @@ import (
 // Caregivers have no address of their own in Hearth: they share the
 // patient's view (/me), where the conversation waits for them too.
 
-// Channels a patient can be told on.
-const (
-	ChannelEmail = "email"
-)
+// The channels a patient can be told on are the outbox's (outbox.go):
+// ChannelEmail and ChannelSMS.
 
 // outRecord is a prepared outbox record with its sealed bytes, ready to be
 // written in the caller's transaction.
@@ -54,6 +56,9 @@ func (s Settings) PatientChannels(p Patient) []string {
 	var out []string
 	if s.MailReady() && p.Email != "" && p.EmailReplies {
 		out = append(out, ChannelEmail)
+	}
+	if s.TextsReady() && s.PublicURL != "" && p.mayText() {
+		out = append(out, ChannelSMS)
 	}
 	return out
 }
@@ -93,6 +98,24 @@ func (c *Clinic) notifyPatient(s Settings, p Patient, n patientNotice) ([]outRec
 				return nil, err
 			}
 			out = append(out, outRecord{m, sealed})
+		case ChannelSMS:
+			tr, err := c.textTr(s, p.Lang)
+			if err != nil {
+				return nil, err
+			}
+			base := strings.TrimRight(s.PublicURL, "/")
+			r, err := c.newText(s, p.Phone, p.ID, n.ItemID, textKindNotice,
+				fromClinic(tr, s, tr.T("text.conversation", "link", base+"/t/"+n.ItemID)))
+			if err != nil {
+				return nil, err
+			}
+			if at.After(r.m.NextAt) { // pacing: never before NotBefore
+				r.m.NextAt = at
+				if r.sealed, err = c.seal(outboxRef(*r.m), r.m); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, r)
 		}
 	}
 	return out, nil
@@ -110,6 +133,9 @@ func (s Settings) pageChannels(who Pagee) []string {
 	var out []string
 	if s.MailReady() && who.Email != "" {
 		out = append(out, ChannelEmail)
+	}
+	if _, _, err := sms.Normalize(who.Phone, s.region()); err == nil && s.TextsReady() && s.PublicURL != "" {
+		out = append(out, ChannelSMS) // a page goes at any hour, quiet or not
 	}
 	return out
 }
@@ -145,6 +171,22 @@ func (c *Clinic) pageStaff(s Settings, who Pagee, pg staffPage) ([]outRecord, er
 				return nil, err
 			}
 			out = append(out, outRecord{m, sealed})
+		case ChannelSMS:
+			tr, err := c.textTr(s, i18n.Default)
+			if err != nil {
+				return nil, err
+			}
+			to, _, err := sms.Normalize(who.Phone, s.region())
+			if err != nil {
+				return nil, err
+			}
+			base := strings.TrimRight(s.PublicURL, "/")
+			r, err := c.newText(s, to, "", pg.ItemID, textKindPage,
+				tr.T("text.page", "clinic", s.ClinicName, "link", base+"/staff/#/inbox/"+pg.ItemID, "ack", base+pg.AckPath))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
 		}
 	}
 	return out, nil

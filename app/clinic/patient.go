@@ -28,6 +28,14 @@ type Patient struct {
 	EmailReplies bool `json:"email_replies,omitempty"`
 	// Merged lists the records merged into this one (MergePatients).
 	Merged []MergeNote `json:"merged,omitempty"`
+
+	// Texts (text_patient.go). Phone is kept in E.164 when it can be read
+	// in the clinic's country; NotMobile flags a number that cannot take
+	// texts (a landline, or unreadable). SMS records the consent to texts
+	// (when and how); SMSStopped is when the patient texted STOP.
+	NotMobile  bool         `json:"not_mobile,omitempty"`
+	SMS        *TextConsent `json:"sms_consent,omitempty"`
+	SMSStopped time.Time    `json:"sms_stopped,omitzero"`
 }
 
 // LogValue keeps a patient's details out of logs: only the id prints.
@@ -59,6 +67,10 @@ type PatientInput struct {
 	// same name and birth date (CreatePatient otherwise refuses with a
 	// *DuplicateError).
 	ConfirmDuplicate bool
+	// SMS records the patient's consent to texts, given to staff (on the
+	// phone or at the desk); SMSWords are the patient's words, as noted.
+	SMS      bool
+	SMSWords string
 }
 
 func (in *PatientInput) check(now time.Time) error {
@@ -226,6 +238,13 @@ func (c *Clinic) CreatePatient(ctx context.Context, a Actor, in PatientInput) (P
 	}
 	in.Lang = c.speaks(in.Lang)
 	p := Patient{ID: newTimeID(), Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang, Created: c.now().UTC()}
+	var consent *bool
+	if in.SMS {
+		consent = &in.SMS
+	}
+	if err := c.PatientTexts(ctx, a, &p, true, consent, in.SMSWords); err != nil {
+		return Patient{}, err
+	}
 	toks, err := c.patientTokens(p)
 	if err != nil {
 		return Patient{}, err

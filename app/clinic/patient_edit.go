@@ -14,6 +14,10 @@ import (
 // empty phone or email clears it; the name and birth date cannot be cleared.
 type PatientEdit struct {
 	Name, DOB, Phone, Email, Lang *string
+	// SMS, when set, records the patient's consent to texts (or its
+	// withdrawal) as told to staff, with their words (SMSWords).
+	SMS      *bool
+	SMSWords string
 }
 
 // EditPatient corrects a patient's record (a mistyped birth date, a new
@@ -28,6 +32,12 @@ func (c *Clinic) EditPatient(ctx context.Context, a Actor, id string, e PatientE
 	}
 	if !validItemID(id) {
 		return Patient{}, nil, ErrNotFound
+	}
+	// Read before the transaction: a phone number is read in the clinic's
+	// country (text_patient.go).
+	set, err := c.Settings(ctx)
+	if err != nil {
+		return Patient{}, nil, err
 	}
 	var changed []string
 	var oldToks, newToks [][]byte
@@ -69,14 +79,27 @@ func (c *Clinic) EditPatient(ctx context.Context, a Actor, id string, e PatientE
 		if err := es.err(); err != nil {
 			return false, err
 		}
+		// The phone as it would be stored (E.164 when it can be read), so
+		// the same number typed another way is no change; texts' consent.
+		texts := *p
+		texts.Phone = in.Phone
+		if e.Phone != nil && in.Phone != p.Phone {
+			notePhone(set, &texts)
+		}
+		if err := c.patientTexts(set, a, &texts, false, e.SMS, e.SMSWords); err != nil {
+			return false, err
+		}
 		changed = changed[:0]
 		for _, f := range []struct {
 			name     string
 			old, new string
-		}{{"name", p.Name, in.Name}, {"dob", p.DOB, in.DOB}, {"phone", p.Phone, in.Phone}, {"email", p.Email, in.Email}, {"lang", p.Lang, in.Lang}} {
+		}{{"name", p.Name, in.Name}, {"dob", p.DOB, in.DOB}, {"phone", p.Phone, texts.Phone}, {"email", p.Email, in.Email}, {"lang", p.Lang, in.Lang}} {
 			if f.old != f.new {
 				changed = append(changed, f.name)
 			}
+		}
+		if e.SMS != nil {
+			changed = append(changed, "sms")
 		}
 		if len(changed) == 0 {
 			return false, nil
@@ -85,7 +108,8 @@ func (c *Clinic) EditPatient(ctx context.Context, a Actor, id string, e PatientE
 		if oldToks, err = c.patientTokens(*p); err != nil {
 			return false, err
 		}
-		p.Name, p.DOB, p.Phone, p.Email, p.Lang = in.Name, in.DOB, in.Phone, in.Email, in.Lang
+		p.Name, p.DOB, p.Email, p.Lang = in.Name, in.DOB, in.Email, in.Lang
+		p.Phone, p.NotMobile, p.SMS, p.SMSStopped = texts.Phone, texts.NotMobile, texts.SMS, texts.SMSStopped
 		if newToks, err = c.patientTokens(*p); err != nil {
 			return false, err
 		}

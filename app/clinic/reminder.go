@@ -11,8 +11,8 @@ import (
 )
 
 // Appointment reminders go out at the clinic's lead times (by default two
-// days and one day before), by email to patients who chose email; for
-// everyone else the appointment waits on /me, and the board marks who has
+// days and one day before), by email to patients who chose email and by
+// text to patients who agreed to texts; for everyone else the appointment waits on /me, and the board marks who has
 // no channel so the front desk can call.
 
 // DefaultReminderHours are the lead times before an appointment.
@@ -28,7 +28,7 @@ func (s Settings) reminderHours() []int {
 // SendReminders queues the reminders that are due. It runs every minute.
 func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 	s, err := c.Settings(ctx)
-	if err != nil || !s.MailReady() {
+	if err != nil || (!s.MailReady() && !s.TextsReady()) {
 		return 0, err
 	}
 	leads := s.reminderHours()
@@ -50,7 +50,7 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	queued := 0
+	n := 0
 	for _, id := range ids {
 		ap, err := c.appointment(ctx, id)
 		if err != nil || ap.Status == ApptCancelled || ap.Status == ApptReschedule {
@@ -71,20 +71,24 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 		}
 		var out *OutMail
 		var sealedOut []byte
-		if p.Email != "" && p.EmailReplies {
+		if p.Email != "" && p.EmailReplies && s.MailReady() {
 			tr, err := c.mailTr(s, p.Lang)
 			if err != nil {
-				return queued, err
+				return n, err
 			}
 			base := strings.TrimRight(s.PublicURL, "/")
 			body := tr.T("mail.reminder.body", "clinic", s.ClinicName, "when", tr.Format("mail.reminder.when", ap.StartsAt),
 				"link", base+"/me", "unsubscribe", base+c.UnsubscribeLink(p.ID))
-			n := c.now().UTC()
-			out = &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: tr.T("mail.reminder.subject", "clinic", s.ClinicName),
-				Body: body, State: MailQueued, NextAt: n, Created: n}
+			at := c.now().UTC()
+			out = &OutMail{ID: newTimeID(), Kind: textKindReminder, PatientID: p.ID, To: p.Email, Subject: tr.T("mail.reminder.subject", "clinic", s.ClinicName),
+				Body: body, State: MailQueued, NextAt: at, Created: at}
 			if sealedOut, err = c.seal(vault.NewRef(bucketOutbox, out.ID, p.ID), out); err != nil {
-				return queued, err
+				return n, err
 			}
+		}
+		text, err := c.reminderText(s, p, ap)
+		if err != nil {
+			return n, err
 		}
 		// Every lead time that has passed counts as done, so a late start
 		// sends one reminder, not several. The change is made on the stored
@@ -108,14 +112,22 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 					return err
 				}
 			}
+			if text.m != nil {
+				if err := putOutRecords(tx, []outRecord{text}); err != nil {
+					return err
+				}
+			}
 			return c.audit(tx, System, "appointment.remind", "appointment:"+cur.ID, cur.PatientID)
 		})
 		if err != nil {
-			return queued, err
+			return n, err
 		}
 		if wrote && out != nil {
-			queued++
+			n++
+		}
+		if wrote && text.m != nil {
+			n++
 		}
 	}
-	return queued, nil
+	return n, nil
 }

@@ -54,6 +54,8 @@ const (
 	bucketOverdue         = "overdue"
 	bucketEvents          = "events"
 	bucketCertLocks       = "cert_locks"
+	bucketTextStops       = "sms_stops"
+	bucketTextSeen        = "sms_seen"
 )
 
 // Indexes.
@@ -73,6 +75,9 @@ const (
 	ixApptTime          = "appointments.by_time"
 	ixApptPatient       = "appointments.by_patient"
 	ixApptExternal      = "appointments.by_external"
+	ixOutboxSID         = "outbox.by_sid"
+	ixOutboxItem        = "outbox.by_item"
+	ixOutboxRecent      = "outbox.recent"
 
 	// Reaching out (conversation.go, notice.go, oncall.go).
 	ixScheduledDue = "scheduled.due"
@@ -148,6 +153,8 @@ var schema = []SchemaEntry{
 	{audit.PendingBucket, PlainBucket, "audit events written while locked, chained at unlock"},
 	{audit.HeadBucket, PlainBucket, "the audit chain's head: last sequence and MAC"},
 	{bucketCertLocks, PlainBucket, "which node is ordering or renewing the HTTPS certificate, until when"},
+	{bucketTextStops, PlainBucket, "numbers that texted STOP, keyed by a keyed hash of the number"},
+	{bucketTextSeen, PlainBucket, "inbound texts already handled, keyed by the SHA-256 of the gateway's message id"},
 
 	{ixStaffEmail, Index, "staff by blind-indexed email"},
 	{ixPatientSearch, Index, "patients by blind-indexed name prefixes and birth date"},
@@ -165,6 +172,9 @@ var schema = []SchemaEntry{
 	{ixApptPatient, Index, "appointments by patient"},
 	{ixApptExternal, Index, "appointments by the hash of an imported external id"},
 	{audit.PatientIndex, Index, "audit events by patient"},
+	{ixOutboxSID, Index, "sent texts by the SHA-256 of the gateway's or modem's message id (delivery reports)"},
+	{ixOutboxItem, Index, "outgoing messages by the item they are about (the item's timeline)"},
+	{ixOutboxRecent, Index, "outgoing messages newest last (the owner's outbox view)"},
 	{ixScheduledDue, Index, "scheduled conversations by send time"},
 	{ixNoticeSent, Index, "each notice's conversations: notice, patient and item ids"},
 	{ixNoticeOpen, Index, "notices whose conversations are still being made"},

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"hearth/app/audit"
+	"hearth/app/sms"
+	"hearth/app/sms/smstest"
 	"hearth/app/store"
 )
 
@@ -125,6 +127,19 @@ func runClinicDay(t *testing.T, ic *inboxClinic) {
 	must("cert file", ic.c.PutCertFile(ctx, "certificates/ca/portal.example.org/portal.example.org.crt", []byte("PEM")))
 	_, err = ic.c.TryCertLock(ctx, "issue_cert_portal.example.org", "node-a", time.Minute)
 	must("cert lock", err)
+	// Texts: a gateway, a patient who agreed, a text in (its id
+	// remembered), the acknowledgement sent (its id indexed), a STOP.
+	g := smstest.NewGateway(t)
+	set, err = ic.c.Settings(ctx)
+	must("settings", err)
+	set.SMS = SMSSettings{Transport: TextsGateway, GatewayURL: g.URL, Account: g.Account, Token: g.Token, From: g.From}
+	must("text settings", ic.c.SaveSettings(ctx, ic.owner, set))
+	_, err = ic.c.CreatePatient(ctx, ic.front, PatientInput{Name: "Tex Example", DOB: "1944-04-04", Phone: "202-555-0143", SMS: true})
+	must("texting patient", err)
+	must("text in", ic.c.ReceiveText(ctx, sms.Inbound{From: "+12025550143", Body: "Hello", SID: "SMschema1"}))
+	_, err = ic.c.SendDue(ctx, Outlets{Text: sms.NewGateway(g.Config())})
+	must("send texts", err)
+	must("stop", ic.c.ReceiveText(ctx, sms.Inbound{From: "+12025550143", Body: "STOP", SID: "SMschema2"}))
 	// Reaching out: a conversation written for next week, the on-call rota,
 	// and an urgent request at night that pages the person on call.
 	_, err = ic.c.StartConversation(ctx, ic.front, NewConversation{PatientID: ic.patA.Patient, Type: ConvRecall,

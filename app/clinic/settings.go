@@ -60,6 +60,10 @@ type Settings struct {
 	// (app/tlsauto), as first-run setup or Settings set it; hearth serve
 	// --domain (or HEARTH_DOMAIN) wins over it. Read when the server starts.
 	Domain string `json:"domain"`
+	// Text messages (text_settings.go): the transport and its details,
+	// and the clinic's country, which phone numbers are read in.
+	SMS    SMSSettings `json:"sms"`
+	Region string      `json:"region"` // ISO country code, like "US"; "" means US
 }
 
 // DefaultSettings are a new clinic's.
@@ -208,6 +212,9 @@ func (s *Settings) normalize() error {
 			return inputErr("mail_from", "Enter the sender address, like clinic@example.com.")
 		}
 	}
+	if err := s.normalizeTexts(); err != nil {
+		return err
+	}
 	for _, t := range s.Templates {
 		if !validTemplate(t) {
 			return inputErr("templates", "Every template needs a name and an English text (each text at most 4,000 characters).")
@@ -232,6 +239,10 @@ func (s Settings) Effective() Settings {
 	s.ReminderHours = s.reminderHours()
 	crisis := s.Crisis()
 	s.CrisisLine = &crisis
+	s.Region = s.region()
+	if s.SMS.Transport == "" {
+		s.SMS.Transport = TextsOff
+	}
 	return s
 }
 

@@ -74,7 +74,7 @@ func (c *Clinic) RequestSignInLink(ctx context.Context, email, client string) er
 		return err
 	}
 	base := strings.TrimRight(s.PublicURL, "/")
-	m := &OutMail{ID: newTimeID(), PatientID: p.ID, To: p.Email, Subject: tr.T("mail.signin.subject", "clinic", s.ClinicName),
+	m := &OutMail{ID: newTimeID(), Kind: textKindSignIn, PatientID: p.ID, To: p.Email, Subject: tr.T("mail.signin.subject", "clinic", s.ClinicName),
 		Body: tr.T("mail.signin.body", "clinic", s.ClinicName, "link", base+"/l/"+token,
 			"minutes", int(SignInLinkLife/time.Minute)),
 		State: MailQueued, NextAt: now, Created: now}

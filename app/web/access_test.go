@@ -23,7 +23,7 @@ func TestEveryRouteDeclaresAccess(t *testing.T) {
 		}
 		seen[key] = true
 		switch rt.access.kind {
-		case "anyone", "setup", "staff", "patient":
+		case "anyone", "setup", "staff", "patient", "hook":
 		default:
 			t.Errorf("route %s has no access rule", key)
 		}
@@ -126,6 +126,11 @@ func TestRoleRouteMatrix(t *testing.T) {
 			case "anyone":
 				if r.code == http.StatusForbidden {
 					t.Errorf("%s: 403 on a public route", name)
+				}
+			case "hook":
+				// A webhook answers only its signature: no session opens it.
+				if r.code != http.StatusForbidden {
+					t.Errorf("%s: %d, want 403 without the signature", name, r.code)
 				}
 			}
 		}

@@ -328,10 +328,13 @@ func (s *Server) handleSettingsGet(w http.ResponseWriter, r *http.Request, rc *r
 	eff := st.Effective()
 	passwordSet := eff.SMTPPassword != ""
 	eff.SMTPPassword = "" // never sent back out
+	tokenSet := eff.SMS.Token != ""
+	eff.SMS.Token = "" // the gateway token neither
 	writeJSON(w, http.StatusOK, struct {
 		clinic.Settings
 		SMTPPasswordSet bool `json:"smtp_password_set"`
-	}{eff, passwordSet})
+		SMSTokenSet     bool `json:"sms_token_set"`
+	}{eff, passwordSet, tokenSet})
 	return nil
 }
 
@@ -344,16 +347,22 @@ func (s *Server) handleSettingsSave(w http.ResponseWriter, r *http.Request, rc *
 	}
 	keep := in.SMTPPassword
 	in.SMTPPassword = ""
+	keepToken := in.SMS.Token
+	in.SMS.Token = ""
 	// The console may send back what it read, smtp_password_set included.
 	body := struct {
 		*clinic.Settings
 		SMTPPasswordSet bool `json:"smtp_password_set"`
+		SMSTokenSet     bool `json:"sms_token_set"`
 	}{Settings: &in}
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
 	if in.SMTPPassword == "" {
 		in.SMTPPassword = keep // an empty field keeps the stored password
+	}
+	if in.SMS.Token == "" {
+		in.SMS.Token = keepToken // and the gateway token
 	}
 	if err := s.c.SaveSettings(r.Context(), rc.actor, in); err != nil {
 		return err

@@ -69,6 +69,8 @@ var (
 	errStorageFull    = &apiError{http.StatusInsufficientStorage, "storage_full", "Storage is full: Hearth cannot save anything, so this was NOT saved or sent. Nothing saved earlier is lost. The owner must free space on the disk that holds Hearth's data folder, or move the folder to a bigger disk; Hearth then works again by itself.", ""}
 	errStorageFailed  = &apiError{http.StatusServiceUnavailable, "storage_failed", "The disk refused a write: Hearth cannot save anything, so this was NOT saved or sent. Nothing saved earlier is lost. The owner must check the disk (it may be failing) and, if the errors go on, restore the newest backup onto a healthy disk.", ""}
 	errClosedDay      = &apiError{http.StatusConflict, "closed_day", "The clinic is closed that day (its hours or a holiday). Choose another day, or book it anyway.", "starts_at"}
+	// Text messages (texts_api.go).
+	errBadSignature = &apiError{http.StatusForbidden, "bad_signature", "The webhook's signature does not match.", ""}
 )
 
 // catalogue lists every entry above, for the test that keeps codes unique.
@@ -79,6 +81,7 @@ var catalogue = []*apiError{
 	errStaffNetwork, errUploadsBusy, errDegraded, errStorageFull, errStorageFailed,
 	errDuplicate,
 	errClosedDay,
+	errBadSignature,
 }
 
 // errDuplicate refuses a new patient whose name and birth date are already

@@ -182,14 +182,20 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request, rc *
 	var in struct {
 		Caregiver string `json:"caregiver"`
 		Letter    bool   `json:"letter"` // for a printed letter: refused until patients have an address to go to
+		Text      bool   `json:"text"`   // also text the link and code to the patient (who agreed to texts)
 	}
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &in); err != nil {
 			return err
 		}
 	}
-	if in.Letter {
+	if in.Letter || in.Text { // a texted invite's link must lead somewhere too
 		if err := s.letterPrintable(r); err != nil {
+			return err
+		}
+	}
+	if in.Text {
+		if err := s.c.MayTextPatient(r.Context(), rc.actor, r.PathValue("id")); err != nil {
 			return err
 		}
 	}
@@ -205,6 +211,11 @@ func (s *Server) handleInviteCreate(w http.ResponseWriter, r *http.Request, rc *
 	letter, err := s.c.InviteLetter(r.Context(), rc.actor, inv, code, link)
 	if err != nil {
 		return err
+	}
+	if in.Text && inv.Caregiver == "" {
+		if err := s.c.TextInvite(r.Context(), rc.actor, inv, code, link); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"id": inv.ID, "code": code, "url": link,
 		"expires_at": inv.Expires, "caregiver": inv.Caregiver, "letter": letter,

@@ -9,6 +9,7 @@ import (
 
 type mailPage struct {
 	Heading, Msg, Action, Button string
+	Texts                        bool // the sign-in link page also offers a link by text
 }
 
 // pageEmailToggle is the patient's opt-in / opt-out on /me.
@@ -56,13 +57,20 @@ func (s *Server) handleTestMail(w http.ResponseWriter, r *http.Request, rc *reqC
 // whether or not the address is on file.
 func (s *Server) pageLinkRequest(pc *pctx) error {
 	if pc.r.Method == http.MethodGet {
-		mp := mailPage{Heading: pc.T("mlink.title"), Msg: pc.T("mlink.lead")}
+		mp := mailPage{Heading: pc.T("mlink.title"), Msg: pc.T("mlink.lead"), Texts: pc.st.TextsReady()}
 		return pc.render(http.StatusOK, "p_linkreq.html", mp.Heading, mp)
 	}
 	// Signed out, so the budget is the client address's (as for /contact):
 	// a shared "anonymous" budget would let one person block everyone.
 	if !pc.s.limits.take("plink-client:"+clientAddr(pc.r), contactsPerClient) {
 		return errTooMany
+	}
+	if phone := pc.form("phone"); phone != "" {
+		if err := s.c.RequestSignInText(pc.r.Context(), phone, clientAddr(pc.r)); err != nil {
+			return err
+		}
+		mp := mailPage{Heading: pc.T("mlink.sent.text_title"), Msg: pc.T("mlink.sent.text_msg")}
+		return pc.render(http.StatusOK, "p_mail.html", mp.Heading, mp)
 	}
 	if err := s.c.RequestSignInLink(pc.r.Context(), pc.form("email"), clientAddr(pc.r)); err != nil {
 		return err

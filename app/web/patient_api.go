@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"hearth/app/clinic"
 )
@@ -17,10 +18,20 @@ type patientJSON struct {
 	SameName int    `json:"same_name,omitempty"`
 	// Counts: the record's requests and appointments (GET one patient).
 	Counts *clinic.PatientCounts `json:"counts,omitempty"`
+	// Texts: the number cannot take texts; the consent (when, how, the
+	// patient's words); when the patient texted STOP.
+	NotMobile  bool                `json:"not_mobile,omitempty"`
+	SMS        *clinic.TextConsent `json:"sms_consent,omitempty"`
+	SMSStopped *time.Time          `json:"sms_stopped,omitempty"`
 }
 
 func (s *Server) patientOut(p clinic.Patient) patientJSON {
-	return patientJSON{ID: p.ID, Name: p.Name, DOB: p.DOB, Age: p.Age(s.c.Now()), Phone: p.Phone, Email: p.Email, Lang: p.Lang}
+	out := patientJSON{ID: p.ID, Name: p.Name, DOB: p.DOB, Age: p.Age(s.c.Now()), Phone: p.Phone, Email: p.Email, Lang: p.Lang,
+		NotMobile: p.NotMobile, SMS: p.SMS}
+	if !p.SMSStopped.IsZero() {
+		out.SMSStopped = &p.SMSStopped
+	}
+	return out
 }
 
 func (s *Server) handlePatientCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -33,12 +44,15 @@ func (s *Server) handlePatientCreate(w http.ResponseWriter, r *http.Request, rc 
 		// ConfirmDuplicate: staff saw the records with the same name and
 		// birth date (the 409 "duplicate" answer) and mean another person.
 		ConfirmDuplicate bool `json:"confirm_duplicate"`
+		// SMS records the patient's consent to texts, with their words.
+		SMS      bool   `json:"sms"`
+		SMSWords string `json:"sms_words"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	p, err := s.c.CreatePatient(r.Context(), rc.actor, clinic.PatientInput{Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang,
-		ConfirmDuplicate: in.ConfirmDuplicate})
+		ConfirmDuplicate: in.ConfirmDuplicate, SMS: in.SMS, SMSWords: in.SMSWords})
 	if err != nil {
 		return err
 	}
@@ -87,11 +101,16 @@ func (s *Server) handlePatientEdit(w http.ResponseWriter, r *http.Request, rc *r
 		Phone *string `json:"phone"`
 		Email *string `json:"email"`
 		Lang  *string `json:"lang"`
+		// SMS records the patient's consent to texts (or its withdrawal),
+		// with their words as staff noted them.
+		SMS      *bool  `json:"sms"`
+		SMSWords string `json:"sms_words"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	p, changed, err := s.c.EditPatient(r.Context(), rc.actor, r.PathValue("id"), clinic.PatientEdit{Name: in.Name, DOB: in.DOB, Phone: in.Phone, Email: in.Email, Lang: in.Lang})
+	p, changed, err := s.c.EditPatient(r.Context(), rc.actor, r.PathValue("id"), clinic.PatientEdit{Name: in.Name, DOB: in.DOB, Phone: in.Phone,
+		Email: in.Email, Lang: in.Lang, SMS: in.SMS, SMSWords: in.SMSWords})
 	if err != nil {
 		return err
 	}

@@ -109,6 +109,9 @@ type mePage struct {
 	Access    bool
 	CanEmail  bool // the patient has an email address on file
 	EmailOn   bool
+	CanText   bool // texts are set up and the patient has a mobile number on file
+	TextOn    bool
+	TextStop  bool // the patient texted STOP
 }
 
 func (s *Server) pageHome(pc *pctx) error {
@@ -135,6 +138,9 @@ func (s *Server) pageHome(pc *pctx) error {
 	mp.Appts = pc.apptCards()
 	if pc.pat != nil && pc.sess.actor.Kind == clinic.ActorPatient && pc.pat.Email != "" {
 		mp.CanEmail, mp.EmailOn = true, pc.pat.EmailReplies
+	}
+	if pc.pat != nil && pc.sess.actor.Kind == clinic.ActorPatient && pc.st.TextsReady() && pc.pat.MayGetTexts() {
+		mp.CanText, mp.TextOn, mp.TextStop = true, pc.pat.TextsOn(), !pc.pat.SMSStopped.IsZero()
 	}
 	return pc.render(http.StatusOK, "p_me.html", pc.T("me.title"), mp)
 }

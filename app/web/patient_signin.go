@@ -186,7 +186,7 @@ func (s *Server) pageInviteForm(pc *pctx) error {
 		return pc.badLink(true)
 	}
 	vp := verifyPage{Heading: pc.T("invite.title"), Lead: pc.T("invite.lead", "clinic", pc.st.ClinicName), Invite: true,
-		Form: pc.verifyForm("/i/"+url.PathEscape(code), true)}
+		Form: pc.inviteForm("/i/" + url.PathEscape(code))}
 	return pc.render(http.StatusOK, "p_verify.html", vp.Heading, vp)
 }
 
@@ -197,9 +197,12 @@ func (s *Server) pageInviteRedeem(pc *pctx) error {
 	code := pc.r.PathValue("code")
 	target := throttleKey("pcode", clinic.NormalizeCode(code))
 	vp := verifyPage{Heading: pc.T("invite.title"), Lead: pc.T("invite.lead", "clinic", pc.st.ClinicName), Invite: true,
-		Form: pc.verifyForm("/i/"+url.PathEscape(code), true)}
+		Form: pc.inviteForm("/i/" + url.PathEscape(code))}
 	return pc.signInByBirthDate(target, vp, func(dob string, shared bool) (string, error) {
-		_, token, err := s.c.RedeemInvite(pc.r.Context(), code, dob, deviceLabel(pc.r.UserAgent()), shared, clientAddr(pc.r))
+		dev, token, err := s.c.RedeemInvite(pc.r.Context(), code, dob, deviceLabel(pc.r.UserAgent()), shared, clientAddr(pc.r))
+		if err == nil && pc.form("texts") != "" && dev.Caregiver == "" {
+			s.inviteTexts(pc, dev)
+		}
 		return token, err
 	})
 }

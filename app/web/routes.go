@@ -14,7 +14,9 @@ import (
 // access declares who may call a route. Every route has one; a test walks
 // the table and fails on any route without it.
 type access struct {
-	// kind is "anyone", "setup" (the one-time setup token), "staff" or "patient".
+	// kind is "anyone", "setup" (the one-time setup token), "staff",
+	// "patient" or "hook" (a signed webhook: the handler checks the
+	// signature; no session, no CSRF token).
 	kind string
 	// roles limits staff routes to these roles (nil: any staff role).
 	roles []string
@@ -36,6 +38,7 @@ var (
 	lockedOK      = access{kind: "staff", locked: true, setup: true}
 	accountOK     = access{kind: "staff", setup: true}
 	patientAny    = access{kind: "patient"}
+	signedHook    = access{kind: "hook"}
 )
 
 type handler func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
@@ -175,6 +178,15 @@ func (s *Server) routeTable() []route {
 		{"POST", "/t/{id}/reply", patientAny, s.pp(s.pageReply)},
 		{"POST", "/t/{id}/callback", patientAny, s.pp(s.pageCallback)},
 		{"POST", "/t/{id}/feedback", patientAny, s.pp(s.pageFeedback)},
+
+		// Text messages (texts_api.go): the owner's settings test, state
+		// and outbox view; the patient's own answer on /me; the gateway's
+		// webhook, which needs its signature, never a session or CSRF token.
+		{"POST", "/api/v1/settings/test-text", ownerOnly, s.handleTestText},
+		{"GET", "/api/v1/sms/status", ownerOnly, s.handleSMSStatus},
+		{"GET", "/api/v1/outbox", ownerOnly, s.handleOutbox},
+		{"POST", "/me/texts", patientAny, s.pp(s.pageTextsToggle)},
+		{"POST", "/hooks/sms/gateway", signedHook, s.handleSMSHook},
 		// The "I've got it" link in an on-call page (outreach_api.go).
 		{"GET", "/oncall/{page}/{token}", anyone, s.pp(s.pageOnCallAck)},
 		{"POST", "/oncall/{page}/{token}", anyone, s.pp(s.pageOnCallAck)},
@@ -258,7 +270,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt route, rc 
 		}
 	}
 	switch rt.access.kind {
-	case "anyone":
+	case "anyone", "hook":
 		return nil
 	case "setup":
 		if s.setup == nil || subtle.ConstantTimeCompare([]byte(r.PathValue("token")), []byte(s.setup.Token)) != 1 {

@@ -69,6 +69,9 @@ type Options struct {
 	// the owner's health view.
 	Domain     string
 	CertStatus func() any
+	// Texts is the running text transport; nil when texts are not wired
+	// (then the test text and the transport's state say "off").
+	Texts TextLine
 }
 
 // Server holds the routes and what they share.
@@ -97,13 +100,14 @@ type Server struct {
 	routes    []route
 	panics    atomic.Int64 // panics recovered while serving (health.go)
 	cert      func() any   // the own certificate's state (Options.CertStatus)
+	texts     TextLine     // the running text transport (texts_api.go)
 }
 
 // New builds the server. It fails if a template or asset it needs is
 // missing from files, so a broken build never starts.
 func New(o Options) (*Server, error) {
 	s := &Server{c: o.Clinic, hub: o.Hub, log: o.Log, version: o.Version, tls: o.TLS, setup: o.Setup, files: o.Files,
-		cop: http.NewCrossOriginProtection(), common: CommonPasswords(o.Files), proxies: o.TrustedProxies, staff: o.StaffFrom}
+		cop: http.NewCrossOriginProtection(), common: CommonPasswords(o.Files), proxies: o.TrustedProxies, staff: o.StaffFrom, texts: o.Texts}
 	s.dataDir = kitDataDir(o.DataDir)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

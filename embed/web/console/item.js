@@ -58,6 +58,17 @@ function messageNode(m, patientName, item) {
     h('p', { class: 'msg-body' }, m.body));
 }
 
+// textNode is one text about the request and how far it got.
+const textStates = { queued: 'waiting to go', sending: 'sending', sent: 'sent', delivered: 'delivered', failed: 'not delivered' };
+const textKinds = { reply: 'reply notice', ack: 'acknowledgement', answer: 'answer', notice: 'notice', page: 'on-call page' };
+function textNode(t) {
+  const what = `${t.channel === 'sms' ? 'Text' : 'Email'} to the patient (${textKinds[t.kind] || t.kind || 'message'}): `;
+  const st = t.held ? `held until ${formatTime(t.next_at)} (quiet hours)` : (textStates[t.state] || t.state);
+  return h('li', { class: `msg system text-state text-${t.state}`, 'data-id': t.id },
+    h('span', null, what, h('strong', null, st), t.last_error ? ` — ${t.last_error}` : ''), ' ',
+    h('time', { datetime: t.created, title: formatTime(t.created) }, formatWhen(t.created)));
+}
+
 // viewItem shows one request (#/inbox/ID).
 export function viewItem(c, ctx, id) {
   const els = itemLayout();
@@ -277,7 +288,13 @@ function paintThread(x) {
   const { v } = x;
   const { thread } = x.els;
   const atEnd = thread.lastChild ? thread.lastChild.dataset.id : '';
-  put(thread, (v.messages || []).map((m) => messageNode(m, v.patient ? v.patient.name : v.contact ? v.contact.name : '', v.item)));
+  const name = v.patient ? v.patient.name : v.contact ? v.contact.name : '';
+  // Texts about the request (reply notices, acknowledgements) sit in the
+  // timeline where they were made, with their delivery state.
+  const rows = [...(v.messages || []).map((m) => ({ at: m.at, node: () => messageNode(m, name, v.item) })),
+    ...(v.texts || []).map((t) => ({ at: t.created, node: () => textNode(t) }))];
+  rows.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  put(thread, rows.map((r) => r.node()));
   const last = thread.lastChild;
   if (last && atEnd && last.dataset.id !== atEnd && doc.activeElement && doc.activeElement.id === 'reply-body') {
     last.scrollIntoView({ block: 'nearest' });

@@ -101,9 +101,10 @@ function viewPatient(c, ctx, id) {
       const facts = h('dl', { class: 'facts' },
         fact('Born', `${formatDOB(p.dob)}`),
         fact('Age', String(p.age)),
-        fact('Phone', p.phone || 'Not given'),
+        fact('Phone', p.phone ? (p.not_mobile ? `${p.phone} (not a mobile number: no texts)` : p.phone) : 'Not given'),
         fact('Email', p.email || 'Not given'),
-        fact('Language', langNames[p.lang] || p.lang || 'English'));
+        fact('Language', langNames[p.lang] || p.lang || 'English'),
+        fact('Texts', textsWords(p)));
       const view = () => put(body,
         n > 0 ? h('div', { class: 'warn-banner', role: 'alert', id: 'same-name' },
           h('span', { class: 'icon', 'aria-hidden': 'true' }, '⚠'),
@@ -148,7 +149,7 @@ function viewPatient(c, ctx, id) {
   return flash ? flashBox.querySelector('.ok-msg') : title;
 }
 
-const fieldNames = { name: 'name', dob: 'birth date', phone: 'phone', email: 'email', lang: 'language' };
+const fieldNames = { name: 'name', dob: 'birth date', phone: 'phone', email: 'email', lang: 'language', sms: 'texts' };
 
 // usDate writes a stored birth date (YYYY-MM-DD) the way the form asks for
 // it, month/day/year.
@@ -178,12 +179,16 @@ function showFieldErrors(form, err) {
 // the answer (or null when nothing changed).
 function editForm(p, done, cancel) {
   const before = { name: p.name, dob: usDate(p.dob), phone: p.phone || '', email: p.email || '', lang: p.lang || 'en' };
+  const textsBefore = !!(p.sms_consent && p.sms_consent.on);
   const form = makeForm('patientedit', [
     { name: 'name', label: 'Full name', value: before.name, attrs: { maxlength: 120, spellcheck: 'false' } },
     { name: 'dob', label: 'Birth date', value: before.dob, hint: 'Month/day/year, like 03/14/1961. The patient signs in with it.', attrs: { maxlength: 10 } },
     { name: 'phone', label: 'Phone (optional)', type: 'tel', value: before.phone, hint: 'With the area code, like 555-201-3344.' },
     { name: 'email', label: 'Email (optional)', type: 'email', value: before.email, attrs: { spellcheck: 'false', autocapitalize: 'none' } },
     { name: 'lang', label: 'Language for messages', type: 'select', options: Object.entries(langNames), value: before.lang },
+    { name: 'sms', label: 'The patient agrees to texts', type: 'checkbox', value: textsBefore,
+      hint: 'Only with the patient\u2019s yes. A mobile number must be on the record.' },
+    { name: 'sms_words', label: 'The patient\u2019s words (when they answer about texts)', hint: 'What they said, like \u201cyes, text me\u201d.', attrs: { maxlength: 500 } },
   ], {
     submit: 'Save the correction', label: 'Correct the record',
     secondary: h('button', { type: 'button', id: 'patientedit-cancel', onclick: cancel }, 'Cancel'),
@@ -191,6 +196,7 @@ function editForm(p, done, cancel) {
     async onSubmit(v) {
       const change = {};
       for (const k of Object.keys(before)) if (v[k] !== before[k]) change[k] = v[k];
+      if (v.sms !== textsBefore) { change.sms = v.sms; change.sms_words = (v.sms_words || '').trim(); }
       if (!Object.keys(change).length) { await done(null); return; }
       const r = await api('PATCH', `/api/v1/patients/${encodeURIComponent(p.id)}`, change);
       await done(r);
@@ -336,9 +342,22 @@ function patientExtras(ctx, p) {
     if (show) cgForm.fields.caregiver.input.focus();
   });
   printBtn.addEventListener('click', () => invite('').catch((err) => { if (!err.handled) put(accessMsg, inviteError(err)); }));
+  // Texting the invite: the link and the code go to the patient's mobile
+  // (only for a patient who agreed to texts; the server says what is missing).
+  const textBtn = h('button', { type: 'button', id: 'invite-text' }, 'Text the invite');
+  textBtn.addEventListener('click', () => {
+    put(accessMsg);
+    api('POST', `/api/v1/patients/${pid}/invites`, { text: true }).then(() => {
+      if (!ctx.alive()) return;
+      const m = okMessage('The invite (the link and the code) is on its way to the patient’s mobile. It waits until 8 am if it is night.');
+      put(accessMsg, m);
+      m.focus();
+      loadDevices();
+    }).catch((err) => { if (!err.handled) put(accessMsg, inviteError(err)); });
+  });
   add(access, h('h2', { id: 'pa-title' }, 'Patient portal'),
     h('p', { class: 'muted' }, 'A letter with a code lets the patient (or a caregiver) sign in from their own phone or computer. Each letter has its own code, which works once and expires.'),
-    accessMsg, h('div', { class: 'actions' }, printBtn, cgToggle), cgBox);
+    accessMsg, h('div', { class: 'actions' }, printBtn, textBtn, cgToggle), cgBox);
 
   // inviteError: a letter refused because patients have no address to go
   // to yet says where the owner sets it (the owner gets the link).
@@ -446,6 +465,17 @@ function patientExtras(ctx, p) {
   return [letterWrap, h('div', { class: 'patient-grid' }, items, access, devices, report)];
 }
 
+// textsWords says whether the patient gets texts, and since when and how
+// they said so; an opt-out by STOP comes first.
+const consentHow = { staff: 'told staff', invite: 'on the invite page', me: 'on their page', text: 'by text' };
+function textsWords(p) {
+  if (p.sms_stopped) return `Off: the patient texted STOP on ${formatTime(p.sms_stopped)}. Nothing is texted until they text START or agree again.`;
+  const c = p.sms_consent;
+  if (!c) return 'Not asked yet';
+  const how = `${consentHow[c.how] || c.how}, ${formatTime(c.at)}`;
+  return `${c.on ? 'Yes' : 'No'} (${how})${c.words ? `: “${c.words}”` : ''}`;
+}
+
 function viewPatientNew(c, ctx) {
   const f = makeForm('patientnew', [
     { name: 'name', label: 'Full name', attrs: { maxlength: 120, spellcheck: 'false' } },
@@ -453,6 +483,9 @@ function viewPatientNew(c, ctx) {
     { name: 'phone', label: 'Phone (optional)', type: 'tel', hint: 'With the area code, like 555-201-3344.' },
     { name: 'email', label: 'Email (optional)', type: 'email', attrs: { spellcheck: 'false', autocapitalize: 'none' } },
     { name: 'lang', label: 'Language for messages', type: 'select', options: Object.entries(langNames), value: 'en' },
+    { name: 'sms', label: 'The patient agrees to texts', type: 'checkbox', value: false,
+      hint: 'Reply notices and reminders by text, to the phone above (a mobile). Ask the patient first.' },
+    { name: 'sms_words', label: 'The patient’s words (when they agree to texts)', hint: 'What they said, like “yes, text me”.', attrs: { maxlength: 500 } },
   ], {
     submit: 'Create patient', label: 'New patient',
     secondary: h('a', { class: 'button', href: '#/patients' }, 'Cancel'),
@@ -466,7 +499,7 @@ function viewPatientNew(c, ctx) {
 
   async function create(v, confirm) {
     put(dupBox);
-    const body = { name: v.name, dob: v.dob, phone: v.phone, email: v.email, lang: v.lang };
+    const body = { name: v.name, dob: v.dob, phone: v.phone, email: v.email, lang: v.lang, sms: v.sms, sms_words: (v.sms_words || '').trim() };
     if (confirm) body.confirm_duplicate = true;
     const r = await api('POST', '/api/v1/patients', body);
     if (!ctx.alive()) return;

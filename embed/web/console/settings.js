@@ -11,6 +11,7 @@ import { loadTables, tables } from './meta.js';
 import { enter, refreshMe } from './session.js';
 import { httpsCard } from './settings_https.js';
 import { hoursCard, queuesCard, sectionCard, targetsCard, templatesCard } from './settings_work.js';
+import { outboxCard, textsCard } from './settings_texts.js';
 import { state } from './state.js';
 
 // sections is the table of Settings sections, in the order the list shows
@@ -35,6 +36,8 @@ export const sections = [
   { id: 'security', title: 'Sign-in and screen lock', build: (d, ctx) => securitySection(d.s, ctx) },
   { id: 'passphrase', title: 'Clinic key passphrase', build: () => passphraseCard() },
   { id: 'https', title: 'HTTPS certificate', build: (d) => httpsCard(d.s, d.backup) },
+  { id: 'texts', title: 'Text messages', build: (d) => textsCard(d.s) },
+  { id: 'outbox', title: 'Outbox', build: () => outboxCard() },
 ];
 
 // --- Settings (owner)
