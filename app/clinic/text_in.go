@@ -185,14 +185,14 @@ func (c *Clinic) receiveText(ctx context.Context, s Settings, from, body string)
 			if _, err := c.AddMessage(ctx, a, m.ID, body, false); err != nil {
 				return err
 			}
-			return c.textAck(ctx, s, p.Phone, &p, m, false, nil)
+			return c.textAck(ctx, s, p.Phone, &p, m, false, false, nil)
 		}
 	}
 	ack, err := c.CreateItem(ctx, a, NewItem{Type: TypeMessage, Body: body, Lang: p.Lang, Fields: map[string]string{}})
 	if err != nil {
 		return err
 	}
-	return c.textAck(ctx, s, p.Phone, &p, ack.Item.ItemMeta, ack.Urgent, ack.Item.Urgent)
+	return c.textAck(ctx, s, p.Phone, &p, ack.Item.ItemMeta, ack.Urgent, ack.OnCallPaged, ack.Item.Urgent)
 }
 
 // openItemOf is the patient's most recently created request that is not
@@ -231,14 +231,14 @@ func (c *Clinic) textFromStranger(ctx context.Context, s Settings, from, body, l
 	if err != nil {
 		return err
 	}
-	return c.textAck(ctx, s, from, nil, ack.Item.ItemMeta, ack.Urgent, ack.Item.Urgent)
+	return c.textAck(ctx, s, from, nil, ack.Item.ItemMeta, ack.Urgent, ack.OnCallPaged, ack.Item.Urgent)
 }
 
 // textAck tells the sender their text arrived and when a person answers,
 // with the patient pages' words: while the clinic is closed, when it opens
 // and the after-hours line, never an earlier promise; for urgent wording
 // the emergency number first, and the crisis line for self-harm wording.
-func (c *Clinic) textAck(ctx context.Context, s Settings, to string, p *Patient, m ItemMeta, urgent bool, cats []string) error {
+func (c *Clinic) textAck(ctx context.Context, s Settings, to string, p *Patient, m ItemMeta, urgent, paged bool, cats []string) error {
 	lang := i18n.Default
 	patientID := ""
 	if p != nil {
@@ -264,6 +264,11 @@ func (c *Clinic) textAck(ctx context.Context, s Settings, to string, p *Patient,
 		if slices.Contains(cats, "suicide") && s.Crisis() != "" {
 			parts = append(parts, tr.T("text.crisis", "line", s.Crisis()))
 		}
+	}
+	if paged {
+		// Only when a page really went out (oncall.go), as on the
+		// patient pages.
+		parts = append(parts, tr.T("ack.oncall"))
 	}
 	if !hours.IsOpen(now, loc) {
 		parts = append(parts, tr.T("ack.closed", "time", tr.When(hours.NextOpen(now, loc))), tr.T("ack.read", "clinic", s.ClinicName))

@@ -35,17 +35,30 @@ const (
 )
 
 // newText prepares a text: queued now, or at 8 am when it is the quiet
-// hours (a page goes at once). patientID may be "" for a number the
-// clinic does not know.
+// hours. A page goes at once, and so does an answer to a text the person
+// just sent (its acknowledgement, with the emergency guidance when the
+// words were urgent; a reminder answer; STOP, START and HELP) and a sign-in
+// link they just asked for: quiet hours keep the clinic from starting a
+// conversation at night, not from answering one. patientID may be "" for
+// a number the clinic does not know.
 func (c *Clinic) newText(s Settings, to, patientID, itemID, kind, body string) (outRecord, error) {
 	now := c.now().UTC()
 	m := &OutMail{ID: newTimeID(), Channel: ChannelSMS, Kind: kind, PatientID: patientID, ItemID: itemID, To: to,
-		Body: body, State: MailQueued, NextAt: now, Created: now, AnyHour: kind == textKindPage || kind == textKindStop || kind == textKindSignIn}
+		Body: body, State: MailQueued, NextAt: now, Created: now, AnyHour: anyHour(kind)}
 	if until, quiet := s.quietUntil(now); quiet && !m.AnyHour {
 		m.NextAt = until.UTC()
 	}
 	sealed, err := c.seal(outboxRef(*m), m)
 	return outRecord{m: m, sealed: sealed}, err
+}
+
+// anyHour reports whether a text of this kind goes in the quiet hours too.
+func anyHour(kind string) bool {
+	switch kind {
+	case textKindPage, textKindSignIn, textKindAck, textKindAnswer, textKindStop, textKindStart, textKindHelp:
+		return true
+	}
+	return false
 }
 
 // textTr speaks to a patient by text: their language, the clinic's time

@@ -420,6 +420,32 @@ func TestTextNoticesAndPages(t *testing.T) {
 	if page.To != "+12125550199" || !strings.Contains(page.Body, "/staff/#/inbox/"+ack.Item.ID) || strings.Contains(page.Body, "chest") {
 		t.Fatalf("page %+v", page)
 	}
+	// The same at night by text: the page goes, and the patient's
+	// acknowledgement goes at once (not held for the quiet hours) with the
+	// emergency number first and the on-call words, because a page went.
+	before := len(sent)
+	if err := ic.c.ReceiveText(ctx, sms.Inbound{From: adaMobile, Body: "I can't breathe and my chest hurts", SID: "SMnightUrgent"}); err != nil {
+		t.Fatal(err)
+	}
+	sendDue(t, ic, gw)
+	sent = g.Sent()
+	var ackText string
+	pages := 0
+	for _, m := range sent[before:] {
+		switch m.To {
+		case adaMobile:
+			ackText = m.Body
+		case "+12125550199":
+			pages++
+		}
+	}
+	if pages != 1 {
+		t.Fatalf("%d pages for the urgent text at night, want 1: %+v", pages, sent[before:])
+	}
+	if !strings.Contains(ackText, "911") || !strings.Contains(ackText, "on-call clinician has been alerted") ||
+		strings.Index(ackText, "911") > strings.Index(ackText, "on-call") || strings.Contains(ackText, "chest") {
+		t.Fatalf("the acknowledgement at night: %q", ackText)
+	}
 }
 
 // TestTextOlderRecordNumbers: a number written before numbers were kept in
