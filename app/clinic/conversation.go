@@ -286,16 +286,8 @@ func (c *Clinic) PatientChannelsOf(ctx context.Context, a Actor, patientID strin
 // writes the item, so each goes out exactly once, whatever crashes.
 func (c *Clinic) SendScheduled(ctx context.Context) (int, error) {
 	now := c.now()
-	var ids []string
-	if err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixScheduledDue, store.Range{Limit: 200}, func(k []byte, id string) error {
-			if time.UnixMilli(int64(beUint(k[:8]))).After(now) {
-				return store.ErrStop
-			}
-			ids = append(ids, id)
-			return nil
-		})
-	}); err != nil {
+	ids, err := c.idsUntil(ctx, ixScheduledDue, store.Range{Limit: 200}, now)
+	if err != nil {
 		return 0, err
 	}
 	s, err := c.Settings(ctx)

@@ -453,16 +453,8 @@ func (c *Clinic) addSystemLine(ctx context.Context, itemID string, line *Message
 // minute.
 func (c *Clinic) EscalatePages(ctx context.Context) (int, error) {
 	now := c.now()
-	var ids []string
-	if err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixPagesDue, store.Range{Limit: 100}, func(k []byte, id string) error {
-			if time.UnixMilli(int64(beUint(k[:8]))).After(now) {
-				return store.ErrStop
-			}
-			ids = append(ids, id)
-			return nil
-		})
-	}); err != nil {
+	ids, err := c.idsUntil(ctx, ixPagesDue, store.Range{Limit: 100}, now)
+	if err != nil {
 		return 0, err
 	}
 	s, err := c.Settings(ctx)

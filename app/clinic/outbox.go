@@ -226,16 +226,8 @@ func (c *Clinic) SendDue(ctx context.Context, out Outlets) (int, error) {
 		return 0, err
 	}
 	now := c.now()
-	var ids []string
-	if err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixOutboxDue, store.Range{Limit: 500}, func(k []byte, id string) error {
-			if time.UnixMilli(int64(beUint(k[:8]))).After(now) {
-				return store.ErrStop
-			}
-			ids = append(ids, id)
-			return nil
-		})
-	}); err != nil {
+	ids, err := c.idsUntil(ctx, ixOutboxDue, store.Range{Limit: 500}, now)
+	if err != nil {
 		return 0, err
 	}
 	sent := 0

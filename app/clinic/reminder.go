@@ -37,16 +37,7 @@ func (c *Clinic) SendReminders(ctx context.Context) (int, error) {
 	}
 	now := c.now()
 	horizon := now.Add(time.Duration(slices.Max(leads)) * time.Hour)
-	var ids []string
-	err = c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixApptTime, store.Range{After: be64(now)}, func(k []byte, id string) error {
-			if time.UnixMilli(int64(beUint(k[:8]))).After(horizon) {
-				return store.ErrStop
-			}
-			ids = append(ids, id)
-			return nil
-		})
-	})
+	ids, err := c.idsUntil(ctx, ixApptTime, store.Range{After: be64(now)}, horizon)
 	if err != nil {
 		return 0, err
 	}

@@ -80,3 +80,20 @@ func (s Settings) ClosingTime(now time.Time) (time.Time, bool) {
 
 // metaSweepDay is the local date of the last closing sweep announced.
 const metaSweepDay = "sweep_day"
+
+// idsUntil lists the ids of an index whose keys start with a big-endian
+// millisecond time (outbox.due, scheduled.due, pages.due, appt.time), in
+// key order, up to and including the moment until, within r.
+func (c *Clinic) idsUntil(ctx context.Context, ix string, r store.Range, until time.Time) ([]string, error) {
+	var ids []string
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(ix, r, func(k []byte, id string) error {
+			if time.UnixMilli(int64(beUint(k[:8]))).After(until) {
+				return store.ErrStop
+			}
+			ids = append(ids, id)
+			return nil
+		})
+	})
+	return ids, err
+}
