@@ -749,6 +749,10 @@ func enrolPatients(ctx context.Context, owner *client, base string, n, par int) 
 	}
 	errs := make(chan error, par)
 	var next atomic.Int64
+	// Each run's patients have names of their own: a reused data folder
+	// already holds the last run's, and the same name and birth date again
+	// is refused as a likely duplicate (as it should be).
+	run := strconv.FormatInt(time.Now().Unix(), 36)
 	var wg sync.WaitGroup
 	for w := 0; w < par; w++ {
 		wg.Add(1)
@@ -763,7 +767,7 @@ func enrolPatients(ctx context.Context, owner *client, base string, n, par int) 
 				var p struct {
 					ID string `json:"id"`
 				}
-				code, err := owner.json("POST", "/api/v1/patients", map[string]string{"name": fmt.Sprintf("Bench Patient %05d", i), "dob": dob, "phone": "555-010-" + fmt.Sprintf("%04d", i%10000), "lang": "en"}, &p)
+				code, err := owner.json("POST", "/api/v1/patients", map[string]string{"name": fmt.Sprintf("Bench Patient %s %05d", run, i), "dob": dob, "phone": "555-010-" + fmt.Sprintf("%04d", i%10000), "lang": "en"}, &p)
 				if err != nil || code != 201 {
 					errs <- fmt.Errorf("create patient: %d %v", code, err)
 					return
