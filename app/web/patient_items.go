@@ -176,7 +176,7 @@ func (s *Server) keptText(pc *pctx, typ string) error {
 func (pc *pctx) writeAllowed(kind string, max int) bool {
 	l := pc.s.limits
 	who, addr := kind+":"+pc.actor().String(), "pwrites-client:"+clientAddr(pc.r)
-	return l.take(who, max) && l.take(addr, writesPerClient)
+	return l.takeBoth(who, max, addr, writesPerClient)
 }
 
 func (s *Server) pageSend(pc *pctx) error {
