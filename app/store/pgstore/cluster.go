@@ -419,11 +419,11 @@ func (s *Store) HitBoth(ctx context.Context, first string, max int, second strin
 		}
 	}
 	var n1, n2 int
-	err := s.db.NewQuery(`WITH a AS (` +
-		upsertHit("a", `VALUES ({:ka}, now(), now() + make_interval(secs => {:wa1}::float8), 1)`) + `),
-		b AS (` +
+	err := s.db.NewQuery(`WITH a AS (`+
+		upsertHit("a", `VALUES ({:ka}, now(), now() + make_interval(secs => {:wa1}::float8), 1)`)+`),
+		b AS (`+
 		upsertHit("b", `SELECT {:kb}, now(), now() + make_interval(secs => {:wb1}::float8), 1
-			WHERE (SELECT hits FROM a) <= {:max}::int`) + `)
+			WHERE (SELECT hits FROM a) <= {:max}::int`)+`)
 		SELECT (SELECT hits FROM a), coalesce((SELECT hits FROM b), 0)`).
 		Bind(p).WithContext(ctx).Row(&n1, &n2)
 	if err != nil {
