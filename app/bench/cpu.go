@@ -68,17 +68,19 @@ func findDB(ctx context.Context, url string) (dbCPU, error) {
 	if err != nil {
 		return dbCPU{}, err
 	}
-	var pid int
+	var pid, ppid int
 	err = conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid)
+	if err == nil {
+		// While the connection is open: its backend ends with it.
+		if ppid, _, _, err = procStat(pid); err != nil {
+			err = fmt.Errorf("the database's processes are not on this machine: %w", err)
+		}
+	}
 	if cerr := conn.Close(ctx); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return dbCPU{}, err
-	}
-	ppid, _, _, err := procStat(pid)
-	if err != nil {
-		return dbCPU{}, fmt.Errorf("the database's processes are not on this machine: %w", err)
 	}
 	return dbCPU{postmaster: ppid}, nil
 }
