@@ -145,6 +145,10 @@ type Result struct {
 		CPUusPerRoundTrip  float64 `json:"cpu_us_per_roundtrip"`
 		DBCPUusPerRT       float64 `json:"db_cpu_us_per_roundtrip"`
 		CPUSource          string  `json:"cpu_source"`
+		// CheckedS is how long after start the server's structure check
+		// of the database ended: bbolt's holds the write lock, so until
+		// then no write (sign-in, message) is acknowledged.
+		CheckedS float64 `json:"checked_s"`
 	} `json:"detail"`
 }
 
@@ -176,6 +180,7 @@ type server struct {
 	exit    error         // how it exited (cmd.Wait), once done is closed
 	log     *os.File
 	stopped bool
+	started time.Time
 }
 
 func freeAddr() (string, error) {
@@ -209,6 +214,7 @@ func (c Config) start(ctx context.Context) (*server, time.Duration, error) {
 	s.cmd.Env = append(os.Environ(), "HEARTH_DATA=", "HEARTH_ADDR=")
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
+	s.started = start
 	if err := s.cmd.Start(); err != nil {
 		return nil, 0, err
 	}
@@ -232,6 +238,30 @@ func (c Config) start(ctx context.Context) (*server, time.Duration, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return nil, 0, errors.Join(errors.New("the server did not answer within 60 s"), s.stop())
+}
+
+// waitChecked waits until the server's log says its structure check of
+// the database has ended, and returns how long after start that was.
+func (s *server) waitChecked(ctx context.Context, within time.Duration) (time.Duration, error) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		b, err := os.ReadFile(s.log.Name())
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case strings.Contains(string(b), "database structure checked"):
+			return time.Since(s.started), nil
+		case strings.Contains(string(b), "structure check could not run"), strings.Contains(string(b), "DAMAGED"):
+			return 0, fmt.Errorf("the server's structure check failed: %s", lastLines(string(b), 3))
+		}
+		select {
+		case <-s.done:
+			return 0, fmt.Errorf("the server exited (%v): %s", s.exit, lastLines(string(b), 3))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return 0, errors.Join(ctx.Err(), fmt.Errorf("the server's structure check did not end within %v", within))
 }
 
 func lastLines(s string, n int) string {
@@ -473,6 +503,12 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	defer func() { err = errors.Join(err, srv.stop()) }()
 	res.StartupS = startup.Seconds()
+	logf("waiting for the server's structure check of the database")
+	checked, err := srv.waitChecked(ctx, 15*time.Minute)
+	if err != nil {
+		return res, err
+	}
+	res.Detail.CheckedS = checked.Seconds()
 	base := "http://" + srv.addr
 	meter := cpuMeter{pid: srv.cmd.Process.Pid}
 	res.Detail.CPUSource = "the server child process (/proc/PID/stat user+system)"
@@ -979,6 +1015,7 @@ func Print(w io.Writer, r Result, asJSON bool) error {
 		p.printf(" + %.0f µs in the database", d.DBCPUusPerRT)
 	}
 	p.printf("\n")
+	p.printf("writes waited %.2f s after start for the database's structure check\n", d.CheckedS)
 	p.printf("memory: %.0f MB resident = %.0f MB heap and stacks + %.0f MB of database pages mapped from the file + %.0f MB of the program's own code\n",
 		r.RSSMB, d.RSSAnonMB, d.RSSDBMB, d.RSSFileMB-d.RSSDBMB)
 	return p.err
