@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"hearth/app/store"
 )
@@ -38,9 +39,10 @@ func mappedKB(t *testing.T, path string) int {
 
 // The structure check reads every page through the map; afterwards those
 // pages are no longer resident in the process, and the data reads back
-// whole.
+// whole. So it is after a View once releaseEvery has passed.
 func TestCheckLeavesTheFileUnmapped(t *testing.T) {
 	s := openTemp(t)
+	s.released.Store(time.Now().UnixNano()) // no release by the Views below until asked
 	ctx := context.Background()
 	val := []byte(strings.Repeat("x", 3000))
 	for batch := 0; batch < 4; batch++ {
@@ -83,5 +85,22 @@ func TestCheckLeavesTheFileUnmapped(t *testing.T) {
 	}
 	if n := readAll(); n != 2000 {
 		t.Errorf("%d records read back after the check, want 2000", n)
+	}
+
+	// The Views' own release: not before releaseEvery, then once.
+	before = mappedKB(t, s.Path())
+	if before < 4096 {
+		t.Fatalf("only %d KB resident after reading it all again", before)
+	}
+	readAll()
+	if now := mappedKB(t, s.Path()); now < before*3/4 {
+		t.Errorf("a View released the map before releaseEvery: %d KB resident, %d before", now, before)
+	}
+	s.released.Store(time.Now().Add(-releaseEvery).UnixNano())
+	if n := readAll(); n != 2000 {
+		t.Errorf("%d records read back, want 2000", n)
+	}
+	if after := mappedKB(t, s.Path()); after > before/4 {
+		t.Errorf("%d KB resident after a View past releaseEvery (%d KB before)", after, before)
 	}
 }
