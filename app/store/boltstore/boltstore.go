@@ -231,7 +231,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) (err error) {
 // resident figure grows toward the file's size (176 MB of a 1.8 GB store in
 // `hearth bench`), though those pages are the kernel's page cache, not the
 // server's memory. What is read again is mapped again (a minor fault).
-const releaseEvery = 30 * time.Second
+const releaseEvery = 10 * time.Second
 
 // maybeRelease releases the map if no View has for releaseEvery. The
 // caller's transaction keeps the map where it is.
