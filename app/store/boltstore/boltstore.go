@@ -67,7 +67,7 @@ type Store struct {
 	path     string
 	writers  atomic.Int64 // Updates in flight, to pick the solo or batch path
 	panics   atomic.Int64 // bbolt panics and memory faults turned into errors
-	released atomic.Int64 // when a View last released the map (UnixNano)
+	released atomic.Int64 // when a transaction last released the map (UnixNano)
 	readOnly bool
 	faults   string // the test binary's fault file (failpoint.go), "" in a clinic's build
 }
@@ -196,6 +196,9 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (err error)
 		if err := fn(&tx{btx: btx}); err != nil {
 			return err
 		}
+		// Writers read pages through the map as readers do (the commit
+		// after fn moves the map only if the file grew).
+		s.maybeRelease(btx)
 		// A test's failpoint: the commit fails as a failing disk's would.
 		return s.injectedFault()
 	}
@@ -224,7 +227,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) (err error) {
 	})
 }
 
-// releaseEvery is how often a View also takes the database map's pages out
+// releaseEvery is how often a transaction also takes the database map's pages out
 // of the process's resident memory (releaseMap). bbolt reads through a
 // memory map, and the kernel maps at least 64 KB (a whole large folio when
 // the page cache has one) around every page a B+tree walk touches, so the
@@ -233,8 +236,8 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) (err error) {
 // server's memory. What is read again is mapped again (a minor fault).
 const releaseEvery = 10 * time.Second
 
-// maybeRelease releases the map if no View has for releaseEvery. The
-// caller's transaction keeps the map where it is.
+// maybeRelease releases the map if no transaction has for releaseEvery.
+// The caller's transaction keeps the map where it is.
 func (s *Store) maybeRelease(btx *bbolt.Tx) {
 	now := time.Now().UnixNano()
 	last := s.released.Load()
