@@ -142,6 +142,7 @@ type Result struct {
 		RoundTripSockets   int     `json:"roundtrip_sockets"`
 		RoundTripMissed    int     `json:"roundtrip_alert_missed"`
 		RoundTripRSSMB     float64 `json:"roundtrip_rss_mb"` // resident memory at the end of the round trips
+		RSSPeakMB          float64 `json:"rss_peak_mb"`      // the peak from the sockets' opening to the end of ingest
 		CPUusPerRoundTrip  float64 `json:"cpu_us_per_roundtrip"`
 		DBCPUusPerRT       float64 `json:"db_cpu_us_per_roundtrip"`
 		CPUSource          string  `json:"cpu_source"`
@@ -322,6 +323,54 @@ func (s *server) memMB() (rss, anon, file, db float64) {
 		}
 	}
 	return rss, anon, file, db
+}
+
+// peakMem samples the server's resident memory every 250 ms and keeps the
+// reading with the largest total.
+type peakMem struct {
+	mu   sync.Mutex
+	max  [4]float64 // rss, anon, file, db
+	quit chan struct{}
+	done chan struct{}
+}
+
+func startPeak(s *server) *peakMem {
+	p := &peakMem{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			rss, anon, file, db := s.memMB()
+			p.mu.Lock()
+			if rss > p.max[0] {
+				p.max = [4]float64{rss, anon, file, db}
+			}
+			p.mu.Unlock()
+			select {
+			case <-p.quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+// take returns the peak so far and starts a new one.
+func (p *peakMem) take() (rss, anon, file, db float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.max
+	p.max = [4]float64{}
+	return m[0], m[1], m[2], m[3]
+}
+
+// stop ends the sampling and returns the peak since the last take.
+func (p *peakMem) stop() (rss, anon, file, db float64) {
+	close(p.quit)
+	<-p.done
+	return p.take()
 }
 
 // dbMappedMB sums the resident pages of the server's mappings of hearth.db.
@@ -581,6 +630,10 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 
 	// Staff sockets.
 	logf("opening %d staff websockets", cfg.Sockets)
+	// Resident memory is sampled from here on: its peak while all the
+	// sockets are open is the memory figure (one reading at one moment
+	// could fall just after the server returned its map's pages).
+	peak := startPeak(srv)
 	sessions := make([]*client, 0, 20)
 	for i := 0; i < 20 && i < cfg.Sockets; i++ {
 		c := newClient(base, nil)
@@ -626,7 +679,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if missed > 0 {
 		res.AlertP99Ms = 1e9 // an alert that never came is a failure, not a fast figure
 	}
-	res.RSSMB, res.Detail.RSSAnonMB, res.Detail.RSSFileMB, res.Detail.RSSDBMB = srv.memMB()
+	res.RSSMB, res.Detail.RSSAnonMB, res.Detail.RSSFileMB, res.Detail.RSSDBMB = peak.take()
 
 	// The whole round trip of a patient's phone, with RoundTripSockets of
 	// the staff sockets listening (the rest close first: every socket
@@ -715,6 +768,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.DBCPUusPerMessage = perUnit(c0.db, c1.db, int(acked.Load()))
 	res.Detail.Acked, res.Detail.Refused, res.Detail.Throttled = int(acked.Load()), int(refused.Load()), int(throttled.Load())
 	res.Detail.Ingest = summarize(ackLat)
+	later, _, _, _ := peak.stop()
+	res.Detail.RSSPeakMB = max(later, res.RSSMB)
 	if err := srv.stop(); err != nil {
 		return res, err
 	}
@@ -1005,8 +1060,8 @@ func Print(w io.Writer, r Result, asJSON bool) error {
 		p.printf("%-18s %8.2f %8.2f %8.2f %8d\n", l.n, l.l.P50, l.l.P95, l.l.P99, l.l.N)
 	}
 	p.printf("\ningest: %d acknowledged, %d refused, %d throttled; alerts missed: %d\n", d.Acked, d.Refused, d.Throttled, d.AlertMissed)
-	p.printf("round trips: %d complete, %d throttled, %d failed; %d sockets listening, frames missed: %d; %.0f MB resident at the end\n",
-		d.RoundTrips, d.RoundTripThrottled, d.RoundTripFailed, d.RoundTripSockets, d.RoundTripMissed, d.RoundTripRSSMB)
+	p.printf("round trips: %d complete, %d throttled, %d failed; %d sockets listening, frames missed: %d; %.0f MB resident at the end (peak of the whole run %.0f MB)\n",
+		d.RoundTrips, d.RoundTripThrottled, d.RoundTripFailed, d.RoundTripSockets, d.RoundTripMissed, d.RoundTripRSSMB, d.RSSPeakMB)
 	p.printf("CPU (%s): %.0f µs per acknowledged message", d.CPUSource, r.CPUusPerMessage)
 	if r.DBCPUusPerMessage > 0 {
 		p.printf(" + %.0f µs in the database", r.DBCPUusPerMessage)
@@ -1017,7 +1072,7 @@ func Print(w io.Writer, r Result, asJSON bool) error {
 	}
 	p.printf("\n")
 	p.printf("the database's structure check ended %.2f s after start (bbolt's holds the write lock: until then no write is acknowledged)\n", d.CheckedS)
-	p.printf("memory: %.0f MB resident = %.0f MB heap and stacks + %.0f MB of database pages mapped from the file + %.0f MB of the program's own code\n",
+	p.printf("memory: peak %.0f MB resident with all the sockets open = %.0f MB heap and stacks + %.0f MB of database pages mapped from the file + %.0f MB of the program's own code\n",
 		r.RSSMB, d.RSSAnonMB, d.RSSDBMB, d.RSSFileMB-d.RSSDBMB)
 	return p.err
 }
