@@ -227,14 +227,16 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) (err error) {
 	})
 }
 
-// releaseEvery is how often a transaction also takes the database map's pages out
-// of the process's resident memory (releaseMap). bbolt reads through a
-// memory map, and the kernel maps at least 64 KB (a whole large folio when
-// the page cache has one) around every page a B+tree walk touches, so the
-// resident figure grows toward the file's size (176 MB of a 1.8 GB store in
-// `hearth bench`), though those pages are the kernel's page cache, not the
-// server's memory. What is read again is mapped again (a minor fault).
-const releaseEvery = 10 * time.Second
+// releaseEvery is how often a transaction also takes the database map's
+// pages out of the process's resident memory (releaseMap). bbolt reads
+// through a memory map, and the kernel maps at least 64 KB (a whole large
+// folio, up to megabytes, when the page cache has one) around every page a
+// B+tree walk touches, so the resident figure grows toward the file's size
+// (176 MB of a 1.8 GB store in `hearth bench`; 231 MB touched within 10 s
+// while patients signed in), though those pages are the kernel's page
+// cache, not the server's memory. What is read again is mapped again (a
+// minor fault; the hot pages are few).
+const releaseEvery = 2 * time.Second
 
 // maybeRelease releases the map if no transaction has for releaseEvery.
 // The caller's transaction keeps the map where it is.
