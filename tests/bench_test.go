@@ -13,7 +13,7 @@ func TestBenchRunsSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real server for about 20 seconds")
 	}
-	cmd := exec.Command(binPath, "bench", "--patients", "300", "--messages", "3000", "--staff", "20", "--writers", "4", "--ingest", "2s", "--json")
+	cmd := exec.Command(binPath, "bench", "--patients", "300", "--messages", "3000", "--staff", "20", "--writers", "4", "--ingest", "1s", "--roundtrip", "1s", "--json")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("hearth bench: %v\n%s", err, out)
@@ -22,7 +22,8 @@ func TestBenchRunsSmall(t *testing.T) {
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("not one JSON object: %v\n%s", err, out)
 	}
-	for _, k := range []string{"ingest_per_s", "alert_p99_ms", "inbox_p99_ms_warm", "inbox_p99_ms_cold", "search_p99_ms", "startup_s", "rss_mb", "bytes_per_message", "machine"} {
+	for _, k := range []string{"ingest_per_s", "alert_p99_ms", "inbox_p99_ms_warm", "inbox_p99_ms_cold", "search_p99_ms", "startup_s", "rss_mb", "bytes_per_message", "machine",
+		"cpu_us_per_message", "roundtrip_per_s", "roundtrip_alert_p50_ms", "roundtrip_alert_p99_ms"} {
 		if _, ok := r[k]; !ok {
 			t.Errorf("no %q in the JSON", k)
 		}
@@ -30,8 +31,14 @@ func TestBenchRunsSmall(t *testing.T) {
 	if v, _ := r["ingest_per_s"].(float64); v <= 0 {
 		t.Errorf("no message was acknowledged: %v", r["ingest_per_s"])
 	}
+	if v, _ := r["roundtrip_per_s"].(float64); v <= 0 {
+		t.Errorf("no patient round trip went through: %v", r["roundtrip_per_s"])
+	}
+	if v, _ := r["cpu_us_per_message"].(float64); v <= 0 {
+		t.Errorf("the server's CPU per message was not measured: %v", r["cpu_us_per_message"])
+	}
 	d, _ := r["detail"].(map[string]any)
-	if d == nil || d["alert_missed"].(float64) != 0 || d["sockets"].(float64) != 20 {
+	if d == nil || d["alert_missed"].(float64) != 0 || d["sockets"].(float64) != 20 || d["roundtrip_alert_missed"].(float64) != 0 || d["roundtrip_sockets"].(float64) != 20 {
 		t.Errorf("detail: %v", d)
 	}
 }

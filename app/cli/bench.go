@@ -16,14 +16,15 @@ import (
 	"hearth/app/config"
 )
 
-// benchCmd: hearth bench [--data DIR] [--patients N] [--messages N] [--staff N] [--json]
+// benchCmd: hearth bench [--data DIR] [--patients N] [--messages N] [--staff N] [--roundtrip D] [--roundtrip-staff N] [--json]
 func benchCmd(ctx context.Context, args []string, env Env) (err error) {
 	fs := flag.NewFlagSet("hearth bench", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	var data, storeURL string
 	var patients, messages, items, sockets, writers int
 	var asJSON bool
-	var ingest time.Duration
+	var ingest, roundtrip time.Duration
+	var rtSockets int
 	fs.StringVar(&data, "data", "", "data folder to fill (kept) or reuse; default: a temporary folder, removed afterwards")
 	fs.StringVar(&storeURL, "store", "", "postgres://... to benchmark the PostgreSQL store (env HEARTH_STORE)")
 	fs.IntVar(&patients, "patients", 50_000, "patients in the store")
@@ -32,6 +33,8 @@ func benchCmd(ctx context.Context, args []string, env Env) (err error) {
 	fs.IntVar(&sockets, "staff", 500, "staff websockets held open")
 	fs.IntVar(&writers, "writers", 64, "patients posting at once")
 	fs.DurationVar(&ingest, "ingest", 10*time.Second, "how long to measure ingest")
+	fs.DurationVar(&roundtrip, "roundtrip", 0, "how long to measure patient round trips (default: as long as --ingest)")
+	fs.IntVar(&rtSockets, "roundtrip-staff", 200, "staff websockets listening during the round trips (at most --staff)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -72,7 +75,8 @@ func benchCmd(ctx context.Context, args []string, env Env) (err error) {
 	if err != nil {
 		return err
 	}
-	res, err := bench.Run(ctx, bench.Config{Bin: bin, Data: data, Store: storeURL, Sockets: sockets, Writers: writers, IngestFor: ingest, Log: say,
+	res, err := bench.Run(ctx, bench.Config{Bin: bin, Data: data, Store: storeURL, Sockets: sockets, Writers: writers, IngestFor: ingest,
+		RoundTripFor: roundtrip, RoundTripSockets: rtSockets, Log: say,
 		SizeBytes: func() (int64, error) { return env.Backend.Size(ctx, c) }})
 	if err != nil {
 		return err

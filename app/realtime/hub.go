@@ -17,9 +17,12 @@
 package realtime
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -157,6 +160,7 @@ type Client struct {
 	Sub
 
 	conn *websocket.Conn
+	out  *batchConn // nil when the connection could not be wrapped
 	send chan []byte
 	once sync.Once
 	done chan struct{}
@@ -457,11 +461,12 @@ func upgrader(checkOrigin func(r *http.Request) bool) *websocket.Upgrader {
 
 // Serve upgrades the request and runs the socket until it closes.
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Sub, checkOrigin func(*http.Request) bool) {
-	conn, err := upgrader(checkOrigin).Upgrade(w, r, nil)
+	bw := &batchWriter{ResponseWriter: w}
+	conn, err := upgrader(checkOrigin).Upgrade(bw, r, nil)
 	if err != nil {
 		return // the upgrader has answered already
 	}
-	c := &Client{Sub: sub, conn: conn, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
+	c := &Client{Sub: sub, conn: conn, out: bw.conn, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
 	conn.SetReadLimit(maxReadBytes)
 	// Register before replaying, so nothing published meanwhile is missed;
 	// the browser ignores a sequence number it has already seen.
@@ -524,7 +529,15 @@ func (h *Hub) writePump(c *Client, since uint64) {
 			}
 			return
 		case msg := <-c.send:
-			if !write(msg) {
+			// What queued up meanwhile goes out in the same write: with
+			// hundreds of sockets and a busy clinic, a write per frame per
+			// socket is most of the hub's cost (the kernel's TCP path).
+			c.out.begin()
+			ok := write(msg)
+			for n := min(len(c.send), maxBatch); ok && n > 0; n-- {
+				ok = write(<-c.send)
+			}
+			if err := c.out.flush(); err != nil || !ok {
 				return
 			}
 		case <-t.C:
@@ -539,4 +552,79 @@ func (h *Hub) writePump(c *Client, since uint64) {
 			}
 		}
 	}
+}
+
+// maxBatch bounds how many queued frames one write carries.
+const maxBatch = 64
+
+// batchWriter hands the upgrader a connection it can batch writes on.
+type batchWriter struct {
+	http.ResponseWriter
+	conn *batchConn
+}
+
+// Hijack wraps the hijacked connection in a batchConn.
+func (b *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := b.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("realtime: the connection cannot be taken over")
+	}
+	conn, rw, err := h.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	b.conn = &batchConn{Conn: conn}
+	return b.conn, rw, nil
+}
+
+// batchConn lets the write pump put several frames into one write to the
+// kernel: between begin and flush, writes collect in a buffer. Outside a
+// batch (the handshake, the pongs the read pump answers) they go straight
+// through. The websocket library already keeps one frame whole; the mutex
+// keeps a pong from the read pump out of the middle of a flush.
+type batchConn struct {
+	net.Conn
+	mu       sync.Mutex
+	batching bool
+	buf      []byte
+}
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.batching {
+		b.buf = append(b.buf, p...)
+		return len(p), nil
+	}
+	return b.Conn.Write(p)
+}
+
+// begin starts collecting writes. A nil batchConn does nothing.
+func (b *batchConn) begin() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.batching = true
+	b.mu.Unlock()
+}
+
+// flush writes what was collected since begin, in one write.
+func (b *batchConn) flush() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.batching = false
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.Conn.Write(b.buf)
+	if cap(b.buf) > 16<<10 {
+		b.buf = nil // an idle socket keeps no large buffer
+	} else {
+		b.buf = b.buf[:0]
+	}
+	return err
 }

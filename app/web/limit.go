@@ -76,6 +76,13 @@ type Counters interface {
 	ResetHits(ctx context.Context, key string) error
 }
 
+// pairCounter is a Counters that can spend two budgets in one round trip
+// (pgstore's HitBoth): one against first, and one against second only when
+// first's count is then within max.
+type pairCounter interface {
+	HitBoth(ctx context.Context, first string, max int, second string, window time.Duration) (int, int, error)
+}
+
 type limiter struct {
 	Limits
 	now    func() time.Time
@@ -188,6 +195,18 @@ func (l *limiter) take(key string, max int) bool {
 	}
 	l.fail(key)
 	return true
+}
+
+// takeBoth is take(first, max1) && take(second, max2), with shared
+// counters that can do it in one round trip instead of two.
+func (l *limiter) takeBoth(first string, max1 int, second string, max2 int) bool {
+	if pc, ok := l.shared.(pairCounter); ok && first != second {
+		ctx, cancel := sharedCtx()
+		defer cancel()
+		n1, n2, err := pc.HitBoth(ctx, sharedKey(first), max1, sharedKey(second), l.Window)
+		return err != nil || (n1 <= max1 && n2 <= max2)
+	}
+	return l.take(first, max1) && l.take(second, max2)
 }
 
 // reset forgets key's failures (after a success for that account).

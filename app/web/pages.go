@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // page is what every template gets.
@@ -62,8 +63,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 			p.Clinic = st.ClinicName
 		}
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, name, p); err != nil {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer putRenderBuf(buf)
+	buf.Reset()
+	if err := t.ExecuteTemplate(buf, name, p); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -71,6 +74,17 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	_, err := w.Write(buf.Bytes())
 	s.lostResponse(r, err)
 	return nil
+}
+
+// renderBufs keeps page buffers between requests: a page grew a fresh
+// buffer through several sizes each time, garbage on every patient page.
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putRenderBuf returns a buffer to the pool unless one page made it large.
+func putRenderBuf(b *bytes.Buffer) {
+	if b.Cap() <= 256<<10 {
+		renderBufs.Put(b)
+	}
 }
 
 func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err error) {

@@ -196,7 +196,7 @@ func (s *Server) keptText(pc *pctx, typ string) error {
 func (pc *pctx) writeAllowed(kind string, max int) bool {
 	l := pc.s.limits
 	who, addr := kind+":"+pc.actor().String(), "pwrites-client:"+clientAddr(pc.r)
-	return l.take(who, max) && l.take(addr, writesPerClient)
+	return l.takeBoth(who, max, addr, writesPerClient)
 }
 
 func (s *Server) pageSend(pc *pctx) error {
@@ -272,7 +272,9 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 		}
 	}
 	afterHours := false
-	caregivers := s.caregiverNames(pc)
+	// Caregivers' names cost an open of each of the patient's devices:
+	// looked up only when a message needs one (most threads have none).
+	var caregivers map[string]string
 	calls := 0 // call tries shown so far: the nth "call_attempt" line is the nth attempt
 	for _, m := range msgs {
 		mv := msgView{Kind: m.Kind, When: pc.tr.Stamp(m.At), ISO: pc.tr.ISO(m.At), Body: m.Body, ID: "m-" + m.ID[strings.LastIndexByte(m.ID, ':')+1:]}
@@ -286,10 +288,15 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 				mv.Who, mv.Mine = pc.T("thread.you"), true
 			case pc.pat != nil && m.AuthorID == pc.pat.ID:
 				mv.Who = pc.pat.FirstName()
-			case caregivers[m.AuthorID] != "":
-				mv.Who = pc.T("thread.caregiver_named", "name", caregivers[m.AuthorID])
 			default:
-				mv.Who = pc.T("thread.caregiver")
+				if caregivers == nil {
+					caregivers = s.caregiverNames(pc)
+				}
+				if name := caregivers[m.AuthorID]; name != "" {
+					mv.Who = pc.T("thread.caregiver_named", "name", name)
+				} else {
+					mv.Who = pc.T("thread.caregiver")
+				}
 			}
 		case clinic.KindStaff:
 			mv.Who = pc.T("thread.staff", "name", m.AuthorName, "role", pc.roleWord(m.AuthorRole))

@@ -672,6 +672,25 @@ func TestClusterThrottle(t *testing.T) {
 	}
 	hits(b, "burst", time.Minute, 20)
 
+	// HitBoth spends two budgets in one statement, the second only while
+	// the first is within its max, on the same counts Hit and Hits see.
+	both := func(s *Store, max, want1, want2 int) {
+		t.Helper()
+		n1, n2, err := s.HitBoth(ctx, "pitems:p1", max, "client:c1", time.Minute)
+		if err != nil || n1 != want1 || n2 != want2 {
+			t.Fatalf("HitBoth = %d, %d, %v; want %d, %d", n1, n2, err, want1, want2)
+		}
+	}
+	hit(a, "client:c1", time.Minute, 1)
+	both(a, 2, 1, 2)
+	both(b, 2, 2, 3)
+	both(a, 2, 3, 0) // over its own budget: the address is not charged
+	hits(b, "client:c1", time.Minute, 3)
+	hits(a, "pitems:p1", time.Minute, 3)
+	if _, _, err := a.HitBoth(ctx, "same", 5, "same", time.Minute); err == nil {
+		t.Error("HitBoth with one key twice succeeded, want an error")
+	}
+
 	for _, c := range []struct {
 		key    string
 		window time.Duration
@@ -687,6 +706,9 @@ func TestClusterThrottle(t *testing.T) {
 		}
 		if _, err := a.Hits(ctx, c.key, c.window); err == nil {
 			t.Errorf("Hits(%.20q, %v) succeeded, want an error", c.key, c.window)
+		}
+		if _, _, err := a.HitBoth(ctx, "fine", 1, c.key, c.window); err == nil {
+			t.Errorf("HitBoth(fine, %.20q, %v) succeeded, want an error", c.key, c.window)
 		}
 	}
 }

@@ -93,10 +93,14 @@ const (
 
 // Pool sizing. One write transaction per process at a time; the rest serve
 // Views, exports, notifications and throttling counters. (The listener and
-// the leader hold connections of their own, outside the pool.)
+// the leader hold connections of their own, outside the pool.) Every open
+// connection may stay idle (until ConnMaxIdleTime): with fewer idle than
+// open, a busy clinic's bursts closed connections and opened new ones
+// many times a second, and each new one costs PostgreSQL a backend
+// process (profiled: most of the database's CPU per message).
 const (
 	maxOpenConns = 24
-	maxIdleConns = 12
+	maxIdleConns = maxOpenConns
 )
 
 // ErrNotEmpty is returned by Restore when the database already holds Hearth

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package boltstore
+
+import "go.etcd.io/bbolt"
+
+// releaseMap does nothing where the map cannot be advised.
+func releaseMap(*bbolt.DB, int64) {}
