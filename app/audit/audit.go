@@ -491,6 +491,22 @@ type Filter struct {
 	Limit   int
 }
 
+// take decodes one stored event and appends it to out when it matches;
+// store.ErrStop once out holds f.Limit events (the end of a scan).
+func (f Filter) take(out *[]Event, v []byte) error {
+	var e Event
+	if err := json.Unmarshal(v, &e); err != nil {
+		return fmt.Errorf("audit: list: %w", err)
+	}
+	if f.match(e) {
+		*out = append(*out, e)
+		if len(*out) >= f.Limit {
+			return store.ErrStop
+		}
+	}
+	return nil
+}
+
 func (f Filter) match(e Event) bool {
 	return (f.Actor == "" || e.Actor == f.Actor) &&
 		(f.Action == "" || e.Action == f.Action) &&
@@ -532,17 +548,7 @@ func List(tx store.Tx, f Filter) ([]Event, error) {
 	}
 	var out []Event
 	err := tx.Each(bucket, after, func(_ string, v []byte) error {
-		var e Event
-		if err := json.Unmarshal(v, &e); err != nil {
-			return fmt.Errorf("audit: list: %w", err)
-		}
-		if f.match(e) {
-			out = append(out, e)
-			if len(out) >= f.Limit {
-				return store.ErrStop
-			}
-		}
-		return nil
+		return f.take(&out, v)
 	})
 	return out, err
 }
@@ -577,12 +583,8 @@ func ListNewest(tx store.Tx, f Filter, before uint64) ([]Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		var e Event
-		if err := json.Unmarshal(v, &e); err != nil {
-			return nil, fmt.Errorf("audit: list: %w", err)
-		}
-		if f.match(e) {
-			out = append(out, e)
+		if err := f.take(&out, v); err != nil && !errors.Is(err, store.ErrStop) {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -603,17 +605,7 @@ func listPatientNewest(tx store.Tx, f Filter, seq uint64) ([]Event, error) {
 		if err != nil {
 			return err
 		}
-		var e Event
-		if err := json.Unmarshal(v, &e); err != nil {
-			return fmt.Errorf("audit: list: %w", err)
-		}
-		if f.match(e) {
-			out = append(out, e)
-			if len(out) >= f.Limit {
-				return store.ErrStop
-			}
-		}
-		return nil
+		return f.take(&out, v)
 	})
 	return out, err
 }
