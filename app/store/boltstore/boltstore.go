@@ -286,9 +286,12 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 // found as one error wrapping ErrCorrupt, naming the damaged buckets and
 // pages.
 //
-// It holds the write lock while it runs: bbolt's check reads the shared
-// freelist, which is only safe from a writable transaction. Writers wait.
-// A read-only store has no writers, so a read transaction does.
+// It runs in two parts. First every key and value is read, the slow part
+// on a large store (every page comes from disk), in a read transaction:
+// writers go on meanwhile. Then bbolt's own page check, which reads the
+// shared freelist and so is only safe from a writable transaction: writers
+// wait for this part only, and it finds the pages in the page cache. A
+// read-only store has no writers, so a read transaction does both.
 func (s *Store) Check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -303,6 +306,20 @@ func check(ctx context.Context, db *bbolt.DB, writable bool) (err error) {
 			err = fmt.Errorf("boltstore: check: %w (%v)", store.ErrCorrupt, r)
 		}
 	}()
+	// tx.Check walks pages in a goroutine of its own, where a wild page
+	// pointer would be a fatal fault rather than a panic. Touch every page
+	// here first, in a goroutine that turns faults into panics, from a
+	// snapshot that does not hold writers up.
+	rtx, err := db.Begin(false)
+	if err != nil {
+		return fmt.Errorf("boltstore: check: %w", err)
+	}
+	werr, size := walk(ctx, rtx), rtx.Size()
+	_ = rtx.Rollback()
+	if werr != nil {
+		releaseMap(db, size)
+		return werr
+	}
 	btx, err := db.Begin(writable)
 	if err != nil {
 		return fmt.Errorf("boltstore: check: %w", err)
@@ -313,12 +330,6 @@ func check(ctx context.Context, db *bbolt.DB, writable bool) (err error) {
 	// the process's resident memory (a 1.7 GB store otherwise stayed
 	// resident in full after every start).
 	defer releaseMap(db, btx.Size())
-	// tx.Check walks pages in a goroutine of its own, where a wild page
-	// pointer would be a fatal fault rather than a panic. Touch every page
-	// here first, in a goroutine that turns faults into panics.
-	if err := walk(ctx, btx); err != nil {
-		return err
-	}
 	var errs []error
 	total := 0
 	for err := range btx.Check() {
