@@ -75,8 +75,11 @@ func TestConsoleEditAndMergeBrowser(t *testing.T) {
 
 	// Merge it into the first record, after seeing the two side by side.
 	b.do("back to the first", chromedp.Navigate(b.base+"/staff/#/patients/"+pat.ID), chromedp.WaitVisible(chromedp.ID("patient-merge-open")),
-		chromedp.Click(chromedp.ID("patient-merge-open")), chromedp.WaitVisible(chromedp.ID("mergesearch-q")),
-		chromedp.SendKeys(chromedp.ID("mergesearch-q"), "Luz Vega"), chromedp.Click(chromedp.ID("mergesearch-submit")))
+		chromedp.Click(chromedp.ID("patient-merge-open")), chromedp.WaitVisible(chromedp.ID("mergesearch-q")))
+	// The panel moves the focus to its heading a moment after it opens;
+	// typing before that would lose the keys to the heading (seen under load).
+	b.until("the merge panel has the focus", `document.activeElement && document.activeElement.id === 'merge-title'`)
+	b.do("search the other record", chromedp.SendKeys(chromedp.ID("mergesearch-q"), "Luz Vega"), chromedp.Click(chromedp.ID("mergesearch-submit")))
 	b.until("the other record is offered", `(() => { const l = document.querySelectorAll('#merge-candidates button');
 		return l.length === 1 && l[0].textContent.includes('luz marina vega'); })()`)
 	b.do("compare", chromedp.Click(chromedp.CSS("#merge-candidates button")), chromedp.WaitVisible(chromedp.ID("merge-table")))
