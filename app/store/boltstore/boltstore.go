@@ -68,6 +68,9 @@ type Store struct {
 	writers  atomic.Int64 // Updates in flight, to pick the solo or batch path
 	panics   atomic.Int64 // bbolt panics and memory faults turned into errors
 	released atomic.Int64 // when a transaction last released the map (UnixNano)
+	measured atomic.Int64 // when a transaction last read the resident figure (UnixNano)
+	fileBase int64        // file-backed resident bytes at Open (the program's pages)
+	budget   int64        // the map's resident bytes allowed between releases (mapBudget)
 	readOnly bool
 	faults   string // the test binary's fault file (failpoint.go), "" in a clinic's build
 }
@@ -105,7 +108,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = maxBatchDelay
 	db.MaxBatchSize = maxBatchSize
-	return &Store{db: db, path: path, readOnly: opts.ReadOnly, faults: faultFile()}, nil
+	return &Store{db: db, path: path, readOnly: opts.ReadOnly, faults: faultFile(),
+		fileBase: fileResident(), budget: mapBudget}, nil
 }
 
 // RecoveredPanics is how many times a transaction hit a damaged page and
@@ -238,15 +242,38 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) (err error) {
 // minor fault; the hot pages are few).
 const releaseEvery = 2 * time.Second
 
-// maybeRelease releases the map if no transaction has for releaseEvery.
-// The caller's transaction keeps the map where it is.
+// mapBudget bounds the map's share of the resident figure between those
+// releases: a busy two seconds (patients sending while staff page through
+// the inbox) touched pages in enough large folios to map 250 MB. Every
+// measureEvery a transaction reads the process's file-backed resident
+// memory (/proc/self/statm, a few microseconds) and releases the map when
+// it has grown past mapBudget since Open. Releasing costs a walk of the
+// page tables and, afterwards, a minor fault per hot page.
+const (
+	mapBudget    = 32 << 20
+	measureEvery = 100 * time.Millisecond
+)
+
+// maybeRelease releases the map if no transaction has for releaseEvery, or
+// if it has grown past the budget. The caller's transaction keeps the map
+// where it is.
 func (s *Store) maybeRelease(btx *bbolt.Tx) {
 	now := time.Now().UnixNano()
 	last := s.released.Load()
-	if now-last < int64(releaseEvery) || !s.released.CompareAndSwap(last, now) {
+	if now-last >= int64(releaseEvery) {
+		if s.released.CompareAndSwap(last, now) {
+			releaseMap(s.db, btx.Size())
+		}
 		return
 	}
-	releaseMap(s.db, btx.Size())
+	seen := s.measured.Load()
+	if now-seen < int64(measureEvery) || !s.measured.CompareAndSwap(seen, now) {
+		return
+	}
+	if r := fileResident(); r >= 0 && r-s.fileBase > s.budget {
+		s.released.Store(now)
+		releaseMap(s.db, btx.Size())
+	}
 }
 
 // Backup writes a consistent copy of the database file (bbolt's own format,

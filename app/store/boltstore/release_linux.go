@@ -3,6 +3,10 @@
 package boltstore
 
 import (
+	"bytes"
+	"os"
+	"strconv"
+
 	"go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 )
@@ -20,4 +24,23 @@ func releaseMap(db *bbolt.DB, size int64) {
 	// Advice only: if the kernel refuses it, the pages stay mapped, as
 	// they were.
 	_, _, _ = unix.Syscall(unix.SYS_MADVISE, info.Data, uintptr(size), unix.MADV_DONTNEED)
+}
+
+// fileResident is how much of the process's resident memory is mapped from
+// files (the database map and the program's own pages): statm's third
+// field, in pages. It is -1 when it cannot be read.
+func fileResident() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return -1
+	}
+	f := bytes.Fields(b)
+	if len(f) < 3 {
+		return -1
+	}
+	n, err := strconv.ParseInt(string(f[2]), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n * int64(os.Getpagesize())
 }

@@ -104,3 +104,60 @@ func TestCheckLeavesTheFileUnmapped(t *testing.T) {
 		t.Errorf("%d KB resident after a View past releaseEvery (%d KB before)", after, before)
 	}
 }
+
+// Between the timed releases, a View that finds the map grown past the
+// budget releases it; under the budget it does not.
+func TestMapBudgetReleasesBetweenTimedReleases(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	val := []byte(strings.Repeat("y", 3000))
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		for i := 0; i < 2000; i++ {
+			if err := tx.Put("b", fmt.Sprintf("r%04d", i), val); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	readAll := func() {
+		if err := s.View(ctx, func(tx store.Tx) error {
+			return tx.Each("b", "", func(_ string, v []byte) error {
+				if string(v) != string(val) {
+					return fmt.Errorf("a record reads back as %d bytes", len(v))
+				}
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// No timed release during the test; a measurement is due at each View.
+	s.released.Store(time.Now().Add(time.Hour).UnixNano())
+	s.fileBase = fileResident()
+	s.budget = 1 << 40
+	s.measured.Store(0)
+	readAll()
+	before := mappedKB(t, s.Path())
+	if before < 4096 {
+		t.Fatalf("only %d KB of the file resident after reading 6 MB through the map: the test measures nothing", before)
+	}
+	s.measured.Store(0)
+	readAll()
+	if now := mappedKB(t, s.Path()); now < before*3/4 {
+		t.Fatalf("released under the budget: %d KB resident, %d before", now, before)
+	}
+	s.budget = 1 << 20
+	s.measured.Store(time.Now().UnixNano())
+	readAll()
+	if now := mappedKB(t, s.Path()); now < before*3/4 {
+		t.Fatalf("released before measureEvery had passed: %d KB resident, %d before", now, before)
+	}
+	s.measured.Store(0)
+	readAll()
+	if after := mappedKB(t, s.Path()); after > before/4 {
+		t.Errorf("%d KB resident after a View found the map over its budget (%d KB before)", after, before)
+	}
+	readAll() // the data reads back whole after the release
+}
