@@ -38,6 +38,16 @@ type field struct {
 	Month, Day, Year    string
 	DayFirst            bool
 	MonthL, DayL, YearL string
+	// How the "pfield" template draws it, set by settle: flags instead of
+	// comparisons of Kind, and Described written once.
+	IsDOB, IsCheck, IsFile, IsArea bool
+	Desc                           string
+}
+
+// settle sets the drawing flags and Desc from Kind, Hint and Err.
+func (f *field) settle() {
+	f.IsDOB, f.IsCheck, f.IsFile, f.IsArea = f.Kind == "dob", f.Kind == "checkbox", f.Kind == "file", f.Kind == "textarea"
+	f.Desc = f.Described()
 }
 
 // FirstID is the element the error summary links to.
@@ -53,14 +63,15 @@ func (f *field) FirstID() string {
 
 // Described lists the ids that describe the control (hint, error).
 func (f *field) Described() string {
-	var ids []string
-	if f.Hint != "" {
-		ids = append(ids, f.Name+"-hint")
+	switch {
+	case f.Hint != "" && f.Err != "":
+		return f.Name + "-hint " + f.Name + "-err"
+	case f.Hint != "":
+		return f.Name + "-hint"
+	case f.Err != "":
+		return f.Name + "-err"
 	}
-	if f.Err != "" {
-		ids = append(ids, f.Name+"-err")
-	}
-	return strings.Join(ids, " ")
+	return ""
 }
 
 // formView is a form's data: where it posts, its hidden inputs, its fields

@@ -301,7 +301,59 @@ type pview struct {
 	Langs     []langLink
 	Script    bool
 	MailReady bool // the clinic can send email (sign-in links)
-	Page      any
+	W         pageWords
+	// The frame's parts drawn once per language and clinic (see fragments).
+	Top   frameTop
+	Foot  frameFoot
+	SOS   sosLine
+	Alarm urgentLive
+	Page  any
+}
+
+// The inputs of the frame's kept parts: comparable, and never a patient's.
+type (
+	frameTop  struct{ Clinic, Skip, NavLabel string }
+	sosLine   struct{ Lead, Number, Call string }
+	frameFoot struct {
+		SOS                      sosLine
+		Clinic, Phone, PhoneHref string
+	}
+	// urgentLive is the emergency guidance patient.js shows while
+	// someone types urgent words.
+	urgentLive struct {
+		Title, Msg, Number, Call                  string
+		Crisis, CrisisRef, CrisisText, CrisisCall string
+		Still                                     string
+	}
+)
+
+// pageWords are the words of the blocks every patient page shares (the
+// frame, the emergency lines, forms, the acknowledgement), looked up once
+// per page: each translation a template asks for (its T method) is a
+// reflective method call.
+type pageWords struct {
+	Skip, NavLabel, NavMe, Signout, Private string
+	SOSLead, SOSCall                        string // "If this is an emergency,", "call 911."
+	UrgentTitle, UrgentMsg, UrgentCall      string
+	UrgentCrisis, UrgentCrisisCall          string // with the crisis line, when the clinic has one
+	UrgentLiveStill, UrgentStill            string
+	FormProblem                             string
+	AckTitle, AckLine, AckEmergency         string
+	AckWorse                                string
+}
+
+func (pc *pctx) pageWords(emergency, crisis string) pageWords {
+	w := pageWords{Skip: pc.T("skip"), NavLabel: pc.T("nav.label"), NavMe: pc.T("nav.me"), Signout: pc.T("nav.signout"),
+		Private: pc.T("foot.private"), SOSLead: pc.T("sos.lead"), SOSCall: pc.T("sos.call", "number", emergency),
+		UrgentTitle: pc.T("urgent.title"), UrgentMsg: pc.T("urgent.msg", "number", emergency),
+		UrgentCall: pc.T("urgent.call", "number", emergency), UrgentLiveStill: pc.T("urgent.live_still"),
+		UrgentStill: pc.T("urgent.still"), FormProblem: pc.T("form.problem"), AckTitle: pc.T("ack.title"),
+		AckLine: pc.T("ack.line"), AckEmergency: pc.T("ack.emergency"), AckWorse: pc.T("ack.worse")}
+	if crisis != "" {
+		w.UrgentCrisis = pc.T("urgent.crisis", "number", crisis)
+		w.UrgentCrisisCall = pc.T("urgent.crisis_call", "number", crisis)
+	}
+	return w
 }
 
 type langLink struct{ Lang, Label, URL string }
@@ -312,8 +364,15 @@ type formCtx struct {
 	F *formView
 }
 
-// Form pairs a form with the view, for {{template "pform" ($v.Form .Form)}}.
-func (v *pview) Form(f *formView) formCtx { return formCtx{V: v, F: f} }
+// Form pairs a form with the view, for {{template "pform" ($v.Form .Form)}},
+// and settles how each field is drawn (see field.settle), now that its
+// hint and error are known.
+func (v *pview) Form(f *formView) formCtx {
+	for _, fd := range f.Fields {
+		fd.settle()
+	}
+	return formCtx{V: v, F: f}
+}
 
 // ackCtx hands an acknowledgement to the "pack" template.
 type ackCtx struct {
@@ -344,6 +403,12 @@ func (pc *pctx) view(data any) *pview {
 	}
 	v.Crisis = pc.st.Crisis()
 	v.CrisisRef = telHref(v.Crisis)
+	v.W = pc.pageWords(v.Emergency, v.Crisis)
+	v.Top = frameTop{Clinic: v.Clinic, Skip: v.W.Skip, NavLabel: v.W.NavLabel}
+	v.SOS = sosLine{Lead: v.W.SOSLead, Number: v.Emergency, Call: v.W.SOSCall}
+	v.Foot = frameFoot{SOS: v.SOS, Clinic: v.Clinic, Phone: v.Phone, PhoneHref: v.PhoneHref}
+	v.Alarm = urgentLive{Title: v.W.UrgentTitle, Msg: v.W.UrgentMsg, Number: v.Emergency, Call: v.W.UrgentCall,
+		Crisis: v.Crisis, CrisisRef: v.CrisisRef, CrisisText: v.W.UrgentCrisis, CrisisCall: v.W.UrgentCrisisCall, Still: v.W.UrgentLiveStill}
 	if pc.note != "" {
 		v.Note = pc.T(pc.note)
 	}
