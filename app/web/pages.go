@@ -74,9 +74,10 @@ type fragKey struct {
 	data any // a comparable struct of strings
 }
 
-// maxFragments bounds the kept parts: a few per language and frame block,
-// more only while settings change; past it they are drawn anew.
-const maxFragments = 256
+// maxFragments bounds the kept parts: a few per language and frame block
+// and a few dozen empty form fields, more only while settings change; past
+// it they are drawn anew.
+const maxFragments = 512
 
 func (f *fragments) render(name string, data any) (template.HTML, error) {
 	k := fragKey{name, data}

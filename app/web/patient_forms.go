@@ -42,13 +42,20 @@ type field struct {
 	// comparisons of Kind, and Described written once.
 	IsDOB, IsCheck, IsFile, IsArea bool
 	Desc                           string
+	// Keep: nothing a person typed is in the field, so its drawing depends
+	// only on the language and the form, and is kept (see fragments).
+	Keep bool
 }
 
-// settle sets the drawing flags and Desc from Kind, Hint and Err.
+// settle sets the drawing flags, Desc and Keep.
 func (f *field) settle() {
 	f.IsDOB, f.IsCheck, f.IsFile, f.IsArea = f.Kind == "dob", f.Kind == "checkbox", f.Kind == "file", f.Kind == "textarea"
 	f.Desc = f.Described()
+	f.Keep = f.Value == "" && f.Month == "" && f.Day == "" && f.Year == ""
 }
+
+// Frozen is the field as a value, the key its kept drawing is found by.
+func (f *field) Frozen() field { return *f }
 
 // FirstID is the element the error summary links to.
 func (f *field) FirstID() string {

@@ -174,7 +174,7 @@ func (pc *pctx) newPage(typ string) newPage {
 }
 
 func (s *Server) pageCompose(pc *pctx) error {
-	typ := patientType(pc.r.URL.Query().Get("type"))
+	typ := patientType(pc.query().Get("type"))
 	if !pc.signedIn() {
 		// A visitor without an account is not at a dead end: the no-account
 		// form asks the same questions.
@@ -233,6 +233,7 @@ type detail struct{ Label, Value string }
 type msgView struct {
 	Kind, Who, When, ISO, Body, ID string
 	Mine                           bool
+	System                         bool // a line about the request, not a message
 	Files                          []fileLink
 }
 
@@ -291,7 +292,8 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 	var caregivers map[string]string
 	calls := 0 // call tries shown so far: the nth "call_attempt" line is the nth attempt
 	for _, m := range msgs {
-		mv := msgView{Kind: m.Kind, When: pc.tr.Stamp(m.At), ISO: pc.tr.ISO(m.At), Body: m.Body, ID: "m-" + m.ID[strings.LastIndexByte(m.ID, ':')+1:]}
+		mv := msgView{Kind: m.Kind, When: pc.tr.Stamp(m.At), ISO: pc.tr.ISO(m.At), Body: m.Body, ID: "m-" + m.ID[strings.LastIndexByte(m.ID, ':')+1:],
+			System: m.Kind == clinic.KindSystem}
 		for _, f := range m.Files {
 			mv.Files = append(mv.Files, fileLink{Name: f.Name, URL: "/f/" + f.ID})
 		}
@@ -344,7 +346,7 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 		}
 		tp.Msgs = append(tp.Msgs, mv)
 	}
-	if pc.r.URL.Query().Get("sent") == "1" {
+	if pc.query().Get("sent") == "1" {
 		a := pc.ackFor(it, afterHours)
 		tp.Ack = &a
 	}
@@ -423,9 +425,9 @@ func (s *Server) pageThread(pc *pctx) error {
 		return err
 	}
 	switch {
-	case pc.r.URL.Query().Get("replied") == "1":
+	case pc.query().Get("replied") == "1":
 		pc.note = "notice.replied"
-	case pc.r.URL.Query().Get("thanks") == "1":
+	case pc.query().Get("thanks") == "1":
 		pc.note = "notice.thanks"
 	}
 	return pc.render(http.StatusOK, "p_thread.html", tp.Title, tp)

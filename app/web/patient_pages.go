@@ -110,6 +110,15 @@ type pctx struct {
 	csrf  string
 	note  string       // a status line shown at the top of the page (a translation key)
 	mp    streamedForm // a multipart form's files, read by readMultipart
+	q     url.Values   // the URL's query, parsed once (see query)
+}
+
+// query is the request URL's query, parsed on first use.
+func (pc *pctx) query() url.Values {
+	if pc.q == nil {
+		pc.q = pc.r.URL.Query()
+	}
+	return pc.q
 }
 
 type patientHandler func(pc *pctx) error
@@ -171,7 +180,7 @@ func (pc *pctx) start() error {
 		saved = pc.sess.contact.Lang
 	}
 	lang := pc.s.pickLang(pc.w, pc.r, pc.cat, saved)
-	if pc.r.URL.Query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == clinic.ActorPatient && !crossSite(pc.r) {
+	if pc.query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == clinic.ActorPatient && !crossSite(pc.r) {
 		// Best effort: the cookie remembers the choice anyway.
 		if err := pc.s.c.SetPatientLang(ctx, pc.sess.actor, lang); err != nil {
 			pc.s.log.Warn("patient language not saved", "route", routeOf(pc.r), "err", err)
@@ -374,14 +383,21 @@ func (v *pview) Form(f *formView) formCtx {
 	return formCtx{V: v, F: f}
 }
 
-// ackCtx hands an acknowledgement to the "pack" template.
-type ackCtx struct {
-	V *pview
-	A *ackView
+// ackBox is everything the "pack" template draws: an acknowledgement,
+// the words and the clinic's numbers. It is comparable and holds nothing
+// of a patient's (when a person will answer, the clinic's hours and lines),
+// so the drawing is kept for the next acknowledgement that says the same
+// (see fragments).
+type ackBox struct {
+	A                           ackView
+	W                           pageWords
+	Emergency, Phone, PhoneHref string
 }
 
-// AckBox pairs an acknowledgement with the view.
-func (v *pview) AckBox(a *ackView) ackCtx { return ackCtx{V: v, A: a} }
+// AckBox pairs an acknowledgement with the view's words and numbers.
+func (v *pview) AckBox(a *ackView) ackBox {
+	return ackBox{A: *a, W: v.W, Emergency: v.Emergency, Phone: v.Phone, PhoneHref: v.PhoneHref}
+}
 
 // telHref is a phone number as dialable digits, for tel: links.
 func telHref(s string) string {
