@@ -55,14 +55,15 @@ func (s *Server) loadTemplates() (map[string]*template.Template, error) {
 	return out, nil
 }
 
-// fragments draws, once, the parts of the patient pages' frame that are
-// the same on every page in one language for one clinic (the header, the
-// emergency lines, the footer: words, the clinic's name and numbers), and
-// keeps them: each action of a template costs reflective calls, and the
-// frame was a third of a page's actions. A part is keyed by its template
-// and its whole input, a comparable value, so a changed word or setting
-// draws it anew; its input holds no patient's data. The parts are drawn
-// by html/template like the rest of the page ({{frag "name" .Input}}).
+// fragments draws, once, the parts of the patient pages that are the same
+// for every patient in one language of one clinic (the frame's header and
+// footer, the emergency lines, a form field nobody has typed in, the
+// acknowledgement box), and keeps them: each action of a template costs
+// reflective calls, and these parts were most of a page's actions. A part
+// is keyed by its template and its whole input, a comparable value, so a
+// changed word or setting draws it anew; its input holds no patient's data
+// (a field with a value is drawn each time). The parts are drawn by
+// html/template like the rest of the page ({{frag "name" .Input}}).
 type fragments struct {
 	set *template.Template // the shared blocks (templates/_*.html)
 	mu  sync.Mutex

@@ -311,7 +311,8 @@ type pview struct {
 	Script    bool
 	MailReady bool // the clinic can send email (sign-in links)
 	W         pageWords
-	// The frame's parts drawn once per language and clinic (see fragments).
+	// The inputs of the frame's parts drawn once per language and clinic
+	// (see fragments).
 	Top   frameTop
 	Foot  frameFoot
 	SOS   sosLine
