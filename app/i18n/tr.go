@@ -57,21 +57,63 @@ func (t *Tr) T(key string, args ...any) string {
 			return key
 		}
 	}
-	if len(args) == 0 || !strings.Contains(s, "{") {
+	if len(args) < 2 || !strings.Contains(s, "{") {
 		return s
 	}
-	pairs := make([]string, 0, 2*len(args))
-	for i := 0; i+1 < len(args); i += 2 {
-		name, value := "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1])
-		if strings.HasSuffix(value, ".") {
-			// A value that ends with a period ("5 p. m.") at the end of a
-			// sentence takes the sentence's period: never "p. m..". The
-			// replacer tries pairs in order, so this one comes first.
-			pairs = append(pairs, name+".", value)
+	return fill(s, args)
+}
+
+// fill writes s with each {name} replaced by the value of the first name,
+// value pair that names it, in one pass: a value is never scanned again,
+// and a {name} no pair names stays as written. A value that ends with a
+// period ("5 p. m.") at the end of a sentence takes the sentence's period:
+// never "p. m..".
+func fill(s string, args []any) string {
+	var b strings.Builder
+	b.Grow(len(s) + 32)
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
 		}
-		pairs = append(pairs, name, value)
+		b.WriteString(s[:i])
+		s = s[i:]
+		n, value, ok := placeholder(s, args)
+		if !ok {
+			b.WriteByte('{')
+			s = s[1:]
+			continue
+		}
+		b.WriteString(value)
+		s = s[n:]
+		if len(s) > 0 && s[0] == '.' && strings.HasSuffix(value, ".") {
+			s = s[1:]
+		}
 	}
-	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// placeholder matches the {name} that s starts with against args' names
+// in order, and returns its length and the first matching pair's value.
+func placeholder(s string, args []any) (int, string, bool) {
+	for i := 0; i+1 < len(args); i += 2 {
+		name := text(args[i])
+		if len(s) >= len(name)+2 && s[1:1+len(name)] == name && s[1+len(name)] == '}' {
+			return len(name) + 2, text(args[i+1]), true
+		}
+	}
+	return 0, "", false
+}
+
+// text writes a placeholder's name or value as fmt.Sprint does.
+func text(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	}
+	return fmt.Sprint(v)
 }
 
 // Has reports whether key has a text (templates show optional lines with it).
@@ -152,12 +194,63 @@ func (t *Tr) Until(h, m int) string {
 // name, value pairs may follow.
 func (t *Tr) Format(key string, tm time.Time, args ...any) string {
 	tm = tm.In(t.loc)
+	pattern := t.T(key)
+	// Only the parts the pattern names are written (each is a lookup or
+	// more); the others could not show.
+	parts := make([]any, 0, 20+len(args))
+	has := func(name string) bool { return names(pattern, name) }
 	h12, am := twelve(tm.Hour())
-	return t.T(key, append([]any{
-		"weekday", t.Weekday(tm.Weekday()), "month", t.month(tm.Month()), "day", tm.Day(), "year", tm.Year(),
-		"time", t.Clock(tm.Hour(), tm.Minute()), "at", t.T("time.at." + hourKind(tm.Hour(), tm.Minute())),
-		"hour", h12, "minute", fmt.Sprintf("%02d", tm.Minute()), "ampm", t.ampm(am),
-	}, args...)...)
+	if has("weekday") {
+		parts = append(parts, "weekday", t.Weekday(tm.Weekday()))
+	}
+	if has("month") {
+		parts = append(parts, "month", t.month(tm.Month()))
+	}
+	if has("day") {
+		parts = append(parts, "day", tm.Day())
+	}
+	if has("year") {
+		parts = append(parts, "year", tm.Year())
+	}
+	if has("time") {
+		parts = append(parts, "time", t.Clock(tm.Hour(), tm.Minute()))
+	}
+	if has("at") {
+		parts = append(parts, "at", t.T("time.at."+hourKind(tm.Hour(), tm.Minute())))
+	}
+	if has("hour") {
+		parts = append(parts, "hour", h12)
+	}
+	if has("minute") {
+		parts = append(parts, "minute", fmt.Sprintf("%02d", tm.Minute()))
+	}
+	if has("ampm") {
+		parts = append(parts, "ampm", t.ampm(am))
+	}
+	return t.T(key, append(parts, args...)...)
+}
+
+// names reports whether pattern has the placeholder {name}.
+func names(pattern, name string) bool {
+	for {
+		i := strings.IndexByte(pattern, '{')
+		if i < 0 {
+			return false
+		}
+		pattern = pattern[i+1:]
+		if len(pattern) > len(name) && pattern[:len(name)] == name && pattern[len(name)] == '}' {
+			return true
+		}
+	}
+}
+
+// dated is Format for the When and On patterns, which may name {date}
+// (the day with its weekday) as well.
+func (t *Tr) dated(key string, tm time.Time) string {
+	if names(t.T(key), "date") {
+		return t.Format(key, tm, "date", t.DayDate(tm))
+	}
+	return t.Format(key, tm)
 }
 
 // DayDate writes a date with its weekday: "Tuesday, March 3" / "martes 3 de
@@ -189,7 +282,7 @@ func (t *Tr) When(tm time.Time) string {
 	if key == "" {
 		key = "time.when.later"
 	}
-	return t.Format(key, tm, "date", t.DayDate(tm))
+	return t.dated(key, tm)
 }
 
 // On writes a moment with its preposition, for "seen by Maria … on Monday":
@@ -200,7 +293,7 @@ func (t *Tr) On(tm time.Time) string {
 	if key == "" {
 		key = "time.on.other"
 	}
-	return t.Format(key, tm, "date", t.DayDate(tm))
+	return t.dated(key, tm)
 }
 
 // Stamp writes when something happened, on its own line: "Today, 9:42

@@ -38,7 +38,24 @@ type field struct {
 	Month, Day, Year    string
 	DayFirst            bool
 	MonthL, DayL, YearL string
+	// How the "pfield" template draws it, set by settle: flags instead of
+	// comparisons of Kind, and Described written once.
+	IsDOB, IsCheck, IsFile, IsArea bool
+	Desc                           string
+	// Keep: nothing a person typed is in the field, so its drawing depends
+	// only on the language and the form, and is kept (see fragments).
+	Keep bool
 }
+
+// settle sets the drawing flags, Desc and Keep.
+func (f *field) settle() {
+	f.IsDOB, f.IsCheck, f.IsFile, f.IsArea = f.Kind == "dob", f.Kind == "checkbox", f.Kind == "file", f.Kind == "textarea"
+	f.Desc = f.Described()
+	f.Keep = f.Value == "" && f.Month == "" && f.Day == "" && f.Year == ""
+}
+
+// Frozen is the field as a value, the key its kept drawing is found by.
+func (f *field) Frozen() field { return *f }
 
 // FirstID is the element the error summary links to.
 func (f *field) FirstID() string {
@@ -53,14 +70,15 @@ func (f *field) FirstID() string {
 
 // Described lists the ids that describe the control (hint, error).
 func (f *field) Described() string {
-	var ids []string
-	if f.Hint != "" {
-		ids = append(ids, f.Name+"-hint")
+	switch {
+	case f.Hint != "" && f.Err != "":
+		return f.Name + "-hint " + f.Name + "-err"
+	case f.Hint != "":
+		return f.Name + "-hint"
+	case f.Err != "":
+		return f.Name + "-err"
 	}
-	if f.Err != "" {
-		ids = append(ids, f.Name+"-err")
-	}
-	return strings.Join(ids, " ")
+	return ""
 }
 
 // formView is a form's data: where it posts, its hidden inputs, its fields

@@ -147,6 +147,7 @@ func (s *Server) pageHome(pc *pctx) error {
 
 type newPage struct {
 	Type, Heading, Lead, Expect string
+	Other                       string // the heading over the other kinds of request
 	Form                        *formView
 	Types                       []typeLink
 }
@@ -158,7 +159,7 @@ func (pc *pctx) newPage(typ string) newPage {
 	} else if pc.sess.contact != nil {
 		phone = pc.sess.contact.Phone
 	}
-	np := newPage{Type: typ, Heading: pc.T("new.title." + typ), Lead: pc.T("new.lead." + typ),
+	np := newPage{Type: typ, Heading: pc.T("new.title." + typ), Lead: pc.T("new.lead." + typ), Other: pc.T("new.other"),
 		Form: &formView{Action: "/new", Submit: pc.T("form.send"), Hidden: []hiddenInput{{"type", typ}}, Multipart: true,
 			Fields: append(pc.itemFields(typ, true, phone), pc.files())}}
 	if due, _, err := pc.s.c.ExpectedReply(pc.r.Context(), typ, false); err == nil {
@@ -173,7 +174,7 @@ func (pc *pctx) newPage(typ string) newPage {
 }
 
 func (s *Server) pageCompose(pc *pctx) error {
-	typ := patientType(pc.r.URL.Query().Get("type"))
+	typ := patientType(pc.query().Get("type"))
 	if !pc.signedIn() {
 		// A visitor without an account is not at a dead end: the no-account
 		// form asks the same questions.
@@ -232,6 +233,7 @@ type detail struct{ Label, Value string }
 type msgView struct {
 	Kind, Who, When, ISO, Body, ID string
 	Mine                           bool
+	System                         bool // a line about the request, not a message
 	Files                          []fileLink
 }
 
@@ -251,6 +253,13 @@ type threadPage struct {
 	Callback                                  *formView
 	CallbackOpen                              bool
 	CanCallback                               bool
+	W                                         threadWords
+}
+
+// threadWords are the thread page's own words, looked up once.
+type threadWords struct {
+	Back, Urgent, Sent, Messages, Files, ReplyTitle, Callback, CallbackLead string
+	Closed, Reason, Feedback, Yes, No, Thanks                               string // a closed request's
 }
 
 var detailFields = []string{"subject", "medication", "dose", "pharmacy", "reason", "preferred", "provider", "phone", "best_time"}
@@ -266,6 +275,12 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 		ISO: pc.tr.ISO(it.Created), Urgent: it.Priority == clinic.PriorityUrgent, Closed: it.Status == clinic.StatusClosed,
 		CanCallback: it.Type != clinic.TypeCallback && it.Type != clinic.TypeInviteRequest}
 	tp.Status, tp.Class = pc.statusOf(it)
+	tp.W = threadWords{Back: pc.T("thread.back"), Urgent: pc.T("me.urgent"), Sent: pc.T("me.sent"), Messages: pc.T("thread.messages"),
+		Files: pc.T("thread.files"), ReplyTitle: pc.T("thread.reply.title"), Callback: pc.T("thread.callback"), CallbackLead: pc.T("thread.callback.lead")}
+	if tp.Closed {
+		tp.W.Closed, tp.W.Reason, tp.W.Feedback = pc.T("thread.closed"), pc.T("thread.reason"), pc.T("thread.feedback")
+		tp.W.Yes, tp.W.No, tp.W.Thanks = pc.T("thread.yes"), pc.T("thread.no"), pc.T("thread.feedback.thanks")
+	}
 	for _, f := range detailFields {
 		if v := it.Fields[f]; v != "" && !(f == "subject" && it.Type == clinic.TypeMessage) {
 			tp.Details = append(tp.Details, detail{Label: pc.T("detail." + f), Value: v})
@@ -277,7 +292,8 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 	var caregivers map[string]string
 	calls := 0 // call tries shown so far: the nth "call_attempt" line is the nth attempt
 	for _, m := range msgs {
-		mv := msgView{Kind: m.Kind, When: pc.tr.Stamp(m.At), ISO: pc.tr.ISO(m.At), Body: m.Body, ID: "m-" + m.ID[strings.LastIndexByte(m.ID, ':')+1:]}
+		mv := msgView{Kind: m.Kind, When: pc.tr.Stamp(m.At), ISO: pc.tr.ISO(m.At), Body: m.Body, ID: "m-" + m.ID[strings.LastIndexByte(m.ID, ':')+1:],
+			System: m.Kind == clinic.KindSystem}
 		for _, f := range m.Files {
 			mv.Files = append(mv.Files, fileLink{Name: f.Name, URL: "/f/" + f.ID})
 		}
@@ -330,7 +346,7 @@ func (s *Server) threadPage(pc *pctx, id string) (*threadPage, error) {
 		}
 		tp.Msgs = append(tp.Msgs, mv)
 	}
-	if pc.r.URL.Query().Get("sent") == "1" {
+	if pc.query().Get("sent") == "1" {
 		a := pc.ackFor(it, afterHours)
 		tp.Ack = &a
 	}
@@ -409,9 +425,9 @@ func (s *Server) pageThread(pc *pctx) error {
 		return err
 	}
 	switch {
-	case pc.r.URL.Query().Get("replied") == "1":
+	case pc.query().Get("replied") == "1":
 		pc.note = "notice.replied"
-	case pc.r.URL.Query().Get("thanks") == "1":
+	case pc.query().Get("thanks") == "1":
 		pc.note = "notice.thanks"
 	}
 	return pc.render(http.StatusOK, "p_thread.html", tp.Title, tp)

@@ -110,6 +110,15 @@ type pctx struct {
 	csrf  string
 	note  string       // a status line shown at the top of the page (a translation key)
 	mp    streamedForm // a multipart form's files, read by readMultipart
+	q     url.Values   // the URL's query, parsed once (see query)
+}
+
+// query is the request URL's query, parsed on first use.
+func (pc *pctx) query() url.Values {
+	if pc.q == nil {
+		pc.q = pc.r.URL.Query()
+	}
+	return pc.q
 }
 
 type patientHandler func(pc *pctx) error
@@ -171,7 +180,7 @@ func (pc *pctx) start() error {
 		saved = pc.sess.contact.Lang
 	}
 	lang := pc.s.pickLang(pc.w, pc.r, pc.cat, saved)
-	if pc.r.URL.Query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == clinic.ActorPatient && !crossSite(pc.r) {
+	if pc.query().Get("lang") != "" && lang != saved && pc.sess.actor.Kind == clinic.ActorPatient && !crossSite(pc.r) {
 		// Best effort: the cookie remembers the choice anyway.
 		if err := pc.s.c.SetPatientLang(ctx, pc.sess.actor, lang); err != nil {
 			pc.s.log.Warn("patient language not saved", "route", routeOf(pc.r), "err", err)
@@ -301,7 +310,60 @@ type pview struct {
 	Langs     []langLink
 	Script    bool
 	MailReady bool // the clinic can send email (sign-in links)
-	Page      any
+	W         pageWords
+	// The inputs of the frame's parts drawn once per language and clinic
+	// (see fragments).
+	Top   frameTop
+	Foot  frameFoot
+	SOS   sosLine
+	Alarm urgentLive
+	Page  any
+}
+
+// The inputs of the frame's kept parts: comparable, and never a patient's.
+type (
+	frameTop  struct{ Clinic, Skip, NavLabel string }
+	sosLine   struct{ Lead, Number, Call string }
+	frameFoot struct {
+		SOS                      sosLine
+		Clinic, Phone, PhoneHref string
+	}
+	// urgentLive is the emergency guidance patient.js shows while
+	// someone types urgent words.
+	urgentLive struct {
+		Title, Msg, Number, Call                  string
+		Crisis, CrisisRef, CrisisText, CrisisCall string
+		Still                                     string
+	}
+)
+
+// pageWords are the words of the blocks every patient page shares (the
+// frame, the emergency lines, forms, the acknowledgement), looked up once
+// per page: each translation a template asks for (its T method) is a
+// reflective method call.
+type pageWords struct {
+	Skip, NavLabel, NavMe, Signout, Private string
+	SOSLead, SOSCall                        string // "If this is an emergency,", "call 911."
+	UrgentTitle, UrgentMsg, UrgentCall      string
+	UrgentCrisis, UrgentCrisisCall          string // with the crisis line, when the clinic has one
+	UrgentLiveStill, UrgentStill            string
+	FormProblem                             string
+	AckTitle, AckLine, AckEmergency         string
+	AckWorse                                string
+}
+
+func (pc *pctx) pageWords(emergency, crisis string) pageWords {
+	w := pageWords{Skip: pc.T("skip"), NavLabel: pc.T("nav.label"), NavMe: pc.T("nav.me"), Signout: pc.T("nav.signout"),
+		Private: pc.T("foot.private"), SOSLead: pc.T("sos.lead"), SOSCall: pc.T("sos.call", "number", emergency),
+		UrgentTitle: pc.T("urgent.title"), UrgentMsg: pc.T("urgent.msg", "number", emergency),
+		UrgentCall: pc.T("urgent.call", "number", emergency), UrgentLiveStill: pc.T("urgent.live_still"),
+		UrgentStill: pc.T("urgent.still"), FormProblem: pc.T("form.problem"), AckTitle: pc.T("ack.title"),
+		AckLine: pc.T("ack.line"), AckEmergency: pc.T("ack.emergency"), AckWorse: pc.T("ack.worse")}
+	if crisis != "" {
+		w.UrgentCrisis = pc.T("urgent.crisis", "number", crisis)
+		w.UrgentCrisisCall = pc.T("urgent.crisis_call", "number", crisis)
+	}
+	return w
 }
 
 type langLink struct{ Lang, Label, URL string }
@@ -312,17 +374,31 @@ type formCtx struct {
 	F *formView
 }
 
-// Form pairs a form with the view, for {{template "pform" ($v.Form .Form)}}.
-func (v *pview) Form(f *formView) formCtx { return formCtx{V: v, F: f} }
-
-// ackCtx hands an acknowledgement to the "pack" template.
-type ackCtx struct {
-	V *pview
-	A *ackView
+// Form pairs a form with the view, for {{template "pform" ($v.Form .Form)}},
+// and settles how each field is drawn (see field.settle), now that its
+// hint and error are known.
+func (v *pview) Form(f *formView) formCtx {
+	for _, fd := range f.Fields {
+		fd.settle()
+	}
+	return formCtx{V: v, F: f}
 }
 
-// AckBox pairs an acknowledgement with the view.
-func (v *pview) AckBox(a *ackView) ackCtx { return ackCtx{V: v, A: a} }
+// ackBox is everything the "pack" template draws: an acknowledgement,
+// the words and the clinic's numbers. It is comparable and holds nothing
+// of a patient's (when a person will answer, the clinic's hours and lines),
+// so the drawing is kept for the next acknowledgement that says the same
+// (see fragments).
+type ackBox struct {
+	A                           ackView
+	W                           pageWords
+	Emergency, Phone, PhoneHref string
+}
+
+// AckBox pairs an acknowledgement with the view's words and numbers.
+func (v *pview) AckBox(a *ackView) ackBox {
+	return ackBox{A: *a, W: v.W, Emergency: v.Emergency, Phone: v.Phone, PhoneHref: v.PhoneHref}
+}
 
 // telHref is a phone number as dialable digits, for tel: links.
 func telHref(s string) string {
@@ -344,6 +420,12 @@ func (pc *pctx) view(data any) *pview {
 	}
 	v.Crisis = pc.st.Crisis()
 	v.CrisisRef = telHref(v.Crisis)
+	v.W = pc.pageWords(v.Emergency, v.Crisis)
+	v.Top = frameTop{Clinic: v.Clinic, Skip: v.W.Skip, NavLabel: v.W.NavLabel}
+	v.SOS = sosLine{Lead: v.W.SOSLead, Number: v.Emergency, Call: v.W.SOSCall}
+	v.Foot = frameFoot{SOS: v.SOS, Clinic: v.Clinic, Phone: v.Phone, PhoneHref: v.PhoneHref}
+	v.Alarm = urgentLive{Title: v.W.UrgentTitle, Msg: v.W.UrgentMsg, Number: v.Emergency, Call: v.W.UrgentCall,
+		Crisis: v.Crisis, CrisisRef: v.CrisisRef, CrisisText: v.W.UrgentCrisis, CrisisCall: v.W.UrgentCrisisCall, Still: v.W.UrgentLiveStill}
 	if pc.note != "" {
 		v.Note = pc.T(pc.note)
 	}

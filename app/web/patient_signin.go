@@ -392,9 +392,9 @@ func (pc *pctx) ackFor(it clinic.Item, afterHours bool) ackView {
 		a.Crisis = pc.st.Crisis()
 		a.CrisisHref = telHref(a.Crisis)
 	}
-	loc := pc.st.Location()
-	if afterHours || !pc.hours().IsOpen(it.Created, loc) {
-		a.AfterHours = pc.T("ack.closed", "time", pc.tr.When(pc.hours().NextOpen(it.Created, loc)))
+	loc, h := pc.st.Location(), pc.hours()
+	if afterHours || !h.IsOpen(it.Created, loc) {
+		a.AfterHours = pc.T("ack.closed", "time", pc.tr.When(h.NextOpen(it.Created, loc)))
 		a.Read = pc.T("ack.read", "clinic", pc.st.ClinicName)
 		a.Line, a.LineHref = pc.st.AfterHoursPhone, telHref(pc.st.AfterHoursPhone)
 		a.Note = pc.st.AfterHoursText
