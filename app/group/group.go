@@ -8,7 +8,11 @@
 //     again" on chanEvents; every node (this one too) then reads the log
 //     after the last event it handed its browsers, in log order, and
 //     publishes those to its own sockets. A lost notification costs at most
-//     catchUpEvery, never an event.
+//     catchUpEvery, never an event. The node's own events need no read:
+//     it has them already (Publish), and hands them out as soon as they
+//     continue the log where it last stopped; it reads the log only for
+//     what it does not have (another node's events, or its own when one
+//     is missing).
 //   - Memory: what a node changed that others remember (a session signed
 //     out, an account disabled, new settings) goes out on chanChanged, and
 //     the others forget their copy (clinic.Peers).
@@ -25,13 +29,16 @@
 package group
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,11 +56,19 @@ type Node struct {
 	log     *slog.Logger
 	clinic  *clinic.Clinic
 	hub     *realtime.Hub
-	wake    chan struct{} // a notification came: read the log
+	wake    chan struct{} // a notification or an event of our own came: look again
 	grown   chan struct{} // this node added events: notify the others
 	lastSeq atomic.Uint64 // the newest event this node added
+	relayed atomic.Uint64 // the newest event relay has handed the browsers (or skipped as history)
+	heardTo atomic.Uint64 // the newest event a notification has named
+	lost    atomic.Bool   // news may have been lost (a reconnect, an unreadable notification): read the log
 	every   time.Duration // catchUpEvery, shorter or longer in tests
 	ready   chan struct{} // closed once relay knows where the log stands
+
+	// mine holds this node's committed events that the relay has not yet
+	// handed out (at most maxMine: past that, the log read covers them).
+	mu   sync.Mutex
+	mine []clinic.Event
 }
 
 const (
@@ -62,6 +77,7 @@ const (
 	chanPresence = "hearth_presence"
 	catchUpEvery = 2 * time.Second
 	notifyWait   = 2 * time.Second
+	maxMine      = 4096
 )
 
 // New returns this node's part in the group, relaying to hub's sockets.
@@ -87,8 +103,18 @@ func (g *Node) Join(cluster store.Cluster, cl *clinic.Clinic) {
 // Publish tells every node that the event log has grown. The event itself
 // is already committed to the shared log, so the request that caused it
 // does not wait for the notification: announce sends one for however many
-// events arrived meanwhile.
+// events arrived meanwhile. This node's relay hands the event to its own
+// browsers without reading it back.
 func (g *Node) Publish(e clinic.Event) {
+	g.mu.Lock()
+	if len(g.mine) < maxMine {
+		g.mine = append(g.mine, e)
+	}
+	g.mu.Unlock()
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
 	for {
 		cur := g.lastSeq.Load()
 		if e.Seq <= cur || g.lastSeq.CompareAndSwap(cur, e.Seq) {
@@ -173,6 +199,23 @@ func (g *Node) Run(ctx context.Context) {
 func (g *Node) heard(channel, payload string) {
 	switch channel {
 	case chanEvents:
+		// A notification names the newest event of the node that sent it
+		// ("" after a reconnect: news may be lost). When the relay is
+		// already past it, it brings nothing new, and reading the log
+		// again would cost a read for nothing (a node hears its own
+		// notifications, for events it has mostly handed out already).
+		seq, err := strconv.ParseUint(payload, 10, 64)
+		if err != nil {
+			g.lost.Store(true)
+		} else if seq <= g.relayed.Load() {
+			return
+		}
+		for {
+			cur := g.heardTo.Load()
+			if seq <= cur || g.heardTo.CompareAndSwap(cur, seq) {
+				break
+			}
+		}
 		select {
 		case g.wake <- struct{}{}:
 		default:
@@ -209,18 +252,65 @@ func (g *Node) relay(ctx context.Context) {
 			return
 		}
 	}
+	g.relayed.Store(last)
 	close(g.ready)
 	t := time.NewTicker(g.every)
 	defer t.Stop()
 	for {
+		read := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-g.wake:
 		case <-t.C:
+			read = true
 		}
-		last, _ = g.catchUp(ctx, last, true)
+		last = g.handMine(last)
+		g.relayed.Store(last)
+		// The log is read on the periodic look, after news may have been
+		// lost, and when a notification names an event not handed out yet
+		// (another node's, or one of ours that is missing from mine).
+		if g.lost.Swap(false) || g.heardTo.Load() > last {
+			read = true
+		}
+		if read {
+			last, _ = g.catchUp(ctx, last, true)
+			g.relayed.Store(last)
+		}
 	}
+}
+
+// handMine hands this node's own events to its browsers as far as they
+// continue the log from last without a gap, and returns the newest handed
+// out. Those at or before last are dropped (read from the log already);
+// those after a gap wait for the missing event: the log read brings them
+// all when the notification of a later one, or the periodic look, comes.
+func (g *Node) handMine(last uint64) uint64 {
+	g.mu.Lock()
+	mine := g.mine
+	g.mine = nil
+	g.mu.Unlock()
+	if len(mine) == 0 {
+		return last
+	}
+	slices.SortFunc(mine, func(a, b clinic.Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	var keep []clinic.Event
+	for _, e := range mine {
+		switch {
+		case e.Seq <= last:
+		case e.Seq == last+1:
+			g.hub.Publish(e)
+			last = e.Seq
+		default:
+			keep = append(keep, e)
+		}
+	}
+	if len(keep) > 0 {
+		g.mu.Lock()
+		g.mine = append(keep, g.mine...)
+		g.mu.Unlock()
+	}
+	return last
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

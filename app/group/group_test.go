@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -413,5 +414,73 @@ func TestPresenceCrossesNodes(t *testing.T) {
 	f := next(t, onB, "presence", 5*time.Second)
 	if f.StaffID != "s-maria" || f.State != "typing" || f.ItemID != id {
 		t.Fatalf("node B got presence %+v, want s-maria typing on %s", f, id)
+	}
+}
+
+// A notification naming an event the relay has already handed out (the
+// node's own, which it had from Publish) does not wake the relay; one
+// naming a newer event sends it to the log, and one naming none (news may
+// have been lost) or something unreadable makes it read the log whatever
+// it has.
+func TestOldNotificationsAreNotReadAgain(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n := New(log, realtime.NewHub(log))
+	n.relayed.Store(10)
+	for _, c := range []struct {
+		payload string
+		wake    bool
+		heardTo uint64
+		lost    bool
+	}{{"10", false, 0, false}, {"3", false, 0, false}, {"11", true, 11, false}, {"", true, 11, true}, {"x", true, 11, true}} {
+		n.heard(chanEvents, c.payload)
+		woke := false
+		select {
+		case <-n.wake:
+			woke = true
+		default:
+		}
+		lost := n.lost.Swap(false)
+		if woke != c.wake || n.heardTo.Load() != c.heardTo || lost != c.lost {
+			t.Errorf("notification %q with events to 10 relayed: woke %v, read to %d, lost %v; want %v, %d, %v",
+				c.payload, woke, n.heardTo.Load(), lost, c.wake, c.heardTo, c.lost)
+		}
+	}
+}
+
+// The node's own events go to its browsers without a read of the log, in
+// log order whatever order their requests published them in: an event
+// after a gap waits for the missing one.
+func TestOwnEventsInLogOrder(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hub := realtime.NewHub(log)
+	run, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); hub.Run(run) }()
+	t.Cleanup(func() { hub.CloseAll(); stop(); <-done })
+	n := New(log, hub)
+	_, frames := browser(t, &member{hub: hub}, "s-a", "Ann")
+	ev := func(seq uint64) clinic.Event {
+		return clinic.Event{Seq: seq, Type: "item.new", ItemID: fmt.Sprint("item-", seq), At: time.Now().UTC()}
+	}
+	for _, seq := range []uint64{12, 9, 11, 14} {
+		n.Publish(ev(seq))
+	}
+	if last := n.handMine(10); last != 12 {
+		t.Fatalf("handed out to %d, want 12 (11 and 12; 14 waits for 13, 9 is before)", last)
+	}
+	n.Publish(ev(13))
+	if last := n.handMine(12); last != 14 {
+		t.Fatalf("handed out to %d, want 14", last)
+	}
+	for _, want := range []uint64{11, 12, 13, 14} {
+		if f := next(t, frames, "item.new", 5*time.Second); f.Seq != want {
+			t.Fatalf("frame for event %d, want %d", f.Seq, want)
+		}
+	}
+	n.mu.Lock()
+	left := len(n.mine)
+	n.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d events still held after all were handed out", left)
 	}
 }

@@ -381,28 +381,17 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (int,
 	return hits, nil
 }
 
-// upsertHit is Hit's upsert for the key bound as {:kP} and the window as
-// {:wP1}…{:wP5}; rows is what it inserts from (a VALUES list, or a SELECT
-// with a condition).
-func upsertHit(p, rows string) string {
-	return `INSERT INTO hearth_throttle AS t (key, started, expires, hits)
-		` + rows + `
-		ON CONFLICT (key) DO UPDATE SET
-			started = CASE WHEN t.started <= now() - make_interval(secs => {:w` + p + `2}::float8)
-				THEN excluded.started ELSE t.started END,
-			expires = CASE WHEN t.started <= now() - make_interval(secs => {:w` + p + `3}::float8)
-				THEN excluded.expires ELSE t.started + make_interval(secs => {:w` + p + `4}::float8) END,
-			hits = CASE WHEN t.started <= now() - make_interval(secs => {:w` + p + `5}::float8)
-				THEN 1 ELSE least(t.hits, 2147483646) + 1 END
-		RETURNING hits`
-}
-
 // HitBoth counts one event against first and, when first's count is then
 // at most max, one against second: Hit(first) and, only if it was within
-// max, Hit(second), as one statement (one round trip for the two budgets
-// a patient's write spends, its own and its address's). It returns both
-// counts; second's is 0 when it was not counted. first and second must
-// differ.
+// max, Hit(second) (the two budgets a patient's write spends, its own and
+// its address's). It returns both counts; second's is 0 when it was not
+// counted. first and second must differ.
+//
+// HitBoths that arrive while one runs are grouped into the next statement
+// (hitgroup.go), so a busy clinic spends one round trip for many requests,
+// not one each; every caller gets exactly the counts it would have got
+// alone, in some order of the concurrent callers. If the statement fails,
+// every caller in it gets the error and none of their hits is counted.
 func (s *Store) HitBoth(ctx context.Context, first string, max int, second string, window time.Duration) (int, int, error) {
 	for _, k := range []string{first, second} {
 		if err := checkThrottle(k, window); err != nil {
@@ -412,28 +401,7 @@ func (s *Store) HitBoth(ctx context.Context, first string, max int, second strin
 	if first == second {
 		return 0, 0, errors.New("pgstore: hit both: the two keys are the same")
 	}
-	p := dbx.Params{"ka": first, "kb": second, "max": max}
-	for _, k := range []string{"a", "b"} {
-		for i := 1; i <= 5; i++ {
-			p[fmt.Sprintf("w%s%d", k, i)] = window.Seconds()
-		}
-	}
-	var n1, n2 int
-	err := s.db.NewQuery(`WITH a AS (`+
-		upsertHit("a", `VALUES ({:ka}, now(), now() + make_interval(secs => {:wa1}::float8), 1)`)+`),
-		b AS (`+
-		upsertHit("b", `SELECT {:kb}, now(), now() + make_interval(secs => {:wb1}::float8), 1
-			WHERE (SELECT hits FROM a) <= {:max}::int`)+`)
-		SELECT (SELECT hits FROM a), coalesce((SELECT hits FROM b), 0)`).
-		Bind(p).WithContext(ctx).Row(&n1, &n2)
-	if err != nil {
-		return 0, 0, Scrub(fmt.Errorf("pgstore: hit both: %w", err), s.dsn)
-	}
-	if rand.IntN(throttleSweep) == 0 {
-		// As in Hit.
-		_, _ = s.db.NewQuery(`DELETE FROM hearth_throttle WHERE expires < now()`).WithContext(ctx).Execute()
-	}
-	return n1, n2, nil
+	return s.hitBoth(ctx, first, max, second, window)
 }
 
 // Hits returns key's count in its current window, or 0 when the window has

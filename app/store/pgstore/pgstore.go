@@ -130,6 +130,12 @@ type Store struct {
 	queue   []*call
 	writing bool
 
+	// The throttle queue: HitBoths waiting for the next group statement
+	// (hitgroup.go), and whether some goroutine is running one.
+	hmu      sync.Mutex
+	hitQueue []*hitCall
+	hitting  bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
