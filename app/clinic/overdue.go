@@ -23,7 +23,8 @@ func (c *Clinic) TickOverdue(ctx context.Context) (int, error) {
 	}
 	var hits []hit
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(ixOpenDue, store.Range{}, func(k []byte, id string) error {
+		var ids, stages []string
+		err := tx.Scan(ixOpenDue, store.Range{}, func(k []byte, id string) error {
 			due := time.UnixMilli(int64(beUint(k[:8])))
 			if !now.After(due) {
 				return store.ErrStop
@@ -32,17 +33,38 @@ func (c *Clinic) TickOverdue(ctx context.Context) (int, error) {
 			if now.Sub(due) >= EscalateAfter {
 				stage = "escalated"
 			}
-			done, _ := tx.Get(bucketOverdue, id)
-			if string(done) == stage || string(done) == "escalated" {
-				return nil
+			ids, stages = append(ids, id), append(stages, stage)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Each item's marker, and the meta of those not yet marked, in
+		// one read each (on PostgreSQL a read is a round trip: a store
+		// with a few thousand overdue items read one by one every minute).
+		marks, err := tx.GetMany(bucketOverdue, ids)
+		if err != nil {
+			return err
+		}
+		var need, needStage []string
+		for i, done := range marks {
+			if string(done) == stages[i] || string(done) == "escalated" {
+				continue
 			}
-			m, err := getMetaRec(tx, id)
+			need, needStage = append(need, ids[i]), append(needStage, stages[i])
+		}
+		raws, err := tx.GetMany(bucketItemMeta, need)
+		if err != nil {
+			return err
+		}
+		for i, raw := range raws {
+			m, err := decodeMeta(raw)
 			if err != nil {
 				return err
 			}
-			hits = append(hits, hit{m, stage})
-			return nil
-		})
+			hits = append(hits, hit{m, needStage[i]})
+		}
+		return nil
 	})
 	if err != nil || len(hits) == 0 {
 		return 0, err
