@@ -145,7 +145,13 @@ type Result struct {
 		RSSPeakMB          float64 `json:"rss_peak_mb"`      // the peak from the sockets' opening to the end of ingest
 		CPUusPerRoundTrip  float64 `json:"cpu_us_per_roundtrip"`
 		DBCPUusPerRT       float64 `json:"db_cpu_us_per_roundtrip"`
-		CPUSource          string  `json:"cpu_source"`
+		// The bench process's own user + system CPU (the load generator:
+		// the phones' HTTP clients and the staff sockets' readers), per
+		// round trip and per acknowledged message of the ingest phase. It
+		// runs on the same cores as the server.
+		BenchCPUusPerRT  float64 `json:"bench_cpu_us_per_roundtrip"`
+		BenchCPUusPerMsg float64 `json:"bench_cpu_us_per_message"`
+		CPUSource        string  `json:"cpu_source"`
 		// CheckedS is how long after start the server's structure check
 		// of the database ended. bbolt's holds the write lock, so until
 		// then no write (sign-in, message) is acknowledged; PostgreSQL's
@@ -712,6 +718,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	res.Detail.CPUusPerRoundTrip = perUnit(c0.server, c1.server, rt.done)
 	res.Detail.DBCPUusPerRT = perUnit(c0.db, c1.db, rt.done)
+	res.Detail.BenchCPUusPerRT = perUnit(c0.bench, c1.bench, rt.done)
 
 	// The sockets close before the ingest run: fanning every one of 2,000
 	// new items a second out to 500 browsers is a different question (how
@@ -766,6 +773,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.IngestPerS = float64(acked.Load()) / cfg.IngestFor.Seconds()
 	res.CPUusPerMessage = perUnit(c0.server, c1.server, int(acked.Load()))
 	res.DBCPUusPerMessage = perUnit(c0.db, c1.db, int(acked.Load()))
+	res.Detail.BenchCPUusPerMsg = perUnit(c0.bench, c1.bench, int(acked.Load()))
 	res.Detail.Acked, res.Detail.Refused, res.Detail.Throttled = int(acked.Load()), int(refused.Load()), int(throttled.Load())
 	res.Detail.Ingest = summarize(ackLat)
 	later, _, _, _ := peak.stop()
@@ -1070,7 +1078,8 @@ func Print(w io.Writer, r Result, asJSON bool) error {
 	if d.DBCPUusPerRT > 0 {
 		p.printf(" + %.0f µs in the database", d.DBCPUusPerRT)
 	}
-	p.printf("\n")
+	p.printf("\nCPU of the bench itself (the load generator, on the same cores): %.0f µs per acknowledged message; %.0f µs per round trip\n",
+		d.BenchCPUusPerMsg, d.BenchCPUusPerRT)
 	p.printf("the database's structure check ended %.2f s after start (bbolt's holds the write lock: until then no write is acknowledged)\n", d.CheckedS)
 	p.printf("memory: peak %.0f MB resident with all the sockets open = %.0f MB heap and stacks + %.0f MB of database pages mapped from the file + %.0f MB of the program's own code\n",
 		r.RSSMB, d.RSSAnonMB, d.RSSDBMB, d.RSSFileMB-d.RSSDBMB)
