@@ -145,7 +145,13 @@ type Result struct {
 		RSSPeakMB          float64 `json:"rss_peak_mb"`      // the peak from the sockets' opening to the end of ingest
 		CPUusPerRoundTrip  float64 `json:"cpu_us_per_roundtrip"`
 		DBCPUusPerRT       float64 `json:"db_cpu_us_per_roundtrip"`
-		CPUSource          string  `json:"cpu_source"`
+		// The bench process's own user + system CPU (the load generator:
+		// the phones' HTTP clients and the staff sockets' readers), per
+		// round trip and per acknowledged message of the ingest phase. It
+		// runs on the same cores as the server.
+		BenchCPUusPerRT  float64 `json:"bench_cpu_us_per_roundtrip"`
+		BenchCPUusPerMsg float64 `json:"bench_cpu_us_per_message"`
+		CPUSource        string  `json:"cpu_source"`
 		// CheckedS is how long after start the server's structure check
 		// of the database ended. bbolt's holds the write lock, so until
 		// then no write (sign-in, message) is acknowledged; PostgreSQL's
@@ -303,9 +309,19 @@ func (s *server) stop() error {
 // file's pages (bbolt maps hearth.db), the rest is the program's own code.
 func (s *server) memMB() (rss, anon, file, db float64) {
 	db = s.dbMappedMB()
+	rss, anon, file = s.statusMB()
+	if rss == 0 {
+		return 0, 0, 0, 0
+	}
+	return rss, anon, file, db
+}
+
+// statusMB is memMB without the database file's part: /proc/PID/status is
+// cheap to read, where smaps makes the kernel walk every mapping's pages.
+func (s *server) statusMB() (rss, anon, file float64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, 0, 0
+		return 0, 0, 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
@@ -322,7 +338,7 @@ func (s *server) memMB() (rss, anon, file, db float64) {
 			file = kb / 1024
 		}
 	}
-	return rss, anon, file, db
+	return rss, anon, file
 }
 
 // peakMem samples the server's resident memory every 250 ms and keeps the
@@ -341,10 +357,13 @@ func startPeak(s *server) *peakMem {
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
-			rss, anon, file, db := s.memMB()
+			// smaps (the database's part) only for a new peak: reading
+			// it costs the bench (this process, on the server's cores)
+			// the kernel's walk of all the server's pages.
+			rss, anon, file := s.statusMB()
 			p.mu.Lock()
 			if rss > p.max[0] {
-				p.max = [4]float64{rss, anon, file, db}
+				p.max = [4]float64{rss, anon, file, s.dbMappedMB()}
 			}
 			p.mu.Unlock()
 			select {
@@ -712,6 +731,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	res.Detail.CPUusPerRoundTrip = perUnit(c0.server, c1.server, rt.done)
 	res.Detail.DBCPUusPerRT = perUnit(c0.db, c1.db, rt.done)
+	res.Detail.BenchCPUusPerRT = perUnit(c0.bench, c1.bench, rt.done)
 
 	// The sockets close before the ingest run: fanning every one of 2,000
 	// new items a second out to 500 browsers is a different question (how
@@ -766,6 +786,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.IngestPerS = float64(acked.Load()) / cfg.IngestFor.Seconds()
 	res.CPUusPerMessage = perUnit(c0.server, c1.server, int(acked.Load()))
 	res.DBCPUusPerMessage = perUnit(c0.db, c1.db, int(acked.Load()))
+	res.Detail.BenchCPUusPerMsg = perUnit(c0.bench, c1.bench, int(acked.Load()))
 	res.Detail.Acked, res.Detail.Refused, res.Detail.Throttled = int(acked.Load()), int(refused.Load()), int(throttled.Load())
 	res.Detail.Ingest = summarize(ackLat)
 	later, _, _, _ := peak.stop()
@@ -1070,7 +1091,8 @@ func Print(w io.Writer, r Result, asJSON bool) error {
 	if d.DBCPUusPerRT > 0 {
 		p.printf(" + %.0f µs in the database", d.DBCPUusPerRT)
 	}
-	p.printf("\n")
+	p.printf("\nCPU of the bench itself (the load generator, on the same cores): %.0f µs per acknowledged message; %.0f µs per round trip\n",
+		d.BenchCPUusPerMsg, d.BenchCPUusPerRT)
 	p.printf("the database's structure check ended %.2f s after start (bbolt's holds the write lock: until then no write is acknowledged)\n", d.CheckedS)
 	p.printf("memory: peak %.0f MB resident with all the sockets open = %.0f MB heap and stacks + %.0f MB of database pages mapped from the file + %.0f MB of the program's own code\n",
 		r.RSSMB, d.RSSAnonMB, d.RSSDBMB, d.RSSFileMB-d.RSSDBMB)

@@ -113,21 +113,28 @@ func (d dbCPU) total() (time.Duration, error) {
 }
 
 // cpuMeter reads the server's (and a local database's) CPU time around a
-// phase.
+// phase, and the bench's own: the load generator shares the machine's
+// cores, so what it spends per round trip is taken from the server.
 type cpuMeter struct {
 	pid int
 	db  dbCPU
 }
 
-type cpuReading struct{ server, db time.Duration }
+type cpuReading struct{ server, db, bench time.Duration }
 
 func (m cpuMeter) read() (cpuReading, error) {
 	s, err := cpuOf(m.pid)
 	if err != nil {
 		return cpuReading{}, err
 	}
+	// The bench's own threads only: the server it waits for at the end
+	// is not in it (that is the child's waited-for time, not read here).
+	b, err := cpuOf(os.Getpid())
+	if err != nil {
+		return cpuReading{}, err
+	}
 	d, err := m.db.total()
-	return cpuReading{s, d}, err
+	return cpuReading{s, d, b}, err
 }
 
 // perUnit is microseconds of CPU per unit of work between two readings.

@@ -43,26 +43,30 @@ type rtResult struct {
 }
 
 // roundTrip is one patient's compose → send → acknowledgement, over a
-// fresh connection from addr. It returns the new item's id.
-func (d *device) roundTrip(addr net.IP, body string) (string, error) {
+// fresh connection from addr. It returns the new item's id. page is the
+// caller's buffer for the compose page, reused from one round trip to the
+// next (the phone reads the whole page either way).
+func (d *device) roundTrip(addr net.IP, body string, page *bytes.Buffer) (string, error) {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: addr}}
 	tr := &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections() // the phone goes quiet
 	hc := &http.Client{Jar: d.c.hc.Jar, Transport: tr, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(path string) (int, []byte, error) {
+	// get reads the whole page into w.
+	get := func(path string, w io.Writer) (int, error) {
 		resp, err := hc.Get(d.c.base + path)
 		if err != nil {
-			return 0, nil, err
+			return 0, err
 		}
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, errors.Join(err, resp.Body.Close())
+		_, err = io.Copy(w, resp.Body)
+		return resp.StatusCode, errors.Join(err, resp.Body.Close())
 	}
-	code, page, err := get("/new?type=message")
+	page.Reset()
+	code, err := get("/new?type=message", page)
 	if err != nil || code != http.StatusOK {
 		return "", fmt.Errorf("compose page: %d %v", code, err)
 	}
-	form := hiddenFast(page)
+	form := hiddenFast(page.Bytes())
 	form.Set("type", "message")
 	form.Set("body", body)
 	req, _ := http.NewRequest("POST", d.c.base+"/new", strings.NewReader(form.Encode()))
@@ -84,7 +88,7 @@ func (d *device) roundTrip(addr net.IP, body string) (string, error) {
 	if resp.StatusCode != http.StatusSeeOther || m == nil {
 		return "", fmt.Errorf("POST /new answered %d (to %q)", resp.StatusCode, loc)
 	}
-	code, _, err = get(loc)
+	code, err = get(loc, io.Discard)
 	if err != nil || code != http.StatusOK {
 		return "", fmt.Errorf("acknowledgement page: %d %v", code, err)
 	}
@@ -116,9 +120,12 @@ func hiddenFast(page []byte) url.Values {
 			continue
 		}
 		val, _ := attr(tag, "value")
-		v.Set(name, strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'").Replace(val))
+		v.Set(name, unescapeAttr.Replace(val))
 	}
 }
+
+// unescapeAttr undoes html/template's escaping of an attribute value.
+var unescapeAttr = strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'")
 
 // attr reads a double-quoted attribute of a tag.
 func attr(tag []byte, name string) (string, bool) {
@@ -151,10 +158,11 @@ func runRoundTrips(ctx context.Context, devs []*device, writers int, dur time.Du
 		go func() {
 			defer wg.Done()
 			var lat []time.Duration
+			var page bytes.Buffer
 			for time.Now().Before(stop) && ctx.Err() == nil {
 				i := int(next.Add(1)-1) % len(devs)
 				t := time.Now()
-				id, err := devs[i].roundTrip(srcAddr(rtAddrBase+i), "Could someone call me back about my test results, please? "+fmt.Sprint(i))
+				id, err := devs[i].roundTrip(srcAddr(rtAddrBase+i), "Could someone call me back about my test results, please? "+fmt.Sprint(i), &page)
 				switch {
 				case err == nil:
 					done.Add(1)
@@ -186,19 +194,23 @@ func runRoundTrips(ctx context.Context, devs []*device, writers int, dur time.Du
 		time.Sleep(10 * time.Millisecond)
 	}
 	heard := 0
-	for _, a := range log.stop() {
-		if t0, ok := starts[a.id]; ok {
-			res.alerts = append(res.alerts, a.at.Sub(t0))
-			heard++
+	res.alerts = make([]time.Duration, 0, log.count())
+	for _, list := range log.stop() {
+		for _, a := range list {
+			if t0, ok := starts[string(a.id[:])]; ok {
+				res.alerts = append(res.alerts, a.at.Sub(t0))
+				heard++
+			}
 		}
 	}
 	res.missed = want - heard
 	return res
 }
 
-// arrival is one socket hearing of one new item.
+// arrival is one socket hearing of one new item (the id as it came, so
+// that recording it allocates nothing).
 type arrival struct {
-	id string
+	id [36]byte
 	at time.Time
 }
 
@@ -226,7 +238,7 @@ func (a *arrivals) start() {
 	a.on.Store(true)
 }
 
-func (a *arrivals) add(socket int, id string, at time.Time) {
+func (a *arrivals) add(socket int, id [36]byte, at time.Time) {
 	if socket >= len(a.lists) || !a.on.Load() {
 		return
 	}
@@ -238,14 +250,13 @@ func (a *arrivals) add(socket int, id string, at time.Time) {
 
 func (a *arrivals) count() int { return int(a.n.Load()) }
 
-// stop ends recording and returns every arrival.
-func (a *arrivals) stop() []arrival {
+// stop ends recording and returns every arrival, socket by socket.
+func (a *arrivals) stop() [][]arrival {
 	a.on.Store(false)
-	var all []arrival
+	all := make([][]arrival, len(a.lists))
 	for i := range a.lists {
 		a.mu[i].Lock()
-		all = append(all, a.lists[i]...)
-		a.lists[i] = nil
+		all[i], a.lists[i] = a.lists[i], nil
 		a.mu[i].Unlock()
 	}
 	return all
@@ -257,16 +268,18 @@ var (
 )
 
 // newItemID is the item id of an "item.new" frame, read without decoding
-// the JSON (the bench reads hundreds of thousands of frames a second).
-func newItemID(b []byte) (string, bool) {
+// the JSON or allocating (the bench reads hundreds of thousands of frames a
+// second, on the server's cores).
+func newItemID(b []byte) (id [36]byte, ok bool) {
 	if !bytes.Contains(b, itemNewKey) {
-		return "", false
+		return id, false
 	}
 	i := bytes.Index(b, itemIDKey)
 	if i < 0 || len(b) < i+len(itemIDKey)+36 {
-		return "", false
+		return id, false
 	}
-	return string(b[i+len(itemIDKey) : i+len(itemIDKey)+36]), true
+	copy(id[:], b[i+len(itemIDKey):])
+	return id, true
 }
 
 // readFrames reads one socket until it closes: into the listener's map
@@ -291,6 +304,6 @@ func readFrames(c *websocket.Conn, socket int, l *listener, log *arrivals) {
 			log.add(socket, id, now)
 			continue
 		}
-		l.heard(id, now)
+		l.heard(string(id[:]), now)
 	}
 }

@@ -35,7 +35,7 @@ func FuzzClientFrame(f *testing.F) {
 		h.SetRelay(func(p Presence) { relayed = append(relayed, p) })
 		mk := func(staff string, may bool) *Client {
 			c := &Client{Sub: Sub{StaffID: staff, StaffName: staff, May: func(string) bool { return may }},
-				send: make(chan []byte, sendBuffer), done: make(chan struct{})}
+				send: make(chan frame, sendBuffer), done: make(chan struct{})}
 			h.clients[c] = struct{}{}
 			return c
 		}
@@ -55,7 +55,7 @@ func FuzzClientFrame(f *testing.F) {
 		}
 		for len(colleague.send) > 0 {
 			var p Presence
-			if err := json.Unmarshal(<-colleague.send, &p); err != nil {
+			if err := json.Unmarshal((<-colleague.send).json, &p); err != nil {
 				t.Fatal(err)
 			}
 			check(p)

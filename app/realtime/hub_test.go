@@ -1,10 +1,12 @@
 package realtime
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,18 +61,71 @@ func fanoutServer(tb testing.TB, n int) (*Hub, *sync.WaitGroup, func(int)) {
 	}
 }
 
-// BenchmarkFanout: one event to 500 real staff sockets; ns/op is the time
-// until every socket has read it.
+// BenchmarkFanout: one event to 200 (the bench's round-trip phase) and 500
+// real staff sockets over loopback; ns/op is the time until every socket
+// has read it, cpu-µs/event the process's user + system CPU per event (the
+// hub's writes and the kernel's loopback path, and the test's own readers).
 func BenchmarkFanout(b *testing.B) {
-	const sockets = 500
-	h, got, expect := fanoutServer(b, sockets)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		got.Add(sockets)
-		expect(1)
-		h.Publish(clinic.Event{Seq: uint64(i + 1), Type: "item.new", ItemID: "00000000-0000-4000-8000-000000000001", Queue: "frontdesk"})
-		got.Wait()
+	for _, sockets := range []int{200, 500} {
+		b.Run(fmt.Sprintf("sockets=%d", sockets), func(b *testing.B) {
+			h, got, expect := fanoutServer(b, sockets)
+			b.ReportAllocs()
+			cpu0 := processCPU(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				got.Add(sockets)
+				expect(1)
+				h.Publish(clinic.Event{Seq: uint64(i + 1), Type: "item.new", ItemID: "00000000-0000-4000-8000-000000000001", Queue: "frontdesk"})
+				got.Wait()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
+		})
 	}
+}
+
+// BenchmarkFanoutStream: events published at a busy clinic's pace (1,000 a
+// second, as in the bench's round trips) to 200 real staff sockets over
+// loopback; cpu-µs/event is the process's user + system CPU per event, the
+// hub's writes and the test's readers together, until every socket has
+// read every event.
+func BenchmarkFanoutStream(b *testing.B) {
+	fanoutStream(b, 200, time.Millisecond)
+}
+
+func fanoutStream(b *testing.B, sockets int, every time.Duration) {
+	h, got, expect := fanoutServer(b, sockets)
+	b.ReportAllocs()
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	got.Add(sockets * b.N)
+	expect(b.N)
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
+			time.Sleep(d)
+		}
+		h.Publish(clinic.Event{Seq: uint64(i + 1), Type: "item.new", ItemID: "00000000-0000-4000-8000-000000000001", Queue: "frontdesk"})
+	}
+	done := make(chan struct{})
+	go func() { got.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		// A socket dropped as too slow never hears the rest.
+		b.Fatalf("not every socket heard every event; %d of %d sockets still open", h.Count(), sockets)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
+}
+
+// processCPU is this process's user + system CPU time so far.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func TestFanoutReachesEverySocket(t *testing.T) {
