@@ -41,4 +41,16 @@ func TestBenchRunsSmall(t *testing.T) {
 	if d == nil || d["alert_missed"].(float64) != 0 || d["sockets"].(float64) != 20 || d["roundtrip_alert_missed"].(float64) != 0 || d["roundtrip_sockets"].(float64) != 20 {
 		t.Errorf("detail: %v", d)
 	}
+	// The round-trip alert's parts: one each per completed round trip,
+	// every frame heard, so each item has a first and a last arrival.
+	n := d["roundtrips"].(float64)
+	for _, k := range []string{"roundtrip_compose", "roundtrip_alert_first", "roundtrip_alert_spread"} {
+		l, _ := d[k].(map[string]any)
+		if l == nil || l["n"].(float64) != n {
+			t.Errorf("%s = %v, want %v samples (one per round trip)", k, d[k], n)
+		}
+	}
+	if c, _ := d["roundtrip_compose"].(map[string]any); c == nil || c["p50"].(float64) <= 0 {
+		t.Errorf("the time from a round trip's start to its POST was not measured: %v", d["roundtrip_compose"])
+	}
 }

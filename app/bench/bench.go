@@ -134,8 +134,15 @@ type Result struct {
 		RSSFileMB   float64 `json:"rss_file_mb"`
 		RSSDBMB     float64 `json:"rss_db_mb"` // of RSSFileMB: the database file's pages (bbolt's map); the rest is the program itself
 
-		RoundTrip          Latency `json:"roundtrip"`       // start → acknowledgement page read
-		RoundTripAlert     Latency `json:"roundtrip_alert"` // start → frame at each socket
+		RoundTrip      Latency `json:"roundtrip"`       // start → acknowledgement page read
+		RoundTripAlert Latency `json:"roundtrip_alert"` // start → frame at each socket
+		// What the round-trip alert is made of, per item: start → its POST
+		// sent (a new connection, the compose page); POST sent → the first
+		// socket's frame (the seal, the grouped commit, the hub); the first
+		// socket's frame → the last's (the fan-out).
+		RoundTripCompose   Latency `json:"roundtrip_compose"`
+		RoundTripFirst     Latency `json:"roundtrip_alert_first"`
+		RoundTripSpread    Latency `json:"roundtrip_alert_spread"`
 		RoundTrips         int     `json:"roundtrips"`
 		RoundTripThrottled int     `json:"roundtrip_throttled"`
 		RoundTripFailed    int     `json:"roundtrip_failed"`
@@ -153,9 +160,9 @@ type Result struct {
 		BenchCPUusPerMsg float64 `json:"bench_cpu_us_per_message"`
 		CPUSource        string  `json:"cpu_source"`
 		// CheckedS is how long after start the server's structure check
-		// of the database ended. bbolt's holds the write lock, so until
-		// then no write (sign-in, message) is acknowledged; PostgreSQL's
-		// scans the tables beside the writers. The bench measures after it.
+		// of the database ended. On bbolt its last part (bbolt's own page
+		// check) holds the write lock; before it, and on PostgreSQL
+		// throughout, writers go on. The bench measures after it.
 		CheckedS float64 `json:"checked_s"`
 	} `json:"detail"`
 }
@@ -723,6 +730,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.Detail.RoundTripRSSMB, _, _, _ = srv.memMB()
 	res.RoundTripPerS = float64(rt.done) / cfg.RoundTripFor.Seconds()
 	res.Detail.RoundTrip, res.Detail.RoundTripAlert = summarize(rt.lat), summarize(rt.alerts)
+	res.Detail.RoundTripCompose, res.Detail.RoundTripFirst, res.Detail.RoundTripSpread = summarize(rt.compose), summarize(rt.first), summarize(rt.spread)
 	res.Detail.RoundTrips, res.Detail.RoundTripThrottled, res.Detail.RoundTripFailed = rt.done, rt.throttled, rt.failed
 	res.Detail.RoundTripSockets, res.Detail.RoundTripMissed = len(conns), rt.missed
 	res.RoundTripAlertP50Ms, res.RoundTripAlertP99Ms = res.Detail.RoundTripAlert.P50, res.Detail.RoundTripAlert.P99
@@ -1077,6 +1085,7 @@ func Print(w io.Writer, r Result, asJSON bool) error {
 		n string
 		l Latency
 	}{{"ingest ack", d.Ingest}, {"alert", d.Alert}, {"round trip", d.RoundTrip}, {"round-trip alert", d.RoundTripAlert},
+		{"  start -> POST", d.RoundTripCompose}, {"  POST -> 1st frame", d.RoundTripFirst}, {"  1st -> last frame", d.RoundTripSpread},
 		{"inbox warm", d.InboxWarm}, {"inbox cold", d.InboxCold}, {"search", d.Search}} {
 		p.printf("%-18s %8.2f %8.2f %8.2f %8d\n", l.n, l.l.P50, l.l.P95, l.l.P99, l.l.N)
 	}

@@ -38,15 +38,22 @@ type rtResult struct {
 	done, throttled, failed int
 	lat                     []time.Duration // start of the round trip → acknowledgement page read
 	alerts                  []time.Duration // start of the round trip → frame at a socket
-	missed                  int             // (item, socket) pairs never heard
-	firstErr                error
+	// What an alert is made of, per item: the start of the round trip →
+	// its POST sent (a new connection and the compose page), the POST
+	// sent → the first socket's frame (the server's path: the seal, the
+	// grouped commit, the hub), and the first socket's frame → the last's
+	// (the fan-out to every socket).
+	compose, first, spread []time.Duration
+	missed                 int // (item, socket) pairs never heard
+	firstErr               error
 }
 
 // roundTrip is one patient's compose → send → acknowledgement, over a
-// fresh connection from addr. It returns the new item's id. page is the
+// fresh connection from addr. It returns the new item's id and when its
+// POST was sent (the compose page read, the patient tapping "send"). page is the
 // caller's buffer for the compose page, reused from one round trip to the
 // next (the phone reads the whole page either way).
-func (d *device) roundTrip(addr net.IP, body string, page *bytes.Buffer) (string, error) {
+func (d *device) roundTrip(addr net.IP, body string, page *bytes.Buffer) (string, time.Time, error) {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: addr}}
 	tr := &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections() // the phone goes quiet
@@ -64,7 +71,7 @@ func (d *device) roundTrip(addr net.IP, body string, page *bytes.Buffer) (string
 	page.Reset()
 	code, err := get("/new?type=message", page)
 	if err != nil || code != http.StatusOK {
-		return "", fmt.Errorf("compose page: %d %v", code, err)
+		return "", time.Time{}, fmt.Errorf("compose page: %d %v", code, err)
 	}
 	form := hiddenFast(page.Bytes())
 	form.Set("type", "message")
@@ -72,27 +79,28 @@ func (d *device) roundTrip(addr net.IP, body string, page *bytes.Buffer) (string
 	req, _ := http.NewRequest("POST", d.c.base+"/new", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", d.c.base)
+	posted := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", err
+		return "", posted, err
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	if err := errors.Join(err, resp.Body.Close()); err != nil {
-		return "", err
+		return "", posted, err
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		return "", errThrottled
+		return "", posted, errThrottled
 	}
 	loc := resp.Header.Get("Location")
 	m := threadRe.FindStringSubmatch(loc)
 	if resp.StatusCode != http.StatusSeeOther || m == nil {
-		return "", fmt.Errorf("POST /new answered %d (to %q)", resp.StatusCode, loc)
+		return "", posted, fmt.Errorf("POST /new answered %d (to %q)", resp.StatusCode, loc)
 	}
 	code, err = get(loc, io.Discard)
 	if err != nil || code != http.StatusOK {
-		return "", fmt.Errorf("acknowledgement page: %d %v", code, err)
+		return "", posted, fmt.Errorf("acknowledgement page: %d %v", code, err)
 	}
-	return m[1], nil
+	return m[1], posted, nil
 }
 
 // hiddenFast collects a page's hidden inputs like hidden, without regular
@@ -148,6 +156,7 @@ func runRoundTrips(ctx context.Context, devs []*device, writers int, dur time.Du
 	var res rtResult
 	var mu sync.Mutex
 	starts := map[string]time.Time{}
+	posts := map[string]time.Time{}
 	var next atomic.Int64
 	var done, throttled, failed atomic.Int64
 	stop := time.Now().Add(dur)
@@ -162,13 +171,13 @@ func runRoundTrips(ctx context.Context, devs []*device, writers int, dur time.Du
 			for time.Now().Before(stop) && ctx.Err() == nil {
 				i := int(next.Add(1)-1) % len(devs)
 				t := time.Now()
-				id, err := devs[i].roundTrip(srcAddr(rtAddrBase+i), "Could someone call me back about my test results, please? "+fmt.Sprint(i), &page)
+				id, posted, err := devs[i].roundTrip(srcAddr(rtAddrBase+i), "Could someone call me back about my test results, please? "+fmt.Sprint(i), &page)
 				switch {
 				case err == nil:
 					done.Add(1)
 					lat = append(lat, time.Since(t))
 					mu.Lock()
-					starts[id] = t
+					starts[id], posts[id] = t, posted
 					mu.Unlock()
 				case errors.Is(err, errThrottled):
 					throttled.Add(1)
@@ -195,15 +204,30 @@ func runRoundTrips(ctx context.Context, devs []*device, writers int, dur time.Du
 	}
 	heard := 0
 	res.alerts = make([]time.Duration, 0, log.count())
+	span := make(map[string][2]time.Time, len(starts)) // per item: the first and last frame
 	for _, list := range log.stop() {
 		for _, a := range list {
-			if t0, ok := starts[string(a.id[:])]; ok {
+			id := string(a.id[:])
+			if t0, ok := starts[id]; ok {
 				res.alerts = append(res.alerts, a.at.Sub(t0))
 				heard++
+				sp, seen := span[id]
+				if !seen || a.at.Before(sp[0]) {
+					sp[0] = a.at
+				}
+				if !seen || a.at.After(sp[1]) {
+					sp[1] = a.at
+				}
+				span[id] = sp
 			}
 		}
 	}
 	res.missed = want - heard
+	for id, sp := range span {
+		res.compose = append(res.compose, posts[id].Sub(starts[id]))
+		res.first = append(res.first, sp[0].Sub(posts[id]))
+		res.spread = append(res.spread, sp[1].Sub(sp[0]))
+	}
 	return res
 }
 
