@@ -86,15 +86,7 @@ func tableCounts(t *testing.T, dsn string) map[string]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := conn.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	conn := pgtest.Conn(t, dsn)
 	rows, err := conn.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
 	if err != nil {
 		t.Fatal(err)
@@ -279,18 +271,10 @@ func TestPostgresVerifyFindsDamage(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := conn.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	conn := pgtest.Conn(t, dsn)
 	// Flip one byte in the middle of the owner's sealed staff record.
 	var id string
-	err = conn.QueryRow(ctx, `UPDATE hearth_records SET value = set_byte(value, length(value)/2, get_byte(value, length(value)/2) # 1)
+	err := conn.QueryRow(ctx, `UPDATE hearth_records SET value = set_byte(value, length(value)/2, get_byte(value, length(value)/2) # 1)
 		WHERE ctid = (SELECT ctid FROM hearth_records WHERE bucket = 'staff' LIMIT 1) RETURNING id`).Scan(&id)
 	if err != nil {
 		t.Fatalf("damage a record: %v", err)

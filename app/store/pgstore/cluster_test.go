@@ -628,15 +628,7 @@ func TestClusterThrottle(t *testing.T) {
 	hits(a, "ip:abc", short, 1)
 
 	// The row records when its window expires, for the sweep in Hit.
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := conn.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	conn := pgtest.Conn(t, dsn)
 	var span time.Duration
 	if err := conn.QueryRow(ctx, `SELECT expires - started FROM hearth_throttle WHERE key = 'login:9f86d081'`).Scan(&span); err != nil {
 		t.Fatal(err)

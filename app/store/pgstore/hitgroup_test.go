@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"hearth/app/store/pgstore/pgtest"
@@ -46,15 +45,7 @@ func holdHits(t *testing.T, s *Store) (wait func(n int), release func()) {
 func sqlExec(t *testing.T, dsn string, stmts ...string) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := conn.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	conn := pgtest.Conn(t, dsn)
 	for _, q := range stmts {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

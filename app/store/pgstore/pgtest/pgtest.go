@@ -85,6 +85,26 @@ func DSN(t testing.TB) string {
 	return u.String()
 }
 
+// Conn opens a connection of the test's own to the database at dsn (for
+// reading or changing it behind the store's back), closed when t ends.
+func Conn(t testing.TB, dsn string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := conn.Close(ctx); err != nil {
+			t.Errorf("pgtest: close: %v", err)
+		}
+	})
+	return conn
+}
+
 func admin(t testing.TB, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -3,8 +3,6 @@ package pgtest
 import (
 	"context"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -15,15 +13,7 @@ func TestFreshDatabases(t *testing.T) {
 		t.Fatal("two calls gave the same database")
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := conn.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	conn := Conn(t, a)
 	var n int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("fresh database has %d tables (%v)", n, err)
