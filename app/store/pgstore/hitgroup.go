@@ -51,38 +51,9 @@ func (s *Store) hitBoth(ctx context.Context, first string, max int, second strin
 		return 0, 0, err
 	}
 	c := &hitCall{ctx: ctx, first: first, max: max, second: second, window: window, done: make(chan struct{})}
-	s.hmu.Lock()
-	s.hitQueue = append(s.hitQueue, c)
-	lead := !s.hitting
-	s.hitting = true
-	s.hmu.Unlock()
-	if lead {
-		s.leadHits()
-	}
+	s.hits.add(c, maxHitGroup, s.runHits)
 	<-c.done
 	return c.n1, c.n2, c.err
-}
-
-// leadHits runs the queued calls as one group, then hands the queue to a
-// new goroutine if more arrived, so no caller waits for others' groups
-// after its own has been counted.
-func (s *Store) leadHits() {
-	s.hmu.Lock()
-	n := min(len(s.hitQueue), maxHitGroup)
-	group := s.hitQueue[:n:n]
-	s.hitQueue = append([]*hitCall(nil), s.hitQueue[n:]...)
-	s.hmu.Unlock()
-
-	s.runHits(group)
-
-	s.hmu.Lock()
-	if len(s.hitQueue) > 0 {
-		s.hmu.Unlock()
-		go s.leadHits()
-		return
-	}
-	s.hitting = false
-	s.hmu.Unlock()
 }
 
 // runHits counts a group: a call whose context has already ended gets its

@@ -19,26 +19,27 @@ import (
 // goroutine). wait blocks until n calls are queued.
 func holdHits(t *testing.T, s *Store) (wait func(n int), release func()) {
 	t.Helper()
-	s.hmu.Lock()
-	if s.hitting {
-		s.hmu.Unlock()
+	g := &s.hits
+	g.mu.Lock()
+	if g.running {
+		g.mu.Unlock()
 		t.Fatal("a group is already running")
 	}
-	s.hitting = true
-	s.hmu.Unlock()
+	g.running = true
+	g.mu.Unlock()
 	wait = func(n int) {
 		t.Helper()
 		for {
-			s.hmu.Lock()
-			queued := len(s.hitQueue)
-			s.hmu.Unlock()
+			g.mu.Lock()
+			queued := len(g.queue)
+			g.mu.Unlock()
 			if queued >= n {
 				return
 			}
 			time.Sleep(time.Millisecond)
 		}
 	}
-	return wait, s.leadHits
+	return wait, func() { g.lead(maxHitGroup, s.runHits) }
 }
 
 // sqlExec runs statements on the store's database from a connection of its own.

@@ -124,17 +124,8 @@ type Store struct {
 	log        *slog.Logger
 	migrations []string // the names of Options.Migrations, for Check
 
-	// The write queue: Updates waiting for the next transaction, and
-	// whether some goroutine is running (or about to run) one.
-	wmu     sync.Mutex
-	queue   []*call
-	writing bool
-
-	// The throttle queue: HitBoths waiting for the next group statement
-	// (hitgroup.go), and whether some goroutine is running one.
-	hmu      sync.Mutex
-	hitQueue []*hitCall
-	hitting  bool
+	writes grouper[*call]    // Updates waiting for the next transaction
+	hits   grouper[*hitCall] // HitBoths waiting for the next group statement (hitgroup.go)
 
 	closeOnce sync.Once
 	closeErr  error

@@ -49,41 +49,12 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	c := &call{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	s.wmu.Lock()
-	s.queue = append(s.queue, c)
-	lead := !s.writing
-	s.writing = true
-	s.wmu.Unlock()
-	if lead {
-		s.lead()
-	}
+	s.writes.add(c, maxBatch, s.runBatch)
 	err := <-c.done
 	if p, ok := err.(panicked); ok {
 		panic(p.reason)
 	}
 	return err
-}
-
-// lead runs the queued Updates (its own caller's among them) in one
-// transaction, then hands the queue to a new goroutine if more arrived, so
-// no caller waits for others' transactions after its own has committed.
-func (s *Store) lead() {
-	s.wmu.Lock()
-	n := min(len(s.queue), maxBatch)
-	batch := s.queue[:n:n]
-	s.queue = append([]*call(nil), s.queue[n:]...)
-	s.wmu.Unlock()
-
-	s.runBatch(batch)
-
-	s.wmu.Lock()
-	if len(s.queue) > 0 {
-		s.wmu.Unlock()
-		go s.lead()
-		return
-	}
-	s.writing = false
-	s.wmu.Unlock()
 }
 
 // runBatch commits calls together, setting aside the ones that fail to run
