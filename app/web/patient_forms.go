@@ -209,6 +209,11 @@ func (pc *pctx) readMultipart() (err error) {
 	r.PostForm, r.Form = url.Values{}, url.Values{}
 	whole := false
 	defer func() {
+		if err != nil {
+			// A body that breaks off after a file (no closing boundary,
+			// a reset connection) is refused whole: no file of it is kept.
+			pc.mp.files = nil
+		}
 		if !whole {
 			// The rest of the body is not wanted: the connection closes
 			// after the answer, rather than net/http reading (and
