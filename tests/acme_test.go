@@ -277,14 +277,7 @@ func TestHTTPSNotSetUpYet(t *testing.T) {
 		"--http-addr", taken.Addr().String()}
 	in.hc = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	in.start()
-	conn, err := tls.Dial("tcp", in.addr, &tls.Config{ServerName: acmeDomain, InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cn := conn.ConnectionState().PeerCertificates[0].Subject.CommonName
-	if err := conn.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cn := pebbletest.ServedName(t, in.addr, acmeDomain)
 	if !strings.Contains(cn, "not set up yet") {
 		t.Errorf("served %q", cn)
 	}

@@ -75,6 +75,22 @@ func FreePort(t testing.TB) int {
 	return p
 }
 
+// ServedName is the common name of the certificate served at addr for
+// the name server (without verifying it: the self-signed "not set up yet"
+// one included).
+func ServedName(t testing.TB, addr, server string) string {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: server, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return cn
+}
+
 // Start runs pebble-challtestsrv and pebble until the test ends.
 func Start(t testing.TB, o Options) *Pebble {
 	t.Helper()
