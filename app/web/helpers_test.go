@@ -44,6 +44,13 @@ const ownerEmail, ownerPass = "owner@maple.test", "Owner-Password-123"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, clinic.Argon2Params{}, Limits{})
+}
+
+// newEnvWith is newEnv with password hashes of the given cost and the
+// given write budgets (zero: the defaults).
+func newEnvWith(t *testing.T, argon clinic.Argon2Params, limits Limits) *env {
+	t.Helper()
 	ck := clinictest.NewClock(time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC))
 	fx := clinictest.NewEnv(t, clinictest.Options{Now: ck.Now})
 	faults := &faultStore{Store: fx.Store}
@@ -51,11 +58,11 @@ func newEnv(t *testing.T) *env {
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logBuf}, nil))
 	hub := realtime.NewHub(log)
 	files := clinictest.Embed()
-	c := fx.Open(t, clinic.Deps{Store: faults, Log: log, Events: hub, Files: files})
+	c := fx.Open(t, clinic.Deps{Store: faults, Log: log, Events: hub, Files: files, Argon2: argon})
 	hub.SetSource(c)
 	hub.SetQueueOf(c.ItemQueue)
 	clinictest.Setup(t, c, clinic.SetupInput{ClinicName: "Maple Street Family Clinic", OwnerName: "Olive Owner", OwnerEmail: ownerEmail, Password: ownerPass})
-	w, err := New(Options{Clinic: c, Hub: hub, Files: files, Log: log, Version: "test", Addr: "127.0.0.1:0"})
+	w, err := New(Options{Clinic: c, Hub: hub, Files: files, Log: log, Version: "test", Addr: "127.0.0.1:0", Limits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}

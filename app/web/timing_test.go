@@ -1,17 +1,12 @@
 package web
 
 import (
-	"bytes"
-	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"hearth/app/clinic"
-	"hearth/app/clinic/clinictest"
 	"hearth/app/mail/mailtest"
-	"hearth/app/realtime"
 )
 
 // newEnvArgon is newEnv with a password hash of the given cost: a test of
@@ -19,26 +14,8 @@ import (
 // the rest of the request.
 func newEnvArgon(t *testing.T, p clinic.Argon2Params) *env {
 	t.Helper()
-	ck := clinictest.NewClock(time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC))
-	fx := clinictest.NewEnv(t, clinictest.Options{Now: ck.Now})
-	faults := &faultStore{Store: fx.Store}
-	logBuf := &bytes.Buffer{}
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logBuf}, nil))
-	hub := realtime.NewHub(log)
-	files := clinictest.Embed()
-	c := fx.Open(t, clinic.Deps{Store: faults, Log: log, Events: hub, Files: files, Argon2: p})
-	hub.SetSource(c)
-	hub.SetQueueOf(c.ItemQueue)
-	clinictest.Setup(t, c, clinic.SetupInput{ClinicName: "Maple Street Family Clinic", OwnerName: "Olive Owner", OwnerEmail: ownerEmail, Password: ownerPass})
 	// Budgets out of the way: this test is about time, not throttling.
-	w, err := New(Options{Clinic: c, Hub: hub, Files: files, Log: log, Version: "test", Addr: "127.0.0.1:0",
-		Limits: Limits{PerAccount: 1 << 20, PerClient: 1 << 20}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(w.Handler())
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, web: w, c: c, clock: ck, hub: hub, log: logBuf, fx: fx, st: fx.Store, files: files, faults: faults}
+	return newEnvWith(t, p, Limits{PerAccount: 1 << 20, PerClient: 1 << 20})
 }
 
 func median(d []time.Duration) time.Duration {
