@@ -266,6 +266,9 @@ func (c *Clinic) PatientChannelsOf(ctx context.Context, a Actor, patientID strin
 	if a.Kind != ActorStaff {
 		return nil, ErrForbidden
 	}
+	if err := c.mayReadPatient(a, patientID); err != nil {
+		return nil, err
+	}
 	p, err := c.loadPatient(ctx, patientID)
 	if err != nil {
 		return nil, err
